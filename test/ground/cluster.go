@@ -1,0 +1,570 @@
+package ground
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	componentbaseconfigv1alpha1 "k8s.io/component-base/config/v1alpha1"
+	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	railnetscheme "github.com/railnet/railnet/api/scheme"
+)
+
+// Options shape one test cluster.
+type Options struct {
+	// Extenders are added to the scheduler's KubeSchedulerConfiguration.
+	Extenders []schedconfigv1.Extender
+	// PercentageOfNodesToScore sets the scheduler's field of that name.
+	PercentageOfNodesToScore *int32
+	// NoControllerManager leaves kube-controller-manager out.
+	NoControllerManager bool
+
+	// Dir holds certificates, kubeconfigs, data and logs; a new temporary
+	// folder when empty. The CLI uses a fixed folder.
+	Dir string
+	// Detached starts the processes in their own sessions so they outlive
+	// the caller (the CLI's `up`). Tests leave it false: then every process
+	// dies with the test process, whatever ends it.
+	Detached bool
+}
+
+// Cluster is a running control plane.
+type Cluster struct {
+	// Dir holds everything the cluster wrote; removed by Stop.
+	Dir string
+	// Kubeconfig is the admin kubeconfig file.
+	Kubeconfig string
+	// Config is the admin REST config (system:masters).
+	Config *rest.Config
+	// Client is a controller-runtime client with railnet's scheme.
+	Client client.Client
+	// Scheme is the client's scheme (api/scheme.New plus apiextensions).
+	Scheme *runtime.Scheme
+	// CA signed the apiserver's serving certificate; tests may issue more.
+	CA *CA
+	// APIServerURL is https://127.0.0.1:PORT.
+	APIServerURL string
+
+	opts     Options
+	bins     Binaries
+	procs    []*process
+	stopOnce sync.Once
+}
+
+// State is what the CLI records to find a detached cluster again.
+type State struct {
+	Kubeconfig string         `json:"kubeconfig"`
+	APIServer  string         `json:"apiServer"`
+	PIDs       map[string]int `json:"pids"`
+}
+
+const (
+	adminToken     = "railnet-admin-token"
+	schedulerToken = "railnet-scheduler-token"
+	kcmToken       = "railnet-controller-manager-token"
+	ownerFile      = "owner.pid"
+	dirPrefix      = "railnet-ground-"
+)
+
+// Launch builds (or reuses) the binaries and starts etcd, kube-apiserver,
+// kube-scheduler and kube-controller-manager, then installs railnet's CRDs.
+// Call Stop when done; Start and RunMain do that for tests.
+func Launch(ctx context.Context, opts Options) (*Cluster, error) {
+	reapStale()
+	bins, err := BuildControlPlane(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		c, err := launchOnce(ctx, opts, bins)
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil || !isPortClash(err) {
+			break
+		}
+		progressf("a port was taken between choosing and binding it; retrying (attempt %d)", attempt+1)
+	}
+	return nil, lastErr
+}
+
+func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, retErr error) {
+	start := time.Now()
+	dir := opts.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", dirPrefix)
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, opts: opts, bins: bins}
+	if !opts.Detached {
+		register(c)
+	}
+	defer func() {
+		if retErr != nil {
+			c.Stop()
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return nil, err
+	}
+
+	ports, err := freePorts(5)
+	if err != nil {
+		return nil, err
+	}
+	etcdClient, etcdPeer, apiPort, schedPort, kcmPort := ports[0], ports[1], ports[2], ports[3], ports[4]
+	c.APIServerURL = fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+
+	if err := c.writePKI(); err != nil {
+		return nil, err
+	}
+	p := func(name string) string { return filepath.Join(dir, name) }
+
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
+	if err := c.run("etcd", bins.Etcd,
+		"--name=ground", "--data-dir="+p("etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=ground="+peerURL,
+		"--unsafe-no-fsync", "--log-level=warn",
+	); err != nil {
+		return nil, err
+	}
+
+	if err := c.run("kube-apiserver", bins.APIServer,
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(apiPort),
+		"--endpoint-reconciler-type=none",
+		"--cert-dir="+p("apiserver"),
+		"--tls-cert-file="+p("apiserver.crt"), "--tls-private-key-file="+p("apiserver.key"),
+		"--client-ca-file="+p("ca.crt"),
+		"--token-auth-file="+p("tokens.csv"),
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file="+p("sa.key"),
+		"--service-account-signing-key-file="+p("sa.key"),
+		"--service-cluster-ip-range=10.0.0.0/24",
+		"--allow-privileged=true",
+		"--profiling=false",
+	); err != nil {
+		return nil, err
+	}
+	if err := c.writeKubeconfigs(); err != nil {
+		return nil, err
+	}
+	if err := c.waitAPIServer(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.newClient(); err != nil {
+		return nil, err
+	}
+	if err := c.installCRDs(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := c.writeSchedulerConfig(); err != nil {
+		return nil, err
+	}
+	if err := c.run("kube-scheduler", bins.Scheduler,
+		"--config="+p("scheduler.yaml"),
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(schedPort),
+		"--cert-dir="+p("scheduler"),
+		"--authentication-kubeconfig="+p("scheduler.kubeconfig"),
+		"--authorization-kubeconfig="+p("scheduler.kubeconfig"),
+	); err != nil {
+		return nil, err
+	}
+	components := []struct {
+		name string
+		port int
+	}{{"kube-scheduler", schedPort}}
+
+	if !opts.NoControllerManager {
+		if err := c.run("kube-controller-manager", bins.ControllerManager,
+			"--kubeconfig="+p("controller-manager.kubeconfig"),
+			"--authentication-kubeconfig="+p("controller-manager.kubeconfig"),
+			"--authorization-kubeconfig="+p("controller-manager.kubeconfig"),
+			"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(kcmPort),
+			"--cert-dir="+p("controller-manager"),
+			"--leader-elect=false",
+			// Hand-made nodes have no kubelet to renew their lease.
+			"--controllers=*,-node-lifecycle-controller",
+			"--use-service-account-credentials=true",
+			"--service-account-private-key-file="+p("sa.key"),
+			"--root-ca-file="+p("ca.crt"),
+			"--cluster-signing-cert-file="+p("ca.crt"),
+			"--cluster-signing-key-file="+p("ca.key"),
+		); err != nil {
+			return nil, err
+		}
+		components = append(components, struct {
+			name string
+			port int
+		}{"kube-controller-manager", kcmPort})
+	}
+	for _, comp := range components {
+		if err := c.waitHealthz(ctx, comp.name, comp.port); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Detached {
+		if err := c.writeState(); err != nil {
+			return nil, err
+		}
+	}
+	progressf("control plane ready at %s in %s (dir %s)", c.APIServerURL, time.Since(start).Round(10*time.Millisecond), dir)
+	return c, nil
+}
+
+func (c *Cluster) run(name, bin string, args ...string) error {
+	proc, err := startProcess(name, bin, filepath.Join(c.Dir, name+".log"), c.opts.Detached, args...)
+	if err != nil {
+		return err
+	}
+	c.procs = append(c.procs, proc)
+	return nil
+}
+
+// Stop ends every process of the cluster and removes its folder (kept when
+// RAILNET_KEEP_GROUND is set, for debugging). Safe to call twice.
+func (c *Cluster) Stop() {
+	c.stopOnce.Do(func() {
+		// Stop in reverse start order: clients before the apiserver, etcd last.
+		for i := len(c.procs) - 1; i >= 0; i-- {
+			c.procs[i].stop(10 * time.Second)
+		}
+		unregister(c)
+		if os.Getenv("RAILNET_KEEP_GROUND") == "" {
+			_ = os.RemoveAll(c.Dir)
+		} else {
+			progressf("kept %s (RAILNET_KEEP_GROUND is set)", c.Dir)
+		}
+	})
+}
+
+// PIDs returns the process ids of the running components by name.
+func (c *Cluster) PIDs() map[string]int {
+	out := map[string]int{}
+	for _, p := range c.procs {
+		out[p.name] = p.cmd.Process.Pid
+	}
+	return out
+}
+
+// Logs returns the last lines of a component's log, for test failure
+// messages.
+func (c *Cluster) Logs(component string, lines int) string {
+	b, err := os.ReadFile(filepath.Join(c.Dir, component+".log"))
+	if err != nil {
+		return err.Error()
+	}
+	return tail(string(b), lines)
+}
+
+func (c *Cluster) writePKI() error {
+	ca, err := NewCA("railnet-ground-ca")
+	if err != nil {
+		return err
+	}
+	c.CA = ca
+	crt, key, err := ca.Issue("kube-apiserver", []string{
+		"127.0.0.1", "localhost", "10.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+	})
+	if err != nil {
+		return err
+	}
+	caKey, err := marshalKey(ca)
+	if err != nil {
+		return err
+	}
+	saKey, err := newSigningKey()
+	if err != nil {
+		return err
+	}
+	tokens := strings.Join([]string{
+		adminToken + `,railnet-admin,railnet-admin,"system:masters"`,
+		schedulerToken + `,system:kube-scheduler,system:kube-scheduler`,
+		kcmToken + `,system:kube-controller-manager,system:kube-controller-manager`,
+	}, "\n") + "\n"
+	p := func(name string) string { return filepath.Join(c.Dir, name) }
+	return writeFiles(map[string][]byte{
+		p("ca.crt"): ca.CertPEM, p("ca.key"): caKey,
+		p("apiserver.crt"): crt, p("apiserver.key"): key,
+		p("sa.key"):     saKey,
+		p("tokens.csv"): []byte(tokens),
+	})
+}
+
+func (c *Cluster) writeKubeconfigs() error {
+	c.Kubeconfig = filepath.Join(c.Dir, "admin.kubeconfig")
+	for file, token := range map[string]string{
+		c.Kubeconfig: adminToken,
+		filepath.Join(c.Dir, "scheduler.kubeconfig"):          schedulerToken,
+		filepath.Join(c.Dir, "controller-manager.kubeconfig"): kcmToken,
+	} {
+		cfg := clientcmdapi.NewConfig()
+		cfg.Clusters["ground"] = &clientcmdapi.Cluster{Server: c.APIServerURL, CertificateAuthorityData: c.CA.CertPEM}
+		cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: token}
+		cfg.Contexts["ground"] = &clientcmdapi.Context{Cluster: "ground", AuthInfo: "user", Namespace: "default"}
+		cfg.CurrentContext = "ground"
+		if err := clientcmd.WriteToFile(*cfg, file); err != nil {
+			return fmt.Errorf("write kubeconfig %s: %w", file, err)
+		}
+	}
+	c.Config = &rest.Config{
+		Host:            c.APIServerURL,
+		BearerToken:     adminToken,
+		TLSClientConfig: rest.TLSClientConfig{CAData: c.CA.CertPEM},
+		QPS:             200,
+		Burst:           400,
+	}
+	return nil
+}
+
+func (c *Cluster) writeSchedulerConfig() error {
+	leaderElect := false
+	cfg := schedconfigv1.KubeSchedulerConfiguration{
+		ClientConnection: componentbaseconfigv1alpha1.ClientConnectionConfiguration{
+			Kubeconfig: filepath.Join(c.Dir, "scheduler.kubeconfig"),
+			QPS:        200,
+			Burst:      400,
+		},
+		LeaderElection:           componentbaseconfigv1alpha1.LeaderElectionConfiguration{LeaderElect: &leaderElect},
+		PercentageOfNodesToScore: c.opts.PercentageOfNodesToScore,
+		Extenders:                c.opts.Extenders,
+	}
+	cfg.APIVersion = schedconfigv1.SchemeGroupVersion.String()
+	cfg.Kind = "KubeSchedulerConfiguration"
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Dir, "scheduler.yaml"), b, 0o600)
+}
+
+func (c *Cluster) newClient() error {
+	s := railnetscheme.New()
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	cl, err := client.New(c.Config, client.Options{Scheme: s})
+	if err != nil {
+		return fmt.Errorf("client for %s: %w", c.APIServerURL, err)
+	}
+	c.Client, c.Scheme = cl, s
+	return nil
+}
+
+// waitAPIServer polls /readyz until it answers ok, the process exits or the
+// deadline passes.
+func (c *Cluster) waitAPIServer(ctx context.Context) error {
+	rc, err := rest.UnversionedRESTClientFor(withCodec(c.Config))
+	if err != nil {
+		return err
+	}
+	apiserver := c.procs[len(c.procs)-1]
+	return c.poll(ctx, "kube-apiserver", apiserver, 60*time.Second, func(ctx context.Context) error {
+		body, err := rc.Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil {
+			return err
+		}
+		if string(body) != "ok" {
+			return fmt.Errorf("readyz: %s", body)
+		}
+		return nil
+	})
+}
+
+func (c *Cluster) waitHealthz(ctx context.Context, name string, port int) error {
+	var proc *process
+	for _, p := range c.procs {
+		if p.name == name {
+			proc = p
+		}
+	}
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		// Components serve /healthz with a self-signed certificate.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback health probe
+	}}
+	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
+	return c.poll(ctx, name, proc, 60*time.Second, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func (c *Cluster) poll(ctx context.Context, name string, proc *process, timeout time.Duration, check func(context.Context) error) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		if proc != nil && proc.exited() {
+			return fmt.Errorf("%s exited (%v) before it was ready; its log ends:\n%s", name, proc.err, c.Logs(name, 30))
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		last = check(cctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %s: %v; its log ends:\n%s", name, timeout, last, c.Logs(name, 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c *Cluster) writeState() error {
+	st := State{Kubeconfig: c.Kubeconfig, APIServer: c.APIServerURL, PIDs: c.PIDs()}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Dir, "state.json"), b, 0o644)
+}
+
+// ReadState reads the state a detached cluster recorded in dir.
+func ReadState(dir string) (State, error) {
+	var st State
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(b, &st)
+}
+
+// StopDetached stops the processes a detached cluster in dir recorded and
+// removes dir.
+func StopDetached(dir string) error {
+	st, err := ReadState(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var errs []error
+	for _, name := range []string{"kube-controller-manager", "kube-scheduler", "kube-apiserver", "etcd"} {
+		if pid, ok := st.PIDs[name]; ok {
+			if err := stopPID(pid, 10*time.Second); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return os.RemoveAll(dir)
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func isPortClash(err error) bool {
+	return strings.Contains(err.Error(), "address already in use")
+}
+
+// Clusters started by this process, stopped on SIGINT/SIGTERM so an
+// interrupted `go test` leaves no process and no folder behind.
+var live = struct {
+	sync.Mutex
+	clusters map[*Cluster]bool
+	once     sync.Once
+}{clusters: map[*Cluster]bool{}}
+
+func register(c *Cluster) {
+	live.Lock()
+	live.clusters[c] = true
+	live.Unlock()
+	live.once.Do(func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			sig := <-ch
+			progressf("%v: stopping the control plane", sig)
+			live.Lock()
+			cs := make([]*Cluster, 0, len(live.clusters))
+			for c := range live.clusters {
+				cs = append(cs, c)
+			}
+			live.Unlock()
+			for _, c := range cs {
+				c.Stop()
+			}
+			os.Exit(130)
+		}()
+	})
+}
+
+func unregister(c *Cluster) {
+	live.Lock()
+	delete(live.clusters, c)
+	live.Unlock()
+}
+
+// reapStale removes folders of earlier test clusters whose owning process
+// died without cleaning up (killed by a test timeout, say). Their processes
+// died with it: they were started with a parent-death signal.
+func reapStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && !alive(pid) {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
