@@ -7,7 +7,7 @@ PKGS  := ./...
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build every binary into bin/.
@@ -30,10 +30,11 @@ lint: ## go vet and gofmt.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test
-test: lint test-unit test-e2e ## Everything: lint, unit tests and end-to-end tests on the real control plane.
+test: verify lint test-unit test-e2e ## Everything: verify, lint, unit tests and end-to-end tests on the real control plane.
+	@./test/scripts/check-leftovers.sh
 
 .PHONY: test-unit
-test-unit: ## Unit tests (no control plane, no root).
+test-unit: ## Unit tests: no control plane (network-namespace tests need root).
 	$(GO) test -race -count=1 $$($(GO) list $(PKGS) | grep -v /test/e2e)
 
 .PHONY: test-e2e

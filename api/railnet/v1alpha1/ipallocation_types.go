@@ -13,7 +13,7 @@ import (
 // +kubebuilder:resource:scope=Cluster,shortName=ipa,categories={railnet}
 // +kubebuilder:printcolumn:name="POOL",type=string,JSONPath=`.spec.pool`
 // +kubebuilder:printcolumn:name="IP",type=string,JSONPath=`.spec.ip`
-// +kubebuilder:printcolumn:name="NAMESPACE",type=string,JSONPath=`.spec.podNamespace`
+// +kubebuilder:printcolumn:name="POD-NAMESPACE",type=string,JSONPath=`.spec.podNamespace`
 // +kubebuilder:printcolumn:name="POD",type=string,JSONPath=`.spec.podName`
 // +kubebuilder:printcolumn:name="INTERFACE",type=string,JSONPath=`.spec.interface`
 // +kubebuilder:printcolumn:name="NODE",type=string,JSONPath=`.spec.node`
