@@ -2,8 +2,12 @@ package ground
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -35,12 +39,46 @@ func CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	return out, nil
 }
 
-// installCRDs creates railnet's CRDs and waits until each is Established.
+// nadModule ships the NetworkAttachmentDefinition CRD that Multus (and
+// railnet's webhook, which renders NADs) needs; a cluster with Multus has it.
+const nadModule = "github.com/k8snetworkplumbingwg/network-attachment-definition-client"
+
+// NADCRD reads the NetworkAttachmentDefinition CRD from the NPWG client
+// module that railnet's go.mod pins (artifacts/networks-crd.yaml).
+func NADCRD(ctx context.Context) (*apiextensionsv1.CustomResourceDefinition, error) {
+	// -json makes go download the module when the cache lacks it.
+	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", nadModule).Output()
+	if err != nil {
+		return nil, fmt.Errorf("locate %s (run from inside the railnet module): %w", nadModule, err)
+	}
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
+		return nil, fmt.Errorf("locate %s: %v %s", nadModule, err, info.Error)
+	}
+	dir := info.Dir
+	b, err := os.ReadFile(filepath.Join(dir, "artifacts", "networks-crd.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.Unmarshal(b, crd); err != nil {
+		return nil, fmt.Errorf("decode the NetworkAttachmentDefinition CRD: %w", err)
+	}
+	return crd, nil
+}
+
+// installCRDs creates railnet's CRDs and the NetworkAttachmentDefinition
+// CRD and waits until each is Established.
 func (c *Cluster) installCRDs(ctx context.Context) error {
 	list, err := CRDs()
 	if err != nil {
 		return err
 	}
+	nad, err := NADCRD(ctx)
+	if err != nil {
+		return err
+	}
+	list = append(list, nad)
 	for _, crd := range list {
 		if err := c.Client.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create CRD %s: %w", crd.Name, err)
