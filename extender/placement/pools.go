@@ -1,0 +1,97 @@
+package placement
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// PoolRoom is how many addresses a SpiderIPPool can still hand out.
+type PoolRoom struct {
+	Pool *spiderv2beta1.SpiderIPPool
+	// Total counts ips minus excludeIPs minus the gateway.
+	Total int64
+	// Allocated counts IPAllocations of the pool that fall in that set.
+	Allocated int64
+	// InFlight counts addresses promised to pods the extender passed that
+	// have no IPAllocation in the pool yet.
+	InFlight int64
+	// Err says why the pool's spec could not be read; the pool then has no
+	// room.
+	Err error
+
+	selector labels.Selector
+}
+
+// Free is Total minus Allocated minus InFlight, never below zero.
+func (r *PoolRoom) Free() int64 {
+	return max(0, r.Total-r.Allocated-r.InFlight)
+}
+
+// NewPoolRoom computes a pool's room from its spec and the addresses its
+// IPAllocations hold. Addresses outside the pool's usable set do not count.
+func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated []string, inFlight int64) *PoolRoom {
+	r := &PoolRoom{Pool: pool, InFlight: inFlight}
+	ips, err := parseSpans(pool.Spec.IPs)
+	if err != nil {
+		r.Err = fmt.Errorf("spec.ips: %w", err)
+		return r
+	}
+	ex, err := parseSpans(pool.Spec.ExcludeIPs)
+	if err != nil {
+		r.Err = fmt.Errorf("spec.excludeIPs: %w", err)
+		return r
+	}
+	if gw := pool.Spec.Gateway; gw != nil && *gw != "" {
+		g, err := parseSpans([]string{*gw})
+		if err != nil {
+			r.Err = fmt.Errorf("spec.gateway: %w", err)
+			return r
+		}
+		ex = append(ex, g...).normalize()
+	}
+	usable := ips.minus(ex)
+	r.Total = usable.count()
+	for _, a := range allocated {
+		if ip, err := netip.ParseAddr(a); err == nil && usable.contains(ip) {
+			r.Allocated++
+		}
+	}
+	if na := pool.Spec.NodeAffinity; na != nil {
+		sel, err := metav1.LabelSelectorAsSelector(na)
+		if err != nil {
+			r.Err = fmt.Errorf("spec.nodeAffinity: %w", err)
+			return r
+		}
+		r.selector = sel
+	}
+	return r
+}
+
+// usableOn says why the pool cannot give node an address, or "" when it can.
+func (r *PoolRoom) usableOn(node *corev1.Node) string {
+	p := r.Pool
+	switch {
+	case r.Err != nil:
+		return fmt.Sprintf("SpiderIPPool %s is invalid (%v); fix the pool", p.Name, r.Err)
+	case p.Spec.Disable != nil && *p.Spec.Disable:
+		return fmt.Sprintf("SpiderIPPool %s is disabled (spec.disable); enable it or name another pool", p.Name)
+	case len(p.Spec.NodeName) > 0 && !slices.Contains(p.Spec.NodeName, node.Name):
+		return fmt.Sprintf("SpiderIPPool %s serves only nodes %s (spec.nodeName), not %s; add the node or name another pool",
+			p.Name, strings.Join(p.Spec.NodeName, ","), node.Name)
+	case r.selector != nil && !r.selector.Matches(labels.Set(node.Labels)):
+		return fmt.Sprintf("SpiderIPPool %s serves only nodes matching %s (spec.nodeAffinity), not %s; label the node or name another pool",
+			p.Name, r.selector, node.Name)
+	case r.Free() == 0:
+		return fmt.Sprintf("SpiderIPPool %s has no free address (%d usable, %d allocated, %d promised to pods being scheduled); add addresses to spec.ips or free some",
+			p.Name, r.Total, r.Allocated, r.InFlight)
+	}
+	return ""
+}

@@ -1,0 +1,119 @@
+package placement
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+)
+
+func TestScore(t *testing.T) {
+	topo := DefaultTopology
+	at := func(name, block, spine string) NodeState {
+		n := healthy(name)
+		n.Node.Labels = map[string]string{topo.BlockKey: block, topo.SpineKey: spine}
+		return n
+	}
+	peer := func(block, spine string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "peer", Labels: map[string]string{topo.BlockKey: block, topo.SpineKey: spine}}}
+	}
+	half := func(n NodeState) NodeState {
+		n.SlotsBound = map[corev1.ResourceName]int64{res1: 49, res2: 49} // 50 of 100 after the pod
+		return n
+	}
+	far := func(n NodeState) NodeState {
+		n.RDMANode.Status.NICs[1].GPUDistance = railnetv1alpha1.DistanceSYS
+		return n
+	}
+	tests := []struct {
+		name  string
+		pod   Pod
+		node  NodeState
+		peers []*corev1.Node
+		want  int64
+	}{
+		{name: "no rails scores zero", pod: Pod{Ref: "a/b"}, node: healthy("n"), want: 0},
+		{name: "unknown node scores zero", pod: twoRailPod(), node: NodeState{Name: "ghost"}, want: 0},
+		{name: "empty node, GPU near", pod: twoRailPod(), node: at("n", "b1", "s1"), want: 1},
+		{name: "empty node, a NIC far from GPUs", pod: twoRailPod(), node: far(at("n", "b1", "s1")), want: 0},
+		{name: "half full packs", pod: twoRailPod(), node: far(half(at("n", "b1", "s1"))), want: 2},
+		{name: "same block as a peer", pod: twoRailPod(), node: far(at("n", "b1", "s1")), peers: []*corev1.Node{peer("b1", "s1")}, want: 6},
+		{name: "same spine only", pod: twoRailPod(), node: far(at("n", "b2", "s1")), peers: []*corev1.Node{peer("b1", "s1")}, want: 3},
+		{name: "other spine", pod: twoRailPod(), node: far(at("n", "b3", "s2")), peers: []*corev1.Node{peer("b1", "s1")}, want: 0},
+		{name: "node without topology labels", pod: twoRailPod(), node: far(healthy("n")), peers: []*corev1.Node{peer("", "")}, want: 0},
+		{name: "everything", pod: twoRailPod(),
+			node: func() NodeState {
+				n := at("n", "b1", "s1")
+				n.SlotsBound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
+				return n
+			}(),
+			peers: []*corev1.Node{peer("b1", "s1")}, want: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Score(tt.pod, []NodeState{tt.node}, tt.peers, topo)
+			if len(got) != 1 || got[0].Host != tt.node.Name || got[0].Score != tt.want {
+				t.Fatalf("score %+v, want %s=%d", got, tt.node.Name, tt.want)
+			}
+		})
+	}
+}
+
+// Locality outranks packing, packing outranks GPU affinity.
+func TestScoreOrder(t *testing.T) {
+	topo := DefaultTopology
+	near := healthy("same-block-empty")
+	near.Node.Labels = map[string]string{topo.BlockKey: "b1"}
+	near.RDMANode.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	full := healthy("other-block-full")
+	full.Node.Labels = map[string]string{topo.BlockKey: "b2"}
+	full.SlotsBound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
+	peers := []*corev1.Node{{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{topo.BlockKey: "b1"}}}}
+	got := Score(twoRailPod(), []NodeState{near, full}, peers, topo)
+	if got[0].Score <= got[1].Score {
+		t.Fatalf("same block %d should beat a full node elsewhere %d", got[0].Score, got[1].Score)
+	}
+	packed, affine := healthy("packed"), healthy("affine")
+	packed.RDMANode.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	packed.SlotsBound = map[corev1.ResourceName]int64{res1: 60, res2: 60}
+	got = Score(twoRailPod(), []NodeState{packed, affine}, nil, topo)
+	if got[0].Score <= got[1].Score {
+		t.Fatalf("packed %d should beat GPU-affine empty %d", got[0].Score, got[1].Score)
+	}
+}
+
+func TestRequestAndJobKey(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"batch.kubernetes.io/job-name": "j", "volcano.sh/job-name": "v"}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{
+				{Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{res1: resource.MustParse("1")}}},
+				{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{res1: resource.MustParse("2")}}},
+			},
+			InitContainers: []corev1.Container{
+				{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{res1: resource.MustParse("5"), res2: resource.MustParse("1")}}},
+				{RestartPolicy: &always, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{res2: resource.MustParse("1")}}},
+			},
+		},
+	}
+	if got := Request(pod, res1); got != 5 {
+		t.Errorf("request of %s = %d, want 5 (init container larger than the sum)", res1, got)
+	}
+	if got := Request(pod, res2); got != 2 {
+		t.Errorf("request of %s = %d, want 2", res2, got)
+	}
+	if got := JobKey(pod); got != "ns/batch.kubernetes.io/job-name=j" {
+		t.Errorf("job key %q", got)
+	}
+	pod.Labels["railnet.io/job"] = "r"
+	if got := JobKey(pod); got != "ns/railnet.io/job=r" {
+		t.Errorf("job key %q", got)
+	}
+	if got := JobKey(&corev1.Pod{}); got != "" {
+		t.Errorf("job key of a lone pod %q", got)
+	}
+}

@@ -1,0 +1,170 @@
+package rails
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/railnet/railnet/api/networks"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// Rail is what one of a pod's networks needs from a node.
+type Rail struct {
+	// Network is the SpiderMultusConfig, "namespace/name".
+	Network string
+	// Interface is the pod interface the networks annotation asks for, if any.
+	Interface string
+	// Masters are the node NICs the network's macvlan/ipvlan sits on.
+	Masters []string
+	// Resource is the RDMA device-plugin resource of the network; empty when
+	// it has none.
+	Resource corev1.ResourceName
+	// PoolsV4 and PoolsV6 are the SpiderIPPools the pod's address comes from,
+	// in the order IPAM tries them.
+	PoolsV4, PoolsV6 []string
+}
+
+// Configs looks SpiderMultusConfigs up; the extender answers it from its
+// informer cache.
+type Configs interface {
+	// MultusConfig returns the SpiderMultusConfig namespace/name, or nil.
+	MultusConfig(namespace, name string) *spiderv2beta1.SpiderMultusConfig
+	// MultusConfigsInGroup returns the SpiderMultusConfigs whose annotation
+	// key (one of the two inject annotations) lists group.
+	MultusConfigsInGroup(key, group string) []*spiderv2beta1.SpiderMultusConfig
+}
+
+// InjectKeys are the pod annotations that name an inject group, in the order
+// they are consulted.
+var InjectKeys = []string{
+	spiderv2beta1.AnnotationRDMAResourceInject,
+	spiderv2beta1.AnnotationNetworkResourceInject,
+}
+
+// ForPod returns the pod's rails. A pod with neither a networks annotation
+// nor an inject group has none. The networks annotation wins over an inject
+// group (the webhook writes it from the group); entries that name no
+// SpiderMultusConfig are networks railnet does not manage and are skipped.
+// The error says, in words a user can act on, why the pod's networks cannot
+// be worked out; the pod then fits no node.
+func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
+	if v, ok := pod.Annotations[networks.Annotation]; ok && strings.TrimSpace(v) != "" {
+		refs, err := networks.Parse(v, pod.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("pod %s/%s: %w; fix the annotation", pod.Namespace, pod.Name, err)
+		}
+		var out []Rail
+		for _, r := range refs {
+			smc := cfgs.MultusConfig(r.Namespace, r.Name)
+			if smc == nil {
+				continue
+			}
+			rail := FromConfig(smc)
+			rail.Interface = r.Interface
+			out = append(out, rail)
+		}
+		return out, nil
+	}
+	for _, key := range InjectKeys {
+		v, ok := pod.Annotations[key]
+		if !ok {
+			continue
+		}
+		groups := splitGroups(v)
+		if len(groups) == 0 {
+			return nil, fmt.Errorf("pod %s/%s: annotation %s is empty; name an inject group or remove it",
+				pod.Namespace, pod.Name, key)
+		}
+		var out []Rail
+		seen := map[string]bool{}
+		for _, g := range groups {
+			smcs := cfgs.MultusConfigsInGroup(key, g)
+			if len(smcs) == 0 {
+				return nil, fmt.Errorf("pod %s/%s asks for inject group %q (annotation %s) but no SpiderMultusConfig carries %s: %s; create one or fix the pod's annotation",
+					pod.Namespace, pod.Name, g, key, key, g)
+			}
+			for _, smc := range smcs {
+				rail := FromConfig(smc)
+				if seen[rail.Network] {
+					continue
+				}
+				seen[rail.Network] = true
+				out = append(out, rail)
+			}
+		}
+		slices.SortFunc(out, func(a, b Rail) int { return naturalCompare(firstMaster(a), firstMaster(b)) })
+		return out, nil
+	}
+	return nil, nil
+}
+
+// FromConfig reads one SpiderMultusConfig's rail through the shared accessors.
+func FromConfig(smc *spiderv2beta1.SpiderMultusConfig) Rail {
+	pools := smc.Spec.Pools()
+	return Rail{
+		Network:  smc.Namespace + "/" + smc.Name,
+		Masters:  smc.Spec.Masters(),
+		Resource: corev1.ResourceName(smc.Spec.ResourceName()),
+		PoolsV4:  pools.IPv4,
+		PoolsV6:  pools.IPv6,
+	}
+}
+
+// Groups returns the inject groups an annotation value names
+// (comma-separated, blanks ignored).
+func Groups(value string) []string { return splitGroups(value) }
+
+func splitGroups(v string) []string {
+	var out []string
+	for _, g := range strings.Split(v, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func firstMaster(r Rail) string {
+	if len(r.Masters) > 0 {
+		return r.Masters[0]
+	}
+	return r.Network
+}
+
+// naturalCompare orders strings with embedded numbers by value: eth2 < eth10.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := isDigit(a[0]), isDigit(b[0])
+		if da && db {
+			na, ra := leadingDigits(a)
+			nb, rb := leadingDigits(b)
+			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
+			if len(ta) != len(tb) {
+				return len(ta) - len(tb)
+			}
+			if c := strings.Compare(ta, tb); c != 0 {
+				return c
+			}
+			a, b = ra, rb
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func leadingDigits(s string) (string, string) {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
