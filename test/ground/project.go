@@ -1,0 +1,51 @@
+package ground
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ModuleRoot returns the folder of railnet's go.mod.
+func ModuleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside the railnet module (go env GOMOD = %q)", gomod)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// BuildCommands builds railnet's own commands (package paths relative to the
+// module root, e.g. "./nodeagent/cmd/railnet-ipam") into dir, one binary per
+// package named after its folder.
+func BuildCommands(ctx context.Context, dir string, pkgs ...string) error {
+	root, err := ModuleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", strings.Join(pkgs, " "), err, out)
+	}
+	return nil
+}
+
+// BuildCommandsT is BuildCommands into a new temporary folder for one test.
+func BuildCommandsT(tb testing.TB, pkgs ...string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	if err := BuildCommands(tb.Context(), dir, pkgs...); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
