@@ -1,0 +1,22 @@
+package inject
+
+import "slices"
+
+// Config is the podResourceInject section of the service's ConfigMap.
+type Config struct {
+	// Enabled turns injection on; a disabled webhook passes every pod unchanged.
+	Enabled bool `json:"enabled"`
+	// NamespacesInclude, when not empty, limits injection to these namespaces.
+	NamespacesInclude []string `json:"namespacesInclude,omitempty"`
+	// NamespacesExclude are namespaces where pods are never injected; it wins
+	// over NamespacesInclude.
+	NamespacesExclude []string `json:"namespacesExclude,omitempty"`
+}
+
+// Applies reports whether pods in namespace are injected at all.
+func (c Config) Applies(namespace string) bool {
+	if !c.Enabled || slices.Contains(c.NamespacesExclude, namespace) {
+		return false
+	}
+	return len(c.NamespacesInclude) == 0 || slices.Contains(c.NamespacesInclude, namespace)
+}

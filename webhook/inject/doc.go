@@ -1,0 +1,7 @@
+// Package inject decides what railnet adds to a pod that names an inject
+// group (cni.spidernet.io/rdma-resource-inject or
+// cni.spidernet.io/network-resource-inject, on the pod or its namespace): the
+// k8s.v1.cni.cncf.io/networks annotation listing the group's
+// SpiderMultusConfigs in rail order, and one unit of each of their RDMA
+// resources. It works on plain values and never sees HTTP or the API server.
+package inject

@@ -1,0 +1,61 @@
+package inject
+
+import (
+	"strings"
+
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// Keys are the annotations that name an inject group, in the order they are
+// consulted.
+var Keys = []string{
+	spiderv2beta1.AnnotationRDMAResourceInject,
+	spiderv2beta1.AnnotationNetworkResourceInject,
+}
+
+// Request is the inject group a pod asks for.
+type Request struct {
+	// Key is the annotation that named the group.
+	Key string
+	// Value is the annotation's raw value; Groups its comma-separated parts.
+	Value  string
+	Groups []string
+	// FromNamespace is true when the namespace's annotation named the group.
+	FromNamespace bool
+}
+
+// Lookup finds the inject group: the pod's own annotations (rdma key, then
+// network key) win over the namespace's (same order). ok is false when
+// neither names one.
+func Lookup(podAnnotations, namespaceAnnotations map[string]string) (Request, bool) {
+	for i, ann := range []map[string]string{podAnnotations, namespaceAnnotations} {
+		for _, key := range Keys {
+			if v, ok := ann[key]; ok {
+				return Request{Key: key, Value: v, Groups: SplitGroups(v), FromNamespace: i == 1}, true
+			}
+		}
+	}
+	return Request{}, false
+}
+
+// SplitGroups returns the groups of a comma-separated annotation value,
+// blanks dropped.
+func SplitGroups(v string) []string {
+	var out []string
+	for _, g := range strings.Split(v, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// InGroup reports whether a SpiderMultusConfig's annotation key lists group.
+func InGroup(smc *spiderv2beta1.SpiderMultusConfig, key, group string) bool {
+	for _, g := range SplitGroups(smc.Annotations[key]) {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,229 @@
+package inject
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/railnet/railnet/api/networks"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// AnnotationInjected records the networks value railnet wrote, so that a
+// later run may replace its own stale value but never a user's.
+const AnnotationInjected = "railnet.io/injected-networks"
+
+// Refusal reasons, used as metric labels.
+const (
+	ReasonEmptyGroup = "empty-group"
+	ReasonNoMember   = "no-member"
+	ReasonUnusable   = "unusable-config"
+	ReasonConflict   = "networks-conflict"
+)
+
+// Refusal is why a pod is refused; Message is what its creator reads.
+type Refusal struct {
+	Reason  string
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// Result says what Pod did.
+type Result struct {
+	Request   Request
+	Networks  []networks.Ref
+	Resources []corev1.ResourceName
+	// Container is the name of the container that got the resources.
+	Container string
+}
+
+// Pod injects the inject group the pod (or its namespace) names into pod, in
+// place. configs are all SpiderMultusConfigs of the cluster. It returns nil,
+// nil when the pod names no group or cfg excludes its namespace, and a
+// *Refusal when the pod must not be created as it is. Running it again on
+// its own output changes nothing.
+func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
+	configs []*spiderv2beta1.SpiderMultusConfig) (*Result, error) {
+	req, ok := Lookup(pod.Annotations, namespaceAnnotations)
+	if !ok || !cfg.Applies(pod.Namespace) {
+		return nil, nil
+	}
+	who := podRef(pod)
+	where := "annotation " + req.Key
+	if req.FromNamespace {
+		where = "annotation " + req.Key + " of namespace " + pod.Namespace
+	}
+	if len(req.Groups) == 0 {
+		return nil, &Refusal{Reason: ReasonEmptyGroup, Message: fmt.Sprintf(
+			"pod %s: %s is empty; name an inject group or remove the annotation", who, where)}
+	}
+	members, err := membersOf(req, configs, who, where)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Request: req}
+	for _, smc := range members {
+		res.Networks = append(res.Networks, networks.Ref{Namespace: smc.Namespace, Name: smc.Name})
+		if r := corev1.ResourceName(smc.Spec.ResourceName()); r != "" && !slices.Contains(res.Resources, r) {
+			res.Resources = append(res.Resources, r)
+		}
+	}
+	want := FormatNetworks(res.Networks)
+	if err := checkExisting(pod, want, res.Networks, req, who); err != nil {
+		return nil, err
+	}
+	if pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	pod.Annotations[networks.Annotation] = want
+	pod.Annotations[AnnotationInjected] = want
+	res.Container = addResources(pod, res.Resources)
+	return res, nil
+}
+
+// membersOf returns the usable members of the requested groups, deduplicated
+// and in rail order, or a refusal naming what is wrong.
+func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, where string) ([]*spiderv2beta1.SpiderMultusConfig, error) {
+	var members []*spiderv2beta1.SpiderMultusConfig
+	seen := map[string]bool{}
+	var problems []string
+	for _, g := range req.Groups {
+		found := false
+		for _, smc := range configs {
+			if !InGroup(smc, req.Key, g) {
+				continue
+			}
+			found = true
+			id := smc.Namespace + "/" + smc.Name
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if miss := Missing(&smc.Spec, req.Key); len(miss) > 0 {
+				problems = append(problems, fmt.Sprintf("SpiderMultusConfig %s has %s", id, strings.Join(miss, " and ")))
+				continue
+			}
+			members = append(members, smc)
+		}
+		if !found {
+			return nil, &Refusal{Reason: ReasonNoMember, Message: fmt.Sprintf(
+				"pod %s asks for inject group %q (%s) but no SpiderMultusConfig carries %s: %s; annotate the group's SpiderMultusConfigs or fix the pod's annotation",
+				who, g, where, req.Key, g)}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &Refusal{Reason: ReasonUnusable, Message: fmt.Sprintf(
+			"pod %s asks for inject group %q (%s), which cannot be injected: %s; fix these SpiderMultusConfigs or remove them from the group",
+			who, strings.Join(req.Groups, ","), where, strings.Join(problems, "; "))}
+	}
+	SortConfigs(members)
+	return members, nil
+}
+
+// SortConfigs orders configs by first master interface in natural order
+// (eth2 before eth10), then by namespace/name.
+func SortConfigs(cs []*spiderv2beta1.SpiderMultusConfig) {
+	slices.SortStableFunc(cs, func(a, b *spiderv2beta1.SpiderMultusConfig) int {
+		if c := networks.CompareNatural(firstMaster(a), firstMaster(b)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
+func firstMaster(smc *spiderv2beta1.SpiderMultusConfig) string {
+	if m := smc.Spec.Masters(); len(m) > 0 {
+		return m[0]
+	}
+	return ""
+}
+
+// FormatNetworks writes refs the way the seed guide shows them: a JSON list
+// with one network per line.
+func FormatNetworks(refs []networks.Ref) string {
+	return strings.ReplaceAll(networks.Format(refs), "},{", "},\n{")
+}
+
+// checkExisting refuses a pod that sets its own networks annotation together
+// with an inject group, unless the annotation already is what railnet would
+// write or is railnet's own earlier (stale) value.
+func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req Request, who string) error {
+	cur, ok := pod.Annotations[networks.Annotation]
+	if !ok || strings.TrimSpace(cur) == "" || cur == want {
+		return nil
+	}
+	if own, ok := pod.Annotations[AnnotationInjected]; ok && own == cur {
+		return nil
+	}
+	if got, err := networks.Parse(cur, pod.Namespace); err == nil && slices.Equal(got, refs) {
+		return nil
+	}
+	return &Refusal{Reason: ReasonConflict, Message: fmt.Sprintf(
+		"pod %s sets %s itself and also asks for inject group %q (annotation %s); use one or the other: remove %s to let railnet inject the group, or remove %s",
+		who, networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
+}
+
+// addResources adds a limit of 1 for each resource no container has yet, on
+// the container that asks for GPUs, else the first. It returns that
+// container's name.
+func addResources(pod *corev1.Pod, resources []corev1.ResourceName) string {
+	if len(pod.Spec.Containers) == 0 {
+		return ""
+	}
+	target := 0
+	for i := range pod.Spec.Containers {
+		if asksGPU(&pod.Spec.Containers[i]) {
+			target = i
+			break
+		}
+	}
+	c := &pod.Spec.Containers[target]
+	for _, r := range resources {
+		if hasResource(pod, r) {
+			continue
+		}
+		if c.Resources.Limits == nil {
+			c.Resources.Limits = corev1.ResourceList{}
+		}
+		c.Resources.Limits[r] = resource.MustParse("1")
+	}
+	return c.Name
+}
+
+func asksGPU(c *corev1.Container) bool {
+	for _, l := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
+		for name := range l {
+			if strings.HasSuffix(string(name), "/gpu") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasResource(pod *corev1.Pod, r corev1.ResourceName) bool {
+	for _, c := range pod.Spec.Containers {
+		if _, ok := c.Resources.Limits[r]; ok {
+			return true
+		}
+		if _, ok := c.Resources.Requests[r]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func podRef(pod *corev1.Pod) string {
+	name := pod.Name
+	if name == "" && pod.GenerateName != "" {
+		name = pod.GenerateName + "*"
+	}
+	return pod.Namespace + "/" + name
+}

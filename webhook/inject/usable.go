@@ -1,0 +1,64 @@
+package inject
+
+import (
+	"fmt"
+	"strings"
+
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// Supported are the cniTypes whose configs can be injected.
+var Supported = []string{
+	spiderv2beta1.CNITypeMacvlan, spiderv2beta1.CNITypeIPVlan, spiderv2beta1.CNITypeSRIOV,
+	spiderv2beta1.CNITypeIBSRIOV, spiderv2beta1.CNITypeIPoIB,
+}
+
+// Missing lists what keeps a SpiderMultusConfig from being injected under
+// annotation key, each item a phrase naming the field to set; empty when the
+// config is usable. For rdma-resource-inject a config needs an RDMA resource
+// and an IP pool; for network-resource-inject it needs a pool whenever it has
+// a resource.
+func Missing(spec *spiderv2beta1.MultusCNIConfigSpec, key string) []string {
+	typ := spec.Type()
+	supported := false
+	for _, s := range Supported {
+		supported = supported || s == typ
+	}
+	if !supported {
+		return []string{fmt.Sprintf("cniType %q, which is not injectable (use one of %s)", typ, strings.Join(Supported, ", "))}
+	}
+	var out []string
+	res, pools := spec.ResourceName(), spec.Pools()
+	if key == spiderv2beta1.AnnotationRDMAResourceInject && res == "" {
+		out = append(out, "no RDMA resource name (set "+resourceField(typ)+")")
+	}
+	if pools.Empty() && (key == spiderv2beta1.AnnotationRDMAResourceInject || res != "") {
+		out = append(out, "no IP pool (set spec."+subField(typ)+".ippools.ipv4 or .ipv6)")
+	}
+	return out
+}
+
+func resourceField(typ string) string {
+	switch typ {
+	case spiderv2beta1.CNITypeSRIOV, spiderv2beta1.CNITypeIBSRIOV:
+		return "spec." + subField(typ) + ".resourceName"
+	case spiderv2beta1.CNITypeIPoIB:
+		return "a resource: ipoib configs carry none, use network-resource-inject"
+	}
+	return "spec." + subField(typ) + ".rdmaResourceName"
+}
+
+// subField is the JSON name of a cniType's sub-config.
+func subField(typ string) string {
+	switch typ {
+	case spiderv2beta1.CNITypeIBSRIOV:
+		return "ibsriov"
+	case spiderv2beta1.CNITypeIPVlan:
+		return "ipvlan"
+	case spiderv2beta1.CNITypeSRIOV:
+		return "sriov"
+	case spiderv2beta1.CNITypeIPoIB:
+		return "ipoib"
+	}
+	return "macvlan"
+}
