@@ -52,3 +52,7 @@ cluster-down: ## Stop the local control plane started by cluster-up.
 .PHONY: cluster-status
 cluster-status: ## Show whether the local control plane is running.
 	$(GO) run ./test/cluster status
+
+.PHONY: bench-agent
+bench-agent: ## Node agent: full discovery of the 8-rail fixture (time, allocations, ratio to a tree-read baseline). Needs root.
+	$(GO) test -run '^$$' -bench DiscoverRail8 -benchtime 2s -count 1 ./nodeagent/discovery

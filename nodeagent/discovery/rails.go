@@ -1,0 +1,140 @@
+package discovery
+
+import (
+	"sort"
+	"strconv"
+	"unicode"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// RailConfig says where rail numbers come from (see the package doc).
+type RailConfig struct {
+	// ByIfName maps a netdev name to its rail; wins when not empty.
+	ByIfName map[string]int32
+	// Masters are the cluster's rail masters in rail order (RailMasters).
+	Masters []string
+}
+
+// Rail sources, reported by AssignRails.
+const (
+	RailSourceConfig   = "config"
+	RailSourceMasters  = "spidermultusconfig"
+	RailSourceAffinity = "gpu-affinity"
+)
+
+// RailMasters returns the rail masters named by SpiderMultusConfigs: every
+// macvlan/ipvlan/ipoib master, de-duplicated, in natural order.
+func RailMasters(smcs []spiderv2beta1.SpiderMultusConfig) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := range smcs {
+		for _, m := range smcs[i].Spec.Masters() {
+			if m != "" && !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return NaturalLess(out[i], out[j]) })
+	return out
+}
+
+// NaturalLess compares strings with digit runs compared as numbers, so eth2
+// sorts before eth10.
+func NaturalLess(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	i, j := 0, 0
+	for i < len(ra) && j < len(rb) {
+		if unicode.IsDigit(ra[i]) && unicode.IsDigit(rb[j]) {
+			si := i
+			for i < len(ra) && unicode.IsDigit(ra[i]) {
+				i++
+			}
+			sj := j
+			for j < len(rb) && unicode.IsDigit(rb[j]) {
+				j++
+			}
+			na, _ := strconv.ParseUint(string(ra[si:i]), 10, 64)
+			nb, _ := strconv.ParseUint(string(rb[sj:j]), 10, 64)
+			if na != nb {
+				return na < nb
+			}
+			if i-si != j-sj { // "02" vs "2": shorter first
+				return i-si < j-sj
+			}
+			continue
+		}
+		if ra[i] != rb[j] {
+			return ra[i] < rb[j]
+		}
+		i++
+		j++
+	}
+	return len(ra)-i < len(rb)-j
+}
+
+// AssignRails sets Rail on nics (clearing any previous value) and returns
+// which source was used. gpus are the node's GPUs by index (for affinity).
+func AssignRails(nics []railnetv1.NIC, gpus []railnetv1.GPU, cfg RailConfig) string {
+	for i := range nics {
+		nics[i].Rail = nil
+	}
+	switch {
+	case len(cfg.ByIfName) > 0:
+		for i := range nics {
+			if r, ok := cfg.ByIfName[nics[i].Netdev]; ok {
+				nics[i].Rail = ptr(r)
+			}
+		}
+		return RailSourceConfig
+	case len(cfg.Masters) > 0:
+		idx := make(map[string]int32, len(cfg.Masters))
+		for i, m := range cfg.Masters {
+			if _, dup := idx[m]; !dup {
+				idx[m] = int32(i)
+			}
+		}
+		for i := range nics {
+			if r, ok := idx[nics[i].Netdev]; ok {
+				nics[i].Rail = ptr(r)
+			}
+		}
+		return RailSourceMasters
+	}
+	gpuIndex := make(map[string]int32, len(gpus))
+	for _, g := range gpus {
+		gpuIndex[g.PCIAddress] = g.Index
+	}
+	var order []int
+	for i := range nics {
+		d := nics[i].GPUDistance
+		if nics[i].NearestGPU != "" && (d == railnetv1.DistancePIX || d == railnetv1.DistancePXB) {
+			order = append(order, i)
+		}
+	}
+	if len(order) == 0 {
+		for i := range nics {
+			order = append(order, i)
+		}
+		sort.SliceStable(order, func(a, b int) bool { return nics[order[a]].PCIAddress < nics[order[b]].PCIAddress })
+	} else {
+		sort.SliceStable(order, func(a, b int) bool {
+			x, y := &nics[order[a]], &nics[order[b]]
+			if gx, gy := gpuIndex[x.NearestGPU], gpuIndex[y.NearestGPU]; gx != gy {
+				return gx < gy
+			}
+			if dx, dy := distanceRank[x.GPUDistance], distanceRank[y.GPUDistance]; dx != dy {
+				return dx < dy
+			}
+			return x.PCIAddress < y.PCIAddress
+		})
+	}
+	for r, i := range order {
+		nics[i].Rail = ptr(int32(r))
+	}
+	return RailSourceAffinity
+}
+
+func ptr[T any](v T) *T { return &v }
