@@ -2,9 +2,8 @@ package discovery
 
 import (
 	"sort"
-	"strconv"
-	"unicode"
 
+	"github.com/railnet/railnet/api/networks"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
@@ -41,39 +40,9 @@ func RailMasters(smcs []spiderv2beta1.SpiderMultusConfig) []string {
 	return out
 }
 
-// NaturalLess compares strings with digit runs compared as numbers, so eth2
-// sorts before eth10.
-func NaturalLess(a, b string) bool {
-	ra, rb := []rune(a), []rune(b)
-	i, j := 0, 0
-	for i < len(ra) && j < len(rb) {
-		if unicode.IsDigit(ra[i]) && unicode.IsDigit(rb[j]) {
-			si := i
-			for i < len(ra) && unicode.IsDigit(ra[i]) {
-				i++
-			}
-			sj := j
-			for j < len(rb) && unicode.IsDigit(rb[j]) {
-				j++
-			}
-			na, _ := strconv.ParseUint(string(ra[si:i]), 10, 64)
-			nb, _ := strconv.ParseUint(string(rb[sj:j]), 10, 64)
-			if na != nb {
-				return na < nb
-			}
-			if i-si != j-sj { // "02" vs "2": shorter first
-				return i-si < j-sj
-			}
-			continue
-		}
-		if ra[i] != rb[j] {
-			return ra[i] < rb[j]
-		}
-		i++
-		j++
-	}
-	return len(ra)-i < len(rb)-j
-}
+// NaturalLess orders strings with digit runs compared as numbers, so eth2
+// sorts before eth10 (api/networks.CompareNatural, shared with the webhook).
+func NaturalLess(a, b string) bool { return networks.CompareNatural(a, b) < 0 }
 
 // AssignRails sets Rail on nics (clearing any previous value) and returns
 // which source was used. gpus are the node's GPUs by index (for affinity).
