@@ -1,0 +1,173 @@
+package nad
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+const (
+	// CNIVersion is the version of the rendered conflists.
+	CNIVersion = "1.0.0"
+	// IPAMType is railnet's IPAM plugin.
+	IPAMType = "railnet-ipam"
+	// CoordinatorType is railnet's coordinator plugin, chained after the
+	// main plugin.
+	CoordinatorType = "railnet-coordinator"
+	// AnnotationResourceName is Multus' annotation naming the device-plugin
+	// resource a network's devices come from.
+	AnnotationResourceName = "k8s.v1.cni.cncf.io/resourceName"
+	// LabelManagedBy marks NADs that railnet renders.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedBy is LabelManagedBy's value.
+	ManagedBy = "railnet-webhook"
+)
+
+// IPAM is the ipam section railnet's IPAM plugin reads.
+type IPAM struct {
+	Type    string                    `json:"type"`
+	IPPools spiderv2beta1.PoolsConfig `json:"ippools"`
+}
+
+// Coordinator is the railnet coordinator plugin's configuration.
+type Coordinator struct {
+	Type               string  `json:"type"`
+	DetectGateway      *bool   `json:"detectGateway,omitempty"`
+	DetectIPConflict   *bool   `json:"detectIPConflict,omitempty"`
+	PodDefaultRouteNIC *string `json:"podDefaultRouteNIC,omitempty"`
+	TunePodRoutes      *bool   `json:"tunePodRoutes,omitempty"`
+}
+
+type conflist struct {
+	CNIVersion string `json:"cniVersion"`
+	Name       string `json:"name"`
+	Plugins    []any  `json:"plugins"`
+}
+
+type macvlanPlugin struct {
+	Type   string `json:"type"`
+	Master string `json:"master"`
+	Mode   string `json:"mode"`
+	MTU    *int32 `json:"mtu,omitempty"`
+	IPAM   *IPAM  `json:"ipam,omitempty"`
+}
+
+type sriovPlugin struct {
+	Type      string `json:"type"`
+	Vlan      *int32 `json:"vlan,omitempty"`
+	MinTxRate *int32 `json:"min_tx_rate,omitempty"`
+	MaxTxRate *int32 `json:"max_tx_rate,omitempty"`
+	IPAM      *IPAM  `json:"ipam,omitempty"`
+}
+
+type ibSriovPlugin struct {
+	Type                string  `json:"type"`
+	Pkey                *string `json:"pkey,omitempty"`
+	LinkState           *string `json:"link_state,omitempty"`
+	RdmaIsolation       *bool   `json:"rdmaIsolation,omitempty"`
+	IBKubernetesEnabled *bool   `json:"ibKubernetesEnabled,omitempty"`
+	IPAM                *IPAM   `json:"ipam,omitempty"`
+}
+
+type ipoibPlugin struct {
+	Type   string `json:"type"`
+	Master string `json:"master"`
+	IPAM   *IPAM  `json:"ipam,omitempty"`
+}
+
+type tuningPlugin struct {
+	Type string `json:"type"`
+	MTU  int32  `json:"mtu"`
+}
+
+// Render returns the NetworkAttachmentDefinition for smc, owned by it.
+// smc is expected to have passed validation; a config whose cniType lacks
+// its sub-config is an error naming what is missing.
+func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefinition, error) {
+	s := &smc.Spec
+	var ipam *IPAM
+	if p := s.Pools(); !p.Empty() {
+		ipam = &IPAM{Type: IPAMType, IPPools: p}
+	}
+	var ann map[string]string
+	var plugins []any
+	missing := func() error {
+		return fmt.Errorf("SpiderMultusConfig %s/%s: cniType %s has no matching sub-config", smc.Namespace, smc.Name, s.Type())
+	}
+	switch typ := s.Type(); typ {
+	case spiderv2beta1.CNITypeMacvlan, spiderv2beta1.CNITypeIPVlan:
+		c, mode := s.Macvlan, "bridge"
+		if typ == spiderv2beta1.CNITypeIPVlan {
+			c, mode = s.IPVlan, "l2"
+		}
+		if c == nil || len(c.Master) == 0 {
+			return nil, missing()
+		}
+		master := c.Master[0]
+		if c.Bond != nil && c.Bond.Name != "" {
+			master = c.Bond.Name
+		}
+		if c.VlanID != nil && *c.VlanID != 0 {
+			master += "." + strconv.Itoa(int(*c.VlanID))
+		}
+		plugins = append(plugins, macvlanPlugin{Type: typ, Master: master, Mode: mode, MTU: c.MTU, IPAM: ipam})
+	case spiderv2beta1.CNITypeSRIOV:
+		c := s.SRIOV
+		if c == nil {
+			return nil, missing()
+		}
+		plugins = append(plugins, sriovPlugin{Type: "sriov", Vlan: c.VlanID, MinTxRate: c.MinTxRateMbps, MaxTxRate: c.MaxTxRateMbps, IPAM: ipam})
+		if c.MTU != nil {
+			plugins = append(plugins, tuningPlugin{Type: "tuning", MTU: *c.MTU})
+		}
+		ann = map[string]string{AnnotationResourceName: c.ResourceName}
+	case spiderv2beta1.CNITypeIBSRIOV:
+		c := s.IBSRIOV
+		if c == nil {
+			return nil, missing()
+		}
+		plugins = append(plugins, ibSriovPlugin{Type: "ib-sriov", Pkey: c.Pkey, LinkState: c.LinkState,
+			RdmaIsolation: c.RdmaIsolation, IBKubernetesEnabled: c.IBKubernetesEnabled, IPAM: ipam})
+		ann = map[string]string{AnnotationResourceName: c.ResourceName}
+	case spiderv2beta1.CNITypeIPoIB:
+		c := s.IPoIB
+		if c == nil || c.Master == "" {
+			return nil, missing()
+		}
+		plugins = append(plugins, ipoibPlugin{Type: "ipoib", Master: c.Master, IPAM: ipam})
+	default:
+		return nil, fmt.Errorf("SpiderMultusConfig %s/%s: cniType %q cannot be rendered", smc.Namespace, smc.Name, typ)
+	}
+	if s.EnableCoordinator == nil || *s.EnableCoordinator {
+		co := Coordinator{Type: CoordinatorType}
+		if c := s.Coordinator; c != nil {
+			co.DetectGateway, co.DetectIPConflict = c.DetectGateway, c.DetectIPConflict
+			co.PodDefaultRouteNIC, co.TunePodRoutes = c.PodDefaultRouteNIC, c.TunePodRoutes
+		}
+		plugins = append(plugins, co)
+	}
+	cfg, err := json.MarshalIndent(conflist{CNIVersion: CNIVersion, Name: smc.Name, Plugins: plugins}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshal CNI config of %s/%s: %w", smc.Namespace, smc.Name, err)
+	}
+	yes := true
+	return &nadv1.NetworkAttachmentDefinition{
+		TypeMeta: metav1.TypeMeta{APIVersion: nadv1.SchemeGroupVersion.String(), Kind: "NetworkAttachmentDefinition"},
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   smc.Namespace,
+			Name:        smc.Name,
+			Labels:      map[string]string{LabelManagedBy: ManagedBy},
+			Annotations: ann,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: spiderv2beta1.GroupVersion.String(), Kind: "SpiderMultusConfig",
+				Name: smc.Name, UID: smc.UID, Controller: &yes, BlockOwnerDeletion: &yes,
+			}},
+		},
+		Spec: nadv1.NetworkAttachmentDefinitionSpec{Config: string(cfg)},
+	}, nil
+}

@@ -1,0 +1,76 @@
+package nad
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestRenderGolden renders every testdata/*.smc.yaml and compares it with the
+// .nad.yaml next to it.
+func TestRenderGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/*.smc.yaml")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no inputs: %v", err)
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".smc.yaml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var smc spiderv2beta1.SpiderMultusConfig
+			if err := yaml.UnmarshalStrict(data, &smc); err != nil {
+				t.Fatal(err)
+			}
+			nad, err := Render(&smc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := yaml.Marshal(nad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", name+".nad.yaml")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./webhook/nad -update)", err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s differs from the rendering:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestRenderRefuses(t *testing.T) {
+	tests := []struct{ spec, want string }{
+		{`{cniType: sriov}`, "SpiderMultusConfig ns/x: cniType sriov has no matching sub-config"},
+		{`{cniType: macvlan, macvlan: {master: []}}`, "SpiderMultusConfig ns/x: cniType macvlan has no matching sub-config"},
+		{`{cniType: bridge}`, `SpiderMultusConfig ns/x: cniType "bridge" cannot be rendered`},
+	}
+	for _, tt := range tests {
+		var smc spiderv2beta1.SpiderMultusConfig
+		smc.Namespace, smc.Name = "ns", "x"
+		if err := yaml.UnmarshalStrict([]byte(tt.spec), &smc.Spec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Render(&smc); err == nil || err.Error() != tt.want {
+			t.Errorf("Render(%s) error = %v, want %q", tt.spec, err, tt.want)
+		}
+	}
+}
