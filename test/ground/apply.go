@@ -17,6 +17,21 @@ import (
 // answered. A document the API server refuses stops the stream with an error
 // naming the object.
 func (c *Cluster) Apply(ctx context.Context, data []byte) ([]*unstructured.Unstructured, error) {
+	objs, err := DecodeYAML(data)
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range objs {
+		if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("railnet-test"), client.ForceOwnership); err != nil {
+			return objs[:i], fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+		}
+	}
+	return objs, nil
+}
+
+// DecodeYAML splits a multi-document YAML (or JSON) stream into objects,
+// skipping empty documents.
+func DecodeYAML(data []byte) ([]*unstructured.Unstructured, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var out []*unstructured.Unstructured
 	for {
@@ -27,12 +42,8 @@ func (c *Cluster) Apply(ctx context.Context, data []byte) ([]*unstructured.Unstr
 			}
 			return out, fmt.Errorf("decode YAML document %d: %w", len(out)+1, err)
 		}
-		if len(u.Object) == 0 {
-			continue
+		if len(u.Object) > 0 {
+			out = append(out, u)
 		}
-		if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("railnet-test"), client.ForceOwnership); err != nil {
-			return out, fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
-		}
-		out = append(out, u)
 	}
 }

@@ -40,3 +40,19 @@ func MultusTool() GoTool {
 		Env:      []string{"CGO_ENABLED=0"},
 	}
 }
+
+// HelmVersion is the Helm the chart is linted, rendered and installed with.
+const HelmVersion = "v4.3.1"
+
+// HelmTool describes the helm command, built from its Go module.
+func HelmTool() GoTool {
+	const mod = "helm.sh/helm/v4"
+	return GoTool{
+		Name:     "helm",
+		Version:  HelmVersion,
+		Require:  map[string]string{mod: HelmVersion},
+		Binaries: map[string]string{"helm": mod + "/cmd/helm"},
+		LDFlags:  "-X helm.sh/helm/v4/internal/version.version=" + HelmVersion,
+		Env:      []string{"CGO_ENABLED=0"},
+	}
+}
