@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"fmt"
+	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func readWholeTree(b *testing.B, root string) {
 // real veth netdevs (sub-benchmark "discover") and the baseline of reading
 // the whole fixture tree once ("baseline"), then prints the ratio.
 func BenchmarkDiscoverRail8(b *testing.B) {
-	nn := newNodeNetns(b, seedNetdevs()...)
+	nn := newNodeNetns(b, discoverytest.SeedNetdevs()...)
 	root := fixture("rail8")
 	opts := Options{SysfsRoot: root, Links: nn.links, NetnsMode: shared}
 	var baseNs, discNs float64

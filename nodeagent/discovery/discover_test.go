@@ -3,7 +3,7 @@ package discovery
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	"reflect"
 	"testing"
 
@@ -11,8 +11,6 @@ import (
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 )
-
-func fixture(name string) string { return filepath.Join("..", "testdata", "sysfs", name) }
 
 func shared() (string, error)    { return railnetv1.NetnsModeShared, nil }
 func exclusive() (string, error) { return railnetv1.NetnsModeExclusive, nil }
@@ -35,7 +33,7 @@ func expectedNIC(i int) railnetv1.NIC {
 }
 
 func TestDiscoverFixtures(t *testing.T) {
-	nn := newNodeNetns(t, seedNetdevs()...)
+	nn := newNodeNetns(t, discoverytest.SeedNetdevs()...)
 	nn.setUp(t, "enp16s0f0np0", false) // rail 5's netdev down
 	nn.waitOperState(t, "enp16s0f0np0", "down")
 
