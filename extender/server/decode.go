@@ -1,0 +1,74 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+)
+
+// DefaultMaxBodyBytes bounds one request: a pod plus 5,000 node names is
+// about 100 KiB; full Node objects (nodeCacheCapable false) are far larger.
+const DefaultMaxBodyBytes = 32 << 20
+
+// errTooLarge marks a body over the limit.
+var errTooLarge = errors.New("request body too large")
+
+// DecodeArgs reads ExtenderArgs of at most limit bytes and returns them with
+// the candidate node names (from NodeNames, or from Nodes when the scheduler
+// does not use the node cache). Every error says what was wrong.
+func DecodeArgs(r io.Reader, limit int64) (*extenderv1.ExtenderArgs, []string, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ExtenderArgs: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, nil, fmt.Errorf("ExtenderArgs larger than %d bytes: %w", limit, errTooLarge)
+	}
+	var args extenderv1.ExtenderArgs
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&args); err != nil {
+		return nil, nil, fmt.Errorf("ExtenderArgs is not valid JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, nil, errors.New("ExtenderArgs is followed by more data")
+	}
+	if args.Pod == nil {
+		return nil, nil, errors.New("ExtenderArgs has no Pod")
+	}
+	if args.Pod.Name == "" && args.Pod.GenerateName == "" {
+		return nil, nil, errors.New("ExtenderArgs Pod has no metadata.name")
+	}
+	var names []string
+	switch {
+	case args.NodeNames != nil:
+		names = *args.NodeNames
+	case args.Nodes != nil:
+		names = make([]string, len(args.Nodes.Items))
+		for i := range args.Nodes.Items {
+			names[i] = args.Nodes.Items[i].Name
+		}
+	default:
+		return nil, nil, errors.New("ExtenderArgs names no nodes: set NodeNames (nodeCacheCapable) or Nodes")
+	}
+	for i, n := range names {
+		if n == "" {
+			return nil, nil, fmt.Errorf("ExtenderArgs node %d has an empty name", i)
+		}
+	}
+	return &args, names, nil
+}
+
+// checkContentType accepts JSON or no declared type.
+func checkContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || strings.HasPrefix(ct, "application/json") {
+		return nil
+	}
+	return fmt.Errorf("Content-Type %q is not application/json", ct)
+}

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/railnet/railnet/extender/placement"
+)
+
+// Decider makes the decisions; the extender's is state.Decider.
+type Decider interface {
+	Filter(pod *corev1.Pod, nodes []string) placement.Result
+	Prioritize(pod *corev1.Pod, nodes []string) []placement.HostScore
+}
+
+// Options shape the handler.
+type Options struct {
+	// MaxBodyBytes bounds a request; DefaultMaxBodyBytes when 0.
+	MaxBodyBytes int64
+	// Healthy reports whether the extender can answer (caches synced,
+	// certificate loaded); nil means always.
+	Healthy func() error
+	// Registry receives the extender's metrics and is served on /metrics;
+	// a new registry when nil.
+	Registry *prometheus.Registry
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	verdicts *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "railnet_extender_requests_total", Help: "Scheduler extender requests by verb and HTTP status code.",
+		}, []string{"verb", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "railnet_extender_request_duration_seconds", Help: "Time to answer a scheduler extender request.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"verb"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "railnet_extender_node_verdicts_total", Help: "Filter verdicts per candidate node: passed, failed (retryable) or unresolvable.",
+		}, []string{"verdict"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.verdicts)
+	return m
+}
+
+// New returns the extender's HTTP handler.
+func New(d Decider, o Options) http.Handler {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	m := newMetrics(o.Registry)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
+		klog.Background().Error(nil, "panic while answering the scheduler", "path", c.Request.URL.Path, "panic", err)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"Error": "internal error in the railnet extender; see its log"})
+	}))
+	h := &handler{d: d, o: o, m: m}
+	r.POST("/filter", h.filter)
+	r.POST("/prioritize", h.prioritize)
+	r.GET("/healthz", h.healthz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
+	return r
+}
+
+type handler struct {
+	d Decider
+	o Options
+	m *metrics
+}
+
+func (h *handler) args(c *gin.Context, verb string) (*extenderv1.ExtenderArgs, []string, bool) {
+	if err := checkContentType(c.Request); err != nil {
+		h.fail(c, verb, http.StatusBadRequest, err)
+		return nil, nil, false
+	}
+	args, names, err := DecodeArgs(c.Request.Body, h.o.MaxBodyBytes)
+	if err != nil {
+		h.fail(c, verb, http.StatusBadRequest, err)
+		return nil, nil, false
+	}
+	return args, names, true
+}
+
+func (h *handler) fail(c *gin.Context, verb string, code int, err error) {
+	klog.Background().V(2).Info("refused a scheduler request", "verb", verb, "code", code, "err", err.Error(),
+		"tooLarge", errors.Is(err, errTooLarge))
+	h.m.requests.WithLabelValues(verb, strconv.Itoa(code)).Inc()
+	c.JSON(code, extenderv1.ExtenderFilterResult{Error: err.Error()})
+}
+
+func (h *handler) filter(c *gin.Context) {
+	start := time.Now()
+	args, names, ok := h.args(c, "filter")
+	if !ok {
+		return
+	}
+	res := h.d.Filter(args.Pod, names)
+	out := extenderv1.ExtenderFilterResult{
+		FailedNodes:                extenderv1.FailedNodesMap(res.Failed),
+		FailedAndUnresolvableNodes: extenderv1.FailedNodesMap(res.Unresolvable),
+	}
+	if args.NodeNames != nil {
+		passed := res.Passed
+		out.NodeNames = &passed
+	} else {
+		keep := make(map[string]bool, len(res.Passed))
+		for _, n := range res.Passed {
+			keep[n] = true
+		}
+		list := &corev1.NodeList{}
+		for i := range args.Nodes.Items {
+			if keep[args.Nodes.Items[i].Name] {
+				list.Items = append(list.Items, args.Nodes.Items[i])
+			}
+		}
+		out.Nodes = list
+	}
+	h.m.verdicts.WithLabelValues("passed").Add(float64(len(res.Passed)))
+	h.m.verdicts.WithLabelValues("failed").Add(float64(len(res.Failed)))
+	h.m.verdicts.WithLabelValues("unresolvable").Add(float64(len(res.Unresolvable)))
+	if len(res.Failed)+len(res.Unresolvable) > 0 {
+		klog.Background().V(3).Info("filtered", "pod", klog.KObj(args.Pod), "passed", len(res.Passed),
+			"failed", res.Failed, "unresolvable", len(res.Unresolvable))
+	}
+	h.done(c, "filter", start, out)
+}
+
+func (h *handler) prioritize(c *gin.Context) {
+	start := time.Now()
+	args, names, ok := h.args(c, "prioritize")
+	if !ok {
+		return
+	}
+	scores := h.d.Prioritize(args.Pod, names)
+	out := make(extenderv1.HostPriorityList, len(scores))
+	for i, s := range scores {
+		out[i] = extenderv1.HostPriority{Host: s.Host, Score: s.Score}
+	}
+	h.done(c, "prioritize", start, out)
+}
+
+func (h *handler) done(c *gin.Context, verb string, start time.Time, body any) {
+	c.JSON(http.StatusOK, body)
+	h.m.requests.WithLabelValues(verb, "200").Inc()
+	h.m.duration.WithLabelValues(verb).Observe(time.Since(start).Seconds())
+}
+
+func (h *handler) healthz(c *gin.Context) {
+	if h.o.Healthy != nil {
+		if err := h.o.Healthy(); err != nil {
+			c.String(http.StatusServiceUnavailable, "not ready: %v\n", err)
+			return
+		}
+	}
+	c.String(http.StatusOK, "ok\n")
+}

@@ -1,0 +1,202 @@
+package state
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/rails"
+)
+
+// Field indexes the store looks objects up by.
+const (
+	indexPodNode   = "railnet.extender/pod-node"
+	indexPodJob    = "railnet.extender/pod-job"
+	indexAllocPool = "railnet.extender/alloc-pool"
+	indexSMCGroup  = "railnet.extender/smc-group"
+)
+
+// CacheStore is a Store over a controller-runtime cache. Reads never reach
+// the API server: the cache is built with ReaderFailOnMissingInformer, and
+// NewCacheStore starts every informer it reads before returning.
+type CacheStore struct {
+	c cache.Cache
+}
+
+// Watched lists the kinds the extender caches.
+func Watched() []client.Object {
+	return []client.Object{
+		&corev1.Node{}, &corev1.Pod{},
+		&railnetv1alpha1.RDMANode{}, &railnetv1alpha1.IPAllocation{},
+		&spiderv2beta1.SpiderIPPool{}, &spiderv2beta1.SpiderMultusConfig{},
+	}
+}
+
+// CacheOptions are the cache options the store expects: shared, never
+// deep-copied objects without managed fields, and no lazily started
+// informers.
+func CacheOptions(o cache.Options) cache.Options {
+	yes := true
+	o.DefaultUnsafeDisableDeepCopy = &yes
+	o.DefaultTransform = cache.TransformStripManagedFields()
+	o.ReaderFailOnMissingInformer = true
+	return o
+}
+
+// NewCacheStore registers the indexes and starts the informers on c (which
+// must not be started yet is fine either way). Call c.Start and
+// c.WaitForCacheSync before serving.
+func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
+	idx := []struct {
+		obj     client.Object
+		field   string
+		extract client.IndexerFunc
+	}{
+		{&corev1.Pod{}, indexPodNode, func(o client.Object) []string {
+			if n := o.(*corev1.Pod).Spec.NodeName; n != "" {
+				return []string{n}
+			}
+			return nil
+		}},
+		{&corev1.Pod{}, indexPodJob, func(o client.Object) []string {
+			p := o.(*corev1.Pod)
+			if k := placement.JobKey(p); k != "" && p.Spec.NodeName != "" {
+				return []string{k}
+			}
+			return nil
+		}},
+		{&railnetv1alpha1.IPAllocation{}, indexAllocPool, func(o client.Object) []string {
+			return []string{o.(*railnetv1alpha1.IPAllocation).Spec.Pool}
+		}},
+		{&spiderv2beta1.SpiderMultusConfig{}, indexSMCGroup, func(o client.Object) []string {
+			var keys []string
+			for _, k := range rails.InjectKeys {
+				for _, g := range rails.Groups(o.GetAnnotations()[k]) {
+					keys = append(keys, k+"="+g)
+				}
+			}
+			return keys
+		}},
+	}
+	for _, i := range idx {
+		if err := c.IndexField(ctx, i.obj, i.field, i.extract); err != nil {
+			return nil, fmt.Errorf("index %s: %w", i.field, err)
+		}
+	}
+	for _, o := range Watched() {
+		if _, err := c.GetInformer(ctx, o); err != nil {
+			return nil, fmt.Errorf("informer for %T: %w", o, err)
+		}
+	}
+	return &CacheStore{c: c}, nil
+}
+
+func (s *CacheStore) get(key types.NamespacedName, obj client.Object) bool {
+	err := s.c.Get(context.Background(), key, obj)
+	if err == nil {
+		return true
+	}
+	if !isNotFound(err) {
+		klog.Background().Error(err, "read cache", "kind", fmt.Sprintf("%T", obj), "key", key)
+	}
+	return false
+}
+
+func (s *CacheStore) list(list client.ObjectList, opts ...client.ListOption) {
+	opts = append(opts, client.UnsafeDisableDeepCopy)
+	if err := s.c.List(context.Background(), list, opts...); err != nil {
+		klog.Background().Error(err, "list cache", "kind", fmt.Sprintf("%T", list))
+	}
+}
+
+// Node implements Store.
+func (s *CacheStore) Node(name string) *corev1.Node {
+	n := &corev1.Node{}
+	if s.get(types.NamespacedName{Name: name}, n) {
+		return n
+	}
+	return nil
+}
+
+// RDMANode implements Store.
+func (s *CacheStore) RDMANode(name string) *railnetv1alpha1.RDMANode {
+	n := &railnetv1alpha1.RDMANode{}
+	if s.get(types.NamespacedName{Name: name}, n) {
+		return n
+	}
+	return nil
+}
+
+// Pod implements Store.
+func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
+	p := &corev1.Pod{}
+	if s.get(types.NamespacedName{Namespace: namespace, Name: name}, p) {
+		return p
+	}
+	return nil
+}
+
+// PodsOnNode implements Store.
+func (s *CacheStore) PodsOnNode(node string) []*corev1.Pod {
+	var l corev1.PodList
+	s.list(&l, client.MatchingFields{indexPodNode: node})
+	return ptrs(l.Items)
+}
+
+// PodsOfJob implements Store.
+func (s *CacheStore) PodsOfJob(job string) []*corev1.Pod {
+	var l corev1.PodList
+	s.list(&l, client.MatchingFields{indexPodJob: job})
+	return ptrs(l.Items)
+}
+
+// Pool implements Store.
+func (s *CacheStore) Pool(name string) *spiderv2beta1.SpiderIPPool {
+	p := &spiderv2beta1.SpiderIPPool{}
+	if s.get(types.NamespacedName{Name: name}, p) {
+		return p
+	}
+	return nil
+}
+
+// Allocations implements Store.
+func (s *CacheStore) Allocations(pool string) []*railnetv1alpha1.IPAllocation {
+	var l railnetv1alpha1.IPAllocationList
+	s.list(&l, client.MatchingFields{indexAllocPool: pool})
+	return ptrs(l.Items)
+}
+
+// MultusConfig implements rails.Configs.
+func (s *CacheStore) MultusConfig(namespace, name string) *spiderv2beta1.SpiderMultusConfig {
+	c := &spiderv2beta1.SpiderMultusConfig{}
+	if s.get(types.NamespacedName{Namespace: namespace, Name: name}, c) {
+		return c
+	}
+	return nil
+}
+
+// MultusConfigsInGroup implements rails.Configs.
+func (s *CacheStore) MultusConfigsInGroup(key, group string) []*spiderv2beta1.SpiderMultusConfig {
+	var l spiderv2beta1.SpiderMultusConfigList
+	s.list(&l, client.MatchingFields{indexSMCGroup: key + "=" + group})
+	return ptrs(l.Items)
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -1,0 +1,162 @@
+package state
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/rails"
+)
+
+// Decider answers filter and prioritize from a Store.
+type Decider struct {
+	Store    Store
+	InFlight *InFlight
+	// Options returns the filter options for this moment (its Now).
+	Options  func() placement.Options
+	Topology placement.Topology
+}
+
+// NewDecider wires a decider with the default options.
+func NewDecider(s Store, heartbeatTTL, inFlightTTL time.Duration, topo placement.Topology) *Decider {
+	return &Decider{
+		Store:    s,
+		InFlight: NewInFlight(inFlightTTL, time.Now),
+		Options: func() placement.Options {
+			o := placement.DefaultOptions(time.Now())
+			o.HeartbeatTTL = heartbeatTTL
+			return o
+		},
+		Topology: topo,
+	}
+}
+
+// Filter decides which of the named nodes can serve the pod's rails.
+func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
+	rs, err := rails.ForPod(pod, d.Store)
+	if err != nil {
+		return placement.FailAll(names, err.Error())
+	}
+	if len(rs) == 0 {
+		return placement.Filter(placement.Pod{}, passOnly(names), nil, placement.Options{})
+	}
+	d.InFlight.Forget(pod.UID)
+	p := placement.NewPod(pod, rs)
+	v := d.InFlight.view(d.Store)
+	pools := d.pools(rs, v)
+	nodes := d.nodes(pod, p, names, v)
+	res := placement.Filter(p, nodes, pools, d.Options())
+	if len(res.Passed) == 1 {
+		d.InFlight.Record(pod, p, res.Passed[0])
+	}
+	return res
+}
+
+// Prioritize scores the named nodes for the pod.
+func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostScore {
+	rs, err := rails.ForPod(pod, d.Store)
+	if err != nil || len(rs) == 0 {
+		return placement.Score(placement.Pod{}, passOnly(names), nil, d.Topology)
+	}
+	p := placement.NewPod(pod, rs)
+	v := d.InFlight.view(d.Store)
+	nodes := d.nodes(pod, p, names, v)
+	return placement.Score(p, nodes, d.peers(pod, v), d.Topology)
+}
+
+func passOnly(names []string) []placement.NodeState {
+	out := make([]placement.NodeState, len(names))
+	for i, n := range names {
+		out[i].Name = n
+	}
+	return out
+}
+
+func (d *Decider) pools(rs []rails.Rail, v view) map[string]*placement.PoolRoom {
+	out := map[string]*placement.PoolRoom{}
+	for _, r := range rs {
+		for _, fam := range [][]string{r.PoolsV4, r.PoolsV6} {
+			for _, name := range fam {
+				if _, done := out[name]; done {
+					continue
+				}
+				pool := d.Store.Pool(name)
+				if pool == nil {
+					continue
+				}
+				allocs := d.Store.Allocations(name)
+				ips := make([]string, len(allocs))
+				holders := make(map[string]bool, len(allocs))
+				for i, a := range allocs {
+					ips[i] = a.Spec.IP
+					holders[a.Spec.PodUID] = true
+				}
+				out[name] = placement.NewPoolRoom(pool, ips, v.poolDemand(name, holders))
+			}
+		}
+	}
+	return out
+}
+
+func (d *Decider) nodes(pod *corev1.Pod, p placement.Pod, names []string, v view) []placement.NodeState {
+	out := make([]placement.NodeState, len(names))
+	for i, name := range names {
+		n := &out[i]
+		n.Name = name
+		n.Node = d.Store.Node(name)
+		if n.Node == nil {
+			continue
+		}
+		n.RDMANode = d.Store.RDMANode(name)
+		n.SlotsInFlight = v.slots(name)
+		if len(p.Requests) == 0 {
+			continue
+		}
+		for _, other := range d.Store.PodsOnNode(name) {
+			if other.UID == pod.UID || placement.Terminated(other) {
+				continue
+			}
+			for res := range p.Requests {
+				if q := placement.Request(other, res); q > 0 {
+					if n.SlotsBound == nil {
+						n.SlotsBound = map[corev1.ResourceName]int64{}
+					}
+					n.SlotsBound[res] += q
+				}
+			}
+		}
+	}
+	return out
+}
+
+// peers returns the Nodes that hold, or are about to hold, other pods of the
+// pod's job.
+func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
+	job := placement.JobKey(pod)
+	if job == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []*corev1.Node
+	add := func(name string) {
+		if name == "" || seen[name] {
+			return
+		}
+		seen[name] = true
+		if n := d.Store.Node(name); n != nil {
+			out = append(out, n)
+		}
+	}
+	for _, other := range d.Store.PodsOfJob(job) {
+		if other.UID != pod.UID && !placement.Terminated(other) {
+			add(other.Spec.NodeName)
+		}
+	}
+	for uid, fl := range v {
+		if uid != pod.UID && fl.job == job {
+			add(fl.node)
+		}
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package state
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/state/statetest"
+)
+
+const gpu1 corev1.ResourceName = "spidernet.io/shared_cx5_gpu1"
+
+func world(slots string, poolIPs string) *statetest.MemStore {
+	hb := metav1.Now()
+	s := &statetest.MemStore{
+		Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
+		Pools: map[string]*spiderv2beta1.SpiderIPPool{
+			"gpu1-net11": {ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"}, Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{poolIPs}}},
+		},
+	}
+	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: "gpu1-macvlan",
+		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}}}
+	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, RDMAResourceName: string(gpu1),
+		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{"gpu1-net11"}}}
+	s.SMCs = append(s.SMCs, smc)
+	for _, name := range []string{"n1", "n2"} {
+		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{placement.DefaultTopology.BlockKey: "block-" + name}},
+			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{gpu1: resource.MustParse(slots)}}}
+		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: railnetv1alpha1.RDMANodeStatus{
+			NetnsMode: "shared", HeartbeatTime: &hb,
+			NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", LinkState: "up"}},
+		}}
+	}
+	return s
+}
+
+func rdmaPod(name string, labels map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID("uid-" + name), Labels: labels,
+			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{gpu1: resource.MustParse("1")}}}}},
+	}
+}
+
+func newDecider(s Store, now *time.Time) *Decider {
+	d := NewDecider(s, time.Minute, 30*time.Second, placement.DefaultTopology)
+	clock := func() time.Time { return *now }
+	d.InFlight = NewInFlight(30*time.Second, clock)
+	d.Options = func() placement.Options { return placement.DefaultOptions(*now) }
+	return d
+}
+
+func TestInFlightSlots(t *testing.T) {
+	now := time.Now()
+	s := world("1", "172.16.11.1-172.16.11.100")
+	d := newDecider(s, &now)
+	a, b := rdmaPod("a", nil), rdmaPod("b", nil)
+	s.Pods = append(s.Pods, a, b)
+
+	if res := d.Filter(a, []string{"n1"}); len(res.Passed) != 1 {
+		t.Fatalf("a: %+v", res)
+	}
+	res := d.Filter(b, []string{"n1"})
+	if want := "1 of 1 slots in use (0 by bound pods, 1 by pods being scheduled)"; !strings.Contains(res.Failed["n1"], want) {
+		t.Fatalf("b on n1 while a is in flight: %+v, want FailedNodes reason containing %q", res, want)
+	}
+	a.Spec.NodeName = "n1" // the cache sees a bound
+	res = d.Filter(b, []string{"n1", "n2"})
+	if want := "1 of 1 slots in use (1 by bound pods, 0 by pods being scheduled)"; !strings.Contains(res.Failed["n1"], want) {
+		t.Fatalf("b on n1 after a is bound: %+v, want %q", res, want)
+	}
+	if len(res.Passed) != 1 || res.Passed[0] != "n2" {
+		t.Fatalf("b should pass n2: %+v", res)
+	}
+	// b passed n2 alone: it is in flight there until TTL.
+	if d.InFlight.Len() != 2 {
+		t.Fatalf("in flight %d, want 2 (a for its address, b)", d.InFlight.Len())
+	}
+	now = now.Add(31 * time.Second)
+	c := rdmaPod("c", nil)
+	s.Pods = append(s.Pods, c)
+	if res := d.Filter(c, []string{"n2"}); len(res.Passed) != 1 {
+		t.Fatalf("after the TTL b no longer holds n2's slot: %+v", res)
+	}
+}
+
+func TestInFlightPoolAddresses(t *testing.T) {
+	now := time.Now()
+	s := world("100", "172.16.11.1-172.16.11.2")
+	d := newDecider(s, &now)
+	a, b, c := rdmaPod("a", nil), rdmaPod("b", nil), rdmaPod("c", nil)
+	s.Pods = append(s.Pods, a, b, c)
+	for _, p := range []*corev1.Pod{a, b} {
+		if res := d.Filter(p, []string{"n1"}); len(res.Passed) != 1 {
+			t.Fatalf("%s: %+v", p.Name, res)
+		}
+	}
+	res := d.Filter(c, []string{"n1", "n2"})
+	want := "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool gpu1-net11 has no free address (2 usable, 0 allocated, 2 promised to pods being scheduled)"
+	if !strings.Contains(res.Unresolvable["n1"], want) || !strings.Contains(res.Unresolvable["n2"], "no free address") {
+		t.Fatalf("c: %+v, want %q", res, want)
+	}
+	// a is bound and holds its address: counted once, as an allocation.
+	a.Spec.NodeName = "n1"
+	s.Allocs = append(s.Allocs, &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "x"},
+		Spec: railnetv1alpha1.IPAllocationSpec{Pool: "gpu1-net11", IP: "172.16.11.1", PodUID: string(a.UID)}})
+	res = d.Filter(c, []string{"n1"})
+	if want := "(2 usable, 1 allocated, 1 promised to pods being scheduled)"; !strings.Contains(res.Unresolvable["n1"], want) {
+		t.Fatalf("c: %+v, want %q", res, want)
+	}
+	// b is deleted: its promise goes.
+	s.Pods = []*corev1.Pod{a, c}
+	if res := d.Filter(c, []string{"n1"}); len(res.Passed) != 1 {
+		t.Fatalf("c after b is gone: %+v", res)
+	}
+}
+
+func TestDeciderPodLevelAnswers(t *testing.T) {
+	now := time.Now()
+	s := world("10", "172.16.11.1-172.16.11.100")
+	d := newDecider(s, &now)
+	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web"}}
+	if res := d.Filter(plain, []string{"n1", "ghost"}); len(res.Passed) != 2 {
+		t.Fatalf("pod without rails: %+v", res)
+	}
+	if sc := d.Prioritize(plain, []string{"n1", "ghost"}); len(sc) != 2 || sc[0].Score != 0 || sc[1].Score != 0 {
+		t.Fatalf("pod without rails scores %+v", sc)
+	}
+	bad := rdmaPod("bad", nil)
+	bad.Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "nope"
+	res := d.Filter(bad, []string{"n1", "n2"})
+	want := `pod train/bad asks for inject group "nope"`
+	if len(res.Passed) != 0 || !strings.Contains(res.Unresolvable["n1"], want) || !strings.Contains(res.Unresolvable["n2"], want) {
+		t.Fatalf("pod with unknown group: %+v", res)
+	}
+	res = d.Filter(rdmaPod("p", nil), []string{"n1", "ghost"})
+	if !strings.Contains(res.Unresolvable["ghost"], "node ghost is unknown to the railnet extender") {
+		t.Fatalf("unknown node: %+v", res)
+	}
+}
+
+func TestPrioritizeJobLocality(t *testing.T) {
+	now := time.Now()
+	s := world("10", "172.16.11.1-172.16.11.100")
+	d := newDecider(s, &now)
+	job := map[string]string{"railnet.io/job": "llama"}
+	first := rdmaPod("w0", job)
+	first.Spec.NodeName = "n2"
+	second := rdmaPod("w1", job)
+	s.Pods = append(s.Pods, first, second)
+	sc := d.Prioritize(second, []string{"n1", "n2"})
+	if sc[1].Score <= sc[0].Score {
+		t.Fatalf("n2 holds the job's other pod, should score higher: %+v", sc)
+	}
+	if sc[1].Score-sc[0].Score < 6 {
+		t.Fatalf("same block should add 6 points: %+v", sc)
+	}
+	// Without a job the only difference left is packing.
+	fresh := world("10", "172.16.11.1-172.16.11.100")
+	loner := rdmaPod("loner", nil)
+	fresh.Pods = append(fresh.Pods, loner)
+	sc = newDecider(fresh, &now).Prioritize(loner, []string{"n1", "n2"})
+	if sc[0].Score != sc[1].Score {
+		t.Fatalf("pod without job: equal nodes should score equally %+v", sc)
+	}
+}

@@ -1,0 +1,126 @@
+package state
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/railnet/railnet/extender/placement"
+)
+
+// InFlight remembers pods the extender passed for exactly one node (so the
+// scheduler can only bind them there) until the cache shows them bound —
+// for RDMA slots — or shows their IPAllocations — for pool addresses. An
+// entry expires after a TTL whatever happens, so a pod the scheduler gave
+// up on stops holding room.
+type InFlight struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu   sync.Mutex
+	pods map[types.UID]*flight
+}
+
+type flight struct {
+	namespace, name string
+	node            string
+	job             string
+	requests        map[corev1.ResourceName]int64
+	pools           []string
+	at              time.Time
+}
+
+// NewInFlight returns an empty tracker whose entries live at most ttl.
+func NewInFlight(ttl time.Duration, now func() time.Time) *InFlight {
+	return &InFlight{ttl: ttl, now: now, pods: map[types.UID]*flight{}}
+}
+
+// Record notes that pod was passed for node only.
+func (f *InFlight) Record(pod *corev1.Pod, p placement.Pod, node string) {
+	fl := &flight{namespace: pod.Namespace, name: pod.Name, node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
+	for _, r := range p.Rails {
+		fl.pools = append(fl.pools, r.PoolsV4...)
+		fl.pools = append(fl.pools, r.PoolsV6...)
+	}
+	f.mu.Lock()
+	f.pods[pod.UID] = fl
+	f.mu.Unlock()
+}
+
+// Forget drops the pod's entry: it is being filtered again.
+func (f *InFlight) Forget(uid types.UID) {
+	f.mu.Lock()
+	delete(f.pods, uid)
+	f.mu.Unlock()
+}
+
+// Len counts the entries, for metrics and tests.
+func (f *InFlight) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.pods)
+}
+
+// view is a consistent copy of the live entries, pruned of expired ones and
+// of pods the store no longer has.
+type view map[types.UID]flight
+
+func (f *InFlight) view(s Store) view {
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(view, len(f.pods))
+	for uid, fl := range f.pods {
+		if now.Sub(fl.at) > f.ttl {
+			delete(f.pods, uid)
+			continue
+		}
+		p := s.Pod(fl.namespace, fl.name)
+		if p == nil || p.UID != uid || p.DeletionTimestamp != nil || placement.Terminated(p) {
+			delete(f.pods, uid)
+			continue
+		}
+		if p.Spec.NodeName != "" && p.Spec.NodeName != fl.node {
+			delete(f.pods, uid) // bound elsewhere: its slots and addresses are counted there
+			continue
+		}
+		cp := *fl
+		if p.Spec.NodeName != "" {
+			cp.requests = nil // bound: PodsOnNode counts its slots now
+		}
+		out[uid] = cp
+	}
+	return out
+}
+
+// slots sums the in-flight requests on node.
+func (v view) slots(node string) map[corev1.ResourceName]int64 {
+	var out map[corev1.ResourceName]int64
+	for _, fl := range v {
+		if fl.node != node || len(fl.requests) == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[corev1.ResourceName]int64{}
+		}
+		for r, q := range fl.requests {
+			out[r] += q
+		}
+	}
+	return out
+}
+
+// poolDemand counts in-flight pods that will take an address of pool and do
+// not hold one yet.
+func (v view) poolDemand(pool string, holders map[string]bool) int64 {
+	var n int64
+	for uid, fl := range v {
+		if slices.Contains(fl.pools, pool) && !holders[string(uid)] {
+			n++
+		}
+	}
+	return n
+}

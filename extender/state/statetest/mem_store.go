@@ -1,0 +1,96 @@
+package statetest
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/rails"
+)
+
+// MemStore answers state.Store from plain maps and slices. It is not safe
+// for concurrent writes; fill it before use.
+type MemStore struct {
+	Nodes     map[string]*corev1.Node
+	RDMANodes map[string]*railnetv1alpha1.RDMANode
+	Pods      []*corev1.Pod
+	Pools     map[string]*spiderv2beta1.SpiderIPPool
+	Allocs    []*railnetv1alpha1.IPAllocation
+	SMCs      []*spiderv2beta1.SpiderMultusConfig
+}
+
+// Node implements state.Store.
+func (s *MemStore) Node(n string) *corev1.Node { return s.Nodes[n] }
+
+// RDMANode implements state.Store.
+func (s *MemStore) RDMANode(n string) *railnetv1alpha1.RDMANode { return s.RDMANodes[n] }
+
+// Pool implements state.Store.
+func (s *MemStore) Pool(n string) *spiderv2beta1.SpiderIPPool { return s.Pools[n] }
+
+// Pod implements state.Store.
+func (s *MemStore) Pod(ns, name string) *corev1.Pod {
+	for _, p := range s.Pods {
+		if p.Namespace == ns && p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// PodsOnNode implements state.Store.
+func (s *MemStore) PodsOnNode(n string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range s.Pods {
+		if p.Spec.NodeName == n {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PodsOfJob implements state.Store.
+func (s *MemStore) PodsOfJob(job string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range s.Pods {
+		if p.Spec.NodeName != "" && placement.JobKey(p) == job {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Allocations implements state.Store.
+func (s *MemStore) Allocations(pool string) []*railnetv1alpha1.IPAllocation {
+	var out []*railnetv1alpha1.IPAllocation
+	for _, a := range s.Allocs {
+		if a.Spec.Pool == pool {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// MultusConfig implements state.Store.
+func (s *MemStore) MultusConfig(ns, name string) *spiderv2beta1.SpiderMultusConfig {
+	for _, c := range s.SMCs {
+		if c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// MultusConfigsInGroup implements state.Store.
+func (s *MemStore) MultusConfigsInGroup(key, group string) []*spiderv2beta1.SpiderMultusConfig {
+	var out []*spiderv2beta1.SpiderMultusConfig
+	for _, c := range s.SMCs {
+		for _, g := range rails.Groups(c.Annotations[key]) {
+			if g == group {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,26 @@
+package state
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/rails"
+)
+
+// Store is the read side the decider needs. The extender's implementation
+// reads controller-runtime informer caches (CacheStore); the returned
+// objects are shared with the cache and must not be modified.
+type Store interface {
+	rails.Configs
+	Node(name string) *corev1.Node
+	RDMANode(name string) *railnetv1alpha1.RDMANode
+	Pod(namespace, name string) *corev1.Pod
+	// PodsOnNode returns the pods whose spec.nodeName is node.
+	PodsOnNode(node string) []*corev1.Pod
+	// PodsOfJob returns the bound pods whose JobKey is job.
+	PodsOfJob(job string) []*corev1.Pod
+	Pool(name string) *spiderv2beta1.SpiderIPPool
+	// Allocations returns the IPAllocations of a pool.
+	Allocations(pool string) []*railnetv1alpha1.IPAllocation
+}
