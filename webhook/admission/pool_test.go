@@ -1,0 +1,101 @@
+package admission
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+
+	jsonpatchapply "github.com/evanphx/json-patch/v5"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+const seedPoolYAML = `
+apiVersion: spiderpool.spidernet.io/v2beta1
+kind: SpiderIPPool
+metadata:
+  name: gpu1-net11
+spec:
+  gateway: 172.16.11.254
+  subnet: 172.16.11.0/16
+  ips:
+    - 172.16.11.1-172.16.11.200
+`
+
+func seedPool(t *testing.T) *spiderv2beta1.SpiderIPPool {
+	t.Helper()
+	var p spiderv2beta1.SpiderIPPool
+	if err := yaml.Unmarshal([]byte(seedPoolYAML), &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+func TestServeHTTPPools(t *testing.T) {
+	store := seedStore()
+	store.inUse = map[string][]netip.Addr{"gpu1-net11": {netip.MustParseAddr("172.16.11.150")}}
+	h := &Handler{Store: store}
+	pool := seedPool(t)
+
+	_, body := post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
+		review(t, "p1", poolKind, admissionv1.Create, "", "gpu1-net11", pool, nil))
+	patch := `[{"op":"add","path":"/spec/ipVersion","value":4},{"op":"replace","path":"/spec/subnet","value":"172.16.0.0/16"}]`
+	want := `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p1","allowed":true,"patch":"` +
+		base64.StdEncoding.EncodeToString([]byte(patch)) + `","patchType":"JSONPatch","warnings":["SpiderIPPool gpu1-net11: spec.subnet 172.16.11.0/16 is not a network address; normalised to 172.16.0.0/16 (network address 172.16.0.0)"]}}`
+	if got := strings.TrimSpace(body); got != want {
+		t.Errorf("create: body =\n%s\nwant\n%s", got, want)
+	}
+
+	shrunk := pool.DeepCopy()
+	shrunk.Spec.IPs = []string{"172.16.11.1-172.16.11.100"}
+	_, body = post(t, Endpoint("validate", h.Validate, nil), "application/json",
+		review(t, "p2", poolKind, admissionv1.Update, "", "gpu1-net11", shrunk, pool))
+	want = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p2","allowed":false,"status":{"metadata":{},"status":"Failure","message":"SpiderIPPool gpu1-net11: the change removes addresses still allocated to pods: 172.16.11.150; delete those pods first or keep the addresses in spec.ips","reason":"invalid-ippool","code":403}}}`
+	if got := strings.TrimSpace(body); got != want {
+		t.Errorf("shrink: body =\n%s\nwant\n%s", got, want)
+	}
+
+	_, body = post(t, Endpoint("validate", h.Validate, nil), "application/json",
+		review(t, "p3", poolKind, admissionv1.Delete, "", "gpu1-net11", nil, pool))
+	want = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p3","allowed":false,"status":{"metadata":{},"status":"Failure","message":"SpiderIPPool gpu1-net11 still has 1 allocated address(es): 172.16.11.150; delete the pods using them first","reason":"ippool-in-use","code":403}}}`
+	if got := strings.TrimSpace(body); got != want {
+		t.Errorf("delete: body =\n%s\nwant\n%s", got, want)
+	}
+
+	other := pool.DeepCopy()
+	other.Name = "gpu1-net11-b"
+	other.Spec.Subnet = "172.16.0.0/16"
+	store.pools = []spiderv2beta1.SpiderIPPool{*pool}
+	_, body = post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
+		review(t, "p4", poolKind, admissionv1.Create, "", other.Name, other, nil))
+	want = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p4","allowed":false,"status":{"metadata":{},"status":"Failure","message":"SpiderIPPool gpu1-net11-b: spec.ips 172.16.11.1-172.16.11.200 overlaps SpiderIPPool gpu1-net11's 172.16.11.1-172.16.11.200 on subnet 172.16.0.0/16; give each pool its own addresses","reason":"invalid-ippool","code":403}}}`
+	if got := strings.TrimSpace(body); got != want {
+		t.Errorf("overlap: body =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func applyPatch(t testing.TB, pod *corev1.Pod, patch []byte) *corev1.Pod {
+	t.Helper()
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := jsonpatchapply.DecodePatch(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Apply(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got corev1.Pod
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	return &got
+}
