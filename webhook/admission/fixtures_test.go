@@ -38,7 +38,9 @@ func (m *memStore) NamespaceAnnotations(_ context.Context, ns string) (map[strin
 func (m *memStore) MultusConfigs(context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error) {
 	return m.configs, m.err
 }
-func (m *memStore) IPPools(context.Context) ([]spiderv2beta1.SpiderIPPool, error) { return m.pools, m.err }
+func (m *memStore) IPPools(context.Context) ([]spiderv2beta1.SpiderIPPool, error) {
+	return m.pools, m.err
+}
 func (m *memStore) AllocatedIPs(_ context.Context, pool string) ([]netip.Addr, error) {
 	return m.inUse[pool], m.err
 }
