@@ -1,0 +1,18 @@
+{{/* One entry of KubeSchedulerConfiguration.extenders. */}}
+{{- define "railnet.extenderConfig" -}}
+- urlPrefix: https://{{ include "railnet.extenderService" . }}.{{ .Release.Namespace }}.svc:443
+  filterVerb: filter
+  prioritizeVerb: prioritize
+  weight: 5
+  nodeCacheCapable: true
+  enableHTTPS: true
+  httpTimeout: {{ .Values.extender.httpTimeout }}
+  # preemption cannot fix a broken rail; the extender itself says which failures are unresolvable
+  ignorable: false
+  managedResources:
+  {{- range (include "railnet.rdmaResources" . | fromJsonArray) }}
+    - name: {{ . }}
+      # keep false: the scheduler keeps counting RDMA shares; the extender adds rail health and pool room
+      ignoredByScheduler: false
+  {{- end }}
+{{- end -}}

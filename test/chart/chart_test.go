@@ -1,0 +1,152 @@
+package chart
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/railnet/railnet/test/ground"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// Toggles: each renders the chart with these --set values and is compared
+// with testdata/<name>.yaml.
+var toggles = []struct {
+	name string
+	set  []string
+}{
+	{name: "default"},
+	{name: "rdma-device-plugin", set: []string{"rdma.rdmaSharedDevicePlugin.install=true"}},
+	{name: "inject-enabled", set: []string{"webhook.podResourceInject.enabled=true", "webhook.podResourceInject.namespacesExclude={kube-system}"}},
+	{name: "prometheus", set: []string{"nodeAgent.prometheus.enabled=true", "nodeAgent.prometheus.enabledRdmaMetric=true", "serviceMonitor.install=true"}},
+	{name: "grafana-dashboard", set: []string{"grafanaDashboard.install=true"}},
+	{name: "registry-override", set: []string{"global.imageRegistryOverride=ghcr.m.daocloud.io", "scheduler.enabled=true"}},
+	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}},
+	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
+}
+
+func TestLint(t *testing.T) {
+	out, err := helm(t, "lint", "--strict", chartDir(t))
+	if err != nil {
+		t.Fatalf("helm lint: %v\n%s", err, out)
+	}
+}
+
+func TestTemplateGolden(t *testing.T) {
+	for _, tt := range toggles {
+		t.Run(tt.name, func(t *testing.T) {
+			got := render(t, tt.set...)
+			golden := filepath.Join("testdata", tt.name+".yaml")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./test/chart -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("helm template with %v differs from %s; run go test ./test/chart -update and review the diff", tt.set, golden)
+			}
+		})
+	}
+}
+
+// values.schema.json rejects typos and bad values with a message naming them.
+func TestSchemaRejectsTypos(t *testing.T) {
+	tests := []struct {
+		set  string
+		want string
+	}{
+		{"webhook.replicaz=2", "replicaz"},
+		{"rdma.rdmaSharedDevicePlugin.instal=true", "instal"},
+		{"certificate.mode=vault", "/certificate/mode"},
+		{"webhook.podResourceInject.enabled=yes", "enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set, func(t *testing.T) {
+			out, err := helm(t, "template", "railnet", chartDir(t), "--namespace", "railnet", "--set", tt.set)
+			if err == nil {
+				t.Fatalf("--set %s was accepted", tt.set)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Fatalf("--set %s refused without naming %q:\n%s", tt.set, tt.want, out)
+			}
+		})
+	}
+}
+
+// No role of any rendering grants a wildcard verb, resource or API group.
+func TestRBACHasNoWildcards(t *testing.T) {
+	for _, tt := range toggles {
+		for _, obj := range decode(t, render(t, tt.set...)) {
+			if obj.GetKind() != "ClusterRole" && obj.GetKind() != "Role" {
+				continue
+			}
+			var role rbacv1.ClusterRole // same rules shape as Role
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &role); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range role.Rules {
+				for _, list := range [][]string{r.Verbs, r.Resources, r.APIGroups, r.ResourceNames} {
+					for _, v := range list {
+						if strings.Contains(v, "*") {
+							t.Errorf("%s: %s %s grants %q in rule %+v", tt.name, obj.GetKind(), obj.GetName(), v, r)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func render(t *testing.T, set ...string) []byte {
+	t.Helper()
+	args := []string{"template", "railnet", chartDir(t), "--namespace", "railnet"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	out, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template %v: %v\n%s", set, err, out)
+	}
+	return out
+}
+
+func decode(t *testing.T, manifest []byte) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := ground.DecodeYAML(manifest)
+	if err != nil {
+		t.Fatalf("decode rendered chart: %v", err)
+	}
+	return objs
+}
+
+// helm runs the real helm command (built from its Go module, cached).
+func helm(t *testing.T, args ...string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	return ground.Helm(ctx, args...)
+}
+
+func chartDir(t *testing.T) string {
+	t.Helper()
+	dir, err := ground.ChartDir(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
