@@ -24,8 +24,8 @@ type fakeKubelet struct {
 	server *grpc.Server
 
 	mu         sync.Mutex
-	registered map[string]int                    // resource → registrations
-	devices    map[string][]*pluginapi.Device    // resource → last list
+	registered map[string]int                 // resource → registrations
+	devices    map[string][]*pluginapi.Device // resource → last list
 	clients    map[string]pluginapi.DevicePluginClient
 	changed    chan struct{}
 	conns      []*grpc.ClientConn
