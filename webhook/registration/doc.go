@@ -1,0 +1,8 @@
+// Package registration builds the webhook's MutatingWebhookConfiguration and
+// ValidatingWebhookConfiguration, so the Helm chart and the tests register
+// exactly the same thing. Pods reach the webhook only when CEL
+// matchConditions see an inject annotation on the pod, or when their
+// namespace carries NamespaceLabel (the controller mirrors a namespace's
+// inject annotation into it); every other pod is admitted without calling
+// the webhook, so an outage never blocks it.
+package registration

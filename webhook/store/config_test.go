@@ -1,0 +1,42 @@
+package store
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/railnet/railnet/webhook/inject"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    map[string]string
+		want    inject.Config
+		wantErr string
+	}{
+		{name: "no key: off", data: map[string]string{}},
+		{name: "seed keys", data: map[string]string{ConfigKey: `
+ipamUnixSocketPath: /var/run/spidernet/spiderpool.sock
+podResourceInject:
+  enabled: true
+  namespacesExclude: [kube-system, spiderpool]
+  namespacesInclude: []
+`}, want: inject.Config{Enabled: true, NamespacesExclude: []string{"kube-system", "spiderpool"}, NamespacesInclude: []string{}}},
+		{name: "malformed", data: map[string]string{ConfigKey: "podResourceInject: [1"},
+			wantErr: "ConfigMap key conf.yml: error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseConfig(tt.data)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}

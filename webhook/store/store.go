@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/inject"
+)
+
+// Store reads through r, normally the manager's cache.
+type Store struct {
+	r         client.Reader
+	configMap client.ObjectKey
+}
+
+// New returns a Store reading the service configuration from the ConfigMap
+// configMap.
+func New(r client.Reader, configMap client.ObjectKey) *Store {
+	return &Store{r: r, configMap: configMap}
+}
+
+// InjectConfig reads the ConfigMap now. A missing ConfigMap means
+// injection is off; an unparsable one is an error so pods are not silently
+// left without their networks.
+func (s *Store) InjectConfig(ctx context.Context) (inject.Config, error) {
+	var cm corev1.ConfigMap
+	if err := s.r.Get(ctx, s.configMap, &cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return inject.Config{}, nil
+		}
+		return inject.Config{}, fmt.Errorf("get ConfigMap %s: %w", s.configMap, err)
+	}
+	cfg, err := ParseConfig(cm.Data)
+	if err != nil {
+		return inject.Config{}, fmt.Errorf("ConfigMap %s: %w", s.configMap, err)
+	}
+	return cfg, nil
+}
+
+// NamespaceAnnotations returns the namespace's annotations.
+func (s *Store) NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error) {
+	var ns corev1.Namespace
+	if err := s.r.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
+		return nil, fmt.Errorf("get namespace %s: %w", name, err)
+	}
+	return ns.Annotations, nil
+}
+
+// MultusConfigs lists every SpiderMultusConfig.
+func (s *Store) MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error) {
+	var l spiderv2beta1.SpiderMultusConfigList
+	if err := s.r.List(ctx, &l); err != nil {
+		return nil, fmt.Errorf("list SpiderMultusConfigs: %w", err)
+	}
+	out := make([]*spiderv2beta1.SpiderMultusConfig, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out, nil
+}
+
+// IPPools lists every SpiderIPPool.
+func (s *Store) IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error) {
+	var l spiderv2beta1.SpiderIPPoolList
+	if err := s.r.List(ctx, &l); err != nil {
+		return nil, fmt.Errorf("list SpiderIPPools: %w", err)
+	}
+	return l.Items, nil
+}
+
+// AllocatedIPs returns the addresses of pool's IPAllocations.
+func (s *Store) AllocatedIPs(ctx context.Context, pool string) ([]netip.Addr, error) {
+	var l railnetv1alpha1.IPAllocationList
+	if err := s.r.List(ctx, &l, client.MatchingLabels{railnetv1alpha1.LabelPool: pool}); err != nil {
+		return nil, fmt.Errorf("list IPAllocations of pool %s: %w", pool, err)
+	}
+	var out []netip.Addr
+	for _, a := range l.Items {
+		if ip, err := netip.ParseAddr(a.Spec.IP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}
