@@ -1,11 +1,14 @@
 package simnode
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -178,4 +181,12 @@ func toIPNet(p netip.Prefix) *net.IPNet {
 		bits = 128
 	}
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
+}
+
+// Command returns a command that runs inside the node's network namespace
+// (through `ip netns exec`, as a node's host-network daemon would run), for
+// the node agent and anything else that must see the node's rail NICs.
+func (n *Node) Command(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	full := append([]string{"netns", "exec", filepath.Base(n.Netns.Path()), bin}, args...)
+	return exec.CommandContext(ctx, "ip", full...)
 }
