@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/server"
+	"github.com/railnet/railnet/extender/state"
+)
+
+// Config is the extender's configuration.
+type Config struct {
+	// HTTPAddr serves plain HTTP when set (e.g. ":8880").
+	HTTPAddr string
+	// HTTPSAddr serves HTTPS with CertFile/KeyFile when set (e.g. ":8443").
+	HTTPSAddr         string
+	CertFile, KeyFile string
+	// HTTPListener and HTTPSListener, when set, are used instead of
+	// listening on the addresses (tests open them early to know the URL).
+	HTTPListener, HTTPSListener net.Listener
+
+	HeartbeatTTL time.Duration
+	InFlightTTL  time.Duration
+	Topology     placement.Topology
+	MaxBodyBytes int64
+	// SyncTimeout bounds the first cache sync.
+	SyncTimeout time.Duration
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.HeartbeatTTL == 0 {
+		c.HeartbeatTTL = 2 * time.Minute
+	}
+	if c.InFlightTTL == 0 {
+		c.InFlightTTL = 30 * time.Second
+	}
+	if c.Topology.BlockKey == "" {
+		c.Topology.BlockKey = placement.DefaultTopology.BlockKey
+	}
+	if c.Topology.SpineKey == "" {
+		c.Topology.SpineKey = placement.DefaultTopology.SpineKey
+	}
+	if c.SyncTimeout == 0 {
+		c.SyncTimeout = 2 * time.Minute
+	}
+}
+
+// Run serves until ctx ends, then shuts the servers down gracefully.
+func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
+	cfg.Defaults()
+	log := klog.FromContext(ctx)
+	if cfg.HTTPAddr == "" && cfg.HTTPListener == nil && cfg.HTTPSAddr == "" && cfg.HTTPSListener == nil {
+		return errors.New("no address to serve on: set --http-address or --https-address")
+	}
+	var certs *certSource
+	if cfg.HTTPSAddr != "" || cfg.HTTPSListener != nil {
+		if cfg.CertFile == "" || cfg.KeyFile == "" {
+			return errors.New("HTTPS needs --tls-cert-file and --tls-key-file")
+		}
+		certs = &certSource{certFile: cfg.CertFile, keyFile: cfg.KeyFile}
+		if _, err := certs.get(nil); err != nil {
+			return err
+		}
+	}
+
+	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}))
+	if err != nil {
+		return fmt.Errorf("informer cache: %w", err)
+	}
+	store, err := state.NewCacheStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.Start(ctx) })
+	syncCtx, cancel := context.WithTimeout(ctx, cfg.SyncTimeout)
+	synced := c.WaitForCacheSync(syncCtx)
+	cancel()
+	if !synced {
+		_ = g.Wait()
+		return fmt.Errorf("informer caches did not sync within %s: check the extender's RBAC (list/watch nodes, pods, rdmanodes, ipallocations, spiderippools, spidermultusconfigs)", cfg.SyncTimeout)
+	}
+	log.Info("informer caches synced")
+
+	decider := state.NewDecider(store, cfg.HeartbeatTTL, cfg.InFlightTTL, cfg.Topology)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "railnet_extender_inflight_pods", Help: "Pods passed for a single node and not yet seen bound or allocated.",
+	}, func() float64 { return float64(decider.InFlight.Len()) }))
+	handler := server.New(decider, server.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Registry:     reg,
+		Healthy: func() error {
+			if certs != nil {
+				return certs.healthy()
+			}
+			return nil
+		},
+	})
+
+	var servers []*http.Server
+	serve := func(name string, l net.Listener, addr string, tlsCfg *tls.Config) error {
+		if l == nil {
+			var err error
+			if l, err = net.Listen("tcp", addr); err != nil {
+				return fmt.Errorf("listen %s on %s: %w", name, addr, err)
+			}
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tlsCfg}
+		servers = append(servers, srv)
+		log.Info("serving", "scheme", name, "address", l.Addr().String())
+		g.Go(func() error {
+			var err error
+			if tlsCfg != nil {
+				err = srv.ServeTLS(l, "", "")
+			} else {
+				err = srv.Serve(l)
+			}
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return fmt.Errorf("%s server: %w", name, err)
+		})
+		return nil
+	}
+	if cfg.HTTPAddr != "" || cfg.HTTPListener != nil {
+		if err := serve("http", cfg.HTTPListener, cfg.HTTPAddr, nil); err != nil {
+			return err
+		}
+	}
+	if certs != nil {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
+		if err := serve("https", cfg.HTTPSListener, cfg.HTTPSAddr, tlsCfg); err != nil {
+			return err
+		}
+	}
+	g.Go(func() error {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			_ = s.Shutdown(shutdown)
+		}
+		return nil
+	})
+	err = g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

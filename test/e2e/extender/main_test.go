@@ -1,0 +1,132 @@
+package extender
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
+
+	"github.com/railnet/railnet/extender/app"
+	"github.com/railnet/railnet/extender/schedconfig"
+	"github.com/railnet/railnet/test/ground"
+)
+
+// Each test uses its own RDMA resource, so nodes of other tests never fit
+// its pods; all of them are managed by the extender.
+var resources = []string{
+	"spidernet.io/e2e_rails",
+	"spidernet.io/e2e_down",
+	"spidernet.io/e2e_job",
+}
+
+var (
+	cluster *ground.Cluster
+	// healthURL is the extender's plain-HTTP /healthz.
+	healthURL string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "extender e2e setup:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "railnet-extender-e2e-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(dir)
+	ca, err := ground.NewCA("railnet-extender-e2e-ca")
+	if err != nil {
+		return fail(err)
+	}
+	crt, key, err := ca.Issue("railnet-extender", []string{"127.0.0.1"})
+	if err != nil {
+		return fail(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, crt, 0o600); err != nil {
+		return fail(err)
+	}
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		return fail(err)
+	}
+	// Listen first: the scheduler's configuration needs the URL.
+	httpL, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	httpsL, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	healthURL = fmt.Sprintf("http://%s/healthz", httpL.Addr())
+	ext := schedconfig.Extender(schedconfig.Options{
+		URLPrefix: "https://" + httpsL.Addr().String(),
+		Resources: resources,
+		TLS:       &schedconfigv1.ExtenderTLSConfig{CAData: ca.CertPEM},
+	})
+	pct := schedconfig.PercentageOfNodesToScore
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	cl, err := ground.Launch(ctx, ground.Options{Extenders: []schedconfigv1.Extender{ext}, PercentageOfNodesToScore: &pct})
+	cancel()
+	if err != nil {
+		return fail(err)
+	}
+	defer cl.Stop()
+	cluster = cl
+
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(runCtx, cl.Config, app.Config{
+			HTTPListener: httpL, HTTPSListener: httpsL, CertFile: certFile, KeyFile: keyFile,
+			HeartbeatTTL: 30 * time.Minute,
+		})
+	}()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "extender:", err)
+		}
+	}()
+	if err := waitHealthy(done); err != nil {
+		return fail(err)
+	}
+	return m.Run()
+}
+
+func waitHealthy(done <-chan error) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+	for {
+		select {
+		case err := <-done:
+			return fmt.Errorf("extender stopped before it was healthy: %v", err)
+		default:
+		}
+		resp, err := hc.Get(healthURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("extender not healthy at %s: %v", healthURL, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
