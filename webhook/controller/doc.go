@@ -1,0 +1,6 @@
+// Package controller keeps what the admission webhook relies on in the
+// cluster: a NetworkAttachmentDefinition for every SpiderMultusConfig
+// (rendered by webhook/nad, owned by the config, updated when it changes and
+// recreated when deleted), and the namespace label that lets the pod
+// webhook's namespaceSelector see a namespace's inject annotation.
+package controller

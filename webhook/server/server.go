@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2"
+
+	"github.com/railnet/railnet/webhook/admission"
+	"github.com/railnet/railnet/webhook/metrics"
+	"github.com/railnet/railnet/webhook/registration"
+)
+
+// Options configure the server.
+type Options struct {
+	Handler *admission.Handler
+	Metrics *metrics.Metrics
+	Certs   CertSource
+	// Ready is nil once the service can answer (caches synced).
+	Ready func() error
+}
+
+// Engine returns the gin engine with every route; tests call its ServeHTTP.
+func Engine(o Options) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.Use(gin.Recovery())
+	var rec admission.Recorder
+	if o.Metrics != nil {
+		rec = o.Metrics
+	}
+	e.POST(registration.MutatePath, gin.WrapH(admission.Endpoint("mutate", o.Handler.Mutate, rec)))
+	e.POST(registration.ValidatePath, gin.WrapH(admission.Endpoint("validate", o.Handler.Validate, rec)))
+	e.GET("/healthz", func(c *gin.Context) {
+		if err := o.Certs.Healthy(); err != nil {
+			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
+			return
+		}
+		c.String(http.StatusOK, "ok\n")
+	})
+	e.GET("/readyz", func(c *gin.Context) {
+		if err := o.Certs.Healthy(); err != nil {
+			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
+			return
+		}
+		if o.Ready != nil {
+			if err := o.Ready(); err != nil {
+				c.String(http.StatusServiceUnavailable, "%v\n", err)
+				return
+			}
+		}
+		c.String(http.StatusOK, "ok\n")
+	})
+	if o.Metrics != nil {
+		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{})))
+	}
+	return e
+}
+
+// Serve serves HTTPS on l until ctx ends, then shuts down gracefully.
+func Serve(ctx context.Context, l net.Listener, o Options) error {
+	srv := &http.Server{
+		Handler:           Engine(o),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: o.Certs.GetCertificate},
+		ErrorLog:          nil,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(l, "", "") }()
+	klog.FromContext(ctx).Info("admission server listening", "address", l.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
