@@ -1,0 +1,298 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/api/scheme"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/nodeagent/deviceplugin"
+	"github.com/railnet/railnet/nodeagent/discovery"
+	"github.com/railnet/railnet/nodeagent/inventory"
+	"github.com/railnet/railnet/nodeagent/metrics"
+)
+
+// Service is a long-running part of the agent started with it and stopped
+// when the agent stops; Run returns nil on a clean stop.
+type Service interface {
+	Run(ctx context.Context) error
+}
+
+// Options configure the agent.
+type Options struct {
+	NodeName string
+	// SysfsRoot stands for "/" when reading /sys and /dev/infiniband.
+	SysfsRoot string
+	// NetnsPath is the netns whose netdevs are the NICs ("" = the agent's).
+	NetnsPath string
+	// KubeletRoot holds device-plugins/kubelet.sock (default
+	// /var/lib/kubelet).
+	KubeletRoot string
+	// DevicePluginConfig is the shared device plugin's config.json; "" turns
+	// the device plugin off.
+	DevicePluginConfig string
+	// MetricsAddr is the Prometheus listen address; "" turns it off.
+	MetricsAddr string
+	// RDMACounters adds the per-port RDMA counters to the metrics.
+	RDMACounters bool
+	// RailsByIfName overrides rail assignment (see package discovery).
+	RailsByIfName map[string]int32
+	// RestConfig reaches the API server.
+	RestConfig *rest.Config
+	// DiscoveryInterval is how often the node is re-read (default 2s).
+	DiscoveryInterval time.Duration
+	// MastersInterval is how often SpiderMultusConfig masters are re-read
+	// for rail numbering (default 30s).
+	MastersInterval time.Duration
+	// Heartbeat is how often an unchanged RDMANode status is confirmed
+	// (default 30s).
+	Heartbeat time.Duration
+	// NetnsMode asks for the RDMA netns mode (default: the kernel).
+	NetnsMode discovery.NetnsModeFunc
+
+	// IPAM is the node's IPAM service (nodeagent/ipam, owned by the IPAM
+	// work): the agent runs IPAM.Run(ctx) next to its other parts and stops
+	// it with them; nil when not wired. This is the hook where cmd/railnet-
+	// agent passes the service built from --ipam-socket.
+	IPAM Service
+}
+
+func (o *Options) defaults() error {
+	if o.NodeName == "" {
+		return errors.New("agent: the node name is required (--node-name or NODE_NAME)")
+	}
+	if o.RestConfig == nil {
+		return errors.New("agent: a kubeconfig or in-cluster config is required")
+	}
+	if o.SysfsRoot == "" {
+		o.SysfsRoot = "/"
+	}
+	if o.KubeletRoot == "" {
+		o.KubeletRoot = "/var/lib/kubelet"
+	}
+	if o.DiscoveryInterval <= 0 {
+		o.DiscoveryInterval = 2 * time.Second
+	}
+	if o.MastersInterval <= 0 {
+		o.MastersInterval = 30 * time.Second
+	}
+	if o.NetnsMode == nil {
+		o.NetnsMode = discovery.KernelNetnsMode
+	}
+	return nil
+}
+
+// Agent is a running agent's shared state.
+type Agent struct {
+	opts   Options
+	client client.Client
+	links  discovery.Links
+
+	mu      sync.RWMutex
+	node    *discovery.Node
+	masters []string
+	dp      *deviceplugin.Manager
+}
+
+// Run runs the agent until ctx ends or a part fails.
+func Run(ctx context.Context, opts Options) error {
+	if err := opts.defaults(); err != nil {
+		return err
+	}
+	log := klog.FromContext(ctx).WithValues("node", opts.NodeName)
+	ctx = klog.NewContext(ctx, log)
+	if err := discovery.PointRdmamap(opts.SysfsRoot); err != nil {
+		return err
+	}
+	c, err := client.New(opts.RestConfig, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return fmt.Errorf("API client: %w", err)
+	}
+	links, err := discovery.OpenLinks(opts.NetnsPath)
+	if err != nil {
+		return err
+	}
+	defer links.Close()
+	a := &Agent{opts: opts, client: c, links: links}
+
+	a.refreshMasters(ctx)
+	if err := a.discover(); err != nil {
+		return fmt.Errorf("first discovery: %w", err)
+	}
+	n := a.Node()
+	log.Info("discovered", "nics", len(n.NICs), "gpus", len(n.GPUs), "netnsMode", n.NetnsMode, "railSource", n.RailSource)
+
+	if opts.DevicePluginConfig != "" {
+		dp, err := deviceplugin.New(deviceplugin.Options{
+			DevicePluginDir: filepath.Join(opts.KubeletRoot, "device-plugins"),
+			ConfigPath:      opts.DevicePluginConfig,
+			NICs:            a.nics,
+			CharDevices:     discovery.CharDevices,
+		})
+		if err != nil {
+			return err
+		}
+		a.dp = dp
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.loop(gctx) })
+	if a.dp != nil {
+		g.Go(func() error { return a.dp.Run(gctx) })
+	}
+	if opts.MetricsAddr != "" {
+		g.Go(func() error { return a.serveMetrics(gctx) })
+	}
+	if opts.IPAM != nil {
+		g.Go(func() error {
+			if err := opts.IPAM.Run(gctx); err != nil {
+				return fmt.Errorf("IPAM service: %w", err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// Node returns the last discovery.
+func (a *Agent) Node() *discovery.Node {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.node
+}
+
+func (a *Agent) nics() ([]railnetv1.NIC, error) {
+	n := a.Node()
+	if n == nil {
+		return nil, errors.New("no discovery yet")
+	}
+	return n.NICs, nil
+}
+
+func (a *Agent) discover() error {
+	a.mu.RLock()
+	masters := a.masters
+	a.mu.RUnlock()
+	n, err := discovery.Discover(discovery.Options{
+		SysfsRoot: a.opts.SysfsRoot, Links: a.links, NetnsMode: a.opts.NetnsMode,
+		Rails: discovery.RailConfig{ByIfName: a.opts.RailsByIfName, Masters: masters},
+	})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.node = n
+	a.mu.Unlock()
+	return nil
+}
+
+// refreshMasters lists SpiderMultusConfigs for rail numbering; on error the
+// previous masters stay.
+func (a *Agent) refreshMasters(ctx context.Context) {
+	if len(a.opts.RailsByIfName) > 0 {
+		return
+	}
+	var list spiderv2beta1.SpiderMultusConfigList
+	if err := a.client.List(ctx, &list); err != nil {
+		klog.FromContext(ctx).Error(err, "list SpiderMultusConfigs for rail numbering; keeping the previous rails")
+		return
+	}
+	m := discovery.RailMasters(list.Items)
+	a.mu.Lock()
+	a.masters = m
+	a.mu.Unlock()
+}
+
+// loop re-discovers and syncs the inventory until ctx ends. API errors are
+// logged and retried on the next tick.
+func (a *Agent) loop(ctx context.Context) error {
+	log := klog.FromContext(ctx)
+	syncer := &inventory.Syncer{Client: a.client, NodeName: a.opts.NodeName, Heartbeat: a.opts.Heartbeat}
+	tick := time.NewTicker(a.opts.DiscoveryInterval)
+	defer tick.Stop()
+	lastMasters := time.Now()
+	for {
+		if err := syncer.Sync(ctx, a.snapshot()); err != nil && ctx.Err() == nil {
+			log.Error(err, "sync the node inventory; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if time.Since(lastMasters) >= a.opts.MastersInterval {
+			a.refreshMasters(ctx)
+			lastMasters = time.Now()
+		}
+		if err := a.discover(); err != nil {
+			log.Error(err, "discovery failed; keeping the last result")
+		}
+	}
+}
+
+func (a *Agent) snapshot() inventory.Snapshot {
+	n := a.Node()
+	s := inventory.Snapshot{NetnsMode: n.NetnsMode, NICs: n.NICs, GPUs: n.GPUs}
+	if a.dp != nil {
+		s.Resources = map[string][]string{}
+		for _, r := range a.dp.Status() {
+			for _, nd := range r.Netdevs {
+				s.Resources[nd] = append(s.Resources[nd], r.Name)
+			}
+		}
+	}
+	return s
+}
+
+func (a *Agent) serveMetrics(ctx context.Context) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	src := metrics.Sources{NICs: func() []railnetv1.NIC { return a.Node().NICs }}
+	if a.opts.RDMACounters {
+		src.Counters = discovery.PortCounters
+	}
+	if a.dp != nil {
+		src.Resources = func() []metrics.Resource {
+			var out []metrics.Resource
+			for _, r := range a.dp.Status() {
+				out = append(out, metrics.Resource{Name: r.Name, Devices: r.Devices, Healthy: r.Healthy, Registered: r.Registered})
+			}
+			return out
+		}
+	}
+	reg.MustRegister(metrics.New(a.opts.NodeName, src))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	srv := &http.Server{Addr: a.opts.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	l, err := net.Listen("tcp", a.opts.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listen on %s: %w", a.opts.MetricsAddr, err)
+	}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	klog.FromContext(ctx).Info("metrics listening", "addr", l.Addr().String())
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	return nil
+}

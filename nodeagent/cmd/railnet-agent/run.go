@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/railnet/railnet/nodeagent/agent"
+)
+
+type flags struct {
+	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig string
+	deviceConfig, metricsListen, ipamSocket             string
+	rdmaMetrics                                         bool
+	discoveryInterval, heartbeat                        time.Duration
+	rails                                               railFlag
+}
+
+// railFlag collects repeated --rail=IFNAME=RAIL.
+type railFlag map[string]int32
+
+func (r railFlag) String() string { return fmt.Sprint(map[string]int32(r)) }
+
+func (r railFlag) Set(v string) error {
+	name, num, ok := strings.Cut(v, "=")
+	n, err := strconv.ParseInt(num, 10, 32)
+	if !ok || name == "" || err != nil || n < 0 {
+		return fmt.Errorf("--rail=%q: want IFNAME=RAIL with RAIL a number from 0, e.g. --rail=enp11s0f0np0=0", v)
+	}
+	r[name] = int32(n)
+	return nil
+}
+
+func bindFlags(fs *flag.FlagSet) *flags {
+	f := &flags{rails: railFlag{}}
+	fs.StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
+	fs.StringVar(&f.sysfsRoot, "sysfs-root", "/", "folder standing for / when reading /sys and /dev/infiniband")
+	fs.StringVar(&f.kubeletRoot, "kubelet-root", "/var/lib/kubelet", "kubelet root folder (holds device-plugins/kubelet.sock)")
+	fs.StringVar(&f.netns, "netns", "", "network namespace path whose netdevs are the NICs (default: the agent's own)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&f.deviceConfig, "device-plugin-config", "", "shared RDMA device plugin config.json; empty turns the device plugin off")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
+	fs.BoolVar(&f.rdmaMetrics, "rdma-metrics", true, "export per-port RDMA counters from sysfs")
+	fs.StringVar(&f.ipamSocket, "ipam-socket", "/run/railnet/ipam.sock", "unix socket of the IPAM service")
+	fs.DurationVar(&f.discoveryInterval, "discovery-interval", 2*time.Second, "how often NICs, ports and links are re-read")
+	fs.DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "how often an unchanged RDMANode status is confirmed")
+	fs.Var(f.rails, "rail", "IFNAME=RAIL rail of a NIC, repeatable; overrides SpiderMultusConfig masters and GPU affinity")
+	return f
+}
+
+func run(ctx context.Context, f *flags) error {
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: f.kubeconfig}, nil).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	klog.FromContext(ctx).Info("starting", "node", f.nodeName, "sysfsRoot", f.sysfsRoot, "ipamSocket", f.ipamSocket)
+	return agent.Run(ctx, agent.Options{
+		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,
+		DevicePluginConfig: f.deviceConfig, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
+		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
+		// IPAM hook: set IPAM to the nodeagent/ipam service listening on
+		// f.ipamSocket once that package exists.
+		IPAM: nil,
+	})
+}
