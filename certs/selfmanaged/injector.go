@@ -1,0 +1,208 @@
+package selfmanaged
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// LabelInjectCA on a Mutating- or ValidatingWebhookConfiguration asks for its
+// caBundle to be kept equal to railnet's trust bundle (with the value "true").
+const LabelInjectCA = "railnet.io/inject-ca"
+
+// TrustBundle is what an Injector publishes; *Authority is one.
+type TrustBundle interface {
+	Bundle() []byte
+	Subscribe() <-chan struct{}
+}
+
+// Targets select the webhook configurations whose caBundle is kept: by name,
+// or by label. An object matching either is selected.
+type Targets struct {
+	MutatingWebhooks   []string
+	ValidatingWebhooks []string
+	// Selector selects both kinds by label, e.g. railnet.io/inject-ca=true.
+	// Nil selects none by label.
+	Selector labels.Selector
+}
+
+// Empty reports whether no object can be selected.
+func (t Targets) Empty() bool {
+	return len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 && t.Selector == nil
+}
+
+// InjectorOptions configure an Injector.
+type InjectorOptions struct {
+	Targets Targets
+	// Resync re-checks every selected object this often even without events.
+	Resync time.Duration
+	// Clock; the real clock when nil.
+	Clock clock.WithTicker
+}
+
+// Injector keeps the caBundle of every entry of the selected webhook
+// configurations equal to the trust bundle. It reacts to changes of the
+// bundle and to every event on the configurations (a re-applied chart with an
+// empty caBundle is repaired at once).
+type Injector struct {
+	bundle  TrustBundle
+	client  client.Client
+	cache   cache.Cache
+	opts    InjectorOptions
+	trigger chan struct{}
+}
+
+// NewInjector returns an Injector reading the configurations through c (backed
+// by informers of ch) and watching them through ch.
+func NewInjector(b TrustBundle, c client.Client, ch cache.Cache, opts InjectorOptions) *Injector {
+	if opts.Resync <= 0 {
+		opts.Resync = 30 * time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	return &Injector{bundle: b, client: c, cache: ch, opts: opts, trigger: make(chan struct{}, 1)}
+}
+
+func (in *Injector) poke() {
+	select {
+	case in.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Start watches and repairs until ctx ends.
+func (in *Injector) Start(ctx context.Context) error {
+	log := klog.FromContext(ctx)
+	if in.opts.Targets.Empty() {
+		<-ctx.Done()
+		return nil
+	}
+	handler := eventFunc(in.poke)
+	for _, obj := range []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}} {
+		inf, err := in.cache.GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+		reg, err := inf.AddEventHandler(handler)
+		if err != nil {
+			return fmt.Errorf("watch %T: %w", obj, err)
+		}
+		defer func() { _ = inf.RemoveEventHandler(reg) }()
+	}
+	changed := in.bundle.Subscribe()
+	resync := in.opts.Clock.NewTicker(in.opts.Resync)
+	defer resync.Stop()
+	for {
+		if err := in.sync(ctx); err != nil {
+			log.Error(err, "Inject the CA bundle; retrying")
+			in.poke()
+			timer := in.opts.Clock.NewTimer(500 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return nil
+			case <-timer.C():
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-in.trigger:
+		case <-changed:
+		case <-resync.C():
+		}
+	}
+}
+
+func (in *Injector) selected(name string, l map[string]string, names []string) bool {
+	return slices.Contains(names, name) || (in.opts.Targets.Selector != nil && in.opts.Targets.Selector.Matches(labels.Set(l)))
+}
+
+// sync sets the caBundle of every selected entry that differs.
+func (in *Injector) sync(ctx context.Context) error {
+	bundle := in.bundle.Bundle()
+	if len(bundle) == 0 {
+		return nil // not read yet; Subscribe wakes us
+	}
+	log := klog.FromContext(ctx)
+	var errs []error
+
+	var mutating admissionregistrationv1.MutatingWebhookConfigurationList
+	if err := in.client.List(ctx, &mutating); err != nil {
+		return fmt.Errorf("list mutating webhook configurations: %w", err)
+	}
+	for i := range mutating.Items {
+		obj := &mutating.Items[i]
+		if !in.selected(obj.Name, obj.Labels, in.opts.Targets.MutatingWebhooks) {
+			continue
+		}
+		stale := 0
+		for j := range obj.Webhooks {
+			if !bytes.Equal(obj.Webhooks[j].ClientConfig.CABundle, bundle) {
+				obj.Webhooks[j].ClientConfig.CABundle = bundle
+				stale++
+			}
+		}
+		if stale > 0 {
+			if err := in.write(ctx, "MutatingWebhookConfiguration", obj); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			log.Info("Injected CA bundle", "mutatingWebhookConfiguration", obj.Name, "entries", stale)
+		}
+	}
+
+	var validating admissionregistrationv1.ValidatingWebhookConfigurationList
+	if err := in.client.List(ctx, &validating); err != nil {
+		return fmt.Errorf("list validating webhook configurations: %w", err)
+	}
+	for i := range validating.Items {
+		obj := &validating.Items[i]
+		if !in.selected(obj.Name, obj.Labels, in.opts.Targets.ValidatingWebhooks) {
+			continue
+		}
+		stale := 0
+		for j := range obj.Webhooks {
+			if !bytes.Equal(obj.Webhooks[j].ClientConfig.CABundle, bundle) {
+				obj.Webhooks[j].ClientConfig.CABundle = bundle
+				stale++
+			}
+		}
+		if stale > 0 {
+			if err := in.write(ctx, "ValidatingWebhookConfiguration", obj); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			log.Info("Injected CA bundle", "validatingWebhookConfiguration", obj.Name, "entries", stale)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d webhook configurations not updated: %w", len(errs), errs[0])
+	}
+	return nil
+}
+
+// write updates obj at the resourceVersion it was read at; a conflict or a
+// deleted object is retried from the cache's newer copy.
+func (in *Injector) write(ctx context.Context, kind string, obj client.Object) error {
+	err := in.client.Update(ctx, obj)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("set caBundle of %s %s: %w", kind, obj.GetName(), err)
+	}
+	return nil
+}

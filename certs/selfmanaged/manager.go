@@ -1,0 +1,226 @@
+package selfmanaged
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/railnet/railnet/certs/pki"
+	"github.com/railnet/railnet/certs/trust"
+)
+
+// Defaults of Options.
+const (
+	DefaultSecretName   = "railnet-ca"
+	DefaultCACommonName = "railnet-ca"
+	DefaultCAValidity   = 365 * 24 * time.Hour
+	DefaultCAOverlap    = 24 * time.Hour
+	DefaultServing      = 7 * 24 * time.Hour
+)
+
+// Options configure a Manager. Zero values take the defaults above.
+type Options struct {
+	// Namespace of the CA Secret and of the Service (required).
+	Namespace string
+	// SecretName of the CA Secret.
+	SecretName string
+	// SecretLabels are set on the Secret when it is created.
+	SecretLabels map[string]string
+
+	// ServiceName gives the serving certificate the Service's DNS names
+	// (svc, svc.ns, svc.ns.svc, svc.ns.svc.<ClusterDomain>).
+	ServiceName   string
+	ClusterDomain string
+	// ExtraSANs are added: IP literals as IP SANs, others as DNS names.
+	ExtraSANs []string
+
+	CACommonName string
+	// CA lifetime; a rotation starts at its renewal moment (default: after
+	// two thirds of it).
+	CA pki.Lifetime
+	// CAOverlap is how long old and new CA are trusted together.
+	CAOverlap time.Duration
+	// Serving certificate lifetime; re-issued at its renewal moment.
+	Serving pki.Lifetime
+
+	// Inject selects the webhook configurations to keep the caBundle of.
+	Inject Targets
+
+	// Resync bounds how long a missed event can go unnoticed (default 30s).
+	Resync time.Duration
+	// Clock; the real clock when nil.
+	Clock clock.WithTicker
+}
+
+func (o *Options) defaults() {
+	if o.SecretName == "" {
+		o.SecretName = DefaultSecretName
+	}
+	if o.CACommonName == "" {
+		o.CACommonName = DefaultCACommonName
+	}
+	if o.CA.Validity == 0 {
+		o.CA.Validity = DefaultCAValidity
+	}
+	if o.CAOverlap == 0 {
+		o.CAOverlap = DefaultCAOverlap
+	}
+	if o.Serving.Validity == 0 {
+		o.Serving.Validity = DefaultServing
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+}
+
+// Manager is the self-managed mode: CA Secret, serving certificate and
+// caBundle injection. It is a certificate source (GetCertificate, Start,
+// Healthy) for an HTTPS server.
+type Manager struct {
+	cache     cache.Cache
+	Authority *Authority
+	Source    *Source
+	Injector  *Injector
+}
+
+// New builds a Manager talking to the API server of cfg. Its cache watches
+// only the CA Secret and the webhook configurations.
+func New(cfg *rest.Config, opts Options) (*Manager, error) {
+	opts.defaults()
+	if opts.Namespace == "" {
+		return nil, errors.New("certificates: the namespace of the CA secret is required (e.g. the pod's namespace)")
+	}
+	dns, ips, err := pki.SANs(opts.ServiceName, opts.Namespace, opts.ClusterDomain, opts.ExtraSANs)
+	if err != nil {
+		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	byObject := map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {
+			Namespaces: map[string]cache.Config{opts.Namespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", opts.SecretName),
+		},
+	}
+	if t := opts.Inject; t.Selector != nil && len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 {
+		byObject[&admissionregistrationv1.MutatingWebhookConfiguration{}] = cache.ByObject{Label: t.Selector}
+		byObject[&admissionregistrationv1.ValidatingWebhookConfiguration{}] = cache.ByObject{Label: t.Selector}
+	}
+	ch, err := cache.New(cfg, cache.Options{Scheme: scheme, ByObject: byObject})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: build cache: %w", err)
+	}
+	cached, err := client.New(cfg, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: ch}})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: build client: %w", err)
+	}
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: build client: %w", err)
+	}
+	auth, err := NewAuthority(cached, direct, AuthorityOptions{
+		Secret: types.NamespacedName{Namespace: opts.Namespace, Name: opts.SecretName},
+		Labels: opts.SecretLabels,
+		Policy: trust.Policy{CommonName: opts.CACommonName, CA: opts.CA, Overlap: opts.CAOverlap},
+		Resync: opts.Resync,
+		Clock:  opts.Clock,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	cn := opts.ServiceName
+	if cn == "" {
+		cn = dnsOrIP(dns, ips)
+	}
+	src, err := NewSource(auth, SourceOptions{CommonName: cn, DNSNames: dns, IPs: ips, Lifetime: opts.Serving, Clock: opts.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("certificates: %w", err)
+	}
+	inj := NewInjector(auth, cached, ch, InjectorOptions{Targets: opts.Inject, Resync: opts.Resync, Clock: opts.Clock})
+	return &Manager{cache: ch, Authority: auth, Source: src, Injector: inj}, nil
+}
+
+func dnsOrIP(dns []string, ips []net.IP) string {
+	if len(dns) > 0 {
+		return dns[0]
+	}
+	return ips[0].String()
+}
+
+// Start runs the cache, the authority, the serving source and the injector
+// until ctx ends or one of them fails.
+func (m *Manager) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	secretInformer, err := m.cache.GetInformer(ctx, &corev1.Secret{})
+	if err != nil {
+		return fmt.Errorf("certificates: watch the CA secret: %w", err)
+	}
+	if _, err := secretInformer.AddEventHandler(eventFunc(m.Authority.Trigger)); err != nil {
+		return fmt.Errorf("certificates: watch the CA secret: %w", err)
+	}
+	errs := make(chan error, 4)
+	run := func(name string, f func(context.Context) error) {
+		go func() {
+			err := f(ctx)
+			if err != nil {
+				err = fmt.Errorf("certificates: %s: %w", name, err)
+			}
+			errs <- err
+		}()
+	}
+	run("cache", m.cache.Start)
+	if !m.cache.WaitForCacheSync(ctx) {
+		cancel()
+		if err := <-errs; err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	run("authority", m.Authority.Start)
+	run("serving certificate", m.Source.Start)
+	run("caBundle injector", m.Injector.Start)
+	var first error
+	for range 4 {
+		err := <-errs
+		if first == nil && ctx.Err() == nil {
+			first = err
+			if err == nil {
+				first = errors.New("certificates: a component stopped early")
+			}
+		}
+		cancel()
+	}
+	return first
+}
+
+// GetCertificate serves tls.Config.GetCertificate.
+func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return m.Source.GetCertificate(hello)
+}
+
+// Healthy reports whether a valid serving certificate is loaded.
+func (m *Manager) Healthy() bool { return m.Source.Healthy() }
+
+// Bundle is the current PEM trust bundle (for clients of this server).
+func (m *Manager) Bundle() []byte { return m.Authority.Bundle() }
+
+func eventFunc(f func()) toolscacheHandler {
+	return toolscacheHandler{f: f}
+}

@@ -1,0 +1,17 @@
+package certs
+
+import (
+	"testing"
+
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/railnet/railnet/test/ground"
+)
+
+var cluster *ground.Cluster
+
+func TestMain(m *testing.M) {
+	ctrllog.SetLogger(klog.Background())
+	ground.RunMain(m, ground.Options{NoControllerManager: true}, &cluster)
+}
