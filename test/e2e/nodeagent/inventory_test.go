@@ -1,0 +1,154 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/nodeagent/agent"
+	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
+	"github.com/railnet/railnet/test/ground"
+)
+
+const seedDevicePluginConfig = `{"periodicUpdateInterval": 300, "configList": [
+ {"resourcePrefix": "spidernet.io", "resourceName": "shared_cx5_gpu1", "rdmaHcaMax": 100, "selectors": {"ifNames": ["enp11s0f0np0"]}},
+ {"resourcePrefix": "spidernet.io", "resourceName": "shared_cx5_gpu4", "rdmaHcaMax": 100, "selectors": {"ifNames": ["enp14s0f0np0"]}}]}`
+
+// startAgent runs the agent for node in-process over the 8-rail fixture and
+// the netdevs of nn, until the test ends.
+func startAgent(t *testing.T, node string, nn *discoverytest.Netns) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "agent") // short: unix socket paths
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfg, []byte(seedDevicePluginConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Options{
+			NodeName: node, SysfsRoot: discoverytest.Fixture("rail8"), NetnsPath: nn.NS.Path(),
+			KubeletRoot: dir, DevicePluginConfig: cfg, RestConfig: cluster.Config,
+			NetnsMode: func() (string, error) { return railnetv1.NetnsModeShared, nil },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	})
+}
+
+// state is what the API server shows about the node.
+type state struct {
+	rn     *railnetv1.RDMANode
+	labels map[string]string
+}
+
+// waitFor polls the API server until check passes, failing after within.
+func waitFor(t *testing.T, node string, within time.Duration, what string, check func(s state) error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var last error
+	for time.Since(start) < within {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		rn := &railnetv1.RDMANode{}
+		n := &corev1.Node{}
+		err := cluster.Client.Get(ctx, types.NamespacedName{Name: node}, rn)
+		if err == nil {
+			err = cluster.Client.Get(ctx, types.NamespacedName{Name: node}, n)
+		}
+		cancel()
+		if err == nil {
+			if err = check(state{rn: rn, labels: n.Labels}); err == nil {
+				return time.Since(start)
+			}
+		}
+		last = err
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v: %v", what, within, last)
+	return 0
+}
+
+func railsLabels(s state, ready int, down int) error {
+	if got := s.labels[railnetv1.LabelRailsReady]; got != fmt.Sprint(ready) {
+		return fmt.Errorf("label %s=%q, want %d", railnetv1.LabelRailsReady, got, ready)
+	}
+	for i := int32(0); i < 8; i++ {
+		want := railnetv1.RailUp
+		if int(i) == down {
+			want = railnetv1.RailDown
+		}
+		if got := s.labels[railnetv1.RailLabel(i)]; got != want {
+			return fmt.Errorf("label %s=%q, want %q", railnetv1.RailLabel(i), got, want)
+		}
+	}
+	return nil
+}
+
+func TestInventoryFollowsRail(t *testing.T) {
+	const node = "gpu-node-1"
+	cluster.CreateNode(t, ground.NodeSpec{Name: node, Labels: map[string]string{"railnet.io/rail.9": "up"}})
+	nn := discoverytest.NewNetns(t, discoverytest.SeedNetdevs()...)
+	startAgent(t, node, nn)
+
+	took := waitFor(t, node, 30*time.Second, "RDMANode and labels appear", func(s state) error {
+		st := s.rn.Status
+		if st.RailsUp != 8 || st.RailsTotal != 8 || st.NetnsMode != "shared" || len(st.NICs) != 8 || len(st.GPUs) != 8 {
+			return fmt.Errorf("status rails %d/%d mode %q nics %d gpus %d", st.RailsUp, st.RailsTotal, st.NetnsMode, len(st.NICs), len(st.GPUs))
+		}
+		if st.HeartbeatTime == nil || !meta.IsStatusConditionTrue(st.Conditions, railnetv1.ConditionRailsReady) ||
+			!meta.IsStatusConditionTrue(st.Conditions, railnetv1.ConditionRDMASharedMode) {
+			return fmt.Errorf("conditions %+v heartbeat %v", st.Conditions, st.HeartbeatTime)
+		}
+		nic := st.NICs[0]
+		if nic.Netdev != "enp11s0f0np0" || nic.RDMADevice != "mlx5_0" || nic.GPUDistance != "PIX" || nic.Rail == nil || *nic.Rail != 0 ||
+			len(nic.Resources) != 1 || nic.Resources[0] != "spidernet.io/shared_cx5_gpu1" {
+			return fmt.Errorf("NIC 0 %+v", nic)
+		}
+		if len(s.rn.OwnerReferences) != 1 || s.rn.OwnerReferences[0].Name != node {
+			return fmt.Errorf("owner %+v", s.rn.OwnerReferences)
+		}
+		if _, stale := s.labels["railnet.io/rail.9"]; stale {
+			return fmt.Errorf("stale rail.9 label kept")
+		}
+		return railsLabels(s, 8, -1)
+	})
+	t.Logf("status and labels appeared in %v", took)
+
+	nn.SetUp(t, "enp14s0f0np0", false)
+	took = waitFor(t, node, 10*time.Second, "rail 3 down", func(s state) error {
+		st := s.rn.Status
+		c := meta.FindStatusCondition(st.Conditions, railnetv1.ConditionRailsReady)
+		if st.RailsUp != 7 || c == nil || c.Status != "False" ||
+			!strings.Contains(c.Message, "7 of 8 rails are up; down: rail 3 (enp14s0f0np0): link down") {
+			return fmt.Errorf("rails up %d, RailsReady %+v", st.RailsUp, c)
+		}
+		return railsLabels(s, 7, 3)
+	})
+	t.Logf("rail down shown in %v", took)
+
+	nn.SetUp(t, "enp14s0f0np0", true)
+	took = waitFor(t, node, 10*time.Second, "rail 3 up again", func(s state) error {
+		if s.rn.Status.RailsUp != 8 || !meta.IsStatusConditionTrue(s.rn.Status.Conditions, railnetv1.ConditionRailsReady) {
+			return fmt.Errorf("rails up %d", s.rn.Status.RailsUp)
+		}
+		return railsLabels(s, 8, -1)
+	})
+	t.Logf("rail up shown in %v", took)
+}
