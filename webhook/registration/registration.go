@@ -10,15 +10,25 @@ import (
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
-// Paths the admission server serves.
+// Paths the admission server serves, one per kind and kind of webhook (the
+// handler behind each dispatches on the request's kind anyway).
 const (
-	MutatePath   = "/mutate"
-	ValidatePath = "/validate"
+	MutatePodPath                  = "/mutate-pod"
+	MutateSpiderIPPoolPath         = "/mutate-spiderippool"
+	MutateSpiderMultusConfigPath   = "/mutate-spidermultusconfig"
+	ValidateSpiderIPPoolPath       = "/validate-spiderippool"
+	ValidateSpiderMultusConfigPath = "/validate-spidermultusconfig"
+)
+
+// MutatePaths and ValidatePaths list them by webhook type.
+var (
+	MutatePaths   = []string{MutatePodPath, MutateSpiderIPPoolPath, MutateSpiderMultusConfigPath}
+	ValidatePaths = []string{ValidateSpiderIPPoolPath, ValidateSpiderMultusConfigPath}
 )
 
 // NamespaceLabel marks namespaces that carry an inject annotation; the
 // controller keeps it in sync with the annotations.
-const NamespaceLabel = "railnet.io/inject"
+const NamespaceLabel = "railnet.io/inject-group"
 
 // podAnnotated is true when the pod itself names an inject group.
 var podAnnotated = fmt.Sprintf("has(object.metadata.annotations) && (%q in object.metadata.annotations || %q in object.metadata.annotations)",
@@ -72,22 +82,22 @@ func Mutating(o Options) *admissionregv1.MutatingWebhookConfiguration {
 	fail, none, ifNeeded := admissionregv1.Fail, admissionregv1.SideEffectClassNone, admissionregv1.IfNeededReinvocationPolicy
 	podRule := []admissionregv1.RuleWithOperations{{Operations: []admissionregv1.OperationType{admissionregv1.Create}, Rule: admissionregv1.Rule{
 		APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}, Scope: ptr(admissionregv1.NamespacedScope)}}}
-	base := func(name string, rules []admissionregv1.RuleWithOperations) admissionregv1.MutatingWebhook {
+	base := func(name, path string, rules []admissionregv1.RuleWithOperations) admissionregv1.MutatingWebhook {
 		return admissionregv1.MutatingWebhook{
-			Name: name, ClientConfig: o.client(MutatePath), Rules: rules, FailurePolicy: &fail, SideEffects: &none,
+			Name: name, ClientConfig: o.client(path), Rules: rules, FailurePolicy: &fail, SideEffects: &none,
 			TimeoutSeconds: o.timeout(), AdmissionReviewVersions: []string{"v1"}, ReinvocationPolicy: &ifNeeded,
 			MatchPolicy: ptr(admissionregv1.Equivalent),
 		}
 	}
-	pods := base("pods.inject.railnet.io", podRule)
+	pods := base("pods.inject.railnet.io", MutatePodPath, podRule)
 	pods.MatchConditions = []admissionregv1.MatchCondition{{Name: "pod-names-inject-group", Expression: podAnnotated}}
-	nsPods := base("namespace-pods.inject.railnet.io", podRule)
+	nsPods := base("namespaces.inject.railnet.io", MutatePodPath, podRule)
 	nsPods.NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: NamespaceLabel, Operator: metav1.LabelSelectorOpExists}}}
 	nsPods.MatchConditions = []admissionregv1.MatchCondition{{Name: "pod-does-not-name-inject-group", Expression: "!(" + podAnnotated + ")"}}
-	pools := base("spiderippools.mutate.railnet.io", []admissionregv1.RuleWithOperations{
+	pools := base("spiderippools.mutate.railnet.io", MutateSpiderIPPoolPath, []admissionregv1.RuleWithOperations{
 		crdRule("spiderippools", admissionregv1.Create, admissionregv1.Update)})
-	smcs := base("spidermultusconfigs.mutate.railnet.io", []admissionregv1.RuleWithOperations{
+	smcs := base("spidermultusconfigs.mutate.railnet.io", MutateSpiderMultusConfigPath, []admissionregv1.RuleWithOperations{
 		crdRule("spidermultusconfigs", admissionregv1.Create, admissionregv1.Update)})
 	smcs.Rules[0].Scope = ptr(admissionregv1.NamespacedScope)
 	return &admissionregv1.MutatingWebhookConfiguration{
@@ -101,9 +111,9 @@ func Mutating(o Options) *admissionregv1.MutatingWebhookConfiguration {
 // webhook, and on pool deletion).
 func Validating(o Options) *admissionregv1.ValidatingWebhookConfiguration {
 	fail, none := admissionregv1.Fail, admissionregv1.SideEffectClassNone
-	base := func(name string, rule admissionregv1.RuleWithOperations) admissionregv1.ValidatingWebhook {
+	base := func(name, path string, rule admissionregv1.RuleWithOperations) admissionregv1.ValidatingWebhook {
 		return admissionregv1.ValidatingWebhook{
-			Name: name, ClientConfig: o.client(ValidatePath), Rules: []admissionregv1.RuleWithOperations{rule},
+			Name: name, ClientConfig: o.client(path), Rules: []admissionregv1.RuleWithOperations{rule},
 			FailurePolicy: &fail, SideEffects: &none, TimeoutSeconds: o.timeout(), AdmissionReviewVersions: []string{"v1"},
 			MatchPolicy: ptr(admissionregv1.Equivalent),
 		}
@@ -114,8 +124,8 @@ func Validating(o Options) *admissionregv1.ValidatingWebhookConfiguration {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
 		Webhooks: []admissionregv1.ValidatingWebhook{
-			base("spiderippools.validate.railnet.io", crdRule("spiderippools", admissionregv1.Create, admissionregv1.Update, admissionregv1.Delete)),
-			base("spidermultusconfigs.validate.railnet.io", smcRule),
+			base("spiderippools.validate.railnet.io", ValidateSpiderIPPoolPath, crdRule("spiderippools", admissionregv1.Create, admissionregv1.Update, admissionregv1.Delete)),
+			base("spidermultusconfigs.validate.railnet.io", ValidateSpiderMultusConfigPath, smcRule),
 		},
 	}
 }

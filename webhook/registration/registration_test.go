@@ -33,7 +33,7 @@ func TestYAMLGolden(t *testing.T) {
 
 func TestURLClientConfig(t *testing.T) {
 	m := Mutating(Options{Name: "x", URL: "https://127.0.0.1:9443"})
-	if got := *m.Webhooks[0].ClientConfig.URL; got != "https://127.0.0.1:9443/mutate" {
+	if got := *m.Webhooks[0].ClientConfig.URL; got != "https://127.0.0.1:9443/mutate-pod" {
 		t.Errorf("url = %s", got)
 	}
 	if m.Webhooks[0].ClientConfig.Service != nil {

@@ -36,8 +36,14 @@ func Engine(o Options) *gin.Engine {
 	if o.Metrics != nil {
 		rec = o.Metrics
 	}
-	e.POST(registration.MutatePath, gin.WrapH(admission.Endpoint("mutate", o.Handler.Mutate, rec)))
-	e.POST(registration.ValidatePath, gin.WrapH(admission.Endpoint("validate", o.Handler.Validate, rec)))
+	mutate := gin.WrapH(admission.Endpoint("mutate", o.Handler.Mutate, rec))
+	validate := gin.WrapH(admission.Endpoint("validate", o.Handler.Validate, rec))
+	for _, p := range registration.MutatePaths {
+		e.POST(p, mutate)
+	}
+	for _, p := range registration.ValidatePaths {
+		e.POST(p, validate)
+	}
 	e.GET("/healthz", func(c *gin.Context) {
 		if err := o.Certs.Healthy(); err != nil {
 			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
@@ -62,6 +68,23 @@ func Engine(o Options) *gin.Engine {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
 	return e
+}
+
+// ServeMetrics serves /metrics over plain HTTP on l until ctx ends.
+func ServeMetrics(ctx context.Context, l net.Listener, m *metrics.Metrics) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	return nil
 }
 
 // Serve serves HTTPS on l until ctx ends, then shuts down gracefully.

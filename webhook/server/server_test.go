@@ -114,7 +114,7 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("/readyz before sync = %d %q", code, body)
 	}
 	// An unannotated pod review over TLS.
-	resp, err := c.Post(base+"/mutate", "application/json", bytes.NewReader([]byte(
+	resp, err := c.Post(base+"/mutate-pod", "application/json", bytes.NewReader([]byte(
 		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"DELETE"}}`)))
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestEngineRoutes(t *testing.T) {
 	for _, tt := range []struct {
 		method, path string
 		code         int
-	}{{"GET", "/mutate", 404}, {"POST", "/nope", 404}, {"GET", "/metrics", 404}, {"POST", "/validate", 415}} {
+	}{{"GET", "/mutate-pod", 404}, {"POST", "/nope", 404}, {"GET", "/metrics", 404}, {"POST", "/validate-spiderippool", 415}, {"POST", "/mutate-spidermultusconfig", 415}} {
 		w := httptest.NewRecorder()
 		e.ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, nil))
 		if w.Code != tt.code {

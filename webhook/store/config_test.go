@@ -15,15 +15,17 @@ func TestParseConfig(t *testing.T) {
 		wantErr string
 	}{
 		{name: "no key: off", data: map[string]string{}},
-		{name: "seed keys", data: map[string]string{ConfigKey: `
+		{name: "seed keys, Spiderpool's key", data: map[string]string{LegacyConfigKey: `
 ipamUnixSocketPath: /var/run/spidernet/spiderpool.sock
 podResourceInject:
   enabled: true
   namespacesExclude: [kube-system, spiderpool]
   namespacesInclude: []
 `}, want: inject.Config{Enabled: true, NamespacesExclude: []string{"kube-system", "spiderpool"}, NamespacesInclude: []string{}}},
+		{name: "chart key wins", data: map[string]string{ConfigKey: "podResourceInject: {enabled: true}", LegacyConfigKey: "podResourceInject: {enabled: false}"},
+			want: inject.Config{Enabled: true}},
 		{name: "malformed", data: map[string]string{ConfigKey: "podResourceInject: [1"},
-			wantErr: "ConfigMap key conf.yml: error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"},
+			wantErr: "ConfigMap key conf.yaml: error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/api/scheme"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/admission"
+	"github.com/railnet/railnet/webhook/controller"
+	"github.com/railnet/railnet/webhook/metrics"
+	"github.com/railnet/railnet/webhook/server"
+	"github.com/railnet/railnet/webhook/store"
+)
+
+// Options configure the service.
+type Options struct {
+	// Config reaches the API server.
+	Config *rest.Config
+	// Listener is where the HTTPS server listens (Listen opens one).
+	Listener net.Listener
+	// MetricsListener, when set, also serves /metrics over plain HTTP (for
+	// Prometheus scraping without the webhook's CA).
+	MetricsListener net.Listener
+	// CertFile and KeyFile are the serving certificate.
+	CertFile, KeyFile string
+	// ConfigMap holds conf.yml with podResourceInject.
+	ConfigMap client.ObjectKey
+	// NoControllers runs only the admission server (benchmarks).
+	NoControllers bool
+}
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	log := klog.FromContext(ctx)
+	certs, err := server.NewFileSource(o.CertFile, o.KeyFile)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
+		Scheme:                 scheme.New(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Logger:                 log,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{o.ConfigMap.Namespace: {}}},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if !o.NoControllers {
+		if err := (&controller.NADReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up NAD controller: %w", err)
+		}
+		if err := (&controller.NamespaceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up namespace controller: %w", err)
+		}
+	}
+	// Start every informer the store reads with the manager, so readiness
+	// means all of them are synced.
+	for _, obj := range []client.Object{&corev1.ConfigMap{}, &corev1.Namespace{}, &spiderv2beta1.SpiderMultusConfig{},
+		&spiderv2beta1.SpiderIPPool{}, &railnetv1alpha1.IPAllocation{}, &nadv1.NetworkAttachmentDefinition{}} {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
+			return fmt.Errorf("informer for %T: %w", obj, err)
+		}
+	}
+	var synced atomic.Bool
+	ready := func() error {
+		if !synced.Load() {
+			return errors.New("informer caches not synced yet")
+		}
+		return nil
+	}
+	m := metrics.New()
+	h := &admission.Handler{Store: store.New(mgr.GetCache(), o.ConfigMap), Metrics: m}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	go func() { errc <- mgr.Start(ctx) }()
+	go func() {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			synced.Store(true)
+			log.Info("caches synced; ready")
+		}
+	}()
+	go func() {
+		errc <- server.Serve(ctx, o.Listener, server.Options{Handler: h, Metrics: m, Certs: certs, Ready: ready})
+	}()
+	n := 2
+	if o.MetricsListener != nil {
+		n++
+		go func() { errc <- server.ServeMetrics(ctx, o.MetricsListener, m) }()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+		cancel()
+	}
+	return first
+}
