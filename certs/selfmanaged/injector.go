@@ -8,8 +8,11 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -34,11 +37,18 @@ type Targets struct {
 	// Selector selects both kinds by label, e.g. railnet.io/inject-ca=true.
 	// Nil selects none by label.
 	Selector labels.Selector
+	// ConfigMaps get the bundle under key ConfigMapKey (created when
+	// missing): for clients that read a CA file, e.g. kube-scheduler's
+	// extender tlsConfig.caFile.
+	ConfigMaps []types.NamespacedName
 }
+
+// ConfigMapKey is the key of the bundle in target ConfigMaps.
+const ConfigMapKey = "ca.crt"
 
 // Empty reports whether no object can be selected.
 func (t Targets) Empty() bool {
-	return len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 && t.Selector == nil
+	return len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 && t.Selector == nil && len(t.ConfigMaps) == 0
 }
 
 // InjectorOptions configure an Injector.
@@ -89,7 +99,11 @@ func (in *Injector) Start(ctx context.Context) error {
 		return nil
 	}
 	handler := eventFunc(in.poke)
-	for _, obj := range []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}} {
+	watched := []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}}
+	if len(in.opts.Targets.ConfigMaps) > 0 {
+		watched = append(watched, &corev1.ConfigMap{})
+	}
+	for _, obj := range watched {
 		inf, err := in.cache.GetInformer(ctx, obj)
 		if err != nil {
 			return fmt.Errorf("watch %T: %w", obj, err)
@@ -188,17 +202,59 @@ func (in *Injector) sync(ctx context.Context) error {
 			log.Info("Injected CA bundle", "validatingWebhookConfiguration", obj.Name, "entries", stale)
 		}
 	}
+	for _, key := range in.opts.Targets.ConfigMaps {
+		if err := in.syncConfigMap(ctx, key, bundle); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%d webhook configurations not updated: %w", len(errs), errs[0])
+		return fmt.Errorf("%d objects not updated: %w", len(errs), errs[0])
 	}
 	return nil
 }
 
-// write updates obj at the resourceVersion it was read at; a conflict or a
-// deleted object is retried from the cache's newer copy.
+func (in *Injector) syncConfigMap(ctx context.Context, key types.NamespacedName, bundle []byte) error {
+	var cm corev1.ConfigMap
+	err := in.client.Get(ctx, key, &cm)
+	if apierrors.IsNotFound(err) {
+		cm = corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace},
+			Data:       map[string]string{ConfigMapKey: string(bundle)},
+		}
+		err = in.client.Create(ctx, &cm)
+		if apierrors.IsAlreadyExists(err) {
+			return nil // the cache will show it; the event pokes us
+		}
+		if err != nil {
+			return fmt.Errorf("create ConfigMap %s with the CA bundle: %w", key, err)
+		}
+		klog.FromContext(ctx).Info("Created CA bundle ConfigMap", "configMap", key.String())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read ConfigMap %s: %w", key, err)
+	}
+	if cm.Data[ConfigMapKey] == string(bundle) {
+		return nil
+	}
+	if cm.Data == nil {
+		cm.Data = map[string]string{}
+	}
+	cm.Data[ConfigMapKey] = string(bundle)
+	if err := in.write(ctx, "ConfigMap", &cm); err != nil {
+		return err
+	}
+	klog.FromContext(ctx).Info("Injected CA bundle", "configMap", key.String())
+	return nil
+}
+
+// write updates obj at the resourceVersion it was read at. A conflict or a
+// deleted object is no error: the cache's event for the newer copy pokes the
+// injector, which then writes from that copy.
 func (in *Injector) write(ctx context.Context, kind string, obj client.Object) error {
 	err := in.client.Update(ctx, obj)
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		klog.FromContext(ctx).V(2).Info("Object changed meanwhile; writing again from the newer copy", "kind", kind, "name", obj.GetName(), "err", err)
 		return nil
 	}
 	if err != nil {

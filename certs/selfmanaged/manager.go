@@ -108,6 +108,11 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serving certificate: %w", err)
 	}
+	for _, k := range opts.Inject.ConfigMaps {
+		if k.Name == "" || k.Namespace == "" {
+			return nil, fmt.Errorf("certificates: CA bundle ConfigMap %q needs a namespace and a name", k.String())
+		}
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -121,6 +126,9 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 	if t := opts.Inject; t.Selector != nil && len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 {
 		byObject[&admissionregistrationv1.MutatingWebhookConfiguration{}] = cache.ByObject{Label: t.Selector}
 		byObject[&admissionregistrationv1.ValidatingWebhookConfiguration{}] = cache.ByObject{Label: t.Selector}
+	}
+	if len(opts.Inject.ConfigMaps) > 0 {
+		byObject[&corev1.ConfigMap{}] = cache.ByObject{Namespaces: configMapNamespaces(opts.Inject.ConfigMaps)}
 	}
 	ch, err := cache.New(cfg, cache.Options{Scheme: scheme, ByObject: byObject})
 	if err != nil {
@@ -154,6 +162,24 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 	}
 	inj := NewInjector(auth, cached, ch, InjectorOptions{Targets: opts.Inject, Resync: opts.Resync, Clock: opts.Clock})
 	return &Manager{cache: ch, Authority: auth, Source: src, Injector: inj}, nil
+}
+
+// configMapNamespaces watches, per namespace, the one target ConfigMap by
+// name, or all ConfigMaps when a namespace has several targets.
+func configMapNamespaces(keys []types.NamespacedName) map[string]cache.Config {
+	names := map[string][]string{}
+	for _, k := range keys {
+		names[k.Namespace] = append(names[k.Namespace], k.Name)
+	}
+	out := map[string]cache.Config{}
+	for ns, n := range names {
+		if len(n) == 1 {
+			out[ns] = cache.Config{FieldSelector: fields.OneTermEqualSelector("metadata.name", n[0])}
+		} else {
+			out[ns] = cache.Config{}
+		}
+	}
+	return out
 }
 
 func dnsOrIP(dns []string, ips []net.IP) string {
