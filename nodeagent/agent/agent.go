@@ -46,6 +46,9 @@ type Options struct {
 	// DevicePluginConfig is the shared device plugin's config.json; "" turns
 	// the device plugin off.
 	DevicePluginConfig string
+	// PluginWatcher registers the device plugin through the kubelet's plugin
+	// watcher (<kubelet root>/plugins_registry) instead of kubelet.sock.
+	PluginWatcher bool
 	// MetricsAddr is the Prometheus listen address; "" turns it off.
 	MetricsAddr string
 	// RDMACounters adds the per-port RDMA counters to the metrics.
@@ -138,11 +141,16 @@ func Run(ctx context.Context, opts Options) error {
 	log.Info("discovered", "nics", len(n.NICs), "gpus", len(n.GPUs), "netnsMode", n.NetnsMode, "railSource", n.RailSource)
 
 	if opts.DevicePluginConfig != "" {
+		regDir := ""
+		if opts.PluginWatcher {
+			regDir = filepath.Join(opts.KubeletRoot, "plugins_registry")
+		}
 		dp, err := deviceplugin.New(deviceplugin.Options{
-			DevicePluginDir: filepath.Join(opts.KubeletRoot, "device-plugins"),
-			ConfigPath:      opts.DevicePluginConfig,
-			NICs:            a.nics,
-			CharDevices:     discovery.CharDevices,
+			DevicePluginDir:    filepath.Join(opts.KubeletRoot, "device-plugins"),
+			PluginsRegistryDir: regDir,
+			ConfigPath:         opts.DevicePluginConfig,
+			NICs:               a.nics,
+			CharDevices:        discovery.CharDevices,
 		})
 		if err != nil {
 			return err

@@ -29,8 +29,13 @@ type CharDevicesFunc func(rdmaDevice string) []string
 
 // Options configure a Manager.
 type Options struct {
-	// DevicePluginDir is <kubelet root>/device-plugins, holding kubelet.sock.
+	// DevicePluginDir is <kubelet root>/device-plugins, holding kubelet.sock
+	// and the plugin sockets.
 	DevicePluginDir string
+	// PluginsRegistryDir is <kubelet root>/plugins_registry. When set, the
+	// plugins register through the kubelet's plugin watcher (a registration
+	// socket per resource there) instead of calling kubelet.sock.
+	PluginsRegistryDir string
 	// ConfigPath is config.json (a mounted ConfigMap key); re-read on change.
 	ConfigPath  string
 	NICs        NICSource
@@ -70,6 +75,10 @@ type served struct {
 	server     *grpc.Server
 	socketID   fileID
 	registered bool
+	// plugin-watcher mode
+	regServer *grpc.Server
+	regSocket string
+	regID     fileID
 }
 
 // fileID identifies a file (a socket) so a recreated one is noticed.
@@ -298,6 +307,10 @@ func (m *Manager) stopLocked(name string, s *served) {
 		s.server.Stop()
 	}
 	_ = os.Remove(s.socket)
+	if s.regServer != nil {
+		s.regServer.Stop()
+		_ = os.Remove(s.regSocket)
+	}
 	delete(m.resources, name)
 }
 
@@ -308,6 +321,10 @@ func (m *Manager) watch(ctx context.Context) {
 	kubeletSock := filepath.Join(m.opts.DevicePluginDir, "kubelet.sock")
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.opts.PluginsRegistryDir != "" {
+		m.watchPluginWatcherLocked(ctx)
+		return
+	}
 	kid, ok := statID(kubeletSock)
 	if !ok {
 		for _, s := range m.resources {

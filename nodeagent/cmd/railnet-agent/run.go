@@ -18,7 +18,7 @@ import (
 type flags struct {
 	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig string
 	deviceConfig, metricsListen, ipamSocket             string
-	rdmaMetrics                                         bool
+	rdmaMetrics, pluginWatcher                          bool
 	discoveryInterval, heartbeat                        time.Duration
 	rails                                               railFlag
 }
@@ -46,6 +46,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.netns, "netns", "", "network namespace path whose netdevs are the NICs (default: the agent's own)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config)")
 	fs.StringVar(&f.deviceConfig, "device-plugin-config", "", "shared RDMA device plugin config.json; empty turns the device plugin off")
+	fs.BoolVar(&f.pluginWatcher, "device-plugin-watcher", false, "register the device plugin through the kubelet's plugin watcher (plugins_registry) instead of kubelet.sock")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
 	fs.BoolVar(&f.rdmaMetrics, "rdma-metrics", true, "export per-port RDMA counters from sysfs")
 	fs.StringVar(&f.ipamSocket, "ipam-socket", "/run/railnet/ipam.sock", "unix socket of the IPAM service")
@@ -64,7 +65,7 @@ func run(ctx context.Context, f *flags) error {
 	klog.FromContext(ctx).Info("starting", "node", f.nodeName, "sysfsRoot", f.sysfsRoot, "ipamSocket", f.ipamSocket)
 	return agent.Run(ctx, agent.Options{
 		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,
-		DevicePluginConfig: f.deviceConfig, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
+		DevicePluginConfig: f.deviceConfig, PluginWatcher: f.pluginWatcher, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
 		// IPAM hook: set IPAM to the nodeagent/ipam service listening on
 		// f.ipamSocket once that package exists.
