@@ -25,7 +25,7 @@ const seedDevicePluginConfig = `{"periodicUpdateInterval": 300, "configList": [
 
 // startAgent runs the agent for node in-process over the 8-rail fixture and
 // the netdevs of nn, until the test ends.
-func startAgent(t *testing.T, node string, nn *discoverytest.Netns) {
+func startAgent(t *testing.T, node string, nn *discoverytest.Netns, metricsAddr string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "agent") // short: unix socket paths
 	if err != nil {
@@ -42,6 +42,7 @@ func startAgent(t *testing.T, node string, nn *discoverytest.Netns) {
 		done <- agent.Run(ctx, agent.Options{
 			NodeName: node, SysfsRoot: discoverytest.Fixture("rail8"), NetnsPath: nn.NS.Path(),
 			KubeletRoot: dir, DevicePluginConfig: cfg, RestConfig: cluster.Config,
+			MetricsAddr: metricsAddr, RDMACounters: true,
 			NetnsMode: func() (string, error) { return railnetv1.NetnsModeShared, nil },
 		})
 	}()
@@ -105,7 +106,8 @@ func TestInventoryFollowsRail(t *testing.T) {
 	const node = "gpu-node-1"
 	cluster.CreateNode(t, ground.NodeSpec{Name: node, Labels: map[string]string{"railnet.io/rail.9": "up"}})
 	nn := discoverytest.NewNetns(t, discoverytest.SeedNetdevs()...)
-	startAgent(t, node, nn)
+	metricsAddr := freeAddr(t)
+	startAgent(t, node, nn, metricsAddr)
 
 	took := waitFor(t, node, 30*time.Second, "RDMANode and labels appear", func(s state) error {
 		st := s.rn.Status
@@ -130,6 +132,13 @@ func TestInventoryFollowsRail(t *testing.T) {
 		return railsLabels(s, 8, -1)
 	})
 	t.Logf("status and labels appeared in %v", took)
+	checkTable(t, node, []string{"8", "8", "shared"})
+	checkMetrics(t, metricsAddr, map[string]string{
+		`railnet_nic_link_up{netdev="enp14s0f0np0",node="gpu-node-1",rail="3",rdma_device="mlx5_3"}`:                        "1",
+		`railnet_rdma_port_xmit_data_total{netdev="enp11s0f0np0",node="gpu-node-1",port="1",rail="0",rdma_device="mlx5_0"}`: "9.87654321e+08",
+		`railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="gpu-node-1",rail="0",rdma_device="mlx5_0"}`:                "4",
+		`railnet_deviceplugin_devices{health="healthy",node="gpu-node-1",resource="spidernet.io/shared_cx5_gpu4"}`:          "100",
+	})
 
 	nn.SetUp(t, "enp14s0f0np0", false)
 	took = waitFor(t, node, 10*time.Second, "rail 3 down", func(s state) error {
@@ -142,6 +151,10 @@ func TestInventoryFollowsRail(t *testing.T) {
 		return railsLabels(s, 7, 3)
 	})
 	t.Logf("rail down shown in %v", took)
+	checkTable(t, node, []string{"7", "8", "shared"})
+	checkMetrics(t, metricsAddr, map[string]string{
+		`railnet_nic_link_up{netdev="enp14s0f0np0",node="gpu-node-1",rail="3",rdma_device="mlx5_3"}`: "0",
+	})
 
 	nn.SetUp(t, "enp14s0f0np0", true)
 	took = waitFor(t, node, 10*time.Second, "rail 3 up again", func(s state) error {

@@ -33,7 +33,7 @@ func TestRailsFromSpiderMultusConfigs(t *testing.T) {
 	}
 	cluster.CreateNode(t, ground.NodeSpec{Name: node})
 	nn := discoverytest.NewNetns(t, discoverytest.SeedNetdevs()...)
-	startAgent(t, node, nn)
+	startAgent(t, node, nn, "")
 	waitFor(t, node, 30*time.Second, "rails from SpiderMultusConfig masters", func(s state) error {
 		st := s.rn.Status
 		if st.RailsTotal != 7 || st.RailsUp != 7 {
