@@ -191,8 +191,8 @@ func dnsOrIP(dns []string, ips []net.IP) string {
 
 // Start runs the cache, the authority, the serving source and the injector
 // until ctx ends or one of them fails.
-func (m *Manager) Start(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (m *Manager) Start(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	secretInformer, err := m.cache.GetInformer(ctx, &corev1.Secret{})
 	if err != nil {
@@ -217,7 +217,10 @@ func (m *Manager) Start(ctx context.Context) error {
 		if err := <-errs; err != nil {
 			return err
 		}
-		return ctx.Err()
+		if parent.Err() != nil {
+			return nil // stopped while starting
+		}
+		return errors.New("certificates: the cache of the CA secret and webhook configurations did not sync")
 	}
 	run("authority", m.Authority.Start)
 	run("serving certificate", m.Source.Start)

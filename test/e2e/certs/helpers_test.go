@@ -350,3 +350,5 @@ func verifies(leaf *x509.Certificate, bundle []byte) error {
 	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "127.0.0.1"})
 	return err
 }
+
+func ipLoopback() []net.IP { return []net.IP{net.IPv4(127, 0, 0, 1)} }
