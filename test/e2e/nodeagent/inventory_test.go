@@ -42,7 +42,7 @@ func startAgent(t *testing.T, node string, nn *discoverytest.Netns, metricsAddr 
 		done <- agent.Run(ctx, agent.Options{
 			NodeName: node, SysfsRoot: discoverytest.Fixture("rail8"), NetnsPath: nn.NS.Path(),
 			KubeletRoot: dir, DevicePluginConfig: cfg, RestConfig: cluster.Config,
-			MetricsAddr: metricsAddr, RDMACounters: true,
+			MetricsAddr: metricsAddr, RDMACounters: true, Heartbeat: 2 * time.Second,
 			NetnsMode: func() (string, error) { return railnetv1.NetnsModeShared, nil },
 		})
 	}()
@@ -164,4 +164,17 @@ func TestInventoryFollowsRail(t *testing.T) {
 		return railsLabels(s, 8, -1)
 	})
 	t.Logf("rail up shown in %v", took)
+
+	// Nothing changes now: the heartbeat alone moves the status forward.
+	var first time.Time
+	waitFor(t, node, 10*time.Second, "heartbeat recorded", func(s state) error {
+		first = s.rn.Status.HeartbeatTime.Time
+		return nil
+	})
+	waitFor(t, node, 10*time.Second, "heartbeat advances with an unchanged status", func(s state) error {
+		if hb := s.rn.Status.HeartbeatTime.Time; !hb.After(first) {
+			return fmt.Errorf("heartbeat still %v", hb)
+		}
+		return nil
+	})
 }
