@@ -1,0 +1,13 @@
+package webhook
+
+import (
+	"testing"
+
+	"github.com/railnet/railnet/test/ground"
+)
+
+var cluster *ground.Cluster
+
+func TestMain(m *testing.M) {
+	ground.RunMain(m, ground.Options{}, &cluster)
+}
