@@ -75,6 +75,19 @@ func (s *Source) Healthy() bool {
 	return p != nil && pki.Valid(p.leaf, s.opts.Clock.Now())
 }
 
+// HealthError says why Healthy is false (nil when it is true).
+func (s *Source) HealthError() error {
+	p := s.served.Load()
+	if p == nil {
+		return fmt.Errorf("%w (%s, %s)", ErrNoCertificate, s.opts.CertFile, s.opts.KeyFile)
+	}
+	if now := s.opts.Clock.Now(); !pki.Valid(p.leaf, now) {
+		return fmt.Errorf("serving certificate from %s is outside its validity %s..%s; renew it (cert-manager Certificate) and check the mount",
+			s.opts.CertFile, p.leaf.NotBefore.UTC().Format(time.RFC3339), p.leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Certificate is the served leaf certificate, nil before the first load.
 func (s *Source) Certificate() *x509.Certificate {
 	if p := s.served.Load(); p != nil {

@@ -178,9 +178,16 @@ func TestHealthyFollowsExpiry(t *testing.T) {
 	if !s.Healthy() {
 		t.Fatal("not healthy with a valid pair")
 	}
+	if err := s.HealthError(); err != nil {
+		t.Fatal(err)
+	}
 	clk.SetTime(t0.Add(time.Hour))
 	if s.Healthy() {
 		t.Fatal("healthy with an expired certificate")
+	}
+	want := "serving certificate from " + filepath.Join(dir, "tls.crt") + " is outside its validity 2026-03-01T12:00:00Z..2026-03-01T13:00:00Z; renew it (cert-manager Certificate) and check the mount"
+	if err := s.HealthError(); err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
 	}
 }
 

@@ -247,6 +247,9 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 // Healthy reports whether a valid serving certificate is loaded.
 func (m *Manager) Healthy() bool { return m.Source.Healthy() }
 
+// HealthError says why Healthy is false (nil when it is true).
+func (m *Manager) HealthError() error { return m.Source.HealthError() }
+
 // Bundle is the current PEM trust bundle (for clients of this server).
 func (m *Manager) Bundle() []byte { return m.Authority.Bundle() }
 

@@ -82,6 +82,20 @@ func (s *Source) Healthy() bool {
 	return p != nil && pki.Valid(p.kp.Cert, s.opts.Clock.Now())
 }
 
+// HealthError says why the source is not healthy, nil when it is: for a
+// /healthz handler that reports the reason.
+func (s *Source) HealthError() error {
+	p := s.served.Load()
+	if p == nil {
+		return ErrNoCertificate
+	}
+	if now := s.opts.Clock.Now(); !pki.Valid(p.kp.Cert, now) {
+		return fmt.Errorf("serving certificate %q is outside its validity %s..%s; check the CA secret and the logs",
+			p.kp.Cert.Subject.CommonName, p.kp.Cert.NotBefore.UTC().Format(time.RFC3339), p.kp.Cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Certificate is the served certificate, nil before the first issue.
 func (s *Source) Certificate() *x509.Certificate {
 	if p := s.served.Load(); p != nil {

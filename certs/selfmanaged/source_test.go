@@ -127,3 +127,40 @@ func TestSourceOptionsRefusals(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A CA that expires and is never replaced: the clamped serving certificate
+// expires with it, re-issue fails, and Healthy turns false with a reason.
+func TestSourceUnhealthyWhenItsCertificateExpires(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	ca := &heldCA{sub: make(chan struct{}, 1)}
+	short, err := pki.NewCA("ca", t0, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.set(short)
+	src, err := NewSource(ca, SourceOptions{CommonName: "railnet-webhook", DNSNames: []string{"railnet-webhook"},
+		Lifetime: pki.Lifetime{Validity: time.Hour}, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.ensure(t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := src.Certificate().NotAfter; !got.Equal(short.Cert.NotAfter) {
+		t.Fatalf("serving certificate ends %s, want the CA's end %s", got, short.Cert.NotAfter)
+	}
+	if err := src.HealthError(); err != nil {
+		t.Fatal(err)
+	}
+	clk.SetTime(t0.Add(10 * time.Minute))
+	if _, err := src.ensure(clk.Now()); err == nil {
+		t.Fatal("issued from an expired CA")
+	}
+	if src.Healthy() {
+		t.Fatal("healthy with an expired certificate")
+	}
+	want := `serving certificate "railnet-webhook" is outside its validity 2026-03-01T12:00:00Z..2026-03-01T12:10:00Z; check the CA secret and the logs`
+	if err := src.HealthError(); err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
