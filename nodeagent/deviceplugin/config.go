@@ -19,8 +19,10 @@ const (
 
 // Config is config.json.
 type Config struct {
-	// PeriodicUpdateInterval is how often (seconds) devices are rescanned;
-	// health is checked more often (Options.HealthInterval).
+	// PeriodicUpdateInterval is the anchor plugin's rescan period in
+	// seconds. It is validated and kept for compatibility; railnet re-reads
+	// the NICs every Options.HealthInterval (2 s), which is always sooner,
+	// so that health changes reach the kubelet within 10 s.
 	PeriodicUpdateInterval *int             `json:"periodicUpdateInterval,omitempty"`
 	ConfigList             []ResourceConfig `json:"configList"`
 }
