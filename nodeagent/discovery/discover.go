@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -37,6 +38,9 @@ func Discover(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("discovery needs a netlink handle")
 	}
 	s := sysfs{root: opts.SysfsRoot}
+	if fi, err := os.Stat(s.path("sys/bus/pci/devices")); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("sysfs root %q has no sys/bus/pci/devices: pass --sysfs-root=/ or the folder where the host's / (with /sys) is mounted", opts.SysfsRoot)
+	}
 	mode, err := NetnsMode(opts.NetnsMode)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -125,7 +126,11 @@ func TestDiscoverErrors(t *testing.T) {
 	if _, err := Discover(Options{SysfsRoot: fixture("rail8")}); err == nil {
 		t.Error("discovery without netlink handle succeeded")
 	}
-	_, err := Discover(Options{SysfsRoot: fixture("rail8"), Links: nn.links,
+	_, err := Discover(Options{SysfsRoot: t.TempDir(), Links: nn.links})
+	if err == nil || !strings.Contains(err.Error(), "has no sys/bus/pci/devices: pass --sysfs-root=/ or the folder where the host's / (with /sys) is mounted") {
+		t.Errorf("empty sysfs root: err %v", err)
+	}
+	_, err = Discover(Options{SysfsRoot: fixture("rail8"), Links: nn.links,
 		NetnsMode: func() (string, error) { return "", unix.EPERM }})
 	if !errors.Is(err, unix.EPERM) {
 		t.Errorf("netns mode error %v, want EPERM wrapped", err)
