@@ -69,13 +69,14 @@ type Result struct {
 // without rails passes every node.
 func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options) Result {
 	res := Result{Passed: make([]string, 0, len(nodes)), Failed: map[string]string{}, Unresolvable: map[string]string{}}
+	resources := sortedResources(pod.Requests)
 	for i := range nodes {
 		n := &nodes[i]
 		if len(pod.Rails) == 0 {
 			res.Passed = append(res.Passed, n.Name)
 			continue
 		}
-		hard, soft := check(pod, n, pools, opts)
+		hard, soft := check(pod, resources, n, pools, opts)
 		switch {
 		case len(hard) > 0:
 			res.Unresolvable[n.Name] = strings.Join(append(hard, soft...), "; ")
@@ -100,7 +101,7 @@ func FailAll(names []string, reason string) Result {
 
 // check returns the reasons preemption cannot fix (hard) and those it or
 // time can (soft).
-func check(pod Pod, n *NodeState, pools map[string]*PoolRoom, opts Options) (hard, soft []string) {
+func check(pod Pod, resources []corev1.ResourceName, n *NodeState, pools map[string]*PoolRoom, opts Options) (hard, soft []string) {
 	if n.Node == nil {
 		return []string{fmt.Sprintf("node %s is unknown to the railnet extender (deleted, or its cache has not seen it yet)", n.Name)}, nil
 	}
@@ -155,7 +156,7 @@ func check(pod Pod, n *NodeState, pools map[string]*PoolRoom, opts Options) (har
 		}
 	}
 
-	for _, res := range sortedResources(pod.Requests) {
+	for _, res := range resources {
 		want := pod.Requests[res]
 		if want <= 0 {
 			continue

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,13 +68,13 @@ func TestFilter(t *testing.T) {
 			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 254 }), wantPass: true},
 		{name: "pool full", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), []string{"172.16.11.1", "172.16.11.2"}, 0),
+				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1", "172.16.11.2"}), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool gpu1-net11 has no free address (2 usable, 2 allocated, 0 promised to pods being scheduled); add addresses to spec.ips or free some"},
 		{name: "pool full through in-flight pods", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), []string{"172.16.11.1"}, 1),
+				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1"}), 1),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 has no free address (2 usable, 1 allocated, 1 promised to pods being scheduled)"},
@@ -82,13 +83,13 @@ func TestFilter(t *testing.T) {
 			wantUnres: "rail spiderpool/gpu2-macvlan: no address for node n1: SpiderIPPool gpu2-net12 does not exist; create it or fix the network's ippools"},
 		{name: "pool disabled", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.Disable = &disabled }), nil, 0),
+				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.Disable = &disabled }), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 is disabled (spec.disable); enable it or name another pool"},
 		{name: "pool for other nodes by name", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.NodeName = []string{"n2", "n3"} }), nil, 0),
+				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.NodeName = []string{"n2", "n3"} }), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes n2,n3 (spec.nodeName), not n1; add the node or name another pool"},
@@ -96,7 +97,7 @@ func TestFilter(t *testing.T) {
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
 					p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
-				}), nil, 0),
+				}), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes matching rack=r7 (spec.nodeAffinity), not n1; label the node or name another pool"},
@@ -105,7 +106,7 @@ func TestFilter(t *testing.T) {
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
 					p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
-				}), nil, 0),
+				}), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantPass: true},
@@ -117,7 +118,7 @@ func TestFilter(t *testing.T) {
 			}(),
 			pools: func() map[string]*PoolRoom {
 				m := roomyPools()
-				m["full"] = NewPoolRoom(pool("full", "172.16.11.1"), []string{"172.16.11.1"}, 0)
+				m["full"] = NewPoolRoom(pool("full", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
 				return m
 			}(),
 			wantPass: true},

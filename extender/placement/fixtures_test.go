@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,7 +81,7 @@ func pool(name, ips string, mut ...func(*spiderv2beta1.SpiderIPPool)) *spiderv2b
 
 func roomyPools() map[string]*PoolRoom {
 	return map[string]*PoolRoom{
-		"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.200"), nil, 0),
-		"gpu2-net12": NewPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200"), nil, 0),
+		"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.200"), slices.Values([]string(nil)), 0),
+		"gpu2-net12": NewPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200"), slices.Values([]string(nil)), 0),
 	}
 }

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestPoolRoom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewPoolRoom(tt.pool, tt.allocated, 0)
+			r := NewPoolRoom(tt.pool, slices.Values(tt.allocated), 0)
 			if tt.err != "" {
 				if r.Err == nil || !strings.Contains(r.Err.Error(), tt.err) {
 					t.Fatalf("err %v, want %q", r.Err, tt.err)

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func (r *PoolRoom) Free() int64 {
 
 // NewPoolRoom computes a pool's room from its spec and the addresses its
 // IPAllocations hold. Addresses outside the pool's usable set do not count.
-func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated []string, inFlight int64) *PoolRoom {
+func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], inFlight int64) *PoolRoom {
 	r := &PoolRoom{Pool: pool, InFlight: inFlight}
 	ips, err := parseSpans(pool.Spec.IPs)
 	if err != nil {
@@ -59,7 +60,7 @@ func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated []string, inFlight 
 	}
 	usable := ips.minus(ex)
 	r.Total = usable.count()
-	for _, a := range allocated {
+	for a := range allocated {
 		if ip, err := netip.ParseAddr(a); err == nil && usable.contains(ip) {
 			r.Allocated++
 		}

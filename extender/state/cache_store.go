@@ -3,10 +3,12 @@ package state
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,6 +32,9 @@ const (
 // NewCacheStore starts every informer it reads before returning.
 type CacheStore struct {
 	c cache.Cache
+
+	genMu sync.Mutex
+	gens  map[string]uint64 // by pool name
 }
 
 // Watched lists the kinds the extender caches.
@@ -92,12 +97,59 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 			return nil, fmt.Errorf("index %s: %w", i.field, err)
 		}
 	}
+	s := &CacheStore{c: c, gens: map[string]uint64{}}
 	for _, o := range Watched() {
-		if _, err := c.GetInformer(ctx, o); err != nil {
+		inf, err := c.GetInformer(ctx, o)
+		if err != nil {
 			return nil, fmt.Errorf("informer for %T: %w", o, err)
 		}
+		var poolOf func(any) string
+		switch o.(type) {
+		case *spiderv2beta1.SpiderIPPool:
+			poolOf = func(obj any) string {
+				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
+					return p.Name
+				}
+				return ""
+			}
+		case *railnetv1alpha1.IPAllocation:
+			poolOf = func(obj any) string {
+				if a, ok := obj.(*railnetv1alpha1.IPAllocation); ok {
+					return a.Spec.Pool
+				}
+				return ""
+			}
+		default:
+			continue
+		}
+		// client-go updates the informer's store before it calls handlers,
+		// so a reader that sees the new generation also sees the change.
+		bump := func(obj any) {
+			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if name := poolOf(obj); name != "" {
+				s.genMu.Lock()
+				s.gens[name]++
+				s.genMu.Unlock()
+			}
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    bump,
+			UpdateFunc: func(old, obj any) { bump(old); bump(obj) },
+			DeleteFunc: bump,
+		}); err != nil {
+			return nil, fmt.Errorf("watch %T: %w", o, err)
+		}
 	}
-	return &CacheStore{c: c}, nil
+	return s, nil
+}
+
+// PoolGeneration implements Store.
+func (s *CacheStore) PoolGeneration(pool string) uint64 {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	return s.gens[pool]
 }
 
 func (s *CacheStore) get(key types.NamespacedName, obj client.Object) bool {

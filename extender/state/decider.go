@@ -1,6 +1,7 @@
 package state
 
 import (
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,17 @@ type Decider struct {
 	// Options returns the filter options for this moment (its Now).
 	Options  func() placement.Options
 	Topology placement.Topology
+
+	poolMu    sync.Mutex
+	poolCache map[string]poolEntry
+}
+
+// poolEntry is a pool's room without in-flight pods, valid for one
+// generation of the pool and its allocations.
+type poolEntry struct {
+	gen     uint64
+	room    placement.PoolRoom
+	holders map[string]bool // pod UIDs holding an address of the pool
 }
 
 // NewDecider wires a decider with the default options.
@@ -81,22 +93,53 @@ func (d *Decider) pools(rs []rails.Rail, v view) map[string]*placement.PoolRoom 
 				if _, done := out[name]; done {
 					continue
 				}
-				pool := d.Store.Pool(name)
-				if pool == nil {
+				e, ok := d.poolRoom(name)
+				if !ok {
 					continue
 				}
-				allocs := d.Store.Allocations(name)
-				ips := make([]string, len(allocs))
-				holders := make(map[string]bool, len(allocs))
-				for i, a := range allocs {
-					ips[i] = a.Spec.IP
-					holders[a.Spec.PodUID] = true
-				}
-				out[name] = placement.NewPoolRoom(pool, ips, v.poolDemand(name, holders))
+				room := e.room
+				room.InFlight = v.poolDemand(name, e.holders)
+				out[name] = &room
 			}
 		}
 	}
 	return out
+}
+
+// poolRoom returns the pool's room without in-flight pods, recomputed only
+// when the store reports a new generation of the pool.
+func (d *Decider) poolRoom(name string) (poolEntry, bool) {
+	gen := d.Store.PoolGeneration(name) // read before the data: a later change bumps it again
+	d.poolMu.Lock()
+	e, ok := d.poolCache[name]
+	d.poolMu.Unlock()
+	if ok && e.gen == gen {
+		return e, true
+	}
+	pool := d.Store.Pool(name)
+	if pool == nil {
+		return poolEntry{}, false
+	}
+	allocs := d.Store.Allocations(name)
+	holders := make(map[string]bool, len(allocs))
+	ips := func(yield func(string) bool) {
+		for _, a := range allocs {
+			if !yield(a.Spec.IP) {
+				return
+			}
+		}
+	}
+	for _, a := range allocs {
+		holders[a.Spec.PodUID] = true
+	}
+	e = poolEntry{gen: gen, room: *placement.NewPoolRoom(pool, ips, 0), holders: holders}
+	d.poolMu.Lock()
+	if d.poolCache == nil {
+		d.poolCache = map[string]poolEntry{}
+	}
+	d.poolCache[name] = e
+	d.poolMu.Unlock()
+	return e, true
 }
 
 func (d *Decider) nodes(pod *corev1.Pod, p placement.Pod, names []string, v view) []placement.NodeState {
@@ -120,7 +163,7 @@ func (d *Decider) nodes(pod *corev1.Pod, p placement.Pod, names []string, v view
 			for res := range p.Requests {
 				if q := placement.Request(other, res); q > 0 {
 					if n.SlotsBound == nil {
-						n.SlotsBound = map[corev1.ResourceName]int64{}
+						n.SlotsBound = make(map[corev1.ResourceName]int64, 2*len(p.Requests)) // room for all without growing
 					}
 					n.SlotsBound[res] += q
 				}

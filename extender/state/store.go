@@ -23,4 +23,8 @@ type Store interface {
 	Pool(name string) *spiderv2beta1.SpiderIPPool
 	// Allocations returns the IPAllocations of a pool.
 	Allocations(pool string) []*railnetv1alpha1.IPAllocation
+	// PoolGeneration changes whenever the pool or one of its IPAllocations
+	// changes (it may change more often), so the decider can reuse a pool's
+	// address count until then.
+	PoolGeneration(pool string) uint64
 }

@@ -18,6 +18,36 @@ type MemStore struct {
 	Pools     map[string]*spiderv2beta1.SpiderIPPool
 	Allocs    []*railnetv1alpha1.IPAllocation
 	SMCs      []*spiderv2beta1.SpiderMultusConfig
+
+	// Indexes built by Freeze, as an informer cache's field indexes would be.
+	frozen      bool
+	podByKey    map[string]*corev1.Pod
+	podsByNode  map[string][]*corev1.Pod
+	allocByPool map[string][]*railnetv1alpha1.IPAllocation
+	podsByJob   map[string][]*corev1.Pod
+	gen         uint64
+}
+
+// Freeze indexes the store for fast lookups; it must not change afterwards.
+// Benchmarks use it so the fake's own scans do not dominate.
+func (s *MemStore) Freeze() {
+	s.frozen = true
+	s.podByKey = map[string]*corev1.Pod{}
+	s.podsByNode = map[string][]*corev1.Pod{}
+	s.allocByPool = map[string][]*railnetv1alpha1.IPAllocation{}
+	s.podsByJob = map[string][]*corev1.Pod{}
+	for _, p := range s.Pods {
+		s.podByKey[p.Namespace+"/"+p.Name] = p
+		if p.Spec.NodeName != "" {
+			s.podsByNode[p.Spec.NodeName] = append(s.podsByNode[p.Spec.NodeName], p)
+			if k := placement.JobKey(p); k != "" {
+				s.podsByJob[k] = append(s.podsByJob[k], p)
+			}
+		}
+	}
+	for _, a := range s.Allocs {
+		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], a)
+	}
 }
 
 // Node implements state.Store.
@@ -31,6 +61,9 @@ func (s *MemStore) Pool(n string) *spiderv2beta1.SpiderIPPool { return s.Pools[n
 
 // Pod implements state.Store.
 func (s *MemStore) Pod(ns, name string) *corev1.Pod {
+	if s.frozen {
+		return s.podByKey[ns+"/"+name]
+	}
 	for _, p := range s.Pods {
 		if p.Namespace == ns && p.Name == name {
 			return p
@@ -41,6 +74,9 @@ func (s *MemStore) Pod(ns, name string) *corev1.Pod {
 
 // PodsOnNode implements state.Store.
 func (s *MemStore) PodsOnNode(n string) []*corev1.Pod {
+	if s.frozen {
+		return s.podsByNode[n]
+	}
 	var out []*corev1.Pod
 	for _, p := range s.Pods {
 		if p.Spec.NodeName == n {
@@ -52,6 +88,9 @@ func (s *MemStore) PodsOnNode(n string) []*corev1.Pod {
 
 // PodsOfJob implements state.Store.
 func (s *MemStore) PodsOfJob(job string) []*corev1.Pod {
+	if s.frozen {
+		return s.podsByJob[job]
+	}
 	var out []*corev1.Pod
 	for _, p := range s.Pods {
 		if p.Spec.NodeName != "" && placement.JobKey(p) == job {
@@ -63,6 +102,9 @@ func (s *MemStore) PodsOfJob(job string) []*corev1.Pod {
 
 // Allocations implements state.Store.
 func (s *MemStore) Allocations(pool string) []*railnetv1alpha1.IPAllocation {
+	if s.frozen {
+		return s.allocByPool[pool]
+	}
 	var out []*railnetv1alpha1.IPAllocation
 	for _, a := range s.Allocs {
 		if a.Spec.Pool == pool {
@@ -93,4 +135,14 @@ func (s *MemStore) MultusConfigsInGroup(key, group string) []*spiderv2beta1.Spid
 		}
 	}
 	return out
+}
+
+// PoolGeneration implements state.Store: constant once frozen, new on every
+// call before, so tests may change the store between calls.
+func (s *MemStore) PoolGeneration(string) uint64 {
+	if s.frozen {
+		return 0
+	}
+	s.gen++
+	return s.gen
 }

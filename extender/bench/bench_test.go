@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/server"
+	"github.com/railnet/railnet/extender/state"
+	"github.com/railnet/railnet/extender/state/statetest"
+)
+
+const (
+	rails       = 8
+	podsPerNode = 4
+	nodesPerBlk = 32
+)
+
+func resName(r int) corev1.ResourceName {
+	return corev1.ResourceName(fmt.Sprintf("spidernet.io/shared_cx7_gpu%d", r))
+}
+
+// cluster builds n GPU nodes with 8 rails each, podsPerNode job pods on each
+// (one share and one address per rail), and one /16 pool per rail. Every
+// 20th node has a rail down, every 50th a stale heartbeat.
+func cluster(n int) (*statetest.MemStore, []string) {
+	s := &statetest.MemStore{Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
+		Pools: map[string]*spiderv2beta1.SpiderIPPool{}}
+	fresh := metav1.NewTime(time.Now())
+	stale := metav1.NewTime(time.Now().Add(-time.Hour))
+	for r := range rails {
+		pool := fmt.Sprintf("gpu%d-net", r)
+		gw := fmt.Sprintf("10.%d.255.254", r)
+		s.Pools[pool] = &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: pool}, Spec: spiderv2beta1.IPPoolSpec{
+			Subnet: fmt.Sprintf("10.%d.0.0/16", r), IPs: []string{fmt.Sprintf("10.%d.0.1-10.%d.255.253", r, r)}, Gateway: &gw,
+			ExcludeIPs: []string{fmt.Sprintf("10.%d.0.1-10.%d.0.10", r, r)}}}
+		smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: fmt.Sprintf("gpu%d-macvlan", r),
+			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}}}
+		smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{fmt.Sprintf("eth%d", r)}, RDMAResourceName: string(resName(r)),
+			IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{pool}}}
+		s.SMCs = append(s.SMCs, smc)
+	}
+	names := make([]string, n)
+	ip := 11
+	for i := range n {
+		name := fmt.Sprintf("gpu-node-%05d", i)
+		names[i] = name
+		alloc := corev1.ResourceList{}
+		var nics []railnetv1alpha1.NIC
+		for r := range rails {
+			alloc[resName(r)] = resource.MustParse("100")
+			rail := int32(r)
+			nics = append(nics, railnetv1alpha1.NIC{Netdev: fmt.Sprintf("eth%d", r), RDMADevice: fmt.Sprintf("mlx5_%d", r), Port: 1,
+				PortState: "ACTIVE", LinkState: "up", Rail: &rail, GIDTableSize: 256, GIDTableUsed: 2 + 2*podsPerNode,
+				GPUDistance: railnetv1alpha1.DistancePIX})
+		}
+		hb := fresh
+		if i%20 == 7 {
+			nics[3].LinkState = "down"
+		}
+		if i%50 == 11 {
+			hb = stale
+		}
+		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			placement.DefaultTopology.BlockKey: fmt.Sprintf("block-%d", i/nodesPerBlk),
+			placement.DefaultTopology.SpineKey: fmt.Sprintf("spine-%d", i/(nodesPerBlk*8)),
+		}}, Status: corev1.NodeStatus{Allocatable: alloc}}
+		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Status: railnetv1alpha1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &hb, NICs: nics}}
+		for k := range podsPerNode {
+			p := pod(fmt.Sprintf("job-%d-w%d", i/nodesPerBlk, (i%nodesPerBlk)*podsPerNode+k), fmt.Sprintf("job-%d", i/nodesPerBlk))
+			p.Spec.NodeName = name
+			s.Pods = append(s.Pods, p)
+			for r := range rails {
+				a := fmt.Sprintf("10.%d.%d.%d", r, ip/250, ip%250+1)
+				s.Allocs = append(s.Allocs, &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: a},
+					Spec: railnetv1alpha1.IPAllocationSpec{Pool: fmt.Sprintf("gpu%d-net", r), IP: a, PodUID: string(p.UID), Node: name}})
+			}
+			ip++
+		}
+	}
+	s.Freeze()
+	return s, names
+}
+
+func pod(name, job string) *corev1.Pod {
+	limits := corev1.ResourceList{}
+	for r := range rails {
+		limits[resName(r)] = resource.MustParse("1")
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID("uid-" + name),
+			Labels:      map[string]string{"railnet.io/job": job},
+			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Limits: limits}}}},
+	}
+}
+
+// baseline is an extender that decodes the request and passes every node
+// with score 0: what any extender pays for the protocol.
+func baseline() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.POST("/filter", func(c *gin.Context) {
+		args, names, err := server.DecodeArgs(c.Request.Body, server.DefaultMaxBodyBytes)
+		if err != nil {
+			c.JSON(http.StatusBadRequest, extenderv1.ExtenderFilterResult{Error: err.Error()})
+			return
+		}
+		_ = args
+		c.JSON(http.StatusOK, extenderv1.ExtenderFilterResult{NodeNames: &names})
+	})
+	r.POST("/prioritize", func(c *gin.Context) {
+		_, names, err := server.DecodeArgs(c.Request.Body, server.DefaultMaxBodyBytes)
+		if err != nil {
+			c.JSON(http.StatusBadRequest, extenderv1.ExtenderFilterResult{Error: err.Error()})
+			return
+		}
+		out := make(extenderv1.HostPriorityList, len(names))
+		for i, n := range names {
+			out[i] = extenderv1.HostPriority{Host: n}
+		}
+		c.JSON(http.StatusOK, out)
+	})
+	return r
+}
+
+// cycle runs filter, then prioritize on the nodes filter kept, as the
+// scheduler does, and returns how many nodes passed.
+func cycle(tb testing.TB, h http.Handler, p *corev1.Pod, names []string) int {
+	body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: p, NodeNames: &names})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var fr extenderv1.ExtenderFilterResult
+	call(tb, h, "/filter", body, &fr)
+	if fr.NodeNames == nil || fr.Error != "" {
+		tb.Fatalf("filter: %+v", fr.Error)
+	}
+	body, err = json.Marshal(extenderv1.ExtenderArgs{Pod: p, NodeNames: fr.NodeNames})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var pr extenderv1.HostPriorityList
+	call(tb, h, "/prioritize", body, &pr)
+	if len(pr) != len(*fr.NodeNames) {
+		tb.Fatalf("prioritize answered %d of %d nodes", len(pr), len(*fr.NodeNames))
+	}
+	return len(*fr.NodeNames)
+}
+
+func call(tb testing.TB, h http.Handler, path string, body []byte, out any) {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("%s: HTTP %d %s", path, rec.Code, rec.Body)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+type sample struct {
+	durs   []time.Duration
+	allocs uint64
+}
+
+func (s *sample) run(tb testing.TB, h http.Handler, p *corev1.Pod, names []string) int {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	n := cycle(tb, h, p, names)
+	s.durs = append(s.durs, time.Since(start))
+	runtime.ReadMemStats(&m1)
+	s.allocs += m1.Mallocs - m0.Mallocs
+	return n
+}
+
+func (s *sample) pct(q float64) time.Duration {
+	d := slices.Clone(s.durs)
+	slices.Sort(d)
+	return d[min(len(d)-1, int(q*float64(len(d))))]
+}
+
+// BenchmarkFilterPrioritize runs one scheduling cycle (filter + prioritize
+// over every node) per iteration, interleaving the railnet extender and the
+// baseline so both see the same machine load, and reports p50/p99 latency,
+// allocations per cycle and the ratio to the baseline.
+func BenchmarkFilterPrioritize(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			store, names := cluster(n)
+			d := state.NewDecider(store, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
+			ext := server.New(d, server.Options{})
+			base := baseline()
+			p := pod("job-0-new", "job-0")
+			var e, bl sample
+			passed := 0
+			b.ResetTimer()
+			for range b.N {
+				bl.run(b, base, p, names)
+				passed = e.run(b, ext, p, names)
+			}
+			b.StopTimer()
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			b.ReportMetric(ms(e.pct(0.5)), "p50-ms")
+			b.ReportMetric(ms(e.pct(0.99)), "p99-ms")
+			b.ReportMetric(float64(e.allocs)/float64(b.N), "allocs/cycle")
+			b.ReportMetric(ms(bl.pct(0.5)), "base-p50-ms")
+			b.ReportMetric(float64(bl.allocs)/float64(b.N), "base-allocs/cycle")
+			b.ReportMetric(float64(e.pct(0.5))/float64(bl.pct(0.5)), "x-base-p50")
+			fmt.Printf("nodes=%d passed=%d cycles=%d | railnet p50 %.2fms p99 %.2fms %d allocs | baseline p50 %.2fms p99 %.2fms %d allocs | ratio p50 %.2fx p99 %.2fx\n",
+				n, passed, b.N, ms(e.pct(0.5)), ms(e.pct(0.99)), e.allocs/uint64(b.N),
+				ms(bl.pct(0.5)), ms(bl.pct(0.99)), bl.allocs/uint64(b.N),
+				float64(e.pct(0.5))/float64(bl.pct(0.5)), float64(e.pct(0.99))/float64(bl.pct(0.99)))
+		})
+	}
+}
