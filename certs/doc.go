@@ -15,6 +15,13 @@
 //     only the CA Secret and the webhook configurations.
 //   - filesource: the cert-manager mode; serves a mounted tls.crt/tls.key and
 //     reloads them when they change (fsnotify on their folders, plus polling).
+//   - serving: what a service wires: serving.New(restConfig, serving.Config{...})
+//     picks the mode from its flag values (certificate files given: cert-manager;
+//     otherwise self-managed) and returns one source for tls.Config
+//     (GetCertificate), its run loop (Start), /healthz (Healthy, HealthError)
+//     and the trust bundle (Bundle). The self-managed injector can also keep a
+//     ConfigMap key ca.crt equal to the bundle (for kube-scheduler's
+//     extender tlsConfig.caFile).
 //
 // # Why not cert-manager's pkg/server/tls
 //

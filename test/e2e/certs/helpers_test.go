@@ -51,7 +51,7 @@ func startManager(t *testing.T, opts selfmanaged.Options) *selfmanaged.Manager {
 
 // runManager starts m and returns a function that stops it and checks that
 // it stopped cleanly.
-func runManager(t *testing.T, m *selfmanaged.Manager) func() {
+func runManager(t *testing.T, m interface{ Start(context.Context) error }) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/railnet/railnet/certs/selfmanaged"
+	"github.com/railnet/railnet/certs/serving"
 )
 
 // The least privilege the self-managed mode needs (what the chart grants):
@@ -53,9 +53,10 @@ func TestLeastPrivilege(t *testing.T) {
 
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
-	m, err := selfmanaged.New(cfg, selfmanaged.Options{
-		Namespace: namespace, SecretName: secret, ExtraSANs: []string{"127.0.0.1"},
-		Inject: selfmanaged.Targets{MutatingWebhooks: []string{hook}},
+	// Built as a service does, from its flag values.
+	m, err := serving.New(cfg, serving.Config{
+		Namespace: namespace, CASecret: secret, Service: "railnet-webhook", ExtraSANs: []string{"127.0.0.1"},
+		MutatingWebhooks: []string{hook},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,115 @@
+package serving
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+
+	"github.com/railnet/railnet/certs/filesource"
+	"github.com/railnet/railnet/certs/pki"
+	"github.com/railnet/railnet/certs/selfmanaged"
+)
+
+// Config is what a service's flags set.
+type Config struct {
+	// CertFile and KeyFile select the cert-manager mode (files mounted from
+	// the Secret cert-manager keeps, reloaded on change).
+	CertFile, KeyFile string
+
+	// Self-managed mode: the CA Secret lives in Namespace.
+	Namespace string
+	// CASecret names the CA Secret (selfmanaged.DefaultSecretName if empty).
+	CASecret string
+	// Service gives the serving certificate the Service's DNS names.
+	Service       string
+	ClusterDomain string
+	// ExtraSANs: IP literals and DNS names added to the certificate.
+	ExtraSANs []string
+	// Lifetimes; zero takes selfmanaged's defaults. Certificates are
+	// re-issued after two thirds of their life.
+	CALifetime, ServingLifetime, CAOverlap time.Duration
+	// MutatingWebhooks and ValidatingWebhooks name the configurations whose
+	// caBundle is kept current; InjectLabelled adds every configuration
+	// labelled railnet.io/inject-ca=true.
+	MutatingWebhooks, ValidatingWebhooks []string
+	InjectLabelled                       bool
+	// BundleConfigMaps receive the bundle under key ca.crt (e.g. for
+	// kube-scheduler's extender tlsConfig.caFile).
+	BundleConfigMaps []types.NamespacedName
+}
+
+// SelfManaged reports whether c selects the self-managed mode.
+func (c Config) SelfManaged() bool { return c.CertFile == "" && c.KeyFile == "" }
+
+type source interface {
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	Start(context.Context) error
+	Healthy() bool
+	HealthError() error
+}
+
+// Source is the certificate source of one HTTPS server.
+type Source struct {
+	src    source
+	bundle func() []byte
+}
+
+// New builds the Source for c; cfg reaches the API server (unused in
+// cert-manager mode).
+func New(cfg *rest.Config, c Config) (*Source, error) {
+	if !c.SelfManaged() {
+		if c.CertFile == "" || c.KeyFile == "" {
+			return nil, fmt.Errorf("cert-manager mode needs both --tls-cert-file and --tls-key-file (got %q and %q); "+
+				"leave both empty for the self-managed mode", c.CertFile, c.KeyFile)
+		}
+		fs, err := filesource.New(filesource.Options{CertFile: c.CertFile, KeyFile: c.KeyFile})
+		if err != nil {
+			return nil, err
+		}
+		return &Source{src: fs, bundle: func() []byte { return nil }}, nil
+	}
+	if c.Namespace == "" {
+		return nil, errors.New("self-managed certificates need the namespace of the CA secret (--namespace)")
+	}
+	targets := selfmanaged.Targets{
+		MutatingWebhooks: c.MutatingWebhooks, ValidatingWebhooks: c.ValidatingWebhooks, ConfigMaps: c.BundleConfigMaps,
+	}
+	if c.InjectLabelled {
+		targets.Selector = labels.SelectorFromSet(labels.Set{selfmanaged.LabelInjectCA: "true"})
+	}
+	m, err := selfmanaged.New(cfg, selfmanaged.Options{
+		Namespace: c.Namespace, SecretName: c.CASecret,
+		ServiceName: c.Service, ClusterDomain: c.ClusterDomain, ExtraSANs: c.ExtraSANs,
+		CA: pki.Lifetime{Validity: c.CALifetime}, CAOverlap: c.CAOverlap,
+		Serving: pki.Lifetime{Validity: c.ServingLifetime},
+		Inject:  targets,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Source{src: m, bundle: m.Bundle}, nil
+}
+
+// GetCertificate is tls.Config.GetCertificate.
+func (s *Source) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return s.src.GetCertificate(hello)
+}
+
+// Start runs the source until ctx ends.
+func (s *Source) Start(ctx context.Context) error { return s.src.Start(ctx) }
+
+// Healthy reports whether a valid certificate is loaded (for /healthz).
+func (s *Source) Healthy() bool { return s.src.Healthy() }
+
+// HealthError says why Healthy is false, nil when it is true.
+func (s *Source) HealthError() error { return s.src.HealthError() }
+
+// Bundle is the PEM trust bundle in self-managed mode (nil before the CA is
+// read, and always nil in cert-manager mode, where cert-manager publishes it).
+func (s *Source) Bundle() []byte { return s.bundle() }
