@@ -320,9 +320,9 @@ func (m *Manager) watch(ctx context.Context) {
 	log := klog.FromContext(ctx)
 	kubeletSock := filepath.Join(m.opts.DevicePluginDir, "kubelet.sock")
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.opts.PluginsRegistryDir != "" {
 		m.watchPluginWatcherLocked(ctx)
+		m.mu.Unlock()
 		return
 	}
 	kid, ok := statID(kubeletSock)
@@ -331,10 +331,12 @@ func (m *Manager) watch(ctx context.Context) {
 			s.registered = false
 		}
 		m.kubeletID = fileID{}
+		m.mu.Unlock()
 		return
 	}
 	newKubelet := kid != m.kubeletID
 	m.kubeletID = kid
+	pending := map[string]*served{}
 	for name, s := range m.resources {
 		if id, ok := statID(s.socket); !ok || id != s.socketID || s.server == nil {
 			if err := m.startLocked(ctx, name, s); err != nil {
@@ -344,14 +346,22 @@ func (m *Manager) watch(ctx context.Context) {
 		} else if newKubelet {
 			s.registered = false
 		}
-		if s.registered {
-			continue
+		if !s.registered {
+			pending[name] = s
 		}
+	}
+	m.mu.Unlock()
+	// Register without the lock: a hung kubelet must not stall Status().
+	for name, s := range pending {
 		if err := register(ctx, kubeletSock, name, filepath.Base(s.socket)); err != nil {
 			log.Error(err, "register with the kubelet; retrying", "resource", name)
 			continue
 		}
-		s.registered = true
+		m.mu.Lock()
+		if m.resources[name] == s {
+			s.registered = true
+		}
+		m.mu.Unlock()
 		log.Info("registered with the kubelet", "resource", name)
 	}
 }
