@@ -166,18 +166,15 @@ func (a *Authority) sync(ctx context.Context) (time.Time, error) {
 	for _, e := range errs {
 		log.Error(e, "Broken part of the CA secret; repairing it")
 	}
-	now := a.opts.Clock.Now()
-	rotate := sec.Annotations[trust.AnnotationRotate]
-	for range 8 {
-		next, step, err := trust.Advance(state, a.opts.Policy, now, rotate, a.opts.NewCA)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if step == trust.StepNone {
-			break
-		}
-		log.Info("CA rotation step", "step", step)
-		state = next
+	if held, loaded := a.State(); state.Current == nil && loaded {
+		// The current CA in the Secret is unreadable: write back the one
+		// this replica holds rather than breaking every client's trust.
+		log.Info("CA secret holds no usable CA; restoring the CA this replica holds")
+		state = held
+	}
+	state, err = a.advance(ctx, state, sec.Annotations[trust.AnnotationRotate])
+	if err != nil {
+		return time.Time{}, err
 	}
 	data := trust.Encode(state)
 	if !trust.Equal(data, sec.Data) {
@@ -198,7 +195,16 @@ func (a *Authority) sync(ctx context.Context) (time.Time, error) {
 
 func (a *Authority) create(ctx context.Context) (time.Time, error) {
 	key := a.opts.Secret
-	state, _, err := trust.Advance(trust.State{}, a.opts.Policy, a.opts.Clock.Now(), "", a.opts.NewCA)
+	// A replica that already holds the CA writes it back (the Secret was
+	// deleted): clients keep trusting it. Only a replica that never had one
+	// makes a new CA.
+	held, loaded := a.State()
+	from := trust.State{}
+	if loaded {
+		from = held
+		klog.FromContext(ctx).Info("CA secret is gone; restoring the CA this replica holds")
+	}
+	state, err := a.advance(ctx, from, from.RotationHandled)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -229,6 +235,23 @@ func (a *Authority) create(ctx context.Context) (time.Time, error) {
 	klog.FromContext(ctx).Info("Created CA secret", "notAfter", state.Current.Cert.NotAfter)
 	a.adopt(state)
 	return trust.NextEvent(state, a.opts.Policy), nil
+}
+
+// advance applies every rotation step due now.
+func (a *Authority) advance(ctx context.Context, state trust.State, rotate string) (trust.State, error) {
+	now := a.opts.Clock.Now()
+	for range 8 {
+		next, step, err := trust.Advance(state, a.opts.Policy, now, rotate, a.opts.NewCA)
+		if err != nil {
+			return state, err
+		}
+		if step == trust.StepNone {
+			return state, nil
+		}
+		klog.FromContext(ctx).Info("CA rotation step", "step", step)
+		state = next
+	}
+	return state, nil
 }
 
 func (a *Authority) adopt(s trust.State) {

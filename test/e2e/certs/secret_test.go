@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/certs/pki"
@@ -97,5 +98,46 @@ func TestRestartKeepsTheCA(t *testing.T) {
 		if err := again.VerifyHostname(name); err != nil {
 			t.Errorf("serving certificate: %v", err)
 		}
+	}
+}
+
+// A deleted or corrupted CA Secret is written back from the CA the running
+// replicas hold, not replaced by a new CA that no client trusts yet.
+func TestLostSecretIsRestoredWithTheSameCA(t *testing.T) {
+	cluster.EnsureNamespace(t, namespace)
+	const secret = "railnet-ca-lost"
+	ctx := context.Background()
+	m := startManager(t, secretOptions(secret))
+	eventually(t, 30*time.Second, "serving", func() (bool, error) { return m.Healthy(), nil })
+	ca := m.Authority.Current().Cert
+	key := client.ObjectKey{Namespace: namespace, Name: secret}
+	stored := func() (bool, error) {
+		var sec corev1.Secret
+		if err := cluster.Client.Get(ctx, key, &sec); err != nil {
+			return false, err
+		}
+		st, errs := trust.Decode(sec.Data)
+		if len(errs) > 0 || st.Current == nil {
+			return false, fmt.Errorf("stored CA: %v", errs)
+		}
+		return st.Current.Cert.Equal(ca), nil
+	}
+
+	if err := cluster.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: secret}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the deleted Secret restored with the same CA", stored)
+
+	var sec corev1.Secret
+	if err := cluster.Client.Get(ctx, key, &sec); err != nil {
+		t.Fatal(err)
+	}
+	sec.Data[trust.KeyKey] = []byte("not a key")
+	if err := cluster.Client.Update(ctx, &sec); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the corrupted Secret restored with the same CA", stored)
+	if !m.Authority.Current().Cert.Equal(ca) || !m.Healthy() {
+		t.Fatal("the replica changed its CA or lost its certificate")
 	}
 }
