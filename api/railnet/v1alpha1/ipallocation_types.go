@@ -25,9 +25,9 @@ type IPAllocation struct {
 	Spec IPAllocationSpec `json:"spec"`
 }
 
-// IPAllocationSpec names the address and its owner. It does not change after
-// creation.
-// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable; delete the IPAllocation and allocate again"
+// IPAllocationSpec names the address and its owner. Only ContainerID may
+// change: a pod whose sandbox is recreated keeps its address.
+// +kubebuilder:validation:XValidation:rule="self.pool == oldSelf.pool && self.ip == oldSelf.ip && self.podNamespace == oldSelf.podNamespace && self.podName == oldSelf.podName && self.podUID == oldSelf.podUID && self.interface == oldSelf.interface && self.node == oldSelf.node",message="only spec.containerID of an IPAllocation may change; delete it and allocate again"
 type IPAllocationSpec struct {
 	// Pool is the SpiderIPPool's name.
 	// +kubebuilder:validation:MinLength=1

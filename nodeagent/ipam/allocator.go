@@ -1,0 +1,297 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/railnet/railnet/api/ippool"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// Request asks for the addresses of one pod interface.
+type Request struct {
+	Pools        spiderv2beta1.PoolsConfig `json:"ippools"`
+	PodNamespace string                    `json:"podNamespace"`
+	PodName      string                    `json:"podName"`
+	PodUID       string                    `json:"podUID"`
+	ContainerID  string                    `json:"containerID"`
+	IfName       string                    `json:"ifName"`
+}
+
+// Address is one allocated address with what the interface needs to use it.
+type Address struct {
+	Pool    string       `json:"pool"`
+	IP      netip.Prefix `json:"ip"` // the address with its subnet's prefix length
+	Gateway netip.Addr   `json:"gateway,omitzero"`
+	Routes  []Route      `json:"routes,omitempty"`
+}
+
+// Route is one of a pool's extra routes.
+type Route struct {
+	Dst netip.Prefix `json:"dst"`
+	Gw  netip.Addr   `json:"gw"`
+}
+
+// Allocator hands out addresses on one node. Reader may be a cache (pools,
+// nodes and allocations are read from it); Writer must reach the API server,
+// whose refusal of a duplicate name is the only lock.
+type Allocator struct {
+	Node   string
+	Reader client.Reader
+	Writer client.Writer
+}
+
+// Allocate returns one address per IP family the request names pools for,
+// reusing the interface's existing allocation (CNI retries, a recreated
+// sandbox). When a later family fails, the addresses taken for this request
+// are released again.
+func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, retErr error) {
+	if req.PodUID == "" || req.IfName == "" || req.PodNamespace == "" || req.PodName == "" {
+		return nil, errors.New("ipam: the request needs the pod's namespace, name and UID and the interface name")
+	}
+	if req.Pools.Empty() {
+		return nil, fmt.Errorf("pod %s/%s %s: the network names no SpiderIPPool (ipam.ippools is empty)", req.PodNamespace, req.PodName, req.IfName)
+	}
+	node := &corev1.Node{}
+	if err := a.Reader.Get(ctx, client.ObjectKey{Name: a.Node}, node); err != nil {
+		return nil, fmt.Errorf("read node %s: %w", a.Node, err)
+	}
+	mine, err := a.podAllocations(ctx, req.PodUID, req.IfName)
+	if err != nil {
+		return nil, err
+	}
+	var out []Address
+	var taken []*railnetv1.IPAllocation
+	defer func() {
+		if retErr != nil {
+			for _, t := range taken {
+				_ = client.IgnoreNotFound(a.Writer.Delete(ctx, t))
+			}
+		}
+	}()
+	for _, family := range [][]string{req.Pools.IPv4, req.Pools.IPv6} {
+		if len(family) == 0 {
+			continue
+		}
+		addr, alloc, created, err := a.allocateFamily(ctx, req, family, node, mine)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			taken = append(taken, alloc)
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, node *corev1.Node,
+	mine []railnetv1.IPAllocation) (Address, *railnetv1.IPAllocation, bool, error) {
+	var reasons []string
+	for _, name := range pools {
+		pool := &spiderv2beta1.SpiderIPPool{}
+		if err := a.Reader.Get(ctx, client.ObjectKey{Name: name}, pool); err != nil {
+			if apierrors.IsNotFound(err) {
+				reasons = append(reasons, fmt.Sprintf("SpiderIPPool %s does not exist", name))
+				continue
+			}
+			return Address{}, nil, false, fmt.Errorf("read SpiderIPPool %s: %w", name, err)
+		}
+		// The interface already holds an address of this pool.
+		for i := range mine {
+			if mine[i].Spec.Pool == name {
+				addr, err := address(pool, mine[i].Spec.IP)
+				if err != nil {
+					return Address{}, nil, false, err
+				}
+				if mine[i].Spec.ContainerID != req.ContainerID && req.ContainerID != "" {
+					cur := mine[i].DeepCopy()
+					cur.Spec.ContainerID = req.ContainerID
+					if err := a.Writer.Update(ctx, cur); err != nil {
+						return Address{}, nil, false, fmt.Errorf("move IPAllocation %s to container %s: %w", cur.Name, req.ContainerID, err)
+					}
+				}
+				return addr, &mine[i], false, nil
+			}
+		}
+		if err := ippool.ServesNode(pool, node.Name, node.Labels); err != nil {
+			reasons = append(reasons, err.Error())
+			continue
+		}
+		usable, err := ippool.Usable(pool)
+		if err != nil {
+			reasons = append(reasons, err.Error())
+			continue
+		}
+		used, err := a.usedIPs(ctx, name)
+		if err != nil {
+			return Address{}, nil, false, err
+		}
+		for ip := range candidates(usable, req.PodUID+"/"+req.IfName) {
+			if used[ip] {
+				continue
+			}
+			alloc := newAllocation(name, ip, req, a.Node)
+			err := a.Writer.Create(ctx, alloc)
+			if apierrors.IsAlreadyExists(err) {
+				used[ip] = true // taken since our cache last looked
+				continue
+			}
+			if err != nil {
+				return Address{}, nil, false, fmt.Errorf("record %s of SpiderIPPool %s: %w", ip, name, err)
+			}
+			addr, err := address(pool, ip.String())
+			if err != nil {
+				_ = a.Writer.Delete(ctx, alloc)
+				return Address{}, nil, false, err
+			}
+			klog.FromContext(ctx).V(2).Info("allocated", "pool", name, "ip", ip, "pod", req.PodNamespace+"/"+req.PodName, "interface", req.IfName)
+			return addr, alloc, true, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("SpiderIPPool %s has no free address: %d of %d in use", name, countIn(used, usable), usable.Count()))
+	}
+	return Address{}, nil, false, &ExhaustedError{Pod: req.PodNamespace + "/" + req.PodName, IfName: req.IfName, Reasons: reasons}
+}
+
+// ExhaustedError says that none of a network's pools could give an address.
+type ExhaustedError struct {
+	Pod, IfName string
+	Reasons     []string
+}
+
+func (e *ExhaustedError) Error() string {
+	return fmt.Sprintf("no address for %s of pod %s: %s; free addresses (delete unused pods or widen spec.ips) or name another pool",
+		e.IfName, e.Pod, strings.Join(e.Reasons, "; "))
+}
+
+// Release frees the interface's addresses held for containerID (all of the
+// interface's addresses when containerID is empty). Releasing twice is fine.
+func (a *Allocator) Release(ctx context.Context, podUID, containerID, ifName string) error {
+	mine, err := a.podAllocations(ctx, podUID, ifName)
+	if err != nil {
+		return err
+	}
+	for i := range mine {
+		if containerID != "" && mine[i].Spec.ContainerID != "" && mine[i].Spec.ContainerID != containerID {
+			continue // a newer sandbox of the pod owns it now
+		}
+		if err := a.Writer.Delete(ctx, &mine[i], client.Preconditions{UID: &mine[i].UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("release IPAllocation %s: %w", mine[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// Check reports an error unless every address of the interface is still
+// recorded for it.
+func (a *Allocator) Check(ctx context.Context, podUID, ifName string, want []netip.Addr) error {
+	mine, err := a.podAllocations(ctx, podUID, ifName)
+	if err != nil {
+		return err
+	}
+	have := map[netip.Addr]bool{}
+	for _, m := range mine {
+		if ip, err := netip.ParseAddr(m.Spec.IP); err == nil {
+			have[ip] = true
+		}
+	}
+	for _, ip := range want {
+		if !have[ip] {
+			return fmt.Errorf("%s of pod UID %s: %s is no longer allocated to it", ifName, podUID, ip)
+		}
+	}
+	return nil
+}
+
+func (a *Allocator) podAllocations(ctx context.Context, podUID, ifName string) ([]railnetv1.IPAllocation, error) {
+	var list railnetv1.IPAllocationList
+	if err := a.Reader.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPodUID: podUID}); err != nil {
+		return nil, fmt.Errorf("list IPAllocations of pod UID %s: %w", podUID, err)
+	}
+	out := list.Items[:0]
+	for _, it := range list.Items {
+		if it.Spec.Interface == ifName {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+func (a *Allocator) usedIPs(ctx context.Context, pool string) (map[netip.Addr]bool, error) {
+	var list railnetv1.IPAllocationList
+	if err := a.Reader.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPool: pool}); err != nil {
+		return nil, fmt.Errorf("list IPAllocations of SpiderIPPool %s: %w", pool, err)
+	}
+	used := make(map[netip.Addr]bool, len(list.Items))
+	for _, it := range list.Items {
+		if ip, err := netip.ParseAddr(it.Spec.IP); err == nil {
+			used[ip] = true
+		}
+	}
+	return used, nil
+}
+
+func countIn(used map[netip.Addr]bool, s ippool.Set) uint64 {
+	var n uint64
+	for ip := range used {
+		if s.Contains(ip) {
+			n++
+		}
+	}
+	return n
+}
+
+func newAllocation(pool string, ip netip.Addr, req Request, node string) *railnetv1.IPAllocation {
+	return &railnetv1.IPAllocation{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: railnetv1.AllocationName(pool, ip),
+			Labels: map[string]string{
+				railnetv1.LabelPool: pool, railnetv1.LabelNode: node, railnetv1.LabelPodUID: req.PodUID,
+			},
+		},
+		Spec: railnetv1.IPAllocationSpec{
+			Pool: pool, IP: ip.String(), PodNamespace: req.PodNamespace, PodName: req.PodName, PodUID: req.PodUID,
+			ContainerID: req.ContainerID, Interface: req.IfName, Node: node,
+		},
+	}
+}
+
+// address builds what the interface needs from the pool: the IP with the
+// subnet's prefix length, the gateway and the routes.
+func address(pool *spiderv2beta1.SpiderIPPool, ipStr string) (Address, error) {
+	ip, err := netip.ParseAddr(ipStr)
+	if err != nil {
+		return Address{}, fmt.Errorf("IPAllocation of SpiderIPPool %s holds %q, not an address", pool.Name, ipStr)
+	}
+	subnet, err := netip.ParsePrefix(pool.Spec.Subnet)
+	if err != nil {
+		return Address{}, fmt.Errorf("SpiderIPPool %s: spec.subnet %q: %w", pool.Name, pool.Spec.Subnet, err)
+	}
+	addr := Address{Pool: pool.Name, IP: netip.PrefixFrom(ip, subnet.Bits())}
+	if pool.Spec.Gateway != nil && *pool.Spec.Gateway != "" {
+		gw, err := netip.ParseAddr(*pool.Spec.Gateway)
+		if err != nil {
+			return Address{}, fmt.Errorf("SpiderIPPool %s: spec.gateway %q is not an address", pool.Name, *pool.Spec.Gateway)
+		}
+		addr.Gateway = gw
+	}
+	for _, r := range pool.Spec.Routes {
+		dst, err1 := netip.ParsePrefix(r.Dst)
+		gw, err2 := netip.ParseAddr(r.Gw)
+		if err1 != nil || err2 != nil {
+			return Address{}, fmt.Errorf("SpiderIPPool %s: route %s via %s is malformed", pool.Name, r.Dst, r.Gw)
+		}
+		addr.Routes = append(addr.Routes, Route{Dst: dst.Masked(), Gw: gw})
+	}
+	return addr, nil
+}

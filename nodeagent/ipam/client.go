@@ -1,0 +1,78 @@
+package ipam
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Client calls the agent's IPAM service; the railnet-ipam plugin uses it.
+type Client struct {
+	Socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the service on socket.
+func NewClient(socket string) *Client {
+	if socket == "" {
+		socket = DefaultSocket
+	}
+	return &Client{Socket: socket, http: &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}},
+	}}
+}
+
+// Allocate asks for the interface's addresses.
+func (c *Client) Allocate(ctx context.Context, req Request) ([]Address, error) {
+	var resp AllocateResponse
+	if err := c.call(ctx, "/v1/allocate", req, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Addresses, nil
+}
+
+// Release frees the interface's addresses held for the container.
+func (c *Client) Release(ctx context.Context, req ReleaseRequest) error {
+	return c.call(ctx, "/v1/release", req, nil)
+}
+
+// Check verifies the interface still holds its addresses.
+func (c *Client) Check(ctx context.Context, req CheckRequest) error {
+	return c.call(ctx, "/v1/check", req, nil)
+}
+
+func (c *Client) call(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://railnet-ipam"+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("railnet IPAM service at %s: %w (is the railnet node agent running on this node?)", c.Socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e ErrorResponse
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error == "" {
+			return fmt.Errorf("railnet IPAM service: HTTP %d", resp.StatusCode)
+		}
+		return fmt.Errorf("%s", e.Error)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}

@@ -1,0 +1,72 @@
+package ipam
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/railnet/railnet/api/ippool"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+// PoolStatus keeps each SpiderIPPool's totalIPCount and allocatedIPCount
+// equal to its usable addresses and its IPAllocations. It only writes when a
+// count changed; the counts are derived, so a conflict just waits for the
+// next pass.
+type PoolStatus struct {
+	Client   client.Client
+	Interval time.Duration
+}
+
+// Run syncs every Interval until ctx ends.
+func (p *PoolStatus) Run(ctx context.Context) error {
+	interval := p.Interval
+	if interval == 0 {
+		interval = 5 * time.Second
+	}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		if err := p.Sync(ctx); err != nil {
+			klog.FromContext(ctx).Error(err, "pool status")
+		}
+	}, interval)
+	return nil
+}
+
+// Sync runs one pass.
+func (p *PoolStatus) Sync(ctx context.Context) error {
+	var pools spiderv2beta1.SpiderIPPoolList
+	if err := p.Client.List(ctx, &pools); err != nil {
+		return fmt.Errorf("list SpiderIPPools: %w", err)
+	}
+	var allocs railnetv1.IPAllocationList
+	if err := p.Client.List(ctx, &allocs); err != nil {
+		return fmt.Errorf("list IPAllocations: %w", err)
+	}
+	used := map[string]int64{}
+	for _, a := range allocs.Items {
+		used[a.Spec.Pool]++
+	}
+	for i := range pools.Items {
+		pool := &pools.Items[i]
+		var total int64
+		if u, err := ippool.Usable(pool); err == nil {
+			total = int64(min(u.Count(), 1<<62))
+		}
+		allocated := used[pool.Name]
+		st := pool.Status
+		if st.TotalIPCount != nil && *st.TotalIPCount == total && st.AllocatedIPCount != nil && *st.AllocatedIPCount == allocated {
+			continue
+		}
+		pool.Status.TotalIPCount, pool.Status.AllocatedIPCount = &total, &allocated
+		if err := p.Client.Status().Update(ctx, pool); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("update status of SpiderIPPool %s: %w", pool.Name, err)
+		}
+	}
+	return nil
+}

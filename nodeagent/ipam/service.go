@@ -1,0 +1,144 @@
+package ipam
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// DefaultSocket is where the agent serves IPAM and railnet-ipam looks for it.
+const DefaultSocket = "/run/railnet/ipam.sock"
+
+// Wire types of the IPAM socket: JSON over HTTP on a unix socket.
+type (
+	// AllocateResponse answers POST /v1/allocate.
+	AllocateResponse struct {
+		Addresses []Address `json:"addresses"`
+	}
+	// ReleaseRequest is the body of POST /v1/release.
+	ReleaseRequest struct {
+		PodUID      string `json:"podUID"`
+		ContainerID string `json:"containerID"`
+		IfName      string `json:"ifName"`
+	}
+	// CheckRequest is the body of POST /v1/check.
+	CheckRequest struct {
+		PodUID string       `json:"podUID"`
+		IfName string       `json:"ifName"`
+		IPs    []netip.Addr `json:"ips"`
+	}
+	// ErrorResponse carries a failure's message.
+	ErrorResponse struct {
+		Error string `json:"error"`
+	}
+)
+
+// Service serves the allocator on a unix socket that only root can reach.
+type Service struct {
+	Socket    string
+	Allocator *Allocator
+}
+
+// Run serves until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	sock := s.Socket
+	if sock == "" {
+		sock = DefaultSocket
+	}
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		return err
+	}
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale IPAM socket %s: %w", sock, err)
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listen on IPAM socket %s: %w", sock, err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		l.Close()
+		return err
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	klog.FromContext(ctx).Info("IPAM service listening", "socket", sock)
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Handler routes the IPAM requests.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/allocate", func(w http.ResponseWriter, r *http.Request) {
+		var req Request
+		if !decode(w, r, &req) {
+			return
+		}
+		addrs, err := s.Allocator.Allocate(r.Context(), req)
+		if err != nil {
+			status := http.StatusInternalServerError
+			var ex *ExhaustedError
+			if errors.As(err, &ex) {
+				status = http.StatusConflict
+			}
+			writeJSON(w, status, ErrorResponse{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, AllocateResponse{Addresses: addrs})
+	})
+	mux.HandleFunc("POST /v1/release", func(w http.ResponseWriter, r *http.Request) {
+		var req ReleaseRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		if err := s.Allocator.Release(r.Context(), req.PodUID, req.ContainerID, req.IfName); err != nil {
+			writeJSON(w, http.StatusInternalServerError, ErrorResponse{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	mux.HandleFunc("POST /v1/check", func(w http.ResponseWriter, r *http.Request) {
+		var req CheckRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		if err := s.Allocator.Check(r.Context(), req.PodUID, req.IfName, req.IPs); err != nil {
+			writeJSON(w, http.StatusConflict, ErrorResponse{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	return mux
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "malformed IPAM request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,264 @@
+package ipam_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/test/ground"
+)
+
+// 2,000 requests from 20 agents on one 256-address pool: exactly 256
+// succeed, every other one gets the exhaustion error, no address twice.
+func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const agents, perAgent, workers = 20, 100, 4
+	pool := createPool(ctx, t, "burst", "10.20.0.0/24", []string{"10.20.0.0-10.20.0.255"}, "")
+	var allocators []*ipam.Allocator
+	for i := range agents {
+		node := fmt.Sprintf("burst-node-%02d", i)
+		cluster.CreateNode(t, ground.NodeSpec{Name: node})
+		allocators = append(allocators, &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client})
+	}
+
+	type outcome struct {
+		ip  string
+		err error
+	}
+	results := make(chan outcome, agents*perAgent)
+	var wg sync.WaitGroup
+	for i, a := range allocators {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := w; j < perAgent; j += workers {
+					addrs, err := a.Allocate(ctx, ipam.Request{
+						Pools:        spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}},
+						PodNamespace: "burst", PodName: fmt.Sprintf("p-%d-%d", i, j),
+						PodUID: fmt.Sprintf("uid-%d-%d", i, j), ContainerID: "c", IfName: "net1",
+					})
+					if err != nil {
+						results <- outcome{err: err}
+						continue
+					}
+					results <- outcome{ip: addrs[0].IP.Addr().String()}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(results)
+
+	seen := map[string]bool{}
+	var ok, exhausted int
+	for r := range results {
+		var ex *ipam.ExhaustedError
+		switch {
+		case r.err == nil:
+			if seen[r.ip] {
+				t.Errorf("address %s was handed out twice", r.ip)
+			}
+			seen[r.ip] = true
+			ok++
+		case errors.As(r.err, &ex):
+			exhausted++
+			if !strings.Contains(r.err.Error(), "SpiderIPPool burst has no free address: 256 of 256 in use") {
+				t.Errorf("exhaustion error does not name the pool, its size and use: %v", r.err)
+			}
+		default:
+			t.Errorf("unexpected error: %v", r.err)
+		}
+	}
+	if ok != 256 || exhausted != agents*perAgent-256 {
+		t.Fatalf("%d allocations succeeded and %d were refused as exhausted; want 256 and %d", ok, exhausted, agents*perAgent-256)
+	}
+	var list railnetv1.IPAllocationList
+	if err := cluster.Client.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPool: pool.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 256 {
+		t.Fatalf("the API server holds %d IPAllocations of the pool, want 256", len(list.Items))
+	}
+
+	// The pool's counters follow.
+	ps := &ipam.PoolStatus{Client: cluster.Client}
+	if err := ps.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(pool), pool); err != nil {
+		t.Fatal(err)
+	}
+	if *pool.Status.TotalIPCount != 256 || *pool.Status.AllocatedIPCount != 256 {
+		t.Fatalf("pool status total=%d allocated=%d, want 256/256", *pool.Status.TotalIPCount, *pool.Status.AllocatedIPCount)
+	}
+}
+
+// A retried ADD gets the same address; a recreated sandbox keeps it; a DEL of
+// the old sandbox does not take it away from the new one; DEL releases.
+func TestRetryReuseAndRelease(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pool := createPool(ctx, t, "gpu1-net11", "172.16.11.0/24", []string{"172.16.11.1-172.16.11.200"}, "172.16.11.254")
+	cluster.CreateNode(t, ground.NodeSpec{Name: "worker1"})
+	a := &ipam.Allocator{Node: "worker1", Reader: cluster.Client, Writer: cluster.Client}
+	req := ipam.Request{Pools: spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}},
+		PodNamespace: "train", PodName: "trainer-0", PodUID: "uid-retry", ContainerID: "sandbox-1", IfName: "net1"}
+
+	first, err := a.Allocate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].IP.Bits() != 24 || first[0].Gateway.String() != "172.16.11.254" || first[0].Pool != "gpu1-net11" {
+		t.Fatalf("address = %+v, want a /24 with the pool's gateway", first[0])
+	}
+	again, err := a.Allocate(ctx, req)
+	if err != nil || again[0].IP != first[0].IP {
+		t.Fatalf("a retried ADD got %v (%v), want %s", again, err, first[0].IP)
+	}
+	req.ContainerID = "sandbox-2"
+	moved, err := a.Allocate(ctx, req)
+	if err != nil || moved[0].IP != first[0].IP {
+		t.Fatalf("a recreated sandbox got %v (%v), want %s", moved, err, first[0].IP)
+	}
+	if err := a.Release(ctx, req.PodUID, "sandbox-1", "net1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Check(ctx, req.PodUID, "net1", []netip.Addr{first[0].IP.Addr()}); err != nil {
+		t.Fatalf("the old sandbox's DEL took the new sandbox's address: %v", err)
+	}
+	if err := a.Release(ctx, req.PodUID, "sandbox-2", "net1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release(ctx, req.PodUID, "sandbox-2", "net1"); err != nil {
+		t.Fatalf("a second DEL failed: %v", err)
+	}
+	err = a.Check(ctx, req.PodUID, "net1", []netip.Addr{first[0].IP.Addr()})
+	if err == nil || !strings.Contains(err.Error(), "is no longer allocated to it") {
+		t.Fatalf("CHECK after DEL: %v", err)
+	}
+}
+
+// A pool that does not serve the node, or does not exist, is named in the
+// refusal.
+func TestRefusalsNameThePools(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool := createPool(ctx, t, "rack-b-only", "172.16.20.0/24", []string{"172.16.20.1-172.16.20.9"}, "")
+	pool.Spec.NodeName = []string{"worker9"}
+	if err := cluster.Client.Update(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	cluster.CreateNode(t, ground.NodeSpec{Name: "worker2"})
+	a := &ipam.Allocator{Node: "worker2", Reader: cluster.Client, Writer: cluster.Client}
+	_, err := a.Allocate(ctx, ipam.Request{Pools: spiderv2beta1.PoolsConfig{IPv4: []string{"rack-b-only", "missing-pool"}},
+		PodNamespace: "train", PodName: "trainer-1", PodUID: "uid-refused", IfName: "net2"})
+	want := "no address for net2 of pod train/trainer-1: SpiderIPPool rack-b-only serves only nodes [worker9] (spec.nodeName), not worker2; SpiderIPPool missing-pool does not exist"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %v\nwant it to contain %q", err, want)
+	}
+}
+
+// An agent that died between recording an address and answering leaves an
+// allocation nobody will DEL; once the pod is gone the collector frees it.
+func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pool := createPool(ctx, t, "gc-pool", "172.16.30.0/24", []string{"172.16.30.1-172.16.30.50"}, "")
+	cluster.CreateNode(t, ground.NodeSpec{Name: "worker3"})
+	cluster.EnsureNamespace(t, "gc")
+	a := &ipam.Allocator{Node: "worker3", Reader: cluster.Client, Writer: cluster.Client}
+
+	var pods []*corev1.Pod
+	for i := range 3 {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("gc-%d", i), Namespace: "gc"},
+			Spec: corev1.PodSpec{NodeName: "worker3", Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+		if err := cluster.Client.Create(ctx, pod); err != nil {
+			t.Fatal(err)
+		}
+		pods = append(pods, pod)
+		if _, err := a.Allocate(ctx, ipam.Request{Pools: spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}},
+			PodNamespace: "gc", PodName: pod.Name, PodUID: string(pod.UID), ContainerID: "c1", IfName: "net1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// pod 0 is deleted; pod 1 is replaced by a pod of the same name; pod 2 lives.
+	zero := int64(0)
+	for _, p := range pods[:2] {
+		if err := cluster.Client.Delete(ctx, p, &client.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitGone(ctx, t, pods[1])
+	replacement := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "gc-1", Namespace: "gc"},
+		Spec: corev1.PodSpec{NodeName: "worker3", Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+	if err := cluster.Client.Create(ctx, replacement); err != nil {
+		t.Fatal(err)
+	}
+
+	gc := &ipam.Collector{Node: "worker3", Reader: cluster.Client, Writer: cluster.Client, Grace: time.Hour}
+	if released, err := gc.Collect(ctx); err != nil || len(released) != 0 {
+		t.Fatalf("within the grace period the collector released %v (%v)", released, err)
+	}
+	gc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	released, err := gc.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(released) != 2 {
+		t.Fatalf("collector released %v, want the allocations of the deleted and the replaced pod", released)
+	}
+	var left railnetv1.IPAllocationList
+	if err := cluster.Client.List(ctx, &left, client.MatchingLabels{railnetv1.LabelPool: pool.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if len(left.Items) != 1 || left.Items[0].Spec.PodUID != string(pods[2].UID) {
+		t.Fatalf("after GC the pool holds %d allocations, want only the living pod's", len(left.Items))
+	}
+}
+
+func waitGone(ctx context.Context, t *testing.T, p *corev1.Pod) {
+	t.Helper()
+	for {
+		err := cluster.Client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, &corev1.Pod{})
+		if client.IgnoreNotFound(err) == nil && err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pod %s/%s was not deleted", p.Namespace, p.Name)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func createPool(ctx context.Context, t *testing.T, name, subnet string, ips []string, gateway string) *spiderv2beta1.SpiderIPPool {
+	t.Helper()
+	pool := &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: spiderv2beta1.IPPoolSpec{Subnet: subnet, IPs: ips}}
+	if gateway != "" {
+		pool.Spec.Gateway = &gateway
+	}
+	if err := cluster.Client.Create(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cluster.Client.DeleteAllOf(context.Background(), &railnetv1.IPAllocation{}, client.MatchingLabels{railnetv1.LabelPool: name})
+		_ = cluster.Client.Delete(context.Background(), pool)
+	})
+	return pool
+}

@@ -1,0 +1,13 @@
+package ipam_test
+
+import (
+	"testing"
+
+	"github.com/railnet/railnet/test/ground"
+)
+
+var cluster *ground.Cluster
+
+func TestMain(m *testing.M) {
+	ground.RunMain(m, ground.Options{NoControllerManager: true}, &cluster)
+}
