@@ -28,9 +28,14 @@ type Syncer struct {
 	Now func() time.Time
 
 	last     *railnetv1.RDMANodeStatus
+	lastGen  int64
 	lastSent time.Time
+	writes   int
 	labels   map[string]string
 }
+
+// Writes counts the status updates made so far.
+func (s *Syncer) Writes() int { return s.writes }
 
 func (s *Syncer) now() time.Time {
 	if s.Now != nil {
@@ -47,7 +52,7 @@ func (s *Syncer) Sync(ctx context.Context, snap Snapshot) error {
 	}
 	now := metav1.NewTime(s.now())
 	if s.last != nil {
-		next := Status(snap, s.last.Conditions, 0, now)
+		next := Status(snap, s.last.Conditions, s.lastGen, now)
 		if SameStatus(next, *s.last) && s.now().Sub(s.lastSent) < hb {
 			return s.syncLabels(ctx, *s.last)
 		}
@@ -80,6 +85,8 @@ func (s *Syncer) writeStatus(ctx context.Context, snap Snapshot, now metav1.Time
 			return err
 		}
 		out = rn.Status
+		s.lastGen = rn.Generation
+		s.writes++
 		return nil
 	})
 	if err != nil {

@@ -74,6 +74,16 @@ func TestInventoryConflict(t *testing.T) {
 	if err := cluster.Client.Get(ctx, types.NamespacedName{Name: node}, got); err != nil {
 		t.Fatal(err)
 	}
+	// An unchanged snapshot before the heartbeat is due writes nothing.
+	writes := s.Writes()
+	for i := 0; i < 3; i++ {
+		if err := s.Sync(ctx, snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Writes() != writes {
+		t.Errorf("%d status writes for an unchanged snapshot", s.Writes()-writes)
+	}
 	if got.Status.NetnsMode != "shared" || got.Status.RailsUp != 1 || !meta.IsStatusConditionTrue(got.Status.Conditions, railnetv1.ConditionRailsReady) {
 		t.Fatalf("status after the conflict: %+v", got.Status)
 	}
