@@ -18,4 +18,11 @@
 //     GPUs) every RDMA NIC is a rail, in PCI address order.
 //
 // NICs not covered by the chosen source have no rail.
+//
+// sysfs and rdmamap. Discovery reads the PCI and RDMA attributes itself under
+// the injected root, so one process can discover several roots (tests do).
+// rdmamap v1.2.0 keeps its paths in package variables; PointRdmamap sets them
+// once per process (the agent at start-up, a test binary in its TestMain),
+// and CharDevices (/dev/infiniband nodes for the device plugin) and
+// PortCounters (sysfs counters for metrics) go through rdmamap.
 package discovery
