@@ -43,12 +43,16 @@ type Route struct {
 }
 
 // Allocator hands out addresses on one node. Reader may be a cache (pools,
-// nodes and allocations are read from it); Writer must reach the API server,
-// whose refusal of a duplicate name is the only lock.
+// nodes and the pools' allocations are read from it); Writer must reach the
+// API server, whose refusal of a duplicate name is the only lock. Live, when
+// set, must read the API server itself: an interface's own allocations are
+// read through it, so a retried ADD right after the first never misses the
+// address the first one took.
 type Allocator struct {
 	Node   string
 	Reader client.Reader
 	Writer client.Writer
+	Live   client.Reader
 }
 
 // Allocate returns one address per IP family the request names pools for,
@@ -214,8 +218,12 @@ func (a *Allocator) Check(ctx context.Context, podUID, ifName string, want []net
 }
 
 func (a *Allocator) podAllocations(ctx context.Context, podUID, ifName string) ([]railnetv1.IPAllocation, error) {
+	r := a.Live
+	if r == nil {
+		r = a.Reader
+	}
 	var list railnetv1.IPAllocationList
-	if err := a.Reader.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPodUID: podUID}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPodUID: podUID}); err != nil {
 		return nil, fmt.Errorf("list IPAllocations of pod UID %s: %w", podUID, err)
 	}
 	out := list.Items[:0]

@@ -1,0 +1,99 @@
+package ipam
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/railnet/railnet/api/scheme"
+)
+
+// NodeService is the node agent's IPAM: the socket service for railnet-ipam,
+// the garbage collector of the node's allocations, and — on the one agent
+// holding the lease — the pools' counters.
+type NodeService struct {
+	Config *rest.Config
+	Node   string
+	Socket string
+	// LeaseNamespace holds the Lease that elects the agent keeping pool
+	// counters; empty keeps them nowhere (another component does it).
+	LeaseNamespace string
+	// GCGrace is how old an allocation of a gone pod must be to be released.
+	GCGrace time.Duration
+}
+
+// Run serves until ctx ends.
+func (n *NodeService) Run(ctx context.Context) error {
+	s := scheme.New()
+	c, err := cache.New(n.Config, cache.Options{Scheme: s, ByObject: map[client.Object]cache.ByObject{
+		&corev1.Node{}: {Field: fields.OneTermEqualSelector("metadata.name", n.Node)},
+	}})
+	if err != nil {
+		return fmt.Errorf("IPAM cache: %w", err)
+	}
+	cl, err := client.New(n.Config, client.Options{Scheme: s, Cache: &client.CacheOptions{Reader: c}})
+	if err != nil {
+		return err
+	}
+	live, err := client.New(n.Config, client.Options{Scheme: s})
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.Start(ctx) })
+	if !c.WaitForCacheSync(ctx) {
+		return fmt.Errorf("IPAM cache did not sync")
+	}
+	alloc := &Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live}
+	grace := n.GCGrace
+	if grace == 0 {
+		grace = 5 * time.Minute
+	}
+	g.Go(func() error { return (&Service{Socket: n.Socket, Allocator: alloc}).Run(ctx) })
+	g.Go(func() error {
+		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute}).Run(ctx)
+	})
+	if n.LeaseNamespace != "" {
+		g.Go(func() error { return n.leadPoolStatus(ctx, cl) })
+	}
+	return g.Wait()
+}
+
+// leadPoolStatus keeps pool counters while this agent holds the Lease.
+func (n *NodeService) leadPoolStatus(ctx context.Context, cl client.Client) error {
+	kube, err := kubernetes.NewForConfig(n.Config)
+	if err != nil {
+		return err
+	}
+	id, _ := os.Hostname()
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: n.LeaseNamespace, Name: "railnet-ipam-pool-status"},
+		Client:     kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: n.Node + "/" + id},
+	}
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock: lock, ReleaseOnCancel: true,
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				klog.FromContext(ctx).Info("keeping SpiderIPPool counters", "node", n.Node)
+				_ = (&PoolStatus{Client: cl}).Run(ctx)
+			},
+			OnStoppedLeading: func() {},
+		},
+	})
+	return nil
+}
