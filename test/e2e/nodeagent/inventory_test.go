@@ -27,6 +27,13 @@ const seedDevicePluginConfig = `{"periodicUpdateInterval": 300, "configList": [
 // the netdevs of nn, until the test ends.
 func startAgent(t *testing.T, node string, nn *discoverytest.Netns, metricsAddr string) {
 	t.Helper()
+	startAgentIn(t, node, nn, metricsAddr)
+}
+
+// startAgentIn is startAgent returning the agent's kubelet root, which holds
+// device-plugins/.
+func startAgentIn(t *testing.T, node string, nn *discoverytest.Netns, metricsAddr string) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "agent") // short: unix socket paths
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +59,7 @@ func startAgent(t *testing.T, node string, nn *discoverytest.Netns, metricsAddr 
 			t.Errorf("agent: %v", err)
 		}
 	})
+	return dir
 }
 
 // state is what the API server shows about the node.
