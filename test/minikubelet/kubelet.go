@@ -41,6 +41,9 @@ type Config struct {
 	CNICacheDir string
 	// Base is the node's non-device allocatable (cpu, memory, pods).
 	Base corev1.ResourceList
+	// CNIEnv is added to every CNI plugin's environment (Multus passes it on
+	// to its delegates), e.g. RAILNET_IPAM_SOCKET for this node's agent.
+	CNIEnv []string
 }
 
 // Kubelet runs one simulated node.

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	cnitypes "github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -205,7 +207,19 @@ func (k *Kubelet) teardownAll() {
 }
 
 func (k *Kubelet) cni() *libcni.CNIConfig {
-	return libcni.NewCNIConfigWithCacheDir(k.cfg.CNIBinDirs, k.cfg.CNICacheDir, nil)
+	return libcni.NewCNIConfigWithCacheDir(k.cfg.CNIBinDirs, k.cfg.CNICacheDir,
+		&envExec{DefaultExec: &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}}, env: k.cfg.CNIEnv})
+}
+
+// envExec runs plugins like libcni's default, with the node's extra
+// environment.
+type envExec struct {
+	*invoke.DefaultExec
+	env []string
+}
+
+func (e *envExec) ExecPlugin(ctx context.Context, pluginPath string, stdin []byte, environ []string) ([]byte, error) {
+	return e.DefaultExec.ExecPlugin(ctx, pluginPath, stdin, append(environ, e.env...))
 }
 
 // confList loads the node's network configuration the way container
