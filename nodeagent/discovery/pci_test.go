@@ -62,3 +62,33 @@ func TestIsGPUClass(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDistance(f *testing.F) {
+	f.Add("/sys/devices/pci0000:00/0000:00:01.0/0000:0b:00.0", "/sys/devices/pci0000:00/0000:00:01.0/0000:50:00.0", int32(0), int32(0))
+	f.Add("/sys/devices/pci0000:00", "/sys/devices/", int32(-1), int32(3))
+	f.Fuzz(func(t *testing.T, a, b string, na, nb int32) {
+		d1, err1 := Distance(a, b, na, nb)
+		d2, err2 := Distance(b, a, nb, na)
+		if (err1 == nil) != (err2 == nil) || d1 != d2 {
+			t.Fatalf("not symmetric: %q %v / %q %v", d1, err1, d2, err2)
+		}
+		if err1 == nil {
+			if _, ok := distanceRank[d1]; !ok {
+				t.Fatalf("unknown distance %q", d1)
+			}
+		}
+	})
+}
+
+func TestStateNames(t *testing.T) {
+	for in, want := range map[string]string{"4: ACTIVE": "ACTIVE", "1: DOWN": "DOWN", "ACTIVE": "ACTIVE", "": ""} {
+		if got := portState(in); got != want {
+			t.Errorf("portState(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"5: LinkUp": "LINK_UP", "3: Disabled": "DISABLED", "2: Polling": "POLLING", "9: Odd": "Odd"} {
+		if got := physState(in); got != want {
+			t.Errorf("physState(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
