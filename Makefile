@@ -56,3 +56,12 @@ cluster-status: ## Show whether the local control plane is running.
 .PHONY: bench-agent
 bench-agent: ## Node agent: full discovery of the 8-rail fixture (time, allocations, ratio to a tree-read baseline). Needs root.
 	$(GO) test -run '^$$' -bench DiscoverRail8 -benchtime 2s -count 1 ./nodeagent/discovery
+
+.PHONY: bench-extender
+bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p50/p99, allocs, ratio to a pass-through extender); real scheduler pods/s with vs without it.
+	$(GO) test -run '^$$' -bench FilterPrioritize -benchtime 30x -count 1 ./extender/bench
+	$(GO) test -run '^$$' -bench SchedulerThroughput -benchtime 1x -count 1 -timeout 30m ./test/e2e/extender
+
+.PHONY: bench-ipam
+bench-ipam: ## IPAM: CNI ADD allocations/s of railnet-ipam vs whereabouts v0.9.2 on the same apiserver, ratio printed. Needs root.
+	$(GO) test -run '^$$' -bench BenchmarkCNIAllocate -benchtime 10x -timeout 40m -v ./test/e2e/ipam/

@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/railnet/railnet/extender/app"
 )
@@ -39,6 +40,7 @@ func main() {
 }
 
 func run(ctx context.Context, cfg app.Config) error {
+	ctrllog.SetLogger(klog.NewKlogr())
 	rc, err := config.GetConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)

@@ -21,7 +21,6 @@ import (
 
 // Field indexes the store looks objects up by.
 const (
-	indexPodNode   = "railnet.extender/pod-node"
 	indexPodJob    = "railnet.extender/pod-job"
 	indexAllocPool = "railnet.extender/alloc-pool"
 	indexSMCGroup  = "railnet.extender/smc-group"
@@ -35,6 +34,7 @@ type CacheStore struct {
 
 	genMu sync.Mutex
 	gens  map[string]uint64 // by pool name
+	slots *Slots
 }
 
 // Watched lists the kinds the extender caches.
@@ -66,12 +66,6 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		field   string
 		extract client.IndexerFunc
 	}{
-		{&corev1.Pod{}, indexPodNode, func(o client.Object) []string {
-			if n := o.(*corev1.Pod).Spec.NodeName; n != "" {
-				return []string{n}
-			}
-			return nil
-		}},
 		{&corev1.Pod{}, indexPodJob, func(o client.Object) []string {
 			p := o.(*corev1.Pod)
 			if k := placement.JobKey(p); k != "" && p.Spec.NodeName != "" {
@@ -97,7 +91,7 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 			return nil, fmt.Errorf("index %s: %w", i.field, err)
 		}
 	}
-	s := &CacheStore{c: c, gens: map[string]uint64{}}
+	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots()}
 	for _, o := range Watched() {
 		inf, err := c.GetInformer(ctx, o)
 		if err != nil {
@@ -105,6 +99,15 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		}
 		var poolOf func(any) string
 		switch o.(type) {
+		case *corev1.Pod:
+			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { s.setPod(obj) },
+				UpdateFunc: func(_, obj any) { s.setPod(obj) },
+				DeleteFunc: func(obj any) { s.deletePod(obj) },
+			}); err != nil {
+				return nil, fmt.Errorf("watch pods: %w", err)
+			}
+			continue
 		case *spiderv2beta1.SpiderIPPool:
 			poolOf = func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
@@ -197,11 +200,9 @@ func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
 	return nil
 }
 
-// PodsOnNode implements Store.
-func (s *CacheStore) PodsOnNode(node string) []*corev1.Pod {
-	var l corev1.PodList
-	s.list(&l, client.MatchingFields{indexPodNode: node})
-	return ptrs(l.Items)
+// SlotsInUse implements Store.
+func (s *CacheStore) SlotsInUse(node string) map[corev1.ResourceName]int64 {
+	return s.slots.InUse(node)
 }
 
 // PodsOfJob implements Store.
@@ -252,3 +253,18 @@ func ptrs[T any](items []T) []*T {
 }
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+func (s *CacheStore) setPod(obj any) {
+	if p, ok := obj.(*corev1.Pod); ok {
+		s.slots.Set(p)
+	}
+}
+
+func (s *CacheStore) deletePod(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		s.slots.Delete(p.UID)
+	}
+}

@@ -57,7 +57,7 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
 	pools := d.pools(rs, v)
-	nodes := d.nodes(pod, p, names, v)
+	nodes := d.nodes(names, v)
 	res := placement.Filter(p, nodes, pools, d.Options())
 	if len(res.Passed) == 1 {
 		d.InFlight.Record(pod, p, res.Passed[0])
@@ -73,7 +73,7 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	}
 	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
-	nodes := d.nodes(pod, p, names, v)
+	nodes := d.nodes(names, v)
 	return placement.Score(p, nodes, d.peers(pod, v), d.Topology)
 }
 
@@ -142,7 +142,7 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 	return e, true
 }
 
-func (d *Decider) nodes(pod *corev1.Pod, p placement.Pod, names []string, v view) []placement.NodeState {
+func (d *Decider) nodes(names []string, v view) []placement.NodeState {
 	out := make([]placement.NodeState, len(names))
 	for i, name := range names {
 		n := &out[i]
@@ -153,22 +153,7 @@ func (d *Decider) nodes(pod *corev1.Pod, p placement.Pod, names []string, v view
 		}
 		n.RDMANode = d.Store.RDMANode(name)
 		n.SlotsInFlight = v.slots(name)
-		if len(p.Requests) == 0 {
-			continue
-		}
-		for _, other := range d.Store.PodsOnNode(name) {
-			if other.UID == pod.UID || placement.Terminated(other) {
-				continue
-			}
-			for res := range p.Requests {
-				if q := placement.Request(other, res); q > 0 {
-					if n.SlotsBound == nil {
-						n.SlotsBound = make(map[corev1.ResourceName]int64, 2*len(p.Requests)) // room for all without growing
-					}
-					n.SlotsBound[res] += q
-				}
-			}
-		}
+		n.SlotsBound = d.Store.SlotsInUse(name)
 	}
 	return out
 }

@@ -89,7 +89,7 @@ func (f *InFlight) view(s Store) view {
 		}
 		cp := *fl
 		if p.Spec.NodeName != "" {
-			cp.requests = nil // bound: PodsOnNode counts its slots now
+			cp.requests = nil // bound: the store's SlotsInUse counts it now
 		}
 		out[uid] = cp
 	}

@@ -16,8 +16,9 @@ type Store interface {
 	Node(name string) *corev1.Node
 	RDMANode(name string) *railnetv1alpha1.RDMANode
 	Pod(namespace, name string) *corev1.Pod
-	// PodsOnNode returns the pods whose spec.nodeName is node.
-	PodsOnNode(node string) []*corev1.Pod
+	// SlotsInUse returns the summed extended-resource requests of the
+	// non-terminated pods bound to node; the caller must not modify it.
+	SlotsInUse(node string) map[corev1.ResourceName]int64
 	// PodsOfJob returns the bound pods whose JobKey is job.
 	PodsOfJob(job string) []*corev1.Pod
 	Pool(name string) *spiderv2beta1.SpiderIPPool

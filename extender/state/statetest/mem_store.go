@@ -22,7 +22,7 @@ type MemStore struct {
 	// Indexes built by Freeze, as an informer cache's field indexes would be.
 	frozen      bool
 	podByKey    map[string]*corev1.Pod
-	podsByNode  map[string][]*corev1.Pod
+	slotsByNode map[string]map[corev1.ResourceName]int64
 	allocByPool map[string][]*railnetv1alpha1.IPAllocation
 	podsByJob   map[string][]*corev1.Pod
 	gen         uint64
@@ -33,13 +33,22 @@ type MemStore struct {
 func (s *MemStore) Freeze() {
 	s.frozen = true
 	s.podByKey = map[string]*corev1.Pod{}
-	s.podsByNode = map[string][]*corev1.Pod{}
+	s.slotsByNode = map[string]map[corev1.ResourceName]int64{}
 	s.allocByPool = map[string][]*railnetv1alpha1.IPAllocation{}
 	s.podsByJob = map[string][]*corev1.Pod{}
 	for _, p := range s.Pods {
 		s.podByKey[p.Namespace+"/"+p.Name] = p
 		if p.Spec.NodeName != "" {
-			s.podsByNode[p.Spec.NodeName] = append(s.podsByNode[p.Spec.NodeName], p)
+			if !placement.Terminated(p) {
+				use := s.slotsByNode[p.Spec.NodeName]
+				if use == nil {
+					use = map[corev1.ResourceName]int64{}
+					s.slotsByNode[p.Spec.NodeName] = use
+				}
+				for r := range requested(p) {
+					use[r] += placement.Request(p, r)
+				}
+			}
 			if k := placement.JobKey(p); k != "" {
 				s.podsByJob[k] = append(s.podsByJob[k], p)
 			}
@@ -72,15 +81,37 @@ func (s *MemStore) Pod(ns, name string) *corev1.Pod {
 	return nil
 }
 
-// PodsOnNode implements state.Store.
-func (s *MemStore) PodsOnNode(n string) []*corev1.Pod {
+// SlotsInUse implements state.Store.
+func (s *MemStore) SlotsInUse(n string) map[corev1.ResourceName]int64 {
 	if s.frozen {
-		return s.podsByNode[n]
+		return s.slotsByNode[n]
 	}
-	var out []*corev1.Pod
+	var out map[corev1.ResourceName]int64
 	for _, p := range s.Pods {
-		if p.Spec.NodeName == n {
-			out = append(out, p)
+		if p.Spec.NodeName != n || placement.Terminated(p) {
+			continue
+		}
+		for r := range requested(p) {
+			if out == nil {
+				out = map[corev1.ResourceName]int64{}
+			}
+			out[r] += placement.Request(p, r)
+		}
+	}
+	return out
+}
+
+// requested lists the resources the pod's containers name.
+func requested(p *corev1.Pod) map[corev1.ResourceName]bool {
+	out := map[corev1.ResourceName]bool{}
+	for _, cs := range [][]corev1.Container{p.Spec.Containers, p.Spec.InitContainers} {
+		for _, c := range cs {
+			for r := range c.Resources.Limits {
+				out[r] = true
+			}
+			for r := range c.Resources.Requests {
+				out[r] = true
+			}
 		}
 	}
 	return out

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/klog/v2"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/railnet/railnet/extender/app"
 	"github.com/railnet/railnet/extender/schedconfig"
@@ -24,6 +26,7 @@ var resources = []string{
 	"spidernet.io/e2e_rails",
 	"spidernet.io/e2e_down",
 	"spidernet.io/e2e_job",
+	benchResource,
 }
 
 var (
@@ -37,6 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	ctrllog.SetLogger(klog.NewKlogr())
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "extender e2e setup:", err)
 		return 1

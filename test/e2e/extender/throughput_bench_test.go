@@ -1,0 +1,171 @@
+package extender
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/schedconfig"
+	"github.com/railnet/railnet/test/ground"
+)
+
+const (
+	benchResource = "spidernet.io/e2e_bench"
+	benchNodes    = 1000
+	benchPods     = 300
+	benchNS       = "e2e-bench"
+)
+
+// BenchmarkSchedulerThroughput measures the real kube-scheduler binding
+// benchPods RDMA pods on benchNodes simulated nodes, once with the railnet
+// extender (the package's cluster) and once on a second cluster without it,
+// and prints pods/s of both and their ratio.
+func BenchmarkSchedulerThroughput(b *testing.B) {
+	pct := schedconfig.PercentageOfNodesToScore
+	plain := ground.Start(b, ground.Options{NoControllerManager: true, PercentageOfNodesToScore: &pct})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	for _, c := range []*ground.Cluster{cluster, plain} {
+		if err := setupBench(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() { teardownBench(cluster) })
+	b.ResetTimer()
+	for i := range b.N {
+		with := throughput(ctx, b, cluster, fmt.Sprintf("r%d", i))
+		without := throughput(ctx, b, plain, fmt.Sprintf("r%d", i))
+		b.ReportMetric(with, "pods/s-extender")
+		b.ReportMetric(without, "pods/s-plain")
+		b.ReportMetric(with/without, "x-plain")
+		fmt.Printf("scheduler throughput, %d pods on %d nodes: with railnet extender %.1f pods/s, without %.1f pods/s, ratio %.2f\n",
+			benchPods, benchNodes, with, without, with/without)
+	}
+}
+
+// setupBench creates the nodes (and, for the extender, their RDMANodes and
+// the rail network) in parallel.
+func setupBench(ctx context.Context, c *ground.Cluster) error {
+	if err := c.AddNamespace(ctx, benchNS); err != nil {
+		return err
+	}
+	gw := "10.20.255.254"
+	pool := &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: "e2e-bench-net"},
+		Spec: spiderv2beta1.IPPoolSpec{Subnet: "10.20.0.0/16", IPs: []string{"10.20.0.1-10.20.255.253"}, Gateway: &gw}}
+	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "gpu1-macvlan"}}
+	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, RDMAResourceName: benchResource,
+		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}}}
+	for _, o := range []client.Object{pool, smc} {
+		if err := c.Client.Create(ctx, o); err != nil {
+			return fmt.Errorf("create %s: %w", o.GetName(), err)
+		}
+	}
+	return parallel(benchNodes, 8, func(i int) error {
+		name := fmt.Sprintf("bench-%04d", i)
+		if _, err := c.AddNode(ctx, ground.NodeSpec{Name: name,
+			Allocatable: corev1.ResourceList{benchResource: resource.MustParse("100")},
+			Labels:      map[string]string{"network.topology.nvidia.com/block": fmt.Sprintf("b%d", i/32)}}); err != nil {
+			return err
+		}
+		rn := &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if err := c.Client.Create(ctx, rn); err != nil {
+			return fmt.Errorf("create RDMANode %s: %w", name, err)
+		}
+		now := metav1.Now()
+		rn.Status = railnetv1alpha1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &now, RailsTotal: 1, RailsUp: 1,
+			NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", RDMADevice: "mlx5_1", Port: 1, PortState: "ACTIVE", LinkState: "up",
+				Rail: ptr(int32(0)), GIDTableSize: 256, GPUDistance: railnetv1alpha1.DistancePIX}}}
+		if err := c.Client.Status().Update(ctx, rn); err != nil {
+			return fmt.Errorf("report RDMANode %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+func teardownBench(c *ground.Cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_ = c.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(benchNS), client.GracePeriodSeconds(0))
+	_ = parallel(benchNodes, 8, func(i int) error {
+		name := fmt.Sprintf("bench-%04d", i)
+		_ = c.Client.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		_ = c.Client.Delete(ctx, &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		return nil
+	})
+}
+
+// throughput creates benchPods pods and returns pods bound per second, from
+// the first create to the last binding.
+func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, round string) float64 {
+	b.Helper()
+	start := time.Now()
+	err := parallel(benchPods, 8, func(i int) error {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: fmt.Sprintf("%s-w%03d", round, i),
+				Labels:      map[string]string{"round": round, "railnet.io/job": round},
+				Annotations: map[string]string{"k8s.v1.cni.cncf.io/networks": benchNS + "/gpu1-macvlan"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "rdma-tools",
+				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{benchResource: resource.MustParse("1")}}}}},
+		}
+		return c.Client.Create(ctx, p)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		var pods corev1.PodList
+		if err := c.Client.List(ctx, &pods, client.InNamespace(benchNS), client.MatchingLabels{"round": round}); err != nil {
+			b.Fatal(err)
+		}
+		bound := 0
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+		}
+		if bound == benchPods {
+			return float64(benchPods) / time.Since(start).Seconds()
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("only %d of %d pods bound: %v\nscheduler log:\n%s", bound, benchPods, ctx.Err(), c.Logs("kube-scheduler", 20))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// parallel runs f(0..n-1) on workers goroutines and returns the first error.
+func parallel(n, workers int, f func(int) error) error {
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
