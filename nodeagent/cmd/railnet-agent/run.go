@@ -13,11 +13,14 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/railnet/railnet/nodeagent/agent"
+	"github.com/railnet/railnet/nodeagent/ipam"
 )
 
 type flags struct {
 	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig string
 	deviceConfig, metricsListen, ipamSocket             string
+	ipamLeaseNamespace                                  string
+	ipamGCGrace                                         time.Duration
 	rdmaMetrics, pluginWatcher                          bool
 	discoveryInterval, heartbeat                        time.Duration
 	rails                                               railFlag
@@ -49,7 +52,9 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.BoolVar(&f.pluginWatcher, "device-plugin-watcher", false, "register the device plugin through the kubelet's plugin watcher (plugins_registry) instead of kubelet.sock")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
 	fs.BoolVar(&f.rdmaMetrics, "rdma-metrics", true, "export per-port RDMA counters from sysfs")
-	fs.StringVar(&f.ipamSocket, "ipam-socket", "/run/railnet/ipam.sock", "unix socket of the IPAM service")
+	fs.StringVar(&f.ipamSocket, "ipam-socket", ipam.DefaultSocket, "unix socket of the IPAM service (empty turns IPAM off)")
+	fs.StringVar(&f.ipamLeaseNamespace, "ipam-lease-namespace", "", "namespace of the Lease electing the one agent that keeps SpiderIPPool counters (empty: this agent never does)")
+	fs.DurationVar(&f.ipamGCGrace, "ipam-gc-grace", 5*time.Minute, "how old an address of a gone pod must be before the agent releases it")
 	fs.DurationVar(&f.discoveryInterval, "discovery-interval", 2*time.Second, "how often NICs, ports and links are re-read")
 	fs.DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "how often an unchanged RDMANode status is confirmed")
 	fs.Var(f.rails, "rail", "IFNAME=RAIL rail of a NIC, repeatable; overrides SpiderMultusConfig masters and GPU affinity")
@@ -63,12 +68,15 @@ func run(ctx context.Context, f *flags) error {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	klog.FromContext(ctx).Info("starting", "node", f.nodeName, "sysfsRoot", f.sysfsRoot, "ipamSocket", f.ipamSocket)
+	var ipamService agent.Service
+	if f.ipamSocket != "" {
+		ipamService = &ipam.NodeService{Config: cfg, Node: f.nodeName, Socket: f.ipamSocket,
+			LeaseNamespace: f.ipamLeaseNamespace, GCGrace: f.ipamGCGrace}
+	}
 	return agent.Run(ctx, agent.Options{
 		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,
 		DevicePluginConfig: f.deviceConfig, PluginWatcher: f.pluginWatcher, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
-		// IPAM hook: set IPAM to the nodeagent/ipam service listening on
-		// f.ipamSocket once that package exists.
-		IPAM: nil,
+		IPAM: ipamService,
 	})
 }
