@@ -1,6 +1,3 @@
-// Command extender is railnet's kube-scheduler extender: it filters nodes by
-// rail health, RDMA share capacity and rail IP-pool room, and scores them by
-// job locality, bin-packing and GPU↔NIC affinity.
 package main
 
 import (
