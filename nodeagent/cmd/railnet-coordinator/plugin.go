@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/railnet/railnet/nodeagent/coordinator"
+	"github.com/railnet/railnet/nodeagent/ipam"
+)
+
+// netConf is the coordinator's entry of the network's plugin list. The
+// detect*/tunePodRoutes keys are those the webhook renders from a
+// SpiderMultusConfig's spec.coordinator; all default to true.
+type netConf struct {
+	types.NetConf
+	DetectGateway    *bool `json:"detectGateway,omitempty"`
+	DetectIPConflict *bool `json:"detectIPConflict,omitempty"`
+	TunePodRoutes    *bool `json:"tunePodRoutes,omitempty"`
+	MTU              int   `json:"mtu,omitempty"`
+	// ProbeTimeout bounds each ARP check (Go duration, default 1s for the
+	// gateway; the conflict probe waits a fifth of it, at least 100ms).
+	ProbeTimeout string `json:"probeTimeout,omitempty"`
+	// IPAMSocket is the node agent's IPAM socket, used to release the
+	// address when a check fails (default /run/railnet/ipam.sock; also
+	// RAILNET_IPAM_SOCKET).
+	IPAMSocket string `json:"ipamSocket,omitempty"`
+}
+
+type k8sArgs struct {
+	types.CommonArgs
+	K8S_POD_NAMESPACE types.UnmarshallableString //nolint:revive // CNI_ARGS names
+	K8S_POD_NAME      types.UnmarshallableString //nolint:revive
+	K8S_POD_UID       types.UnmarshallableString //nolint:revive
+}
+
+func on(b *bool) bool { return b == nil || *b }
+
+func load(args *skel.CmdArgs) (*netConf, *current.Result, error) {
+	conf := &netConf{}
+	if err := json.Unmarshal(args.StdinData, conf); err != nil {
+		return nil, nil, fmt.Errorf("railnet-coordinator: parse network configuration: %w", err)
+	}
+	if err := version.ParsePrevResult(&conf.NetConf); err != nil {
+		return nil, nil, fmt.Errorf("railnet-coordinator: parse prevResult: %w", err)
+	}
+	var prev *current.Result
+	if conf.PrevResult != nil {
+		r, err := current.NewResultFromResult(conf.PrevResult)
+		if err != nil {
+			return nil, nil, fmt.Errorf("railnet-coordinator: convert prevResult: %w", err)
+		}
+		prev = r
+	}
+	return conf, prev, nil
+}
+
+// layoutOf turns the previous plugins' result into the interface's layout:
+// the IPs on args.IfName (or with no interface index) and all routes, which
+// the main plugin installed through this interface.
+func layoutOf(ifName string, prev *current.Result) (coordinator.Layout, error) {
+	if prev == nil {
+		return coordinator.Layout{}, fmt.Errorf("railnet-coordinator: %s: no prevResult; chain it after the main plugin and its IPAM", ifName)
+	}
+	var addrs []coordinator.Address
+	for _, ipc := range prev.IPs {
+		if ipc.Interface != nil && *ipc.Interface >= 0 && *ipc.Interface < len(prev.Interfaces) &&
+			prev.Interfaces[*ipc.Interface].Name != ifName {
+			continue
+		}
+		a := coordinator.Address{IP: prefixOf(ipc.Address)}
+		if gw, ok := netip.AddrFromSlice(ipc.Gateway); ok {
+			a.Gateway = gw.Unmap()
+		}
+		addrs = append(addrs, a)
+	}
+	var extra []coordinator.Route
+	for _, r := range prev.Routes {
+		rt := coordinator.Route{Dst: prefixOf(r.Dst)}
+		if gw, ok := netip.AddrFromSlice(r.GW); ok {
+			rt.Gw = gw.Unmap()
+		}
+		extra = append(extra, rt)
+	}
+	return coordinator.Plan(ifName, addrs, extra)
+}
+
+func cmdAdd(args *skel.CmdArgs) (retErr error) {
+	conf, prev, err := load(args)
+	if err != nil {
+		return err
+	}
+	layout, err := layoutOf(args.IfName, prev)
+	if err != nil {
+		return err
+	}
+	timeout := time.Second
+	if conf.ProbeTimeout != "" {
+		if timeout, err = time.ParseDuration(conf.ProbeTimeout); err != nil || timeout <= 0 {
+			return fmt.Errorf("railnet-coordinator: probeTimeout %q is not a positive duration like 500ms", conf.ProbeTimeout)
+		}
+	}
+	netns, err := ns.GetNS(args.Netns)
+	if err != nil {
+		return fmt.Errorf("railnet-coordinator: open netns %q: %w", args.Netns, err)
+	}
+	defer netns.Close()
+
+	defer func() {
+		if retErr != nil {
+			release(conf, args)
+		}
+	}()
+	err = netns.Do(func(ns.NetNS) error {
+		if err := checks(conf, layout, prev, args.IfName, timeout); err != nil {
+			return err
+		}
+		if !on(conf.TunePodRoutes) {
+			return coordinator.SetUp(args.IfName, conf.MTU)
+		}
+		return coordinator.Apply(layout, conf.MTU)
+	})
+	if err != nil {
+		return err
+	}
+	return types.PrintResult(prev, conf.CNIVersion)
+}
+
+// checks runs the ARP checks of each IPv4 address of the interface: first
+// that no other station holds it, then that its gateway answers.
+func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName string, timeout time.Duration) error {
+	if !on(conf.DetectIPConflict) && !on(conf.DetectGateway) {
+		return nil
+	}
+	if err := coordinator.SetUp(ifName, conf.MTU); err != nil {
+		return err
+	}
+	for _, ipc := range prev.IPs {
+		ip, ok := netip.AddrFromSlice(ipc.Address.IP)
+		if !ok || !ip.Unmap().Is4() || !l.Holds(ip.Unmap()) {
+			continue // NDP checks for IPv6 are not implemented
+		}
+		ip = ip.Unmap()
+		gw, _ := netip.AddrFromSlice(ipc.Gateway)
+		if on(conf.DetectIPConflict) {
+			conflictWait := max(timeout/5, 100*time.Millisecond)
+			hw, found, err := coordinator.Probe(ifName, netip.IPv4Unspecified(), ip, conflictWait, conflictWait/3)
+			if err != nil {
+				return fmt.Errorf("railnet-coordinator: %s: probe %s for a conflict: %w", ifName, ip, err)
+			}
+			if found {
+				return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by %s on the rail; "+
+					"the address was released: remove it from that host or add it to the SpiderIPPool's excludeIPs",
+					ifName, ip, gwString(gw), hw)
+			}
+		}
+		if on(conf.DetectGateway) && gw.IsValid() {
+			gw = gw.Unmap()
+			_, found, err := coordinator.Probe(ifName, ip, gw, timeout, timeout/5)
+			if err != nil {
+				return fmt.Errorf("railnet-coordinator: %s: probe gateway %s from %s: %w", ifName, gw, ip, err)
+			}
+			if !found {
+				return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer ARP from %s within %s; "+
+					"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
+					"or set coordinator.detectGateway=false", ifName, gw, ip, timeout)
+			}
+		}
+	}
+	return nil
+}
+
+func gwString(gw netip.Addr) string {
+	if !gw.IsValid() {
+		return "none"
+	}
+	return gw.Unmap().String()
+}
+
+// release gives the interface's address back to the node agent after a
+// failed check, so the pod's retry (or another pod) can take a good one.
+// The runtime's DEL would release it too; this does not wait for it.
+func release(conf *netConf, args *skel.CmdArgs) {
+	ka := &k8sArgs{}
+	if err := types.LoadArgs(args.Args, ka); err != nil || ka.K8S_POD_UID == "" {
+		return
+	}
+	socket := conf.IPAMSocket
+	if s := envSocket(); s != "" {
+		socket = s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_ = ipam.NewClient(socket).Release(ctx, ipam.ReleaseRequest{
+		PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
+}
+
+func envSocket() string { return os.Getenv("RAILNET_IPAM_SOCKET") }
+
+func cmdDel(args *skel.CmdArgs) error {
+	if _, err := coordinator.Table(args.IfName); err != nil {
+		return nil // never installed anything for such an interface
+	}
+	if args.Netns == "" {
+		return nil
+	}
+	netns, err := ns.GetNS(args.Netns)
+	if err != nil {
+		var notExist ns.NSPathNotExistErr
+		if errors.As(err, &notExist) {
+			return nil // the sandbox is gone and its rules with it
+		}
+		return fmt.Errorf("railnet-coordinator: open netns %q: %w", args.Netns, err)
+	}
+	defer netns.Close()
+	return netns.Do(func(ns.NetNS) error { return coordinator.Remove(args.IfName) })
+}
+
+func cmdCheck(args *skel.CmdArgs) error {
+	conf, prev, err := load(args)
+	if err != nil {
+		return err
+	}
+	layout, err := layoutOf(args.IfName, prev)
+	if err != nil {
+		return err
+	}
+	netns, err := ns.GetNS(args.Netns)
+	if err != nil {
+		return fmt.Errorf("railnet-coordinator: open netns %q: %w", args.Netns, err)
+	}
+	defer netns.Close()
+	return netns.Do(func(ns.NetNS) error {
+		if !on(conf.TunePodRoutes) {
+			return nil
+		}
+		if err := coordinator.Verify(layout, conf.MTU); err != nil {
+			return fmt.Errorf("railnet-coordinator: %w", err)
+		}
+		return nil
+	})
+}
+
+func prefixOf(n net.IPNet) netip.Prefix {
+	a, _ := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones)
+}

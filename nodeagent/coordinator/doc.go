@@ -1,0 +1,9 @@
+// Package coordinator decides and installs the policy routing of a pod's
+// extra (rail) interfaces, the job of the railnet-coordinator CNI plugin:
+// one routing table per interface, chosen from the interface name alone, a
+// rule sending traffic from the interface's address to that table, and the
+// ARP checks (address conflict, gateway reachable) run before an interface
+// is handed to the pod. The layout is plain data (Plan); Apply, Remove and
+// Verify put it into, take it out of and compare it with the kernel of the
+// current network namespace.
+package coordinator

@@ -1,0 +1,235 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// The functions below act on the network namespace of the calling thread:
+// call them inside ns.Do.
+
+// Apply brings the interface up (with mtu when > 0) and installs the
+// layout: the table's routes, then the rules; pool routes the main plugin
+// put into main move into the table. Applying twice is harmless, and rules
+// of the table for addresses no longer in the layout are removed.
+func Apply(l Layout, mtu int) error {
+	if err := SetUp(l.IfName, mtu); err != nil {
+		return err
+	}
+	link, err := netlinksafe.LinkByName(l.IfName)
+	if err != nil {
+		return fmt.Errorf("find interface %s: %w", l.IfName, err)
+	}
+	idx := link.Attrs().Index
+	for _, r := range l.MainRoutes {
+		nr := &netlink.Route{LinkIndex: idx, Dst: ipNet(r.Dst), Table: mainTable}
+		if err := netlink.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("move route %s of %s out of the main table: %w", r.Dst, l.IfName, err)
+		}
+	}
+	// Link routes first: the gateway routes need their next hop on-link.
+	routes := slices.Clone(l.Routes)
+	slices.SortStableFunc(routes, func(a, b Route) int {
+		return boolInt(a.Gw.IsValid()) - boolInt(b.Gw.IsValid())
+	})
+	for _, r := range routes {
+		if err := netlink.RouteReplace(kernelRoute(r, idx)); err != nil {
+			return fmt.Errorf("add route %q to table %d: %w", r.Render(l.IfName), l.Table, err)
+		}
+	}
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		have, err := tableRules(family, l.Table)
+		if err != nil {
+			return err
+		}
+		for _, h := range have {
+			if !slices.ContainsFunc(l.Rules, func(w Rule) bool { return sameRule(h, w) }) {
+				if err := netlink.RuleDel(&h); err != nil && !errors.Is(err, unix.ENOENT) {
+					return fmt.Errorf("remove stale rule to table %d: %w", l.Table, err)
+				}
+			}
+		}
+		for _, w := range l.Rules {
+			if familyOf(w.Src.Addr()) != family || slices.ContainsFunc(have, func(h netlink.Rule) bool { return sameRule(h, w) }) {
+				continue
+			}
+			if err := netlink.RuleAdd(kernelRule(w)); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("add rule %q: %w", w.String(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// SetUp sets the MTU of interface ifName (when mtu > 0) and brings it up.
+func SetUp(ifName string, mtu int) error {
+	link, err := netlinksafe.LinkByName(ifName)
+	if err != nil {
+		return fmt.Errorf("find interface %s: %w", ifName, err)
+	}
+	if mtu > 0 && link.Attrs().MTU != mtu {
+		if err := netlink.LinkSetMTU(link, mtu); err != nil {
+			return fmt.Errorf("set MTU %d on %s: %w", mtu, ifName, err)
+		}
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring %s up: %w", ifName, err)
+	}
+	return nil
+}
+
+// Remove deletes the rules and routes of interface ifName's table. Nothing
+// to remove is not an error.
+func Remove(ifName string) error {
+	table, err := Table(ifName)
+	if err != nil {
+		return err
+	}
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rules, err := tableRules(family, table)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if err := netlink.RuleDel(&r); err != nil && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("remove rule to table %d of %s: %w", table, ifName, err)
+			}
+		}
+		routes, err := tableRoutes(family, table)
+		if err != nil {
+			return err
+		}
+		for _, r := range routes {
+			if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("remove route %s from table %d of %s: %w", r.Dst, table, ifName, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Verify reports the first difference between the layout and the kernel:
+// a missing rule or route, or a route of the table not in the layout.
+func Verify(l Layout, mtu int) error {
+	link, err := netlinksafe.LinkByName(l.IfName)
+	if err != nil {
+		return fmt.Errorf("find interface %s: %w", l.IfName, err)
+	}
+	if link.Attrs().Flags&net.FlagUp == 0 {
+		return fmt.Errorf("%s is down", l.IfName)
+	}
+	if mtu > 0 && link.Attrs().MTU != mtu {
+		return fmt.Errorf("%s has MTU %d, the network says %d", l.IfName, link.Attrs().MTU, mtu)
+	}
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rules, err := tableRules(family, l.Table)
+		if err != nil {
+			return err
+		}
+		for _, w := range l.Rules {
+			if familyOf(w.Src.Addr()) == family && !slices.ContainsFunc(rules, func(h netlink.Rule) bool { return sameRule(h, w) }) {
+				return fmt.Errorf("rule %q of %s is missing", w.String(), l.IfName)
+			}
+		}
+		routes, err := tableRoutes(family, l.Table)
+		if err != nil {
+			return err
+		}
+		for _, w := range l.Routes {
+			if familyOf(w.Dst.Addr()) != family {
+				continue
+			}
+			if !slices.ContainsFunc(routes, func(h netlink.Route) bool { return sameRoute(h, w, link.Attrs().Index) }) {
+				return fmt.Errorf("route %q is missing from table %d", w.Render(l.IfName), l.Table)
+			}
+		}
+		for _, h := range routes {
+			if !slices.ContainsFunc(l.Routes, func(w Route) bool { return sameRoute(h, w, link.Attrs().Index) }) {
+				return fmt.Errorf("table %d of %s holds a route to %v the network does not configure", l.Table, l.IfName, h.Dst)
+			}
+		}
+	}
+	return nil
+}
+
+func tableRules(family, table int) ([]netlink.Rule, error) {
+	rules, err := netlinksafe.RuleListFiltered(family, &netlink.Rule{Table: table}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("list rules to table %d: %w", table, err)
+	}
+	return rules, nil
+}
+
+func tableRoutes(family, table int) ([]netlink.Route, error) {
+	routes, err := netlinksafe.RouteListFiltered(family, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return nil, fmt.Errorf("list routes of table %d: %w", table, err)
+	}
+	return routes, nil
+}
+
+func kernelRule(r Rule) *netlink.Rule {
+	nr := netlink.NewRule()
+	nr.Priority = r.Priority
+	nr.Table = r.Table
+	nr.Src = ipNet(r.Src)
+	nr.Family = familyOf(r.Src.Addr())
+	return nr
+}
+
+func kernelRoute(r Route, idx int) *netlink.Route {
+	nr := &netlink.Route{LinkIndex: idx, Dst: ipNet(r.Dst), Table: r.Table, Family: familyOf(r.Dst.Addr())}
+	if r.Gw.IsValid() {
+		nr.Gw = net.IP(r.Gw.AsSlice())
+	} else {
+		nr.Scope = netlink.SCOPE_LINK
+	}
+	if r.Src.IsValid() {
+		nr.Src = net.IP(r.Src.AsSlice())
+	}
+	return nr
+}
+
+func sameRule(h netlink.Rule, w Rule) bool {
+	return h.Table == w.Table && h.Priority == w.Priority && h.Src != nil && prefixOf(h.Src) == w.Src
+}
+
+func sameRoute(h netlink.Route, w Route, idx int) bool {
+	dst := netip.PrefixFrom(zero(w.Dst.Addr()), 0)
+	if h.Dst != nil {
+		dst = prefixOf(h.Dst)
+	}
+	gw, _ := netip.AddrFromSlice(h.Gw)
+	return h.LinkIndex == idx && dst == w.Dst && gw.Unmap() == w.Gw
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func prefixOf(n *net.IPNet) netip.Prefix {
+	a, _ := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones)
+}
+
+func familyOf(a netip.Addr) int {
+	if a.Is4() {
+		return netlink.FAMILY_V4
+	}
+	return netlink.FAMILY_V6
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
