@@ -1,0 +1,147 @@
+package coordinator_test
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/railnet/railnet/nodeagent/coordinator"
+	"github.com/railnet/railnet/nodeagent/coordinator/coordinatortest"
+)
+
+// Apply installs the seed's layout for two rails in a real pod namespace,
+// Verify agrees, a second Apply changes nothing, Verify notices a removed
+// route, and Remove (twice) leaves the main table as it was.
+func TestApplyVerifyRemove(t *testing.T) {
+	n := coordinatortest.NewNode(t, 2)
+	rulesBefore := n.Rules(t)
+	var layouts []coordinator.Layout
+	for i, r := range n.Rails {
+		ifName := "net" + string(rune('1'+i))
+		ip := netip.PrefixFrom(r.Subnet.Addr().Next().Next().Next().Next().Next().Next().Next().Next().Next().Next(), 24)
+		n.Macvlan(t, i+1, ifName, ip)
+		l, err := coordinator.Plan(ifName, []coordinator.Address{{IP: ip, Gateway: r.Gateway}},
+			[]coordinator.Route{{Dst: netip.MustParsePrefix("10.20.0.0/16"), Gw: r.Gateway}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		layouts = append(layouts, l)
+	}
+	// The main plugin put the pool route into main; Apply moves it.
+	coordinatortest.Do(t, n.Pod, func() error { return addMainRoute("net1", "10.20.0.0/16", "172.16.11.254") })
+	for range 2 {
+		for _, l := range layouts {
+			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Apply(l, 4000) })
+			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Verify(l, 4000) })
+		}
+	}
+	wantRules := []string{
+		"0:\tfrom all lookup local",
+		"32762:\tfrom 172.16.11.10 lookup 100",
+		"32763:\tfrom 172.16.12.10 lookup 101",
+		"32766:\tfrom all lookup main",
+		"32767:\tfrom all lookup default",
+	}
+	if got := n.Rules(t); !slices.Equal(got, wantRules) {
+		t.Fatalf("ip rule:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantRules, "\n"))
+	}
+	for i, want := range [][]string{
+		{"10.20.0.0/16 via 172.16.11.254 dev net1", "172.16.11.0/24 dev net1 scope link src 172.16.11.10", "default via 172.16.11.254 dev net1"},
+		{"10.20.0.0/16 via 172.16.12.254 dev net2", "172.16.12.0/24 dev net2 scope link src 172.16.12.10", "default via 172.16.12.254 dev net2"},
+	} {
+		if got := n.Routes(t, 100+i); !slices.Equal(got, want) {
+			t.Fatalf("table %d:\n%s\nwant\n%s", 100+i, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	wantMain := []string{
+		"169.254.1.1 dev eth0 scope link",
+		"172.16.11.0/24 dev net1 proto kernel scope link src 172.16.11.10",
+		"172.16.12.0/24 dev net2 proto kernel scope link src 172.16.12.10",
+		"default via 169.254.1.1 dev eth0",
+	}
+	if got := n.Routes(t, 254); !slices.Equal(got, wantMain) {
+		t.Fatalf("main:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantMain, "\n"))
+	}
+
+	// CHECK notices a route removed behind its back, and a wrong MTU.
+	coordinatortest.Do(t, n.Pod, func() error { return delTableDefault(100) })
+	err := n.Pod.Do(func(_ nsNetNS) error { return coordinator.Verify(layouts[0], 4000) })
+	if err == nil || !strings.Contains(err.Error(), `route "default via 172.16.11.254 dev net1" is missing from table 100`) {
+		t.Fatalf("Verify after removing the default route: %v", err)
+	}
+	err = n.Pod.Do(func(_ nsNetNS) error { return coordinator.Verify(layouts[1], 1500) })
+	if err == nil || !strings.Contains(err.Error(), "net2 has MTU 4000, the network says 1500") {
+		t.Fatalf("Verify with another MTU: %v", err)
+	}
+
+	for range 2 {
+		for _, l := range layouts {
+			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Remove(l.IfName) })
+		}
+	}
+	if got := n.Rules(t); !slices.Equal(got, rulesBefore) {
+		t.Fatalf("rules after Remove: %q, want %q", got, rulesBefore)
+	}
+	for _, table := range []int{100, 101} {
+		if got := n.Routes(t, table); len(got) != 0 {
+			t.Fatalf("table %d after Remove: %q", table, got)
+		}
+	}
+	if got := n.Routes(t, 254); !slices.Equal(got, wantMain) {
+		t.Fatalf("main after Remove: %q, want %q", got, wantMain)
+	}
+}
+
+// Probe against a real gateway namespace: the gateway answers with its MAC,
+// an address nobody holds gets no answer within the bound, and an address a
+// station holds is found by the conflict probe (sender 0.0.0.0).
+func TestProbe(t *testing.T) {
+	n := coordinatortest.NewNode(t, 1)
+	n.Macvlan(t, 1, "net1", netip.MustParsePrefix("172.16.11.10/24"))
+	n.GatewayAddr(t, 1, netip.MustParsePrefix("172.16.11.77/24"))
+	gwMAC := n.PeerMAC(t, 1)
+	for _, tc := range []struct {
+		name   string
+		src    string
+		target string
+		found  bool
+	}{
+		{"gateway answers", "172.16.11.10", "172.16.11.254", true},
+		{"conflict probe finds a holder", "0.0.0.0", "172.16.11.77", true},
+		{"conflict probe of a free address", "0.0.0.0", "172.16.11.10", false},
+		{"absent gateway", "172.16.11.10", "172.16.11.253", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const timeout = 300 * time.Millisecond
+			start := time.Now()
+			var found bool
+			coordinatortest.Do(t, n.Pod, func() error {
+				hw, ok, err := coordinator.Probe("net1", netip.MustParseAddr(tc.src), netip.MustParseAddr(tc.target), timeout, 100*time.Millisecond)
+				if ok && hw.String() != gwMAC.String() {
+					t.Errorf("answered by %s, want the gateway namespace's %s", hw, gwMAC)
+				}
+				found = ok
+				return err
+			})
+			took := time.Since(start)
+			if found != tc.found {
+				t.Fatalf("found = %v, want %v", found, tc.found)
+			}
+			if took > timeout+200*time.Millisecond {
+				t.Fatalf("probe took %s, bound %s", took, timeout)
+			}
+			if !found && took < timeout {
+				t.Fatalf("gave up after %s, before the bound %s", took, timeout)
+			}
+		})
+	}
+	err := n.Pod.Do(func(_ nsNetNS) error {
+		_, _, err := coordinator.Probe("net9", netip.IPv4Unspecified(), netip.MustParseAddr("172.16.11.10"), time.Second, time.Second)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "find interface net9") {
+		t.Fatalf("probe on a missing interface: %v", err)
+	}
+}
