@@ -246,7 +246,7 @@ func waitGone(ctx context.Context, t *testing.T, p *corev1.Pod) {
 	}
 }
 
-func createPool(ctx context.Context, t *testing.T, name, subnet string, ips []string, gateway string) *spiderv2beta1.SpiderIPPool {
+func createPool(ctx context.Context, t testing.TB, name, subnet string, ips []string, gateway string) *spiderv2beta1.SpiderIPPool {
 	t.Helper()
 	pool := &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: spiderv2beta1.IPPoolSpec{Subnet: subnet, IPs: ips}}

@@ -103,7 +103,7 @@ func TestPluginThroughTheSocket(t *testing.T) {
 	}
 }
 
-func waitSocket(ctx context.Context, t *testing.T, path string) {
+func waitSocket(ctx context.Context, t testing.TB, path string) {
 	t.Helper()
 	for {
 		if _, err := os.Stat(path); err == nil {
