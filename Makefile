@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO    ?= go
 PKGS  := ./...
+REGISTRY ?= ghcr.io/railnet
+TAG      ?= dev
 
 .DEFAULT_GOAL := help
 
@@ -10,8 +12,16 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build every binary into bin/.
-	$(GO) build -o bin/ ./test/cluster
+build: ## Build every binary into bin/ (railnet-webhook, railnet-extender, railnet-agent, railnet-ipam, railnet-coordinator, cluster).
+	$(GO) build -o bin/railnet-webhook ./webhook
+	$(GO) build -o bin/railnet-extender ./extender
+	$(GO) build -o bin/ ./nodeagent/cmd/... ./test/cluster
+
+.PHONY: images
+images: ## Build the container images (needs a container engine; this machine has none: test/images checks what it can).
+	docker build -f webhook/Dockerfile -t $(REGISTRY)/railnet-webhook:$(TAG) .
+	docker build -f extender/Dockerfile -t $(REGISTRY)/railnet-extender:$(TAG) .
+	docker build -f nodeagent/Dockerfile -t $(REGISTRY)/railnet-agent:$(TAG) .
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code and CRD manifests from api/.
@@ -61,6 +71,10 @@ bench-agent: ## Node agent: full discovery of the 8-rail fixture (time, allocati
 bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p50/p99, allocs, ratio to a pass-through extender); real scheduler pods/s with vs without it.
 	$(GO) test -run '^$$' -bench FilterPrioritize -benchtime 30x -count 1 ./extender/bench
 	$(GO) test -run '^$$' -bench SchedulerThroughput -benchtime 1x -count 1 -timeout 30m ./test/e2e/extender
+
+.PHONY: bench-webhook
+bench-webhook: ## Webhook: in-process reviews/s for an 8-rail pod vs an unannotated one; apiserver pod-create p50/p99 with vs without the webhook, ratios printed.
+	$(GO) test -run '^$$' -bench BenchmarkWebhook -benchtime 1x -count 1 -timeout 20m ./test/e2e/webhook
 
 .PHONY: bench-ipam
 bench-ipam: ## IPAM: CNI ADD allocations/s of railnet-ipam vs whereabouts v0.9.2 on the same apiserver, ratio printed. Needs root.

@@ -71,7 +71,7 @@ type webhookProc struct {
 // startWebhook runs the webhook binary with a serving certificate from a
 // CA made for this test, waits for /readyz and registers it with the
 // apiserver by URL. Cleanup removes the registration and stops the process.
-func startWebhook(t *testing.T) *webhookProc {
+func startWebhook(t testing.TB) *webhookProc {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := ground.NewCA("railnet-webhook-e2e-ca")
@@ -125,7 +125,7 @@ func (p *webhookProc) Stop() {
 	<-p.done
 }
 
-func (p *webhookProc) waitReady(t *testing.T) {
+func (p *webhookProc) waitReady(t testing.TB) {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(p.ca.CertPEM)
@@ -149,7 +149,7 @@ func (p *webhookProc) waitReady(t *testing.T) {
 }
 
 // register creates (or replaces) the webhook configurations pointing at p.
-func register(t *testing.T, p *webhookProc) {
+func register(t testing.TB, p *webhookProc) {
 	t.Helper()
 	ctx := context.Background()
 	o := registration.Options{Name: regName, URL: "https://" + p.addr, CABundle: p.ca.CertPEM}
@@ -166,7 +166,7 @@ func register(t *testing.T, p *webhookProc) {
 }
 
 // setConfig writes the webhook's ConfigMap.
-func setConfig(t *testing.T, podResourceInject string) {
+func setConfig(t testing.TB, podResourceInject string) {
 	t.Helper()
 	ctx := context.Background()
 	cluster.EnsureNamespace(t, configNS)
@@ -221,7 +221,7 @@ func poll(t testing.TB, timeout time.Duration, what string, f func() error) {
 // seedObjects returns the seed guide's webhook-section YAML (one pool and
 // one SpiderMultusConfig for GPU 1, read verbatim from test/testdata/seed)
 // repeated for GPUs 1..8 the way the guide says the other seven follow.
-func seedObjects(t *testing.T) []byte {
+func seedObjects(t testing.TB) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seed", "webhook-pool-and-inject-config.yaml"))
 	if err != nil {
@@ -236,7 +236,7 @@ func seedObjects(t *testing.T) []byte {
 	return []byte(strings.Join(out, "\n---\n"))
 }
 
-func mustYAML(t *testing.T, v any) string {
+func mustYAML(t testing.TB, v any) string {
 	t.Helper()
 	b, err := yaml.Marshal(v)
 	if err != nil {
