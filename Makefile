@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 GO    ?= go
 PKGS  := ./...
+REGISTRY ?= ghcr.io/railnet
+TAG      ?= dev
 
 .DEFAULT_GOAL := help
 
@@ -10,8 +12,16 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build every binary into bin/.
-	$(GO) build -o bin/ ./test/cluster
+build: ## Build every binary into bin/ (railnet-webhook, railnet-extender, railnet-agent, railnet-ipam, railnet-coordinator, cluster).
+	$(GO) build -o bin/railnet-webhook ./webhook
+	$(GO) build -o bin/railnet-extender ./extender
+	$(GO) build -o bin/ ./nodeagent/cmd/... ./test/cluster
+
+.PHONY: images
+images: ## Build the container images (needs a container engine; this machine has none: test/images checks what it can).
+	docker build -f webhook/Dockerfile -t $(REGISTRY)/railnet-webhook:$(TAG) .
+	docker build -f extender/Dockerfile -t $(REGISTRY)/railnet-extender:$(TAG) .
+	docker build -f nodeagent/Dockerfile -t $(REGISTRY)/railnet-agent:$(TAG) .
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code and CRD manifests from api/.

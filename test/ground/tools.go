@@ -56,3 +56,20 @@ func HelmTool() GoTool {
 		Env:      []string{"CGO_ENABLED=0"},
 	}
 }
+
+// WhereaboutsVersion is the IPAM railnet's allocator is measured against.
+const WhereaboutsVersion = "v0.9.2"
+
+// WhereaboutsTool describes the whereabouts IPAM plugin. Its go.mod replaces
+// gogo/protobuf, so the builder module carries the same replace line.
+func WhereaboutsTool() GoTool {
+	const mod = "github.com/k8snetworkplumbingwg/whereabouts"
+	return GoTool{
+		Name:     "whereabouts",
+		Version:  WhereaboutsVersion,
+		Require:  map[string]string{mod: WhereaboutsVersion},
+		Replace:  map[string]string{"github.com/gogo/protobuf": "github.com/gogo/protobuf v1.3.2"},
+		Binaries: map[string]string{"whereabouts": mod + "/cmd"},
+		Env:      []string{"CGO_ENABLED=0"},
+	}
+}
