@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,13 +79,15 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := errors.New("caches not synced")
+	var ready atomic.Pointer[error]
+	notSynced := errors.New("caches not synced")
+	ready.Store(&notSynced)
 	m := metrics.New()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- Serve(ctx, l, Options{Handler: &admission.Handler{Store: noStore{}, Metrics: m}, Metrics: m, Certs: certs,
-			Ready: func() error { return ready }})
+			Ready: func() error { return *ready.Load() }})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -144,7 +147,8 @@ func TestServeTLS(t *testing.T) {
 		_ = os.Chtimes(filepath.Join(dir, "tls.crt"), future, future)
 		<-time.After(20 * time.Millisecond) // poll interval
 	}
-	ready = nil
+	var synced error
+	ready.Store(&synced)
 	if code, _ := get(client(pool2), "/readyz"); code != 200 {
 		t.Errorf("/readyz after sync = %d", code)
 	}

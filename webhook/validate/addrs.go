@@ -1,45 +1,35 @@
 package validate
 
 import (
-	"fmt"
 	"net/netip"
-	"strings"
+
+	"github.com/railnet/railnet/api/ippool"
 )
 
-// ipRange is an inclusive address range; a single IP has From == To.
+// ipRange is one parsed `ips`/`excludeIPs` entry with its original text.
 type ipRange struct {
-	From, To netip.Addr
-	Text     string
+	ippool.Range
+	Text string
 }
 
 func (r ipRange) contains(a netip.Addr) bool {
-	return r.From.Compare(a) <= 0 && a.Compare(r.To) <= 0
+	a = a.Unmap()
+	return !a.Less(r.First) && !r.Last.Less(a)
 }
 
 func (r ipRange) overlaps(o ipRange) bool {
-	return r.From.Compare(o.To) <= 0 && o.From.Compare(r.To) <= 0
+	_, ok := ippool.Set{r.Range}.Overlaps(ippool.Set{o.Range})
+	return ok
 }
 
-// parseRange reads "a" or "a-b".
+// parseRange reads one entry with the syntax the IPAM service uses
+// ("a", "a-b" or a CIDR).
 func parseRange(s string) (ipRange, error) {
-	from, to, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	a, err := netip.ParseAddr(strings.TrimSpace(from))
+	r, err := ippool.ParseEntry(s)
 	if err != nil {
-		return ipRange{}, fmt.Errorf("%q is not an IP address or a range a-b", s)
+		return ipRange{}, err
 	}
-	b := a
-	if isRange {
-		if b, err = netip.ParseAddr(strings.TrimSpace(to)); err != nil {
-			return ipRange{}, fmt.Errorf("%q is not an IP address or a range a-b", s)
-		}
-		if a.Is4() != b.Is4() {
-			return ipRange{}, fmt.Errorf("range %q mixes IPv4 and IPv6", s)
-		}
-		if b.Less(a) {
-			return ipRange{}, fmt.Errorf("range %q ends before it starts", s)
-		}
-	}
-	return ipRange{From: a.Unmap(), To: b.Unmap(), Text: s}, nil
+	return ipRange{Range: r, Text: s}, nil
 }
 
 // parseRanges reads a list, ignoring malformed entries (validation reports

@@ -71,7 +71,7 @@ func ValidatePool(p, old *spiderv2beta1.SpiderIPPool, others []spiderv2beta1.Spi
 				add("%s[%d]: %v", field, i, err)
 				continue
 			}
-			if !prefix.Contains(r.From) || !prefix.Contains(r.To) {
+			if !prefix.Contains(r.First) || !prefix.Contains(r.Last) {
 				add("%s[%d] %s is outside spec.subnet %s", field, i, v, prefix)
 				continue
 			}
