@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
@@ -109,4 +111,30 @@ func TestJobStaysInOneBlock(t *testing.T) {
 			t.Fatalf("%s landed in block %s, want the job's block %s", name, got, home)
 		}
 	}
+}
+
+// A pod that names only an inject group (as users write it before the
+// webhook fills in the networks) gets its rails from the SpiderMultusConfigs
+// of that group, read through the extender's cache index; a group no config
+// carries leaves the pod Pending with a reason naming the group.
+func TestInjectGroup(t *testing.T) {
+	r := newRig(t, "e2e-group", resources[3], []string{"172.16.11.1-172.16.11.100"}, nil)
+	r.node("group-up", nil, nil)
+	r.node("group-down", nil, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
+
+	grouped := func(name, group string) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: name,
+				Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: group}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "rdma-tools",
+				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{r.resource: resource.MustParse("1")}}}}},
+		}
+		create(t, p)
+		return p
+	}
+	if got := r.waitBound(grouped("in-group", "all-e2e-group")); got != "group-up" {
+		t.Fatalf("pod of group all-e2e-group bound to %s, want group-up", got)
+	}
+	lost := grouped("no-group", "nope")
+	r.waitEvent(lost, `pod e2e-group/no-group asks for inject group "nope" (annotation cni.spidernet.io/rdma-resource-inject) but no SpiderMultusConfig carries cni.spidernet.io/rdma-resource-inject: nope; create one or fix the pod's annotation`)
 }

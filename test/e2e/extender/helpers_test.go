@@ -41,7 +41,9 @@ func newRig(t *testing.T, ns, res string, ips []string, mutPool func(*spiderv2be
 		mutPool(pool)
 	}
 	create(t, pool)
-	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu1-macvlan"}}
+	// Each rig's network is in two inject groups: <ns> and all-<ns>.
+	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gpu1-macvlan",
+		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: ns + ",all-" + ns}}}
 	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{
 		Master: []string{"eth1"}, RDMAResourceName: res,
 		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{r.pool}},

@@ -26,6 +26,7 @@ var resources = []string{
 	"spidernet.io/e2e_rails",
 	"spidernet.io/e2e_down",
 	"spidernet.io/e2e_job",
+	"spidernet.io/e2e_group",
 	benchResource,
 }
 
