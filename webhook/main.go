@@ -1,6 +1,3 @@
-// Command webhook is railnet's admission service: pod RDMA network
-// injection, SpiderIPPool/SpiderMultusConfig defaulting and validation, and
-// the SpiderMultusConfig → NetworkAttachmentDefinition controller.
 package main
 
 import (
@@ -21,6 +18,8 @@ import (
 
 type flags struct {
 	listen, metricsListen, certFile, keyFile, namespace, configMap string
+	leaderElectionID                                               string
+	leaderElect                                                    bool
 }
 
 func main() {
@@ -33,6 +32,8 @@ func main() {
 	flag.StringVar(&f.keyFile, "tls-key-file", "/tls/tls.key", "serving key (PEM)")
 	flag.StringVar(&f.namespace, "namespace", "railnet", "namespace of the ConfigMap")
 	flag.StringVar(&f.configMap, "config-map", "railnet-config", "ConfigMap whose conf.yaml holds podResourceInject, read live")
+	flag.BoolVar(&f.leaderElect, "leader-elect", true, "run the NAD and namespace controllers on one replica only (Lease in --namespace)")
+	flag.StringVar(&f.leaderElectionID, "leader-election-id", "railnet-webhook", "name of that Lease")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,7 +49,7 @@ func run(ctx context.Context, f flags) error {
 		return fmt.Errorf("kubernetes client config: %w", err)
 	}
 	o := app.Options{Config: cfg, CertFile: f.certFile, KeyFile: f.keyFile,
-		ConfigMap: client.ObjectKey{Namespace: f.namespace, Name: f.configMap}}
+		ConfigMap: client.ObjectKey{Namespace: f.namespace, Name: f.configMap}, LeaderElection: f.leaderElect, LeaderElectionID: f.leaderElectionID}
 	if o.Listener, err = net.Listen("tcp", f.listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}

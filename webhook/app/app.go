@@ -39,8 +39,11 @@ type Options struct {
 	CertFile, KeyFile string
 	// ConfigMap holds conf.yml with podResourceInject.
 	ConfigMap client.ObjectKey
-	// NoControllers runs only the admission server (benchmarks).
-	NoControllers bool
+	// LeaderElection makes one replica run the controllers (a Lease in
+	// ConfigMap.Namespace); every replica serves admission requests.
+	LeaderElection bool
+	// LeaderElectionID names the Lease.
+	LeaderElectionID string
 }
 
 // Run serves until ctx ends.
@@ -51,10 +54,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
-		Scheme:                 scheme.New(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Logger:                 log,
+		Scheme:                        scheme.New(),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                o.LeaderElection,
+		LeaderElectionID:              o.LeaderElectionID,
+		LeaderElectionNamespace:       o.ConfigMap.Namespace,
+		LeaderElectionReleaseOnCancel: true,
+		Logger:                        log,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{o.ConfigMap.Namespace: {}}},
 		}},
@@ -62,7 +69,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if !o.NoControllers {
+	{
 		if err := (&controller.NADReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up NAD controller: %w", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,13 +115,24 @@ func startWebhook(t testing.TB) *webhookProc {
 	return p
 }
 
-// Stop kills the process and waits for it to exit.
+// Stop ends the process with SIGTERM (it releases its leader Lease), or
+// SIGKILL after 10 s, and waits for it to exit.
 func (p *webhookProc) Stop() {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.Kill()
+	}
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (p *webhookProc) Kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.done
 }

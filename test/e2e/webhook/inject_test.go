@@ -388,7 +388,7 @@ func TestWebhookDown(t *testing.T) {
 		}
 		return nil
 	})
-	wh.Stop()
+	wh.Kill()
 	plain := newPod("outage", "plain-", nil)
 	if err := cluster.Client.Create(ctx, plain); err != nil {
 		t.Fatalf("unannotated pod refused while the webhook is down: %v", err)
