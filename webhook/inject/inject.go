@@ -42,7 +42,9 @@ type Result struct {
 }
 
 // Pod injects the inject group the pod (or its namespace) names into pod, in
-// place. configs are all SpiderMultusConfigs of the cluster. It returns nil,
+// place. A pod that sets its own networks annotation is left alone when
+// the group comes from its namespace, and refused when it names a group
+// itself. configs are all SpiderMultusConfigs of the cluster. It returns nil,
 // nil when the pod names no group or cfg excludes its namespace, and a
 // *Refusal when the pod must not be created as it is. Running it again on
 // its own output changes nothing.
@@ -50,6 +52,11 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	configs []*spiderv2beta1.SpiderMultusConfig) (*Result, error) {
 	req, ok := Lookup(pod.Annotations, namespaceAnnotations)
 	if !ok || !cfg.Applies(pod.Namespace) {
+		return nil, nil
+	}
+	if req.FromNamespace && ownNetworks(pod) {
+		// The pod chose its networks itself; a namespace-wide group does
+		// not override that choice.
 		return nil, nil
 	}
 	who := podRef(pod)
@@ -218,6 +225,17 @@ func hasResource(pod *corev1.Pod, r corev1.ResourceName) bool {
 		}
 	}
 	return false
+}
+
+// ownNetworks reports whether the pod carries a networks annotation that
+// railnet did not write.
+func ownNetworks(pod *corev1.Pod) bool {
+	cur, ok := pod.Annotations[networks.Annotation]
+	if !ok || strings.TrimSpace(cur) == "" {
+		return false
+	}
+	own, ok := pod.Annotations[AnnotationInjected]
+	return !ok || own != cur
 }
 
 func podRef(pod *corev1.Pod) string {

@@ -91,10 +91,10 @@ func TestPodSeedScenario(t *testing.T) {
 
 func TestPodNoChange(t *testing.T) {
 	tests := []struct {
-		name string
-		ann  map[string]string
-		ns   string
-		cfg  Config
+		name  string
+		ann   map[string]string
+		nsAnn map[string]string
+		cfg   Config
 	}{
 		{name: "no annotation", cfg: enabled},
 		{name: "disabled", ann: map[string]string{rdmaKey: "rdma-network"}, cfg: Config{}},
@@ -102,6 +102,8 @@ func TestPodNoChange(t *testing.T) {
 			cfg: Config{Enabled: true, NamespacesExclude: []string{"train"}}},
 		{name: "not in include list", ann: map[string]string{rdmaKey: "rdma-network"},
 			cfg: Config{Enabled: true, NamespacesInclude: []string{"other"}}},
+		{name: "namespace group does not override the pod's own networks",
+			ann: map[string]string{networks.Annotation: "spiderpool/mine"}, nsAnn: map[string]string{rdmaKey: "rdma-network"}, cfg: enabled},
 		{name: "exclude wins over include", ann: map[string]string{rdmaKey: "rdma-network"},
 			cfg: Config{Enabled: true, NamespacesInclude: []string{"train"}, NamespacesExclude: []string{"train"}}},
 	}
@@ -109,7 +111,7 @@ func TestPodNoChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := pod(tt.ann)
 			before := p.DeepCopy()
-			res, err := Pod(p, nil, tt.cfg, seedConfigs())
+			res, err := Pod(p, tt.nsAnn, tt.cfg, seedConfigs())
 			if err != nil || res != nil {
 				t.Fatalf("Pod() = %+v, %v; want nil, nil", res, err)
 			}

@@ -56,7 +56,8 @@ func (s *Store) NamespaceAnnotations(ctx context.Context, name string) (map[stri
 // MultusConfigs lists every SpiderMultusConfig.
 func (s *Store) MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error) {
 	var l spiderv2beta1.SpiderMultusConfigList
-	if err := s.r.List(ctx, &l); err != nil {
+	// Read-only use: skip the cache's deep copy.
+	if err := s.r.List(ctx, &l, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list SpiderMultusConfigs: %w", err)
 	}
 	out := make([]*spiderv2beta1.SpiderMultusConfig, len(l.Items))
@@ -69,7 +70,7 @@ func (s *Store) MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultu
 // IPPools lists every SpiderIPPool.
 func (s *Store) IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error) {
 	var l spiderv2beta1.SpiderIPPoolList
-	if err := s.r.List(ctx, &l); err != nil {
+	if err := s.r.List(ctx, &l, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list SpiderIPPools: %w", err)
 	}
 	return l.Items, nil
