@@ -116,11 +116,6 @@ func waitHealthy(done <-chan error) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
 	for {
-		select {
-		case err := <-done:
-			return fmt.Errorf("extender stopped before it was healthy: %v", err)
-		default:
-		}
 		resp, err := hc.Get(healthURL)
 		if err == nil {
 			resp.Body.Close()
@@ -132,6 +127,10 @@ func waitHealthy(done <-chan error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("extender not healthy at %s: %v", healthURL, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case err := <-done:
+			return fmt.Errorf("extender stopped before it was healthy: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
