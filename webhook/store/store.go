@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +19,10 @@ import (
 type Store struct {
 	r         client.Reader
 	configMap client.ObjectKey
+
+	mu       sync.Mutex
+	parsedRV string // resourceVersion of the ConfigMap behind parsed
+	parsed   inject.Config
 }
 
 // New returns a Store reading the service configuration from the ConfigMap
@@ -31,16 +36,22 @@ func New(r client.Reader, configMap client.ObjectKey) *Store {
 // left without their networks.
 func (s *Store) InjectConfig(ctx context.Context) (inject.Config, error) {
 	var cm corev1.ConfigMap
-	if err := s.r.Get(ctx, s.configMap, &cm); err != nil {
+	if err := s.r.Get(ctx, s.configMap, &cm, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return inject.Config{}, nil
 		}
 		return inject.Config{}, fmt.Errorf("get ConfigMap %s: %w", s.configMap, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cm.ResourceVersion != "" && cm.ResourceVersion == s.parsedRV {
+		return s.parsed, nil // unchanged since the last request
+	}
 	cfg, err := ParseConfig(cm.Data)
 	if err != nil {
 		return inject.Config{}, fmt.Errorf("ConfigMap %s: %w", s.configMap, err)
 	}
+	s.parsedRV, s.parsed = cm.ResourceVersion, cfg
 	return cfg, nil
 }
 
