@@ -90,11 +90,11 @@ func Mutating(o Options) *admissionregv1.MutatingWebhookConfiguration {
 		}
 	}
 	pods := base("pods.inject.railnet.io", MutatePodPath, podRule)
-	pods.MatchConditions = []admissionregv1.MatchCondition{{Name: "carries-inject-annotation", Expression: podAnnotated}}
+	pods.MatchConditions = []admissionregv1.MatchCondition{{Name: "pod-names-inject-group", Expression: podAnnotated}}
 	nsPods := base("namespaces.inject.railnet.io", MutatePodPath, podRule)
 	nsPods.NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: NamespaceLabel, Operator: metav1.LabelSelectorOpExists}}}
-	nsPods.MatchConditions = []admissionregv1.MatchCondition{{Name: "not-annotated-itself", Expression: "!(" + podAnnotated + ")"}}
+	nsPods.MatchConditions = []admissionregv1.MatchCondition{{Name: "pod-does-not-name-inject-group", Expression: "!(" + podAnnotated + ")"}}
 	pools := base("spiderippools.mutate.railnet.io", MutateSpiderIPPoolPath, []admissionregv1.RuleWithOperations{
 		crdRule("spiderippools", admissionregv1.Create, admissionregv1.Update)})
 	smcs := base("spidermultusconfigs.mutate.railnet.io", MutateSpiderMultusConfigPath, []admissionregv1.RuleWithOperations{
