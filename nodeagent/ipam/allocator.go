@@ -16,31 +16,16 @@ import (
 	"github.com/railnet/railnet/api/ippool"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
 
-// Request asks for the addresses of one pod interface.
-type Request struct {
-	Pools        spiderv2beta1.PoolsConfig `json:"ippools"`
-	PodNamespace string                    `json:"podNamespace"`
-	PodName      string                    `json:"podName"`
-	PodUID       string                    `json:"podUID"`
-	ContainerID  string                    `json:"containerID"`
-	IfName       string                    `json:"ifName"`
-}
-
-// Address is one allocated address with what the interface needs to use it.
-type Address struct {
-	Pool    string       `json:"pool"`
-	IP      netip.Prefix `json:"ip"` // the address with its subnet's prefix length
-	Gateway netip.Addr   `json:"gateway,omitzero"`
-	Routes  []Route      `json:"routes,omitempty"`
-}
-
-// Route is one of a pool's extra routes.
-type Route struct {
-	Dst netip.Prefix `json:"dst"`
-	Gw  netip.Addr   `json:"gw"`
-}
+// Request, Pools, Address and Route are the wire types of the IPAM socket.
+type (
+	Request = ipamwire.Request
+	Pools   = ipamwire.Pools
+	Address = ipamwire.Address
+	Route   = ipamwire.Route
+)
 
 // Allocator hands out addresses on one node. Reader may be a cache (pools,
 // nodes and the pools' allocations are read from it); Writer must reach the

@@ -7,39 +7,24 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
 
 // DefaultSocket is where the agent serves IPAM and railnet-ipam looks for it.
-const DefaultSocket = "/run/railnet/ipam.sock"
+const DefaultSocket = ipamwire.DefaultSocket
 
-// Wire types of the IPAM socket: JSON over HTTP on a unix socket.
+// Wire types of the IPAM socket, defined in ipamwire.
 type (
-	// AllocateResponse answers POST /v1/allocate.
-	AllocateResponse struct {
-		Addresses []Address `json:"addresses"`
-	}
-	// ReleaseRequest is the body of POST /v1/release.
-	ReleaseRequest struct {
-		PodUID      string `json:"podUID"`
-		ContainerID string `json:"containerID"`
-		IfName      string `json:"ifName"`
-	}
-	// CheckRequest is the body of POST /v1/check.
-	CheckRequest struct {
-		PodUID string       `json:"podUID"`
-		IfName string       `json:"ifName"`
-		IPs    []netip.Addr `json:"ips"`
-	}
-	// ErrorResponse carries a failure's message.
-	ErrorResponse struct {
-		Error string `json:"error"`
-	}
+	AllocateResponse = ipamwire.AllocateResponse
+	ReleaseRequest   = ipamwire.ReleaseRequest
+	CheckRequest     = ipamwire.CheckRequest
+	ErrorResponse    = ipamwire.ErrorResponse
 )
 
 // Service serves the allocator on a unix socket that only root can reach.
@@ -85,7 +70,7 @@ func (s *Service) Run(ctx context.Context) error {
 // Handler routes the IPAM requests.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/allocate", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+ipamwire.PathAllocate, func(w http.ResponseWriter, r *http.Request) {
 		var req Request
 		if !decode(w, r, &req) {
 			return
@@ -102,7 +87,7 @@ func (s *Service) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, AllocateResponse{Addresses: addrs})
 	})
-	mux.HandleFunc("POST /v1/release", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+ipamwire.PathRelease, func(w http.ResponseWriter, r *http.Request) {
 		var req ReleaseRequest
 		if !decode(w, r, &req) {
 			return
@@ -113,7 +98,7 @@ func (s *Service) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, struct{}{})
 	})
-	mux.HandleFunc("POST /v1/check", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+ipamwire.PathCheck, func(w http.ResponseWriter, r *http.Request) {
 		var req CheckRequest
 		if !decode(w, r, &req) {
 			return

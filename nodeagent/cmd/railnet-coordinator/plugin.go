@@ -17,7 +17,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/railnet/railnet/nodeagent/coordinator"
-	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
 
 // netConf is the coordinator's entry of the network's plugin list. The
@@ -33,7 +33,7 @@ type netConf struct {
 	// gateway; the conflict probe waits a fifth of it, at least 100ms).
 	ProbeTimeout string `json:"probeTimeout,omitempty"`
 	// IPAMSocket is the node agent's IPAM socket, used to release the
-	// address when a check fails (default /run/railnet/ipam.sock; also
+	// address when a check fails (default /run/railnet/ipamwire.sock; also
 	// RAILNET_IPAM_SOCKET).
 	IPAMSocket string `json:"ipamSocket,omitempty"`
 }
@@ -202,7 +202,7 @@ func release(conf *netConf, args *skel.CmdArgs) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_ = ipam.NewClient(socket).Release(ctx, ipam.ReleaseRequest{
+	_ = ipamwire.NewClient(socket).Release(ctx, ipamwire.ReleaseRequest{
 		PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
 }
 

@@ -1,10 +1,10 @@
 // Command railnet-ipam is railnet's IPAM CNI plugin. It asks the node agent's
 // IPAM service (a unix socket) for addresses from the SpiderIPPools the
-// network names in ipam.ippools, and returns them with the pools' gateways
+// network names in ipamwire.ippools, and returns them with the pools' gateways
 // and routes for railnet-coordinator to install.
 //
-// The socket is RAILNET_IPAM_SOCKET when set, else ipam.socket of the
-// network configuration, else /run/railnet/ipam.sock.
+// The socket is RAILNET_IPAM_SOCKET when set, else ipamwire.socket of the
+// network configuration, else /run/railnet/ipamwire.sock.
 package main
 
 import (
@@ -21,17 +21,16 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
 
-	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
-	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
 
 // netConf is the part of the network configuration this plugin reads.
 type netConf struct {
 	types.NetConf
 	IPAM struct {
-		Type    string                    `json:"type"`
-		IPPools spiderv2beta1.PoolsConfig `json:"ippools"`
-		Socket  string                    `json:"socket,omitempty"`
+		Type    string         `json:"type"`
+		IPPools ipamwire.Pools `json:"ippools"`
+		Socket  string         `json:"socket,omitempty"`
 	} `json:"ipam"`
 }
 
@@ -48,7 +47,7 @@ func main() {
 		version.PluginSupports("0.4.0", "1.0.0", "1.1.0"), "railnet-ipam: addresses from SpiderIPPools")
 }
 
-func load(args *skel.CmdArgs) (*netConf, *k8sArgs, *ipam.Client, error) {
+func load(args *skel.CmdArgs) (*netConf, *k8sArgs, *ipamwire.Client, error) {
 	conf := &netConf{}
 	if err := json.Unmarshal(args.StdinData, conf); err != nil {
 		return nil, nil, nil, fmt.Errorf("railnet-ipam: parse network configuration: %w", err)
@@ -61,7 +60,7 @@ func load(args *skel.CmdArgs) (*netConf, *k8sArgs, *ipam.Client, error) {
 	if socket == "" {
 		socket = conf.IPAM.Socket
 	}
-	return conf, ka, ipam.NewClient(socket), nil
+	return conf, ka, ipamwire.NewClient(socket), nil
 }
 
 func cmdAdd(args *skel.CmdArgs) error {
@@ -74,7 +73,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
-	addrs, err := c.Allocate(ctx, ipam.Request{
+	addrs, err := c.Allocate(ctx, ipamwire.Request{
 		Pools:        conf.IPAM.IPPools,
 		PodNamespace: string(ka.K8S_POD_NAMESPACE), PodName: string(ka.K8S_POD_NAME), PodUID: string(ka.K8S_POD_UID),
 		ContainerID: args.ContainerID, IfName: args.IfName,
@@ -87,7 +86,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 
 // result turns the service's answer into a CNI result: one IP per address
 // with its gateway, and the pools' routes.
-func result(addrs []ipam.Address) *current.Result {
+func result(addrs []ipamwire.Address) *current.Result {
 	res := &current.Result{CNIVersion: current.ImplementedSpecVersion}
 	for _, a := range addrs {
 		ipc := &current.IPConfig{Address: *prefixToIPNet(a.IP)}
@@ -114,7 +113,7 @@ func cmdDel(args *skel.CmdArgs) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
-	return c.Release(ctx, ipam.ReleaseRequest{PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
+	return c.Release(ctx, ipamwire.ReleaseRequest{PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
 }
 
 func cmdCheck(args *skel.CmdArgs) error {
@@ -139,7 +138,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
-	return c.Check(ctx, ipam.CheckRequest{PodUID: string(ka.K8S_POD_UID), IfName: args.IfName, IPs: ips})
+	return c.Check(ctx, ipamwire.CheckRequest{PodUID: string(ka.K8S_POD_UID), IfName: args.IfName, IPs: ips})
 }
 
 func prefixToIPNet(p netip.Prefix) *net.IPNet {

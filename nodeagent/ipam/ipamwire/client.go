@@ -1,4 +1,4 @@
-package ipam
+package ipamwire
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ func NewClient(socket string) *Client {
 // Allocate asks for the interface's addresses.
 func (c *Client) Allocate(ctx context.Context, req Request) ([]Address, error) {
 	var resp AllocateResponse
-	if err := c.call(ctx, "/v1/allocate", req, &resp); err != nil {
+	if err := c.call(ctx, PathAllocate, req, &resp); err != nil {
 		return nil, err
 	}
 	return resp.Addresses, nil
@@ -41,12 +41,12 @@ func (c *Client) Allocate(ctx context.Context, req Request) ([]Address, error) {
 
 // Release frees the interface's addresses held for the container.
 func (c *Client) Release(ctx context.Context, req ReleaseRequest) error {
-	return c.call(ctx, "/v1/release", req, nil)
+	return c.call(ctx, PathRelease, req, nil)
 }
 
 // Check verifies the interface still holds its addresses.
 func (c *Client) Check(ctx context.Context, req CheckRequest) error {
-	return c.call(ctx, "/v1/check", req, nil)
+	return c.call(ctx, PathCheck, req, nil)
 }
 
 func (c *Client) call(ctx context.Context, path string, in, out any) error {

@@ -48,7 +48,7 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 				defer wg.Done()
 				for j := w; j < perAgent; j += workers {
 					addrs, err := a.Allocate(ctx, ipam.Request{
-						Pools:        spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}},
+						Pools:        ipam.Pools{IPv4: []string{pool.Name}},
 						PodNamespace: "burst", PodName: fmt.Sprintf("p-%d-%d", i, j),
 						PodUID: fmt.Sprintf("uid-%d-%d", i, j), ContainerID: "c", IfName: "net1",
 					})
@@ -116,7 +116,7 @@ func TestRetryReuseAndRelease(t *testing.T) {
 	pool := createPool(ctx, t, "gpu1-net11", "172.16.11.0/24", []string{"172.16.11.1-172.16.11.200"}, "172.16.11.254")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker1"})
 	a := &ipam.Allocator{Node: "worker1", Reader: cluster.Client, Writer: cluster.Client}
-	req := ipam.Request{Pools: spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}},
+	req := ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
 		PodNamespace: "train", PodName: "trainer-0", PodUID: "uid-retry", ContainerID: "sandbox-1", IfName: "net1"}
 
 	first, err := a.Allocate(ctx, req)
@@ -165,7 +165,7 @@ func TestRefusalsNameThePools(t *testing.T) {
 	}
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker2"})
 	a := &ipam.Allocator{Node: "worker2", Reader: cluster.Client, Writer: cluster.Client}
-	_, err := a.Allocate(ctx, ipam.Request{Pools: spiderv2beta1.PoolsConfig{IPv4: []string{"rack-b-only", "missing-pool"}},
+	_, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
 		PodNamespace: "train", PodName: "trainer-1", PodUID: "uid-refused", IfName: "net2"})
 	want := "no address for net2 of pod train/trainer-1: SpiderIPPool rack-b-only serves only nodes [worker9] (spec.nodeName), not worker2; SpiderIPPool missing-pool does not exist"
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -191,7 +191,7 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		pods = append(pods, pod)
-		if _, err := a.Allocate(ctx, ipam.Request{Pools: spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}},
+		if _, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "gc", PodName: pod.Name, PodUID: string(pod.UID), ContainerID: "c1", IfName: "net1"}); err != nil {
 			t.Fatal(err)
 		}

@@ -22,7 +22,7 @@ import (
 )
 
 // chain is a node's CNI setup for the chain tests: the reference plugins and
-// railnet's two plugins on one CNI path, the agent's IPAM service on a
+// railnet's two plugins on one CNI path, the agent's IPAM (NodeService) on a
 // socket, and the namespaces of a node with 8 rails.
 type chain struct {
 	cni  *libcni.CNIConfig
@@ -30,7 +30,7 @@ type chain struct {
 	node *coordinatortest.Node
 }
 
-func newChain(ctx context.Context, t *testing.T, nodeName string) *chain {
+func newChain(ctx context.Context, t testing.TB, nodeName string) *chain {
 	t.Helper()
 	own := ground.BuildCommandsT(t, "./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator")
 	ref, err := ground.BuildGoTool(ctx, ground.CNIPluginsTool())
@@ -44,7 +44,9 @@ func newChain(ctx context.Context, t *testing.T, nodeName string) *chain {
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "ipam.sock")
-	svc := &ipam.Service{Socket: sock, Allocator: &ipam.Allocator{Node: nodeName, Reader: cluster.Client, Writer: cluster.Client}}
+	// The agent's IPAM as the daemon runs it: cached reads, live reads of
+	// the interface's own allocations, the collector.
+	svc := &ipam.NodeService{Config: cluster.Config, Node: nodeName, Socket: sock}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
@@ -55,17 +57,22 @@ func newChain(ctx context.Context, t *testing.T, nodeName string) *chain {
 
 // conflist is what the webhook renders for a seed SpiderMultusConfig on rail
 // i (macvlan + railnet-ipam, then railnet-coordinator).
-func (c *chain) conflist(t *testing.T, rail int, pool string) *libcni.NetworkConfigList {
+func (c *chain) conflist(t testing.TB, rail int, pool string) *libcni.NetworkConfigList {
 	t.Helper()
-	raw := fmt.Sprintf(`{"cniVersion":"1.0.0","name":"gpu%d-macvlan","plugins":[
-	  {"type":"macvlan","master":"rail%d","mode":"bridge","mtu":4200,
-	   "ipam":{"type":"railnet-ipam","ippools":{"ipv4":[%q]},"socket":%q}},
-	  {"type":"railnet-coordinator","probeTimeout":"500ms","ipamSocket":%q}]}`, rail, rail, pool, c.sock, c.sock)
-	conf, err := libcni.ConfListFromBytes([]byte(raw))
+	conf, err := libcni.ConfListFromBytes([]byte(c.railnetConf(rail, pool, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return conf
+}
+
+// railnetConf is the conflist text; coordinator holds extra keys of the
+// coordinator's entry.
+func (c *chain) railnetConf(rail int, pool, coordinator string) string {
+	return fmt.Sprintf(`{"cniVersion":"1.0.0","name":"gpu%d-macvlan","plugins":[
+	  {"type":"macvlan","master":"rail%d","mode":"bridge","mtu":4200,
+	   "ipam":{"type":"railnet-ipam","ippools":{"ipv4":[%q]},"socket":%q}},
+	  {"type":"railnet-coordinator","probeTimeout":"500ms","ipamSocket":%q%s}]}`, rail, rail, pool, c.sock, c.sock, coordinator)
 }
 
 func (c *chain) rt(ifName, uid string) *libcni.RuntimeConf {

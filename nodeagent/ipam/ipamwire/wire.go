@@ -1,0 +1,72 @@
+package ipamwire
+
+import "net/netip"
+
+// DefaultSocket is where the agent serves IPAM and the plugins look for it.
+const DefaultSocket = "/run/railnet/ipam.sock"
+
+// Paths of the IPAM service; each takes a POST with a JSON body.
+const (
+	PathAllocate = "/v1/allocate" // Request → AllocateResponse
+	PathRelease  = "/v1/release"  // ReleaseRequest → {}
+	PathCheck    = "/v1/check"    // CheckRequest → {}
+)
+
+// Pools names the SpiderIPPools of a network per IP family, in the order
+// they are tried (the ipam.ippools of the network configuration).
+type Pools struct {
+	IPv4 []string `json:"ipv4,omitempty"`
+	IPv6 []string `json:"ipv6,omitempty"`
+}
+
+// Empty reports whether no pool is named.
+func (p Pools) Empty() bool { return len(p.IPv4) == 0 && len(p.IPv6) == 0 }
+
+// Request asks for the addresses of one pod interface.
+type Request struct {
+	Pools        Pools  `json:"ippools"`
+	PodNamespace string `json:"podNamespace"`
+	PodName      string `json:"podName"`
+	PodUID       string `json:"podUID"`
+	ContainerID  string `json:"containerID"`
+	IfName       string `json:"ifName"`
+}
+
+// Address is one allocated address with what the interface needs to use it.
+type Address struct {
+	Pool    string       `json:"pool"`
+	IP      netip.Prefix `json:"ip"` // the address with its subnet's prefix length
+	Gateway netip.Addr   `json:"gateway,omitzero"`
+	Routes  []Route      `json:"routes,omitempty"`
+}
+
+// Route is one of a pool's extra routes.
+type Route struct {
+	Dst netip.Prefix `json:"dst"`
+	Gw  netip.Addr   `json:"gw"`
+}
+
+// AllocateResponse answers PathAllocate.
+type AllocateResponse struct {
+	Addresses []Address `json:"addresses"`
+}
+
+// ReleaseRequest is the body of PathRelease: the interface's addresses held
+// for ContainerID (all of them when empty) are freed.
+type ReleaseRequest struct {
+	PodUID      string `json:"podUID"`
+	ContainerID string `json:"containerID"`
+	IfName      string `json:"ifName"`
+}
+
+// CheckRequest is the body of PathCheck: are IPs still the interface's?
+type CheckRequest struct {
+	PodUID string       `json:"podUID"`
+	IfName string       `json:"ifName"`
+	IPs    []netip.Addr `json:"ips"`
+}
+
+// ErrorResponse carries a failure's message (any status but 200).
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
