@@ -49,7 +49,7 @@ func BenchmarkCNIAllocate(b *testing.B) {
 	sockDir, _ := os.MkdirTemp("", "ipam-bench-")
 	b.Cleanup(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "ipam.sock")
-	svc := &ipam.Service{Socket: sock, Allocator: &ipam.Allocator{Node: "bench-node", Reader: cluster.Client, Writer: cluster.Client}}
+	svc := &ipam.NodeService{Config: cluster.Config, Node: "bench-node", Socket: sock}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
