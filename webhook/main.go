@@ -13,13 +13,14 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/webhook/app"
 )
 
 type flags struct {
-	listen, metricsListen, certFile, keyFile, namespace, configMap string
-	leaderElectionID                                               string
-	leaderElect                                                    bool
+	listen, metricsListen, configMap, webhookConfig, leaderElectionID string
+	leaderElect                                                       bool
+	certs                                                             serving.Config
 }
 
 func main() {
@@ -28,10 +29,15 @@ func main() {
 	var f flags
 	flag.StringVar(&f.listen, "listen", ":9443", "HTTPS address of the admission, /healthz, /readyz and /metrics endpoints")
 	flag.StringVar(&f.metricsListen, "metrics-listen", "", "plain-HTTP address for /metrics as well (empty: off)")
-	flag.StringVar(&f.certFile, "tls-cert-file", "/tls/tls.crt", "serving certificate (PEM); reloaded when the file changes")
-	flag.StringVar(&f.keyFile, "tls-key-file", "/tls/tls.key", "serving key (PEM)")
-	flag.StringVar(&f.namespace, "namespace", "railnet", "namespace of the ConfigMap")
+	flag.StringVar(&f.certs.Namespace, "namespace", "railnet", "namespace of the ConfigMap, the leader Lease and the CA Secret")
 	flag.StringVar(&f.configMap, "config-map", "railnet-config", "ConfigMap whose conf.yaml holds podResourceInject, read live")
+	flag.StringVar(&f.certs.CertFile, "tls-cert-file", "", "serving certificate (PEM, reloaded on change); empty: self-managed CA")
+	flag.StringVar(&f.certs.KeyFile, "tls-key-file", "", "serving key (PEM)")
+	flag.StringVar(&f.certs.CASecret, "ca-secret", "", "self-managed mode: Secret holding the CA")
+	flag.StringVar(&f.certs.Service, "service", "railnet-webhook", "self-managed mode: Service whose DNS names the certificate carries")
+	flag.DurationVar(&f.certs.CALifetime, "ca-lifetime", 0, "self-managed mode: CA validity (0: default)")
+	flag.DurationVar(&f.certs.ServingLifetime, "serving-lifetime", 0, "self-managed mode: serving certificate validity (0: default)")
+	flag.StringVar(&f.webhookConfig, "webhook-configuration", "railnet-webhook", "self-managed mode: Mutating/ValidatingWebhookConfiguration whose caBundle is kept current")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "run the NAD and namespace controllers on one replica only (Lease in --namespace)")
 	flag.StringVar(&f.leaderElectionID, "leader-election-id", "railnet-webhook", "name of that Lease")
 	flag.Parse()
@@ -48,8 +54,10 @@ func run(ctx context.Context, f flags) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client config: %w", err)
 	}
-	o := app.Options{Config: cfg, CertFile: f.certFile, KeyFile: f.keyFile,
-		ConfigMap: client.ObjectKey{Namespace: f.namespace, Name: f.configMap}, LeaderElection: f.leaderElect, LeaderElectionID: f.leaderElectionID}
+	f.certs.MutatingWebhooks = []string{f.webhookConfig}
+	f.certs.ValidatingWebhooks = []string{f.webhookConfig}
+	o := app.Options{Config: cfg, Certs: f.certs, LeaderElection: f.leaderElect, LeaderElectionID: f.leaderElectionID,
+		ConfigMap: client.ObjectKey{Namespace: f.certs.Namespace, Name: f.configMap}}
 	if o.Listener, err = net.Listen("tcp", f.listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}

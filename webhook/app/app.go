@@ -19,6 +19,7 @@ import (
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/scheme"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/webhook/admission"
 	"github.com/railnet/railnet/webhook/controller"
 	"github.com/railnet/railnet/webhook/metrics"
@@ -35,8 +36,9 @@ type Options struct {
 	// MetricsListener, when set, also serves /metrics over plain HTTP (for
 	// Prometheus scraping without the webhook's CA).
 	MetricsListener net.Listener
-	// CertFile and KeyFile are the serving certificate.
-	CertFile, KeyFile string
+	// Certs selects the serving certificate: mounted files (cert-manager
+	// mode) or railnet's self-managed CA.
+	Certs serving.Config
 	// ConfigMap holds conf.yml with podResourceInject.
 	ConfigMap client.ObjectKey
 	// LeaderElection makes one replica run the controllers (a Lease in
@@ -49,9 +51,9 @@ type Options struct {
 // Run serves until ctx ends.
 func Run(ctx context.Context, o Options) error {
 	log := klog.FromContext(ctx)
-	certs, err := server.NewFileSource(o.CertFile, o.KeyFile)
+	certs, err := serving.New(o.Config, o.Certs)
 	if err != nil {
-		return err
+		return fmt.Errorf("serving certificate: %w", err)
 	}
 	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{
 		Scheme:                        scheme.New(),
@@ -97,8 +99,9 @@ func Run(ctx context.Context, o Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- mgr.Start(ctx) }()
+	go func() { errc <- certs.Start(ctx) }()
 	go func() {
 		if mgr.GetCache().WaitForCacheSync(ctx) {
 			synced.Store(true)
@@ -108,7 +111,7 @@ func Run(ctx context.Context, o Options) error {
 	go func() {
 		errc <- server.Serve(ctx, o.Listener, server.Options{Handler: h, Metrics: m, Certs: certs, Ready: ready})
 	}()
-	n := 2
+	n := 3
 	if o.MetricsListener != nil {
 		n++
 		go func() { errc <- server.ServeMetrics(ctx, o.MetricsListener, m) }()

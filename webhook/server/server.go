@@ -18,6 +18,14 @@ import (
 	"github.com/railnet/railnet/webhook/registration"
 )
 
+// CertSource hands out the serving certificate; certs/serving.Source
+// implements it.
+type CertSource interface {
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// HealthError is nil while a valid certificate is loaded.
+	HealthError() error
+}
+
 // Options configure the server.
 type Options struct {
 	Handler *admission.Handler
@@ -45,14 +53,14 @@ func Engine(o Options) *gin.Engine {
 		e.POST(p, validate)
 	}
 	e.GET("/healthz", func(c *gin.Context) {
-		if err := o.Certs.Healthy(); err != nil {
+		if err := o.Certs.HealthError(); err != nil {
 			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
 			return
 		}
 		c.String(http.StatusOK, "ok\n")
 	})
 	e.GET("/readyz", func(c *gin.Context) {
-		if err := o.Certs.Healthy(); err != nil {
+		if err := o.Certs.HealthError(); err != nil {
 			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
 			return
 		}

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/railnet/railnet/certs/filesource"
 	"github.com/railnet/railnet/webhook/admission"
 	"github.com/railnet/railnet/webhook/metrics"
 )
@@ -67,14 +68,22 @@ func writeCert(t *testing.T, dir, cn string) *x509.CertPool {
 
 type noStore struct{ admission.Store }
 
-func TestServeTLS(t *testing.T) {
-	dir := t.TempDir()
-	pool := writeCert(t, dir, "first")
-	certs, err := NewFileSource(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+func newSource(t *testing.T, dir string) *filesource.Source {
+	t.Helper()
+	src, err := filesource.New(filesource.Options{CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs.CheckEvery = 0
+	if err := src.Load(); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	pool := writeCert(t, dir, "first")
+	certs := newSource(t, dir)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -89,17 +98,21 @@ func TestServeTLS(t *testing.T) {
 		done <- Serve(ctx, l, Options{Handler: &admission.Handler{Store: noStore{}, Metrics: m}, Metrics: m, Certs: certs,
 			Ready: func() error { return *ready.Load() }})
 	}()
-	t.Cleanup(func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-	})
-	base := "https://" + l.Addr().String()
-	client := func(pool *x509.CertPool) *http.Client {
-		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	}
-	get := func(c *http.Client, path string) (int, string) {
+	t.Cleanup(stop)
+	base := "https://" + l.Addr().String()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := c.Get(base + path)
 		if err != nil {
@@ -109,14 +122,18 @@ func TestServeTLS(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	c := client(pool)
-	if code, body := get(c, "/healthz"); code != 200 || body != "ok\n" {
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
-	if code, body := get(c, "/readyz"); code != 503 || body != "caches not synced\n" {
+	if code, body := get("/readyz"); code != 503 || body != "caches not synced\n" {
 		t.Errorf("/readyz before sync = %d %q", code, body)
 	}
-	// An unannotated pod review over TLS.
+	var synced error
+	ready.Store(&synced)
+	if code, body := get("/readyz"); code != 200 || body != "ok\n" {
+		t.Errorf("/readyz after sync = %d %q", code, body)
+	}
+	// A review over TLS (a pod DELETE: nothing to do).
 	resp, err := c.Post(base+"/mutate-pod", "application/json", bytes.NewReader([]byte(
 		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"DELETE"}}`)))
 	if err != nil {
@@ -125,65 +142,46 @@ func TestServeTLS(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if want := `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"u","allowed":true}}`; strings.TrimSpace(string(b)) != want {
-		t.Errorf("/mutate = %s", b)
+		t.Errorf("/mutate-pod = %s", b)
 	}
-	if code, body := get(c, "/metrics"); code != 200 || !strings.Contains(body, `railnet_webhook_requests_total{endpoint="mutate",kind="Pod",outcome="allowed"} 1`) {
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, `railnet_webhook_requests_total{endpoint="mutate",kind="Pod",outcome="allowed"} 1`) {
 		t.Errorf("/metrics = %d, missing request count:\n%s", code, body)
 	}
-	// A rotated certificate is picked up without a restart.
-	pool2 := writeCert(t, dir, "second")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := client(pool2).Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rotated certificate not served: %v", err)
-		}
-		// Touch the files forward in case both writes landed in one mtime tick.
-		future := time.Now().Add(time.Second)
-		_ = os.Chtimes(filepath.Join(dir, "tls.crt"), future, future)
-		<-time.After(20 * time.Millisecond) // poll interval
+	// Graceful shutdown: Serve returns nil and the port closes.
+	stop()
+	if _, err := c.Get(base + "/healthz"); err == nil {
+		t.Errorf("server still answers after shutdown")
 	}
-	var synced error
-	ready.Store(&synced)
-	if code, _ := get(client(pool2), "/readyz"); code != 200 {
-		t.Errorf("/readyz after sync = %d", code)
-	}
-	// Broken files: the old certificate keeps serving, /healthz reports it.
-	if err := os.WriteFile(filepath.Join(dir, "tls.crt"), []byte("garbage"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	future := time.Now().Add(2 * time.Second)
-	_ = os.Chtimes(filepath.Join(dir, "tls.crt"), future, future)
-	code, body := get(client(pool2), "/healthz")
-	if code != 503 || !strings.HasPrefix(body, "certificate: load serving certificate") {
-		t.Errorf("/healthz with broken files = %d %q", code, body)
-	}
+}
+
+// unhealthy is a certificate source that lost its certificate.
+type unhealthy struct{ CertSource }
+
+func (unhealthy) HealthError() error {
+	return errors.New("no serving certificate loaded from files yet")
 }
 
 func TestEngineRoutes(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir, "x")
-	certs, err := NewFileSource(filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	certs := newSource(t, dir)
 	e := Engine(Options{Handler: &admission.Handler{Store: noStore{}}, Certs: certs})
 	for _, tt := range []struct {
 		method, path string
 		code         int
-	}{{"GET", "/mutate-pod", 404}, {"POST", "/nope", 404}, {"GET", "/metrics", 404}, {"POST", "/validate-spiderippool", 415}, {"POST", "/mutate-spidermultusconfig", 415}} {
+	}{{"GET", "/mutate-pod", 404}, {"POST", "/nope", 404}, {"GET", "/metrics", 404}, {"POST", "/validate-spiderippool", 415}, {"POST", "/mutate-spidermultusconfig", 415}, {"GET", "/healthz", 200}} {
 		w := httptest.NewRecorder()
 		e.ServeHTTP(w, httptest.NewRequest(tt.method, tt.path, nil))
 		if w.Code != tt.code {
 			t.Errorf("%s %s = %d, want %d", tt.method, tt.path, w.Code, tt.code)
 		}
 	}
-	if _, err := NewFileSource(filepath.Join(dir, "missing.crt"), filepath.Join(dir, "tls.key")); err == nil ||
-		!strings.HasPrefix(err.Error(), "stat serving certificate: ") {
-		t.Errorf("missing file: %v", err)
+	e = Engine(Options{Handler: &admission.Handler{Store: noStore{}}, Certs: unhealthy{certs}})
+	for _, path := range []string{"/healthz", "/readyz"} {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != 503 || w.Body.String() != "certificate: no serving certificate loaded from files yet\n" {
+			t.Errorf("%s with no certificate = %d %q", path, w.Code, w.Body.String())
+		}
 	}
 }
