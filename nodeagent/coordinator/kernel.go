@@ -16,8 +16,7 @@ import (
 // call them inside ns.Do.
 
 // Apply brings the interface up (with mtu when > 0) and installs the
-// layout: the table's routes, then the rules; pool routes the main plugin
-// put into main move into the table. Applying twice is harmless, and rules
+// layout: the table's routes, then the rules. Applying twice is harmless, and rules
 // of the table for addresses no longer in the layout are removed.
 func Apply(l Layout, mtu int) error {
 	if err := SetUp(l.IfName, mtu); err != nil {
@@ -28,12 +27,6 @@ func Apply(l Layout, mtu int) error {
 		return fmt.Errorf("find interface %s: %w", l.IfName, err)
 	}
 	idx := link.Attrs().Index
-	for _, r := range l.MainRoutes {
-		nr := &netlink.Route{LinkIndex: idx, Dst: ipNet(r.Dst), Table: mainTable}
-		if err := netlink.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("move route %s of %s out of the main table: %w", r.Dst, l.IfName, err)
-		}
-	}
 	// Link routes first: the gateway routes need their next hop on-link.
 	routes := slices.Clone(l.Routes)
 	slices.SortStableFunc(routes, func(a, b Route) int {

@@ -29,7 +29,7 @@ func TestApplyVerifyRemove(t *testing.T) {
 		}
 		layouts = append(layouts, l)
 	}
-	// The main plugin put the pool route into main; Apply moves it.
+	// The main plugin put the pool route into main; it stays there too.
 	coordinatortest.Do(t, n.Pod, func() error { return addMainRoute("net1", "10.20.0.0/16", "172.16.11.254") })
 	for range 2 {
 		for _, l := range layouts {
@@ -56,6 +56,7 @@ func TestApplyVerifyRemove(t *testing.T) {
 		}
 	}
 	wantMain := []string{
+		"10.20.0.0/16 via 172.16.11.254 dev net1",
 		"169.254.1.1 dev eth0 scope link",
 		"172.16.11.0/24 dev net1 proto kernel scope link src 172.16.11.10",
 		"172.16.12.0/24 dev net2 proto kernel scope link src 172.16.12.10",

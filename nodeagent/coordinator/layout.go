@@ -23,7 +23,6 @@ const (
 	MaxInterface = 1000 // netN above this is refused (tables 100–1099)
 	priorityBase = 32761
 	priorityMax  = 32765
-	mainTable    = 254
 )
 
 // Table returns the routing table of interface ifName.
@@ -81,9 +80,6 @@ type Layout struct {
 	Table  int
 	Rules  []Rule
 	Routes []Route
-	// MainRoutes are routes IPAM returned that the main-plugin (macvlan)
-	// installed in the main table; they move into the interface's table.
-	MainRoutes []Route
 }
 
 // Plan computes the layout of interface ifName holding addrs, with the
@@ -91,7 +87,8 @@ type Layout struct {
 // IP/32 (or /128) lookup table", the subnet's link route with the address
 // as source, the default route via the pool gateway, and each pool route.
 // The cluster's default route stays on eth0 in main: nothing here touches
-// main except taking the pool routes out of it.
+// main. The pool routes the main plugin (macvlan) installed in main stay
+// there too (its CHECK expects them); the table gets its own copy.
 func Plan(ifName string, addrs []Address, extra []Route) (Layout, error) {
 	table, err := Table(ifName)
 	if err != nil {
@@ -129,7 +126,6 @@ func Plan(ifName string, addrs []Address, extra []Route) (Layout, error) {
 			continue // the same default route the gateway already gives
 		}
 		l.Routes = append(l.Routes, Route{Table: table, Dst: r.Dst.Masked(), Gw: gw})
-		l.MainRoutes = append(l.MainRoutes, Route{Table: mainTable, Dst: r.Dst.Masked(), Gw: gw})
 	}
 	return l, nil
 }

@@ -77,9 +77,6 @@ func TestPlanSeedLayout(t *testing.T) {
 		if !slices.Equal(routes, want) {
 			t.Fatalf("%s: routes\n%s\nwant\n%s", ifName, strings.Join(routes, "\n"), strings.Join(want, "\n"))
 		}
-		if len(l.MainRoutes) != 0 {
-			t.Fatalf("%s: moves %v out of main", ifName, l.MainRoutes)
-		}
 	}
 	want := []string{
 		"32762:\tfrom 172.16.11.10 lookup 100",
@@ -105,23 +102,21 @@ func TestPlan(t *testing.T) {
 		return a
 	}
 	for _, tc := range []struct {
-		name       string
-		ifName     string
-		addrs      []Address
-		extra      []Route
-		rules      []string
-		routes     []string
-		mainRoutes []string
-		err        string
+		name   string
+		ifName string
+		addrs  []Address
+		extra  []Route
+		rules  []string
+		routes []string
+		err    string
 	}{{
-		name: "pool routes move from main into the table", ifName: "net2",
+		name: "pool routes go into the table", ifName: "net2",
 		addrs: []Address{v4("172.16.12.10/24", "172.16.12.254")},
 		extra: []Route{{Dst: netip.MustParsePrefix("10.20.0.0/16"), Gw: netip.MustParseAddr("172.16.12.1")},
 			{Dst: netip.MustParsePrefix("10.30.1.7/16")}},
 		rules: []string{"32763:\tfrom 172.16.12.10 lookup 101"},
 		routes: []string{"172.16.12.0/24 dev net2 scope link src 172.16.12.10", "default via 172.16.12.254 dev net2",
 			"10.20.0.0/16 via 172.16.12.1 dev net2", "10.30.0.0/16 via 172.16.12.254 dev net2"},
-		mainRoutes: []string{"10.20.0.0/16 via 172.16.12.1 dev net2", "10.30.0.0/16 via 172.16.12.254 dev net2"},
 	}, {
 		name: "no gateway: only the subnet route", ifName: "net1",
 		addrs:  []Address{v4("192.168.0.5/26", "")},
@@ -161,18 +156,15 @@ func TestPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rules, routes, main []string
+			var rules, routes []string
 			for _, r := range l.Rules {
 				rules = append(rules, r.String())
 			}
 			for _, r := range l.Routes {
 				routes = append(routes, r.Render(tc.ifName))
 			}
-			for _, r := range l.MainRoutes {
-				main = append(main, r.Render(tc.ifName))
-			}
-			if !slices.Equal(rules, tc.rules) || !slices.Equal(routes, tc.routes) || !slices.Equal(main, tc.mainRoutes) {
-				t.Fatalf("rules %q\nroutes %q\nmain %q\nwant %q\n%q\n%q", rules, routes, main, tc.rules, tc.routes, tc.mainRoutes)
+			if !slices.Equal(rules, tc.rules) || !slices.Equal(routes, tc.routes) {
+				t.Fatalf("rules %q\nroutes %q\nwant %q\n%q", rules, routes, tc.rules, tc.routes)
 			}
 			for _, a := range tc.addrs {
 				if !l.Holds(a.IP.Addr()) {

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/coordinator/coordinatortest"
 	"github.com/railnet/railnet/nodeagent/ipam"
 	"github.com/railnet/railnet/test/ground"
@@ -107,8 +108,16 @@ func TestChainEightRails(t *testing.T) {
 	defer cancel()
 	c := newChain(ctx, t, "chain-node")
 	for i := 1; i <= 8; i++ {
-		createPool(ctx, t, fmt.Sprintf("gpu%d-net1%d", i, i), fmt.Sprintf("172.16.1%d.0/24", i),
+		pool := createPool(ctx, t, fmt.Sprintf("gpu%d-net1%d", i, i), fmt.Sprintf("172.16.1%d.0/24", i),
 			[]string{fmt.Sprintf("172.16.1%d.10", i)}, fmt.Sprintf("172.16.1%d.254", i))
+		if i == 1 {
+			// A pool route: macvlan puts it into main, the coordinator
+			// into the rail's table as well.
+			pool.Spec.Routes = []spiderv2beta1.Route{{Dst: "10.20.0.0/16", Gw: "172.16.11.1"}}
+			if err := cluster.Client.Update(ctx, pool); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	linksBefore := c.node.Links(t)
 	rulesBefore := c.node.Rules(t)
@@ -145,11 +154,14 @@ func TestChainEightRails(t *testing.T) {
 			fmt.Sprintf("172.16.1%d.0/24 dev net%d scope link src 172.16.1%d.10", i, i, i),
 			fmt.Sprintf("default via 172.16.1%d.254 dev net%d", i, i),
 		}
+		if i == 1 {
+			wantT = append([]string{"10.20.0.0/16 via 172.16.11.1 dev net1"}, wantT...)
+		}
 		if got := c.node.Routes(t, 99+i); !slices.Equal(got, wantT) {
 			t.Fatalf("ip route show table %d: %q, want %q", 99+i, got, wantT)
 		}
 	}
-	wantMain := []string{"169.254.1.1 dev eth0 scope link"}
+	wantMain := []string{"10.20.0.0/16 via 172.16.11.1 dev net1", "169.254.1.1 dev eth0 scope link"}
 	for i := 1; i <= 8; i++ {
 		wantMain = append(wantMain, fmt.Sprintf("172.16.1%d.0/24 dev net%d proto kernel scope link src 172.16.1%d.10", i, i, i))
 	}
