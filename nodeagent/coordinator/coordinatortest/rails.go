@@ -49,7 +49,11 @@ func NewNode(tb testing.TB, rails int) *Node {
 			return up(r.Master)
 		})
 		do(tb, n.Gateway, func() error {
-			if err := netlink.LinkSetMTU(mustLink(r.Peer), 9000); err != nil {
+			peer, err := netlinksafe.LinkByName(r.Peer)
+			if err != nil {
+				return err
+			}
+			if err := netlink.LinkSetMTU(peer, 9000); err != nil {
 				return err
 			}
 			if err := AddAddr(r.Peer, netip.PrefixFrom(r.Gateway, 24)); err != nil {
@@ -72,7 +76,11 @@ func NewNode(tb testing.TB, rails int) *Node {
 		if err := up("eth0"); err != nil {
 			return err
 		}
-		idx := mustLink("eth0").Attrs().Index
+		eth0, err := netlinksafe.LinkByName("eth0")
+		if err != nil {
+			return err
+		}
+		idx := eth0.Attrs().Index
 		gw := net.ParseIP(ClusterGateway)
 		if err := netlink.RouteAdd(&netlink.Route{LinkIndex: idx, Dst: &net.IPNet{IP: gw, Mask: net.CIDRMask(32, 32)}, Scope: netlink.SCOPE_LINK}); err != nil {
 			return err
@@ -93,7 +101,13 @@ func (n *Node) GatewayAddr(tb testing.TB, rail int, p netip.Prefix) {
 func (n *Node) PeerMAC(tb testing.TB, rail int) net.HardwareAddr {
 	tb.Helper()
 	var hw net.HardwareAddr
-	do(tb, n.Gateway, func() error { hw = mustLink(n.Rails[rail-1].Peer).Attrs().HardwareAddr; return nil })
+	do(tb, n.Gateway, func() error {
+		peer, err := netlinksafe.LinkByName(n.Rails[rail-1].Peer)
+		if err == nil {
+			hw = peer.Attrs().HardwareAddr
+		}
+		return err
+	})
 	return hw
 }
 
@@ -102,7 +116,11 @@ func (n *Node) PeerMAC(tb testing.TB, rail int) net.HardwareAddr {
 func (n *Node) Macvlan(tb testing.TB, rail int, ifName string, p netip.Prefix) {
 	tb.Helper()
 	do(tb, n.Node, func() error {
-		m := &netlink.Macvlan{LinkAttrs: netlink.LinkAttrs{Name: ifName, ParentIndex: mustLink(n.Rails[rail-1].Master).Attrs().Index,
+		master, err := netlinksafe.LinkByName(n.Rails[rail-1].Master)
+		if err != nil {
+			return err
+		}
+		m := &netlink.Macvlan{LinkAttrs: netlink.LinkAttrs{Name: ifName, ParentIndex: master.Attrs().Index,
 			Namespace: netlink.NsFd(int(n.Pod.Fd()))}, Mode: netlink.MACVLAN_MODE_BRIDGE}
 		return netlink.LinkAdd(m)
 	})
@@ -225,14 +243,6 @@ func up(name string) error {
 		return err
 	}
 	return netlink.LinkSetUp(l)
-}
-
-func mustLink(name string) netlink.Link {
-	l, err := netlinksafe.LinkByName(name)
-	if err != nil {
-		panic(fmt.Sprintf("link %s: %v", name, err))
-	}
-	return l
 }
 
 func newNS(tb testing.TB) ns.NetNS {
