@@ -6,17 +6,30 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/extender/app"
 )
 
+// selfManaged are the flags of the self-managed certificate mode (used when
+// --https-address is set without --tls-cert-file/--tls-key-file).
+type selfManaged struct {
+	namespace, service, caSecret, bundleConfigMap string
+	caLifetime, servingLifetime                   time.Duration
+	extraSANs                                     string
+}
+
 func main() {
 	var cfg app.Config
+	var sm selfManaged
 	klog.InitFlags(nil)
 	flag.StringVar(&cfg.HTTPAddr, "http-address", ":8880", "address for plain HTTP (empty: off)")
 	flag.StringVar(&cfg.HTTPSAddr, "https-address", "", "address for HTTPS (needs the certificate flags)")
@@ -26,21 +39,43 @@ func main() {
 	flag.DurationVar(&cfg.InFlightTTL, "inflight-ttl", 0, "how long a pod passed for one node holds its slots and addresses before the cache shows it (default 30s)")
 	flag.StringVar(&cfg.Topology.BlockKey, "block-label", "", "node label of the network block (default network.topology.nvidia.com/block)")
 	flag.StringVar(&cfg.Topology.SpineKey, "spine-label", "", "node label of the spine (default network.topology.nvidia.com/spine)")
+	flag.StringVar(&sm.namespace, "namespace", "", "self-managed certificates: namespace of the CA Secret and of the extender's Service")
+	flag.StringVar(&sm.service, "service", "railnet-extender", "self-managed certificates: the extender's Service name (certificate DNS names)")
+	flag.StringVar(&sm.caSecret, "ca-secret", "", "self-managed certificates: CA Secret name (shared with the webhook)")
+	flag.StringVar(&sm.bundleConfigMap, "ca-bundle-configmap", "", "self-managed certificates: ConfigMap (in --namespace) kept holding the CA bundle as ca.crt, for the scheduler's extender tlsConfig")
+	flag.DurationVar(&sm.caLifetime, "ca-lifetime", 0, "self-managed certificates: CA lifetime")
+	flag.DurationVar(&sm.servingLifetime, "serving-lifetime", 0, "self-managed certificates: serving certificate lifetime")
+	flag.StringVar(&sm.extraSANs, "extra-sans", "", "self-managed certificates: comma-separated extra IPs / DNS names")
 	flag.Int64Var(&cfg.MaxBodyBytes, "max-request-bytes", 0, "largest ExtenderArgs accepted (default 32 MiB)")
 	flag.Parse() // --kubeconfig comes from controller-runtime's config package
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg); err != nil {
+	if err := run(ctx, cfg, sm); err != nil {
 		fmt.Fprintln(os.Stderr, "railnet extender:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cfg app.Config) error {
+func run(ctx context.Context, cfg app.Config, sm selfManaged) error {
 	ctrllog.SetLogger(klog.NewKlogr())
 	rc, err := config.GetConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	if cfg.HTTPSAddr != "" && cfg.CertFile == "" && cfg.KeyFile == "" {
+		sc := serving.Config{Namespace: sm.namespace, CASecret: sm.caSecret, Service: sm.service,
+			CALifetime: sm.caLifetime, ServingLifetime: sm.servingLifetime}
+		if sm.extraSANs != "" {
+			sc.ExtraSANs = strings.Split(sm.extraSANs, ",")
+		}
+		if sm.bundleConfigMap != "" {
+			sc.BundleConfigMaps = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.bundleConfigMap}}
+		}
+		src, err := serving.New(rc, sc)
+		if err != nil {
+			return err
+		}
+		cfg.Certs = src
 	}
 	return app.Run(klog.NewContext(ctx, klog.Background()), rc, cfg)
 }

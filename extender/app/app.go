@@ -29,6 +29,10 @@ type Config struct {
 	// HTTPSAddr serves HTTPS with CertFile/KeyFile when set (e.g. ":8443").
 	HTTPSAddr         string
 	CertFile, KeyFile string
+	// Certs, when set, serves HTTPS instead of CertFile/KeyFile: the
+	// self-managed certificates of package certs (CA in a Secret, rotation
+	// without restart). Run starts it.
+	Certs TLSSource
 	// HTTPListener and HTTPSListener, when set, are used instead of
 	// listening on the addresses (tests open them early to know the URL).
 	HTTPListener, HTTPSListener net.Listener
@@ -39,6 +43,13 @@ type Config struct {
 	MaxBodyBytes int64
 	// SyncTimeout bounds the first cache sync.
 	SyncTimeout time.Duration
+}
+
+// TLSSource hands out the current serving certificate per handshake.
+type TLSSource interface {
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	HealthError() error
+	Start(ctx context.Context) error
 }
 
 // Defaults fills unset fields.
@@ -68,7 +79,7 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		return errors.New("no address to serve on: set --http-address or --https-address")
 	}
 	var certs *certSource
-	if cfg.HTTPSAddr != "" || cfg.HTTPSListener != nil {
+	if (cfg.HTTPSAddr != "" || cfg.HTTPSListener != nil) && cfg.Certs == nil {
 		if cfg.CertFile == "" || cfg.KeyFile == "" {
 			return errors.New("HTTPS needs --tls-cert-file and --tls-key-file")
 		}
@@ -88,6 +99,9 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.Start(ctx) })
+	if cfg.Certs != nil {
+		g.Go(func() error { return cfg.Certs.Start(ctx) })
+	}
 	syncCtx, cancel := context.WithTimeout(ctx, cfg.SyncTimeout)
 	synced := c.WaitForCacheSync(syncCtx)
 	cancel()
@@ -107,6 +121,9 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Registry:     reg,
 		Healthy: func() error {
+			if cfg.Certs != nil {
+				return cfg.Certs.HealthError()
+			}
 			if certs != nil {
 				return certs.healthy()
 			}
@@ -144,8 +161,14 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 			return err
 		}
 	}
-	if certs != nil {
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
+	if certs != nil || cfg.Certs != nil {
+		get := cfg.Certs
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if get != nil {
+			tlsCfg.GetCertificate = get.GetCertificate
+		} else {
+			tlsCfg.GetCertificate = certs.get
+		}
 		if err := serve("https", cfg.HTTPSListener, cfg.HTTPSAddr, tlsCfg); err != nil {
 			return err
 		}

@@ -91,6 +91,7 @@ const (
 // kube-scheduler and kube-controller-manager, then installs railnet's CRDs.
 // Call Stop when done; Start and RunMain do that for tests.
 func Launch(ctx context.Context, opts Options) (*Cluster, error) {
+	setControllerRuntimeLogger()
 	reapStale()
 	bins, err := BuildControlPlane(ctx)
 	if err != nil {

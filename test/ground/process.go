@@ -149,3 +149,7 @@ func alive(pid int) bool {
 
 // Alive reports whether a process id names a live (non-zombie) process.
 func Alive(pid int) bool { return alive(pid) }
+
+// Spawn starts cmd from the thread that never exits, so a parent-death
+// signal set in cmd.SysProcAttr fires only when the test process dies.
+func Spawn(cmd *exec.Cmd) error { return spawn(cmd) }

@@ -39,7 +39,8 @@ type Config struct {
 	CNIBinDirs []string
 	// CNICacheDir is libcni's result cache.
 	CNICacheDir string
-	// Base is the node's non-device allocatable (cpu, memory, pods).
+	// Base is the node's non-device allocatable (cpu, memory, pods); when
+	// empty, the Node's own values are kept.
 	Base corev1.ResourceList
 	// CNIEnv is added to every CNI plugin's environment (Multus passes it on
 	// to its delegates), e.g. RAILNET_IPAM_SOCKET for this node's agent.
@@ -169,7 +170,18 @@ func (k *Kubelet) updateNodeStatus(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// cpu, memory, pods: Base when given, else what the Node says.
 		capacity, allocatable := corev1.ResourceList{}, corev1.ResourceList{}
+		for name, q := range node.Status.Capacity {
+			if !isExtended(name) {
+				capacity[name] = q
+			}
+		}
+		for name, q := range node.Status.Allocatable {
+			if !isExtended(name) {
+				allocatable[name] = q
+			}
+		}
 		for name, q := range k.cfg.Base {
 			capacity[name], allocatable[name] = q, q
 		}

@@ -12,14 +12,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/agent"
+	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/ipam"
 )
 
 type flags struct {
 	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig string
 	deviceConfig, metricsListen, ipamSocket             string
-	ipamLeaseNamespace                                  string
+	ipamLeaseNamespace, rdmaNetnsMode                   string
 	ipamGCGrace                                         time.Duration
 	rdmaMetrics, pluginWatcher                          bool
 	discoveryInterval, heartbeat                        time.Duration
@@ -54,6 +56,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.BoolVar(&f.rdmaMetrics, "rdma-metrics", true, "export per-port RDMA counters from sysfs")
 	fs.StringVar(&f.ipamSocket, "ipam-socket", ipam.DefaultSocket, "unix socket of the IPAM service (empty turns IPAM off)")
 	fs.StringVar(&f.ipamLeaseNamespace, "ipam-lease-namespace", "", "namespace of the Lease electing the one agent that keeps SpiderIPPool counters (empty: this agent never does)")
+	fs.StringVar(&f.rdmaNetnsMode, "rdma-netns-mode", "", "RDMA netns mode to report instead of asking the kernel (shared or exclusive); for nodes whose RDMA sits behind a fixture sysfs tree, as in railnet's simulated nodes")
 	fs.DurationVar(&f.ipamGCGrace, "ipam-gc-grace", 5*time.Minute, "how old an address of a gone pod must be before the agent releases it")
 	fs.DurationVar(&f.discoveryInterval, "discovery-interval", 2*time.Second, "how often NICs, ports and links are re-read")
 	fs.DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "how often an unchanged RDMANode status is confirmed")
@@ -68,6 +71,15 @@ func run(ctx context.Context, f *flags) error {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	klog.FromContext(ctx).Info("starting", "node", f.nodeName, "sysfsRoot", f.sysfsRoot, "ipamSocket", f.ipamSocket)
+	var netnsMode discovery.NetnsModeFunc // nil: ask the kernel
+	switch f.rdmaNetnsMode {
+	case "":
+	case railnetv1.NetnsModeShared, railnetv1.NetnsModeExclusive:
+		mode := f.rdmaNetnsMode
+		netnsMode = func() (string, error) { return mode, nil }
+	default:
+		return fmt.Errorf("--rdma-netns-mode=%q: want shared or exclusive, or leave it empty to ask the kernel", f.rdmaNetnsMode)
+	}
 	var ipamService agent.Service
 	if f.ipamSocket != "" {
 		ipamService = &ipam.NodeService{Config: cfg, Node: f.nodeName, Socket: f.ipamSocket,
@@ -77,6 +89,6 @@ func run(ctx context.Context, f *flags) error {
 		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,
 		DevicePluginConfig: f.deviceConfig, PluginWatcher: f.pluginWatcher, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
-		IPAM: ipamService,
+		IPAM: ipamService, NetnsMode: netnsMode,
 	})
 }

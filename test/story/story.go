@@ -1,0 +1,315 @@
+package story
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/railnet/railnet/extender/schedconfig"
+	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/minikubelet"
+	"github.com/railnet/railnet/test/simnode"
+	"github.com/railnet/railnet/webhook/registration"
+)
+
+// Namespace holds railnet's own objects (the webhook's ConfigMap, Leases).
+const Namespace = "railnet-system"
+
+// Options shape a story.
+type Options struct {
+	Nodes int
+	// Coordinator chains railnet-coordinator after macvlan + railnet-ipam.
+	Coordinator bool
+	// Log receives progress lines and the components' output; nil discards.
+	Log io.Writer
+}
+
+// Env is a running story.
+type Env struct {
+	Cluster *ground.Cluster
+	Fabric  *simnode.Fabric
+	Nodes   []*Node
+	// Resources are the 8 RDMA resources, rail order.
+	Resources []string
+	dir       string
+	log       io.Writer
+	procs     []*exec.Cmd
+}
+
+// Node is one simulated node.
+type Node struct {
+	*simnode.Node
+	Kubelet    *minikubelet.Kubelet
+	IPAMSocket string
+}
+
+// ResourceName of rail i (0-based), as the seed's device plugin config
+// names them.
+func ResourceName(i int) string { return fmt.Sprintf("spidernet.io/shared_cx5_gpu%d", i+1) }
+
+// Up brings the story up; everything stops when tb's test ends.
+func Up(tb testing.TB, opts Options) *Env {
+	tb.Helper()
+	ctx := tb.Context()
+	e := &Env{log: opts.Log}
+	if e.log == nil {
+		e.log = io.Discard
+	}
+	for i := range 8 {
+		e.Resources = append(e.Resources, ResourceName(i))
+	}
+	dir, err := os.MkdirTemp("", "railnet-story-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.dir = dir
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+
+	e.logf("building railnet's binaries, Multus and the reference CNI plugins")
+	bin := filepath.Join(dir, "bin")
+	cmds := []string{"./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-ipam"}
+	if opts.Coordinator {
+		cmds = append(cmds, "./nodeagent/cmd/railnet-coordinator")
+	}
+	must(tb, ground.BuildCommands(ctx, bin, cmds...))
+	must(tb, buildAs(ctx, bin, "railnet-webhook", "./webhook"))
+	must(tb, buildAs(ctx, bin, "railnet-extender", "./extender"))
+	for _, tool := range []ground.GoTool{ground.CNIPluginsTool(), ground.MultusTool()} {
+		src, err := ground.BuildGoTool(ctx, tool)
+		must(tb, err)
+		for name := range tool.Binaries {
+			must(tb, os.Symlink(filepath.Join(src, name), filepath.Join(bin, name)))
+		}
+	}
+
+	ports := freePorts(tb, 2)
+	extenderAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	webhookAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
+	pct := schedconfig.PercentageOfNodesToScore
+	e.logf("starting etcd, kube-apiserver, kube-scheduler (with railnet's extender) and kube-controller-manager")
+	e.Cluster = ground.Start(tb, ground.Options{
+		Extenders: []schedconfigv1.Extender{schedconfig.Extender(schedconfig.Options{
+			URLPrefix: "http://" + extenderAddr, Resources: e.Resources,
+		})},
+		PercentageOfNodesToScore: &pct,
+	})
+	c := e.Cluster
+	c.EnsureNamespace(tb, Namespace)
+
+	e.logf("starting railnet-extender on %s", extenderAddr)
+	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+c.Kubeconfig,
+		"--http-address="+extenderAddr)
+
+	e.logf("starting railnet-webhook on %s and registering it", webhookAddr)
+	crt, key, err := c.CA.Issue("railnet-webhook", []string{"127.0.0.1"})
+	must(tb, err)
+	crtFile, keyFile := filepath.Join(dir, "webhook.crt"), filepath.Join(dir, "webhook.key")
+	must(tb, os.WriteFile(crtFile, crt, 0o600))
+	must(tb, os.WriteFile(keyFile, key, 0o600))
+	must(tb, c.Client.Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: "railnet-config"},
+		Data:       map[string]string{"conf.yaml": "podResourceInject:\n  enabled: true\n"},
+	}))
+	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), "--kubeconfig="+c.Kubeconfig,
+		"--listen="+webhookAddr, "--tls-cert-file="+crtFile, "--tls-key-file="+keyFile,
+		"--namespace="+Namespace, "--config-map=railnet-config")
+	reg := registration.Options{Name: "railnet-webhook", URL: "https://" + webhookAddr, CABundle: c.CA.CertPEM}
+	must(tb, c.Client.Create(ctx, registration.Mutating(reg)))
+	must(tb, c.Client.Create(ctx, registration.Validating(reg)))
+	waitWebhook(tb, c)
+
+	e.logf("building the rail fabric: 8 rail switches, %d nodes × 8 rail NICs", opts.Nodes)
+	e.Fabric = simnode.NewFabric(tb, simnode.SeedRails())
+	dpConfig := filepath.Join(dir, "device-plugin.json")
+	must(tb, os.WriteFile(dpConfig, seedDevicePluginConfig(), 0o600))
+	fixture, err := fixtureRoot(ctx)
+	must(tb, err)
+	for i := range opts.Nodes {
+		e.addNode(tb, fmt.Sprintf("worker%d", i+1), bin, dpConfig, fixture)
+	}
+	return e
+}
+
+func (e *Env) addNode(tb testing.TB, name, bin, dpConfig, fixture string) {
+	tb.Helper()
+	c := e.Cluster
+	sn := e.Fabric.AddNode(tb, name)
+	c.CreateNode(tb, ground.NodeSpec{Name: name})
+	nodeDir := filepath.Join(e.dir, name)
+	kubeletRoot := filepath.Join(nodeDir, "kubelet")
+	must(tb, os.MkdirAll(filepath.Join(kubeletRoot, "device-plugins"), 0o755))
+	sock := filepath.Join(nodeDir, "ipam.sock")
+	e.logf("%s: starting railnet-agent (fixture RDMA sysfs, shared device plugin, IPAM) and the mini-kubelet", name)
+	e.start(tb, name+"-agent", filepath.Join(bin, "railnet-agent"), "--kubeconfig="+c.Kubeconfig,
+		"--node-name="+name, "--sysfs-root="+fixture, "--netns="+sn.Netns.Path(), "--kubelet-root="+kubeletRoot,
+		"--device-plugin-config="+dpConfig, "--ipam-socket="+sock, "--ipam-lease-namespace="+Namespace,
+		"--discovery-interval=1s", "--rdma-netns-mode=shared")
+	confDir := filepath.Join(nodeDir, "net.d")
+	must(tb, writeMultusConf(confDir, bin, filepath.Join(nodeDir, "multus"), c.Kubeconfig, len(e.Nodes)+1))
+	kl, err := minikubelet.New(minikubelet.Config{
+		NodeName: name, REST: c.Config, PluginDir: filepath.Join(kubeletRoot, "device-plugins"),
+		NodeNetns: sn.Netns.Path(), CNIConfDir: confDir, CNIBinDirs: []string{bin},
+		CNICacheDir: filepath.Join(nodeDir, "cni-cache"), CNIEnv: []string{"RAILNET_IPAM_SOCKET=" + sock},
+	})
+	must(tb, err)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- kl.Run(ctx) }()
+	tb.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			tb.Errorf("mini-kubelet %s: %v", name, err)
+		}
+	})
+	e.Nodes = append(e.Nodes, &Node{Node: sn, Kubelet: kl, IPAMSocket: sock})
+}
+
+// start runs a component until the test ends; its output goes to the log.
+func (e *Env) start(tb testing.TB, name, bin string, args ...string) {
+	tb.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = prefixWriter(e.log, name), prefixWriter(e.log, name)
+	cmd.SysProcAttr = sysProcAttr()
+	must(tb, ground.Spawn(cmd))
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	e.procs = append(e.procs, cmd)
+}
+
+func (e *Env) logf(format string, args ...any) {
+	fmt.Fprintf(e.log, "story: "+format+"\n", args...)
+}
+
+func buildAs(ctx context.Context, dir, name, pkg string) error {
+	root, err := ground.ModuleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+	}
+	return nil
+}
+
+// waitWebhook polls with server-side dry-run creates until the API server
+// calls the webhook (a new registration takes a moment to take effect).
+func waitWebhook(tb testing.TB, c *ground.Cluster) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, GenerateName: "probe-",
+				Annotations: map[string]string{"cni.spidernet.io/rdma-resource-inject": "railnet-story-probe"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}},
+		}
+		err := c.Client.Create(tb.Context(), pod, client.DryRunAll)
+		// The webhook refuses a group nobody carries; that refusal proves
+		// it is called.
+		if err != nil && containsAll(err.Error(), "railnet-story-probe", "no SpiderMultusConfig") {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the webhook is not called by the API server: last answer %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func seedDevicePluginConfig() []byte {
+	type sel struct {
+		IfNames []string `json:"ifNames"`
+	}
+	type entry struct {
+		ResourcePrefix string `json:"resourcePrefix"`
+		ResourceName   string `json:"resourceName"`
+		RdmaHcaMax     int    `json:"rdmaHcaMax"`
+		Selectors      sel    `json:"selectors"`
+	}
+	cfg := struct {
+		PeriodicUpdateInterval int     `json:"periodicUpdateInterval"`
+		ConfigList             []entry `json:"configList"`
+	}{PeriodicUpdateInterval: 300}
+	for i, r := range simnode.SeedRails() {
+		cfg.ConfigList = append(cfg.ConfigList, entry{ResourcePrefix: "spidernet.io",
+			ResourceName: fmt.Sprintf("shared_cx5_gpu%d", i+1), RdmaHcaMax: 100, Selectors: sel{IfNames: []string{r.Master}}})
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	return b
+}
+
+func writeMultusConf(confDir, binDir, multusDir, kubeconfig string, nodeIndex int) error {
+	conf := map[string]any{
+		"cniVersion": "1.0.0", "name": "multus-cni-network",
+		"plugins": []any{map[string]any{
+			"type": "multus", "cniVersion": "1.0.0", "kubeconfig": kubeconfig, "binDir": binDir,
+			"cniDir": multusDir, "confDir": confDir, "logToStderr": true, "logLevel": "error",
+			"delegates": []any{map[string]any{
+				"cniVersion": "1.0.0", "name": "cluster",
+				"plugins": []any{map[string]any{"type": "ptp", "ipam": map[string]any{
+					"type": "host-local", "subnet": fmt.Sprintf("10.244.%d.0/24", nodeIndex),
+					"routes": []any{map[string]any{"dst": "0.0.0.0/0"}}, "dataDir": filepath.Join(multusDir, "cluster-ipam"),
+				}}},
+			}},
+		}},
+	}
+	b, _ := json.Marshal(conf)
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(confDir, "00-multus.conflist"), b, 0o644)
+}
+
+func fixtureRoot(ctx context.Context) (string, error) {
+	root, err := ground.ModuleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "nodeagent", "testdata", "sysfs", "rail8"), nil
+}
+
+func freePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	var out []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		must(tb, err)
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
