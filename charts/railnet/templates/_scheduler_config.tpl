@@ -6,6 +6,9 @@
   weight: 5
   nodeCacheCapable: true
   enableHTTPS: true
+  tlsConfig:
+    # the CA bundle railnet keeps in ConfigMap <release>-extender-ca-bundle (cert-manager mode: the issuer's CA)
+    caFile: /etc/railnet/extender-ca/ca.crt
   httpTimeout: {{ .Values.extender.httpTimeout }}
   # preemption cannot fix a broken rail; the extender itself says which failures are unresolvable
   ignorable: false
