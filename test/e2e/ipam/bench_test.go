@@ -33,7 +33,7 @@ func BenchmarkCNIAllocate(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	bin := ground.BuildCommandsT(b, "./nodeagent/cmd/railnet-ipam")
-	wbDir, err := ground.BuildGoTool(ctx, whereaboutsTool())
+	wbDir, err := ground.BuildGoTool(ctx, ground.WhereaboutsTool())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func BenchmarkCNIAllocate(b *testing.B) {
 }
 
 func applyWhereaboutsCRDs(ctx context.Context, b *testing.B) {
-	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", whereaboutsModule+"@"+whereaboutsVersion).Output()
+	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", "github.com/k8snetworkplumbingwg/whereabouts@"+ground.WhereaboutsVersion).Output()
 	if err != nil {
 		b.Fatalf("locate whereabouts: %v", err)
 	}
@@ -142,23 +142,5 @@ func applyWhereaboutsCRDs(ctx context.Context, b *testing.B) {
 			b.Fatal("the whereabouts CRDs were never served")
 		case <-time.After(100 * time.Millisecond):
 		}
-	}
-}
-
-// whereabouts v0.9.2, the IPAM the allocator is measured against. Its go.mod
-// replaces gogo/protobuf, so the builder module carries the same line.
-const (
-	whereaboutsModule  = "github.com/k8snetworkplumbingwg/whereabouts"
-	whereaboutsVersion = "v0.9.2"
-)
-
-func whereaboutsTool() ground.GoTool {
-	return ground.GoTool{
-		Name:     "whereabouts",
-		Version:  whereaboutsVersion,
-		Require:  map[string]string{whereaboutsModule: whereaboutsVersion},
-		Replace:  map[string]string{"github.com/gogo/protobuf": "github.com/gogo/protobuf v1.3.2"},
-		Binaries: map[string]string{"whereabouts": whereaboutsModule + "/cmd"},
-		Env:      []string{"CGO_ENABLED=0"},
 	}
 }
