@@ -11,6 +11,10 @@ TAG      ?= dev
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+.PHONY: demo
+demo: ## The main job, as root: control plane, webhook, extender and 2 simulated 8-rail nodes; an annotated job placed and networked, then a rail failure.
+	$(GO) run ./test/demo
+
 .PHONY: build
 build: ## Build every binary into bin/ (railnet-webhook, railnet-extender, railnet-agent, railnet-ipam, railnet-coordinator, cluster).
 	$(GO) build -o bin/railnet-webhook ./webhook

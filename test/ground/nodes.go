@@ -3,7 +3,6 @@ package ground
 import (
 	"context"
 	"fmt"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +29,7 @@ type NodeSpec struct {
 // CreateNode creates the Node, reports its status and, when Ready, removes the
 // not-ready taint that the TaintNodesByCondition admission plugin adds to
 // every new Node. It deletes the Node when the test ends.
-func (c *Cluster) CreateNode(tb testing.TB, spec NodeSpec) *corev1.Node {
+func (c *Cluster) CreateNode(tb TB, spec NodeSpec) *corev1.Node {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -116,7 +115,7 @@ func (c *Cluster) AddNode(ctx context.Context, spec NodeSpec) (*corev1.Node, err
 // EnsureNamespace creates the namespace and its default ServiceAccount (pods
 // are refused until it exists; kube-controller-manager would make it too,
 // a moment later).
-func (c *Cluster) EnsureNamespace(tb testing.TB, name string) {
+func (c *Cluster) EnsureNamespace(tb TB, name string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // ModuleRoot returns the folder of railnet's go.mod.
@@ -41,7 +40,7 @@ func BuildCommands(ctx context.Context, dir string, pkgs ...string) error {
 }
 
 // BuildCommandsT is BuildCommands into a new temporary folder for one test.
-func BuildCommandsT(tb testing.TB, pkgs ...string) string {
+func BuildCommandsT(tb TB, pkgs ...string) string {
 	tb.Helper()
 	dir := tb.TempDir()
 	if err := BuildCommands(tb.Context(), dir, pkgs...); err != nil {

@@ -13,7 +13,7 @@ const coldBuildTimeout = 30 * time.Minute
 
 // Start launches a cluster for one test (or benchmark) and stops it when the
 // test ends.
-func Start(tb testing.TB, opts Options) *Cluster {
+func Start(tb TB, opts Options) *Cluster {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), coldBuildTimeout)
 	defer cancel()

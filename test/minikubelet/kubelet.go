@@ -3,6 +3,7 @@ package minikubelet
 import (
 	"context"
 	"errors"
+	"io"
 	"net/url"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type Config struct {
 	// Base is the node's non-device allocatable (cpu, memory, pods); when
 	// empty, the Node's own values are kept.
 	Base corev1.ResourceList
+	// CNIStderr receives the CNI plugins' stderr (default os.Stderr).
+	CNIStderr io.Writer
 	// CNIEnv is added to every CNI plugin's environment (Multus passes it on
 	// to its delegates), e.g. RAILNET_IPAM_SOCKET for this node's agent.
 	CNIEnv []string
@@ -88,7 +91,11 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := forwardLoopback(ctx, k.cfg.NodeNetns, u.Host); err != nil {
+	// The forwarder outlives ctx until the pods are torn down: CNI DEL
+	// (Multus) still reads the API server then.
+	fwdCtx, stopForward := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopForward()
+	if err := forwardLoopback(fwdCtx, k.cfg.NodeNetns, u.Host); err != nil {
 		return err
 	}
 

@@ -207,8 +207,12 @@ func (k *Kubelet) teardownAll() {
 }
 
 func (k *Kubelet) cni() *libcni.CNIConfig {
+	stderr := k.cfg.CNIStderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
 	return libcni.NewCNIConfigWithCacheDir(k.cfg.CNIBinDirs, k.cfg.CNICacheDir,
-		&envExec{DefaultExec: &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}}, env: k.cfg.CNIEnv})
+		&envExec{DefaultExec: &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: stderr}}, env: k.cfg.CNIEnv})
 }
 
 // envExec runs plugins like libcni's default, with the node's extra

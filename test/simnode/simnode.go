@@ -9,11 +9,12 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
-	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/railnet/railnet/test/ground"
 )
 
 // RailSpec describes one rail: the NIC name every node uses for it and the
@@ -54,7 +55,7 @@ func SeedRails() []RailSpec {
 
 // NewFabric creates one switch namespace per rail with a bridge carrying the
 // rail's gateway address. Everything is removed when the test ends.
-func NewFabric(tb testing.TB, rails []RailSpec) *Fabric {
+func NewFabric(tb ground.TB, rails []RailSpec) *Fabric {
 	tb.Helper()
 	f := &Fabric{Rails: rails, id: shortID()}
 	for i, r := range rails {
@@ -90,7 +91,7 @@ func (f *Fabric) Switch(i int) ns.NetNS { return f.switches[i] }
 
 // AddNode creates a node namespace with one veth per rail, named after the
 // rail's master, cabled to the rail's switch bridge, all links up.
-func (f *Fabric) AddNode(tb testing.TB, name string) *Node {
+func (f *Fabric) AddNode(tb ground.TB, name string) *Node {
 	tb.Helper()
 	nodeNS, err := testutils.NewNS()
 	if err != nil {

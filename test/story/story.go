@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,8 +32,10 @@ type Options struct {
 	Nodes int
 	// Coordinator chains railnet-coordinator after macvlan + railnet-ipam.
 	Coordinator bool
-	// Log receives progress lines and the components' output; nil discards.
+	// Log receives progress lines; nil discards.
 	Log io.Writer
+	// ComponentLog receives the components' output; nil means Log.
+	ComponentLog io.Writer
 }
 
 // Env is a running story.
@@ -44,9 +45,11 @@ type Env struct {
 	Nodes   []*Node
 	// Resources are the 8 RDMA resources, rail order.
 	Resources []string
-	dir       string
-	log       io.Writer
-	procs     []*exec.Cmd
+	// ExtenderURL is where the scheduler reaches the extender.
+	ExtenderURL string
+	dir         string
+	log, clog   io.Writer
+	procs       []*exec.Cmd
 }
 
 // Node is one simulated node.
@@ -61,12 +64,15 @@ type Node struct {
 func ResourceName(i int) string { return fmt.Sprintf("spidernet.io/shared_cx5_gpu%d", i+1) }
 
 // Up brings the story up; everything stops when tb's test ends.
-func Up(tb testing.TB, opts Options) *Env {
+func Up(tb ground.TB, opts Options) *Env {
 	tb.Helper()
 	ctx := tb.Context()
-	e := &Env{log: opts.Log}
+	e := &Env{log: opts.Log, clog: opts.ComponentLog}
 	if e.log == nil {
 		e.log = io.Discard
+	}
+	if e.clog == nil {
+		e.clog = e.log
 	}
 	for i := range 8 {
 		e.Resources = append(e.Resources, ResourceName(i))
@@ -97,6 +103,7 @@ func Up(tb testing.TB, opts Options) *Env {
 
 	ports := freePorts(tb, 2)
 	extenderAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	e.ExtenderURL = "http://" + extenderAddr
 	webhookAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
 	pct := schedconfig.PercentageOfNodesToScore
 	e.logf("starting etcd, kube-apiserver, kube-scheduler (with railnet's extender) and kube-controller-manager")
@@ -143,7 +150,7 @@ func Up(tb testing.TB, opts Options) *Env {
 	return e
 }
 
-func (e *Env) addNode(tb testing.TB, name, bin, dpConfig, fixture string) {
+func (e *Env) addNode(tb ground.TB, name, bin, dpConfig, fixture string) {
 	tb.Helper()
 	c := e.Cluster
 	sn := e.Fabric.AddNode(tb, name)
@@ -163,6 +170,7 @@ func (e *Env) addNode(tb testing.TB, name, bin, dpConfig, fixture string) {
 		NodeName: name, REST: c.Config, PluginDir: filepath.Join(kubeletRoot, "device-plugins"),
 		NodeNetns: sn.Netns.Path(), CNIConfDir: confDir, CNIBinDirs: []string{bin},
 		CNICacheDir: filepath.Join(nodeDir, "cni-cache"), CNIEnv: []string{"RAILNET_IPAM_SOCKET=" + sock},
+		CNIStderr: prefixWriter(e.clog, name+"-cni"),
 	})
 	must(tb, err)
 	ctx, stop := context.WithCancel(context.Background())
@@ -178,10 +186,10 @@ func (e *Env) addNode(tb testing.TB, name, bin, dpConfig, fixture string) {
 }
 
 // start runs a component until the test ends; its output goes to the log.
-func (e *Env) start(tb testing.TB, name, bin string, args ...string) {
+func (e *Env) start(tb ground.TB, name, bin string, args ...string) {
 	tb.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = prefixWriter(e.log, name), prefixWriter(e.log, name)
+	cmd.Stdout, cmd.Stderr = prefixWriter(e.clog, name), prefixWriter(e.clog, name)
 	cmd.SysProcAttr = sysProcAttr()
 	must(tb, ground.Spawn(cmd))
 	exited := make(chan struct{})
@@ -217,7 +225,7 @@ func buildAs(ctx context.Context, dir, name, pkg string) error {
 
 // waitWebhook polls with server-side dry-run creates until the API server
 // calls the webhook (a new registration takes a moment to take effect).
-func waitWebhook(tb testing.TB, c *ground.Cluster) {
+func waitWebhook(tb ground.TB, c *ground.Cluster) {
 	tb.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -291,7 +299,7 @@ func fixtureRoot(ctx context.Context) (string, error) {
 	return filepath.Join(root, "nodeagent", "testdata", "sysfs", "rail8"), nil
 }
 
-func freePorts(tb testing.TB, n int) []int {
+func freePorts(tb ground.TB, n int) []int {
 	tb.Helper()
 	var out []int
 	var ls []net.Listener
@@ -307,7 +315,7 @@ func freePorts(tb testing.TB, n int) []int {
 	return out
 }
 
-func must(tb testing.TB, err error) {
+func must(tb ground.TB, err error) {
 	tb.Helper()
 	if err != nil {
 		tb.Fatal(err)

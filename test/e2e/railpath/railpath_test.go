@@ -12,7 +12,6 @@ import (
 	"time"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,38 +32,25 @@ func TestRailPath(t *testing.T) {
 
 	// Each node's agent serves 8 RDMA resources of 100 shares through the
 	// mini-kubelet, and reports 8 rails up.
-	for _, n := range e.Nodes {
-		waitFor(ctx, t, n.Name+" advertises 8 RDMA resources × 100 and 8 rails up", func() (bool, string) {
-			node := &corev1.Node{}
-			if err := c.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
-				return false, err.Error()
-			}
-			for _, r := range e.Resources {
-				if q := node.Status.Allocatable[corev1.ResourceName(r)]; q.Value() != 100 {
-					return false, fmt.Sprintf("allocatable %s = %s", r, q.String())
-				}
-			}
-			return node.Labels[railnetv1.LabelRailsReady] == "8", "labels " + fmt.Sprint(node.Labels)
-		})
-	}
+	e.WaitNodesReady(ctx, t)
 
-	if _, err := e.Cluster.Apply(ctx, seedManifests()); err != nil {
+	if _, err := e.Cluster.Apply(ctx, story.SeedManifests()); err != nil {
 		t.Fatalf("the seed's pools and configs were refused: %v", err)
 	}
 	for i := range 8 {
 		name := fmt.Sprintf("gpu%d-macvlan", i+1)
-		waitFor(ctx, t, "NetworkAttachmentDefinition "+name, func() (bool, string) {
+		story.WaitFor(ctx, t, "NetworkAttachmentDefinition "+name, func() (bool, string) {
 			err := c.Get(ctx, client.ObjectKey{Namespace: "spiderpool", Name: name}, &nadv1.NetworkAttachmentDefinition{})
 			return err == nil, fmt.Sprint(err)
 		})
 	}
 
 	e.Cluster.EnsureNamespace(t, "train")
-	dep := trainer(2)
+	dep := story.Trainer(2)
 	if err := c.Create(ctx, dep); err != nil {
 		t.Fatal(err)
 	}
-	pods := waitRunning(ctx, t, c, 2)
+	pods := e.WaitRunning(ctx, t, 2)
 
 	wantNetworks := make([]string, 8)
 	for i := range wantNetworks {
@@ -112,13 +98,9 @@ func TestRailPath(t *testing.T) {
 	if err := e.Nodes[0].SetRail(2, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "worker1 reports rail 2 down", func() (bool, string) {
-		node := &corev1.Node{}
-		_ = c.Get(ctx, client.ObjectKey{Name: "worker1"}, node)
-		return node.Labels[railnetv1.RailLabel(2)] == railnetv1.RailDown, fmt.Sprint(node.Labels)
-	})
-	scale(ctx, t, c, dep, 3)
-	third := waitRunning(ctx, t, c, 3)
+	e.WaitRailDown(ctx, t, "worker1", 2)
+	e.Scale(ctx, t, dep, 3)
+	third := e.WaitRunning(ctx, t, 3)
 	for _, p := range third {
 		if !slices.ContainsFunc(pods, func(o corev1.Pod) bool { return o.Name == p.Name }) && p.Spec.NodeName != "worker2" {
 			t.Fatalf("pod %s went to %s although worker1's rail 2 is down", p.Name, p.Spec.NodeName)
@@ -132,13 +114,9 @@ func TestRailPath(t *testing.T) {
 	if err := e.Nodes[1].SetRail(2, false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "worker2 reports rail 2 down", func() (bool, string) {
-		node := &corev1.Node{}
-		_ = c.Get(ctx, client.ObjectKey{Name: "worker2"}, node)
-		return node.Labels[railnetv1.RailLabel(2)] == railnetv1.RailDown, fmt.Sprint(node.Labels)
-	})
-	scale(ctx, t, c, dep, 4)
-	waitFor(ctx, t, "a FailedScheduling event naming the down rail's resource or NIC", func() (bool, string) {
+	e.WaitRailDown(ctx, t, "worker2", 2)
+	e.Scale(ctx, t, dep, 4)
+	story.WaitFor(ctx, t, "a FailedScheduling event naming the down rail's resource or NIC", func() (bool, string) {
 		var evs corev1.EventList
 		_ = c.List(ctx, &evs, client.InNamespace("train"))
 		var last string
@@ -158,85 +136,11 @@ func TestRailPath(t *testing.T) {
 	if err := c.Delete(ctx, dep, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "all IPAllocations released", func() (bool, string) {
+	story.WaitFor(ctx, t, "all IPAllocations released", func() (bool, string) {
 		var list railnetv1.IPAllocationList
 		_ = c.List(ctx, &list)
 		var pl corev1.PodList
 		_ = c.List(ctx, &pl, client.InNamespace("train"))
 		return len(list.Items) == 0 && len(pl.Items) == 0, fmt.Sprintf("%d allocations, %d pods", len(list.Items), len(pl.Items))
 	})
-}
-
-func trainer(replicas int32) *appsv1.Deployment {
-	labels := map[string]string{"app": "trainer"}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: "trainer"},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
-					"cni.spidernet.io/rdma-resource-inject": "rdma-network",
-				}},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "rdma-tools", Image: "ghcr.io/spidernet-io/rdma-tools:latest"}}},
-			},
-		},
-	}
-}
-
-func scale(ctx context.Context, t *testing.T, c client.Client, dep *appsv1.Deployment, n int32) {
-	t.Helper()
-	cur := &appsv1.Deployment{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(dep), cur); err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.Replicas = &n
-	if err := c.Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func waitRunning(ctx context.Context, t *testing.T, c client.Client, n int) []corev1.Pod {
-	t.Helper()
-	var pods []corev1.Pod
-	waitFor(ctx, t, fmt.Sprintf("%d trainer pods running", n), func() (bool, string) {
-		var list corev1.PodList
-		if err := c.List(ctx, &list, client.InNamespace("train"), client.MatchingLabels{"app": "trainer"}); err != nil {
-			return false, err.Error()
-		}
-		pods = pods[:0]
-		var state []string
-		for _, p := range list.Items {
-			state = append(state, fmt.Sprintf("%s node=%q phase=%s", p.Name, p.Spec.NodeName, p.Status.Phase))
-			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-				pods = append(pods, p)
-			}
-		}
-		var evs corev1.EventList
-		_ = c.List(ctx, &evs, client.InNamespace("train"))
-		for _, ev := range evs.Items {
-			if ev.Type == corev1.EventTypeWarning {
-				state = append(state, ev.Reason+": "+ev.Message)
-			}
-		}
-		return len(pods) == n, strings.Join(state, "; ")
-	})
-	return pods
-}
-
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	var state string
-	for {
-		var ok bool
-		ok, state = cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s; last state: %s", what, state)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }

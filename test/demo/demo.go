@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/test/simnode"
+	"github.com/railnet/railnet/test/story"
+)
+
+func demo(r *runner) {
+	if os.Geteuid() != 0 {
+		fail("run as root (sudo make demo): simulated nodes are network namespaces")
+	}
+	start := time.Now()
+	ctx := r.ctx
+	logFile, err := os.CreateTemp("", "railnet-demo-components-*.log")
+	if err != nil {
+		r.Fatal(err)
+	}
+	r.Cleanup(func() { logFile.Close() })
+	// In-process parts (mini-kubelets, clients) log with klog: to the file too.
+	klog.LogToStderr(false)
+	klog.SetOutput(logFile)
+	fmt.Printf("railnet demo — components' logs: %s\n\n", logFile.Name())
+
+	e := story.Up(r, story.Options{Nodes: 2, Coordinator: true, Log: os.Stdout, ComponentLog: logFile})
+	c := e.Cluster.Client
+	e.WaitNodesReady(ctx, r)
+	step("Nodes (the agent's shared RDMA device plugin, through each node's mini-kubelet)")
+	tw := table("NODE", "RAILS-UP/RAILS", "MODE", "RDMA RESOURCES (allocatable)")
+	for _, n := range e.Nodes {
+		node, rn := &corev1.Node{}, &railnetv1.RDMANode{}
+		_ = c.Get(ctx, client.ObjectKey{Name: n.Name}, node)
+		_ = c.Get(ctx, client.ObjectKey{Name: n.Name}, rn)
+		var res []string
+		for _, name := range e.Resources {
+			q := node.Status.Allocatable[corev1.ResourceName(name)]
+			res = append(res, strings.TrimPrefix(name, "spidernet.io/")+"="+q.String())
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\n", n.Name, rn.Status.RailsUp, rn.Status.RailsTotal, rn.Status.NetnsMode, strings.Join(res, " "))
+	}
+	tw.Flush()
+
+	step("Applying the seed guide's 8 SpiderIPPools and 8 SpiderMultusConfigs (annotated cni.spidernet.io/rdma-resource-inject: rdma-network)")
+	if _, err := e.Cluster.Apply(ctx, story.SeedManifests()); err != nil {
+		r.Fatalf("the seed's manifests were refused: %v", err)
+	}
+	for i := range 8 {
+		name := fmt.Sprintf("gpu%d-macvlan", i+1)
+		story.WaitFor(ctx, r, "NetworkAttachmentDefinition "+name, func() (bool, string) {
+			err := c.Get(ctx, client.ObjectKey{Namespace: "spiderpool", Name: name}, &nadv1.NetworkAttachmentDefinition{})
+			return err == nil, fmt.Sprint(err)
+		})
+	}
+	fmt.Println("the webhook normalised the seed forms and rendered 8 NetworkAttachmentDefinitions")
+
+	step("Deploying the training job: 2 replicas, pod template annotated cni.spidernet.io/rdma-resource-inject: rdma-network")
+	e.Cluster.EnsureNamespace(r, story.TrainNamespace)
+	dep := story.Trainer(2)
+	if err := c.Create(ctx, dep); err != nil {
+		r.Fatal(err)
+	}
+	pods := e.WaitRunning(ctx, r, 2)
+	printPods(r, e, pods)
+
+	step(fmt.Sprintf("Inside pod %s: policy routing per rail (the seed's step 2)", pods[0].Name))
+	nsName := netnsOf(e, pods[0])
+	ipIn(nsName, "rule")
+	ipIn(nsName, "route", "show", "table", "100")
+	ipIn(nsName, "route", "show", "table", "main")
+
+	down := e.Nodes[0]
+	step(fmt.Sprintf("Taking rail 3 (%s) of %s down", simnode.SeedRails()[2].Master, down.Name))
+	if err := down.SetRail(2, false); err != nil {
+		r.Fatal(err)
+	}
+	e.WaitRailDown(ctx, r, down.Name, 2)
+	rn := &railnetv1.RDMANode{}
+	_ = c.Get(ctx, client.ObjectKey{Name: down.Name}, rn)
+	fmt.Printf("RDMANode %s: rails up %d/%d; Node label %s=%s\n", down.Name, rn.Status.RailsUp, rn.Status.RailsTotal,
+		railnetv1.RailLabel(2), railnetv1.RailDown)
+
+	step("Scaling the job to 3: where does the next pod go?")
+	before := map[string]bool{}
+	for _, p := range pods {
+		before[p.Name] = true
+	}
+	e.Scale(ctx, r, dep, 3)
+	all := e.WaitRunning(ctx, r, 3)
+	var next corev1.Pod
+	for _, p := range all {
+		if !before[p.Name] {
+			next = p
+		}
+	}
+	fmt.Printf("pod %s → %s\n", next.Name, next.Spec.NodeName)
+	fmt.Println("the extender's verdict for that pod on every node:")
+	explain(r, e, next)
+
+	fmt.Printf("\ndone in %s; stopping everything\n", time.Since(start).Round(time.Second))
+}
+
+func step(title string) { fmt.Printf("\n== %s\n", title) }
+
+func table(cols ...string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	return tw
+}
+
+// printPods shows pod → node → netN → IP → RDMA device → routing table.
+func printPods(r *runner, e *story.Env, pods []corev1.Pod) {
+	tw := table("POD", "NODE", "IFACE", "IP", "MASTER", "RDMA DEVICE", "TABLE")
+	for _, p := range pods {
+		rn := &railnetv1.RDMANode{}
+		_ = e.Cluster.Client.Get(r.ctx, client.ObjectKey{Name: p.Spec.NodeName}, rn)
+		rdma := map[string]string{}
+		for _, nic := range rn.Status.NICs {
+			rdma[nic.Netdev] = nic.RDMADevice
+		}
+		var st []nadv1.NetworkStatus
+		_ = json.Unmarshal([]byte(p.Annotations[nadv1.NetworkStatusAnnot]), &st)
+		sort.Slice(st, func(i, j int) bool { return st[i].Interface < st[j].Interface })
+		for _, s := range st {
+			if !strings.HasPrefix(s.Interface, "net") {
+				continue
+			}
+			var n int
+			fmt.Sscanf(s.Interface, "net%d", &n)
+			master := simnode.SeedRails()[n-1].Master
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", p.Name, p.Spec.NodeName, s.Interface,
+				strings.Join(s.IPs, ","), master, rdma[master], 99+n)
+		}
+	}
+	tw.Flush()
+}
+
+func netnsOf(e *story.Env, p corev1.Pod) string {
+	for _, n := range e.Nodes {
+		if sb, ok := n.Kubelet.Sandbox(string(p.UID)); ok {
+			return filepath.Base(sb.NetnsPath)
+		}
+	}
+	return ""
+}
+
+func ipIn(netns string, args ...string) {
+	fmt.Printf("$ ip %s\n", strings.Join(args, " "))
+	out, err := exec.Command("ip", append([]string{"-n", netns}, args...)...).CombinedOutput()
+	if err != nil {
+		fmt.Printf("(ip failed: %v)\n", err)
+	}
+	fmt.Print(indent(string(out)))
+}
+
+// explain asks the extender's filter verb about the pod on every node, as
+// the scheduler does, and prints its answer.
+func explain(r *runner, e *story.Env, pod corev1.Pod) {
+	var names []string
+	for _, n := range e.Nodes {
+		names = append(names, n.Name)
+	}
+	body, _ := json.Marshal(map[string]any{"Pod": pod, "NodeNames": names})
+	resp, err := http.Post(e.ExtenderURL+"/filter", "application/json", bytes.NewReader(body))
+	if err != nil {
+		r.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res struct {
+		NodeNames                  []string
+		FailedNodes                map[string]string
+		FailedAndUnresolvableNodes map[string]string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		r.Fatal(err)
+	}
+	for _, n := range res.NodeNames {
+		fmt.Printf("  %s: passes\n", n)
+	}
+	for n, why := range res.FailedAndUnresolvableNodes {
+		fmt.Printf("  %s: refused (unresolvable): %s\n", n, why)
+	}
+	for n, why := range res.FailedNodes {
+		fmt.Printf("  %s: refused (retryable): %s\n", n, why)
+	}
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString("    " + l + "\n")
+	}
+	return b.String()
+}

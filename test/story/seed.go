@@ -1,0 +1,70 @@
+package story
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SeedManifests are the seed guide's webhook-section objects for all 8 GPUs
+// (the guide spells out GPU 1 and says the others follow the pattern), with
+// the seed's own field placements (ippools and rdmaResourceName under spec)
+// and /24 subnets so each rail's subnet is its own.
+func SeedManifests() []byte {
+	var b strings.Builder
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, `apiVersion: spiderpool.spidernet.io/v2beta1
+kind: SpiderIPPool
+metadata:
+  name: gpu%[1]d-net1%[1]d
+spec:
+  gateway: 172.16.1%[1]d.254
+  subnet: 172.16.1%[1]d.0/24
+  ips:
+  - 172.16.1%[1]d.1-172.16.1%[1]d.200
+---
+apiVersion: spiderpool.spidernet.io/v2beta1
+kind: SpiderMultusConfig
+metadata:
+  name: gpu%[1]d-macvlan
+  namespace: spiderpool
+  annotations:
+    cni.spidernet.io/rdma-resource-inject: rdma-network
+spec:
+  cniType: macvlan
+  rdmaResourceName: spidernet.io/shared_cx5_gpu%[1]d
+  macvlan:
+    master: ["enp1%[1]ds0f0np0"]
+    enableRdma: true
+  ippools:
+    ipv4: ["gpu%[1]d-net1%[1]d"]
+---
+`, i)
+	}
+	return []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: spiderpool\n---\n" + b.String())
+}
+
+// TrainNamespace is where the story's training job runs.
+const TrainNamespace = "train"
+
+// Trainer is the story's training job: a Deployment whose pod template
+// carries the seed's inject annotation and nothing else about networks.
+func Trainer(replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": "trainer"}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: TrainNamespace, Name: "trainer"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
+					"cni.spidernet.io/rdma-resource-inject": "rdma-network",
+				}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "rdma-tools", Image: "ghcr.io/spidernet-io/rdma-tools:latest"}}},
+			},
+		},
+	}
+}
