@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/railnet/railnet/api/ippool"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
@@ -40,28 +41,14 @@ func (r *PoolRoom) Free() int64 {
 // IPAllocations hold. Addresses outside the pool's usable set do not count.
 func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], inFlight int64) *PoolRoom {
 	r := &PoolRoom{Pool: pool, InFlight: inFlight}
-	ips, err := parseSpans(pool.Spec.IPs)
+	usable, err := ippool.Usable(pool)
 	if err != nil {
-		r.Err = fmt.Errorf("spec.ips: %w", err)
+		r.Err = err
 		return r
 	}
-	ex, err := parseSpans(pool.Spec.ExcludeIPs)
-	if err != nil {
-		r.Err = fmt.Errorf("spec.excludeIPs: %w", err)
-		return r
-	}
-	if gw := pool.Spec.Gateway; gw != nil && *gw != "" {
-		g, err := parseSpans([]string{*gw})
-		if err != nil {
-			r.Err = fmt.Errorf("spec.gateway: %w", err)
-			return r
-		}
-		ex = append(ex, g...).normalize()
-	}
-	usable := ips.minus(ex)
-	r.Total = usable.count()
+	r.Total = int64(min(usable.Count(), uint64(maxCount)))
 	for a := range allocated {
-		if ip, err := netip.ParseAddr(a); err == nil && usable.contains(ip) {
+		if ip, err := netip.ParseAddr(a); err == nil && usable.Contains(ip) {
 			r.Allocated++
 		}
 	}
@@ -81,7 +68,7 @@ func (r *PoolRoom) usableOn(node *corev1.Node) string {
 	p := r.Pool
 	switch {
 	case r.Err != nil:
-		return fmt.Sprintf("SpiderIPPool %s is invalid (%v); fix the pool", p.Name, r.Err)
+		return fmt.Sprintf("%v; fix the pool", r.Err)
 	case p.Spec.Disable != nil && *p.Spec.Disable:
 		return fmt.Sprintf("SpiderIPPool %s is disabled (spec.disable); enable it or name another pool", p.Name)
 	case len(p.Spec.NodeName) > 0 && !slices.Contains(p.Spec.NodeName, node.Name):
@@ -96,3 +83,6 @@ func (r *PoolRoom) usableOn(node *corev1.Node) string {
 	}
 	return ""
 }
+
+// maxCount caps a pool's size (an IPv6 /64 is, for room, unlimited).
+const maxCount = int64(1) << 62

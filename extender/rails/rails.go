@@ -95,7 +95,7 @@ func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 				out = append(out, rail)
 			}
 		}
-		slices.SortFunc(out, func(a, b Rail) int { return naturalCompare(firstMaster(a), firstMaster(b)) })
+		slices.SortFunc(out, func(a, b Rail) int { return networks.CompareNatural(firstMaster(a), firstMaster(b)) })
 		return out, nil
 	}
 	return nil, nil
@@ -132,39 +132,4 @@ func firstMaster(r Rail) string {
 		return r.Masters[0]
 	}
 	return r.Network
-}
-
-// naturalCompare orders strings with embedded numbers by value: eth2 < eth10.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		da, db := isDigit(a[0]), isDigit(b[0])
-		if da && db {
-			na, ra := leadingDigits(a)
-			nb, rb := leadingDigits(b)
-			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if len(ta) != len(tb) {
-				return len(ta) - len(tb)
-			}
-			if c := strings.Compare(ta, tb); c != 0 {
-				return c
-			}
-			a, b = ra, rb
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func leadingDigits(s string) (string, string) {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	return s[:i], s[i:]
 }

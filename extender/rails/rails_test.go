@@ -129,14 +129,3 @@ func TestForPod(t *testing.T) {
 		})
 	}
 }
-
-func TestNaturalCompare(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		less bool
-	}{{"eth2", "eth10", true}, {"eth10", "eth2", false}, {"eth02", "eth2", false}, {"ens1f0", "ens1f1", true}, {"a", "ab", true}} {
-		if got := naturalCompare(c.a, c.b) < 0; got != c.less {
-			t.Errorf("%s < %s = %v, want %v", c.a, c.b, got, c.less)
-		}
-	}
-}
