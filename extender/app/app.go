@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/certs/filesource"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/server"
 	"github.com/railnet/railnet/extender/state"
@@ -31,7 +32,8 @@ type Config struct {
 	CertFile, KeyFile string
 	// Certs, when set, serves HTTPS instead of CertFile/KeyFile: the
 	// self-managed certificates of package certs (CA in a Secret, rotation
-	// without restart). Run starts it.
+	// without restart). Without it, CertFile/KeyFile are served through
+	// certs/filesource (reloaded when they change). Run starts it.
 	Certs TLSSource
 	// HTTPListener and HTTPSListener, when set, are used instead of
 	// listening on the addresses (tests open them early to know the URL).
@@ -78,15 +80,18 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	if cfg.HTTPAddr == "" && cfg.HTTPListener == nil && cfg.HTTPSAddr == "" && cfg.HTTPSListener == nil {
 		return errors.New("no address to serve on: set --http-address or --https-address")
 	}
-	var certs *certSource
 	if (cfg.HTTPSAddr != "" || cfg.HTTPSListener != nil) && cfg.Certs == nil {
 		if cfg.CertFile == "" || cfg.KeyFile == "" {
 			return errors.New("HTTPS needs --tls-cert-file and --tls-key-file")
 		}
-		certs = &certSource{certFile: cfg.CertFile, keyFile: cfg.KeyFile}
-		if _, err := certs.get(nil); err != nil {
+		fs, err := filesource.New(filesource.Options{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile})
+		if err != nil {
 			return err
 		}
+		if err := fs.Load(); err != nil {
+			return err
+		}
+		cfg.Certs = fs
 	}
 
 	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}))
@@ -124,9 +129,6 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 			if cfg.Certs != nil {
 				return cfg.Certs.HealthError()
 			}
-			if certs != nil {
-				return certs.healthy()
-			}
 			return nil
 		},
 	})
@@ -161,14 +163,8 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 			return err
 		}
 	}
-	if certs != nil || cfg.Certs != nil {
-		get := cfg.Certs
-		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if get != nil {
-			tlsCfg.GetCertificate = get.GetCertificate
-		} else {
-			tlsCfg.GetCertificate = certs.get
-		}
+	if cfg.Certs != nil {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.Certs.GetCertificate}
 		if err := serve("https", cfg.HTTPSListener, cfg.HTTPSAddr, tlsCfg); err != nil {
 			return err
 		}
