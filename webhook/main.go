@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"k8s.io/klog/v2"
@@ -35,6 +36,10 @@ func main() {
 	flag.StringVar(&f.certs.KeyFile, "tls-key-file", "", "serving key (PEM)")
 	flag.StringVar(&f.certs.CASecret, "ca-secret", "", "self-managed mode: Secret holding the CA")
 	flag.StringVar(&f.certs.Service, "service", "railnet-webhook", "self-managed mode: Service whose DNS names the certificate carries")
+	flag.Func("extra-sans", "self-managed mode: comma-separated extra IPs / DNS names for the certificate (e.g. 127.0.0.1 when registered by URL)", func(v string) error {
+		f.certs.ExtraSANs = append(f.certs.ExtraSANs, strings.Split(v, ",")...)
+		return nil
+	})
 	flag.DurationVar(&f.certs.CALifetime, "ca-lifetime", 0, "self-managed mode: CA validity (0: default)")
 	flag.DurationVar(&f.certs.ServingLifetime, "serving-lifetime", 0, "self-managed mode: serving certificate validity (0: default)")
 	flag.StringVar(&f.webhookConfig, "webhook-configuration", "railnet-webhook", "self-managed mode: Mutating/ValidatingWebhookConfiguration whose caBundle is kept current")

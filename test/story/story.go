@@ -120,22 +120,19 @@ func Up(tb ground.TB, opts Options) *Env {
 	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+c.Kubeconfig,
 		"--http-address="+extenderAddr)
 
-	e.logf("starting railnet-webhook on %s and registering it", webhookAddr)
-	crt, key, err := c.CA.Issue("railnet-webhook", []string{"127.0.0.1"})
-	must(tb, err)
-	crtFile, keyFile := filepath.Join(dir, "webhook.crt"), filepath.Join(dir, "webhook.key")
-	must(tb, os.WriteFile(crtFile, crt, 0o600))
-	must(tb, os.WriteFile(keyFile, key, 0o600))
+	e.logf("starting railnet-webhook on %s (self-managed CA, caBundle injected) and registering it", webhookAddr)
 	must(tb, c.Client.Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: "railnet-config"},
 		Data:       map[string]string{"conf.yaml": "podResourceInject:\n  enabled: true\n"},
 	}))
-	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), "--kubeconfig="+c.Kubeconfig,
-		"--listen="+webhookAddr, "--tls-cert-file="+crtFile, "--tls-key-file="+keyFile,
-		"--namespace="+Namespace, "--config-map=railnet-config")
-	reg := registration.Options{Name: "railnet-webhook", URL: "https://" + webhookAddr, CABundle: c.CA.CertPEM}
+	// Registered with an empty caBundle, as a chart applies it: the webhook's
+	// certificate reconciler fills it from the CA it keeps in a Secret.
+	reg := registration.Options{Name: "railnet-webhook", URL: "https://" + webhookAddr}
 	must(tb, c.Client.Create(ctx, registration.Mutating(reg)))
 	must(tb, c.Client.Create(ctx, registration.Validating(reg)))
+	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), "--kubeconfig="+c.Kubeconfig,
+		"--listen="+webhookAddr, "--namespace="+Namespace, "--config-map=railnet-config",
+		"--ca-secret=railnet-ca", "--extra-sans=127.0.0.1", "--webhook-configuration=railnet-webhook")
 	waitWebhook(tb, c)
 
 	e.logf("building the rail fabric: 8 rail switches, %d nodes × 8 rail NICs", opts.Nodes)
