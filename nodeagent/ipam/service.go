@@ -45,14 +45,24 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale IPAM socket %s: %w", sock, err)
 	}
-	l, err := net.Listen("unix", sock)
+	// The socket appears at its path already 0600: it is bound under a
+	// temporary name, restricted, then renamed into place.
+	tmp := sock + ".tmp"
+	_ = os.Remove(tmp)
+	l, err := net.Listen("unix", tmp)
 	if err != nil {
 		return fmt.Errorf("listen on IPAM socket %s: %w", sock, err)
 	}
-	if err := os.Chmod(sock, 0o600); err != nil {
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		l.Close()
 		return err
 	}
+	if err := os.Rename(tmp, sock); err != nil {
+		l.Close()
+		return fmt.Errorf("put IPAM socket in place at %s: %w", sock, err)
+	}
+	defer os.Remove(sock)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

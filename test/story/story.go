@@ -49,6 +49,8 @@ type Env struct {
 	ExtenderURL string
 	dir         string
 	log, clog   io.Writer
+	// kubeconfigs by component impersonate the chart's ServiceAccounts.
+	kubeconfigs map[string]string
 	procs       []*exec.Cmd
 }
 
@@ -115,9 +117,11 @@ func Up(tb ground.TB, opts Options) *Env {
 	})
 	c := e.Cluster
 	c.EnsureNamespace(tb, Namespace)
+	e.logf("installing the chart's ServiceAccounts and RBAC; each component runs as its ServiceAccount")
+	e.kubeconfigs = installChartRBAC(tb, c, dir)
 
 	e.logf("starting railnet-extender on %s", extenderAddr)
-	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+c.Kubeconfig,
+	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+e.kubeconfigs["extender"],
 		"--http-address="+extenderAddr)
 
 	e.logf("starting railnet-webhook on %s (self-managed CA, caBundle injected) and registering it", webhookAddr)
@@ -130,7 +134,7 @@ func Up(tb ground.TB, opts Options) *Env {
 	reg := registration.Options{Name: "railnet-webhook", URL: "https://" + webhookAddr}
 	must(tb, c.Client.Create(ctx, registration.Mutating(reg)))
 	must(tb, c.Client.Create(ctx, registration.Validating(reg)))
-	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), "--kubeconfig="+c.Kubeconfig,
+	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), "--kubeconfig="+e.kubeconfigs["webhook"],
 		"--listen="+webhookAddr, "--namespace="+Namespace, "--config-map=railnet-config",
 		"--ca-secret=railnet-ca", "--extra-sans=127.0.0.1", "--webhook-configuration=railnet-webhook")
 	waitWebhook(tb, c)
@@ -157,7 +161,7 @@ func (e *Env) addNode(tb ground.TB, name, bin, dpConfig, fixture string) {
 	must(tb, os.MkdirAll(filepath.Join(kubeletRoot, "device-plugins"), 0o755))
 	sock := filepath.Join(nodeDir, "ipam.sock")
 	e.logf("%s: starting railnet-agent (fixture RDMA sysfs, shared device plugin, IPAM) and the mini-kubelet", name)
-	e.start(tb, name+"-agent", filepath.Join(bin, "railnet-agent"), "--kubeconfig="+c.Kubeconfig,
+	e.start(tb, name+"-agent", filepath.Join(bin, "railnet-agent"), "--kubeconfig="+e.kubeconfigs["node-agent"],
 		"--node-name="+name, "--sysfs-root="+fixture, "--netns="+sn.Netns.Path(), "--kubelet-root="+kubeletRoot,
 		"--device-plugin-config="+dpConfig, "--ipam-socket="+sock, "--ipam-lease-namespace="+Namespace,
 		"--discovery-interval=1s", "--rdma-netns-mode=shared")
