@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/extender/schedconfig"
+	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/minikubelet"
 	"github.com/railnet/railnet/test/simnode"
@@ -170,7 +171,7 @@ func (e *Env) addNode(tb ground.TB, name, bin, dpConfig, fixture string) {
 	kl, err := minikubelet.New(minikubelet.Config{
 		NodeName: name, REST: c.Config, PluginDir: filepath.Join(kubeletRoot, "device-plugins"),
 		NodeNetns: sn.Netns.Path(), CNIConfDir: confDir, CNIBinDirs: []string{bin},
-		CNICacheDir: filepath.Join(nodeDir, "cni-cache"), CNIEnv: []string{"RAILNET_IPAM_SOCKET=" + sock},
+		CNICacheDir: filepath.Join(nodeDir, "cni-cache"), CNIEnv: []string{ipamwire.SocketEnv + "=" + sock},
 		CNIStderr: prefixWriter(e.clog, name+"-cni"),
 	})
 	must(tb, err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -33,16 +32,9 @@ type netConf struct {
 	// gateway; the conflict probe waits a fifth of it, at least 100ms).
 	ProbeTimeout string `json:"probeTimeout,omitempty"`
 	// IPAMSocket is the node agent's IPAM socket, used to release the
-	// address when a check fails (default /run/railnet/ipamwire.sock; also
+	// address when a check fails (default /run/railnet/ipam.sock; also
 	// RAILNET_IPAM_SOCKET).
 	IPAMSocket string `json:"ipamSocket,omitempty"`
-}
-
-type k8sArgs struct {
-	types.CommonArgs
-	K8S_POD_NAMESPACE types.UnmarshallableString //nolint:revive // CNI_ARGS names
-	K8S_POD_NAME      types.UnmarshallableString //nolint:revive
-	K8S_POD_UID       types.UnmarshallableString //nolint:revive
 }
 
 func on(b *bool) bool { return b == nil || *b }
@@ -192,21 +184,15 @@ func gwString(gw netip.Addr) string {
 // failed check, so the pod's retry (or another pod) can take a good one.
 // The runtime's DEL would release it too; this does not wait for it.
 func release(conf *netConf, args *skel.CmdArgs) {
-	ka := &k8sArgs{}
+	ka := &ipamwire.K8sArgs{}
 	if err := types.LoadArgs(args.Args, ka); err != nil || ka.K8S_POD_UID == "" {
 		return
 	}
-	socket := conf.IPAMSocket
-	if s := envSocket(); s != "" {
-		socket = s
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_ = ipamwire.NewClient(socket).Release(ctx, ipamwire.ReleaseRequest{
+	_ = ipamwire.NewClient(ipamwire.Socket(conf.IPAMSocket)).Release(ctx, ipamwire.ReleaseRequest{
 		PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
 }
-
-func envSocket() string { return os.Getenv("RAILNET_IPAM_SOCKET") }
 
 func cmdDel(args *skel.CmdArgs) error {
 	if _, err := coordinator.Table(args.IfName); err != nil {

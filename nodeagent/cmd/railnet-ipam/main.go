@@ -3,8 +3,8 @@
 // network names in ipamwire.ippools, and returns them with the pools' gateways
 // and routes for railnet-coordinator to install.
 //
-// The socket is RAILNET_IPAM_SOCKET when set, else ipamwire.socket of the
-// network configuration, else /run/railnet/ipamwire.sock.
+// The socket is RAILNET_IPAM_SOCKET when set, else ipam.socket of the
+// network configuration, else /run/railnet/ipam.sock.
 package main
 
 import (
@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -34,33 +33,21 @@ type netConf struct {
 	} `json:"ipam"`
 }
 
-// k8sArgs are the CNI_ARGS a Kubernetes runtime (and Multus) passes.
-type k8sArgs struct {
-	types.CommonArgs
-	K8S_POD_NAMESPACE types.UnmarshallableString //nolint:revive // CNI_ARGS names
-	K8S_POD_NAME      types.UnmarshallableString //nolint:revive
-	K8S_POD_UID       types.UnmarshallableString //nolint:revive
-}
-
 func main() {
 	skel.PluginMainFuncs(skel.CNIFuncs{Add: cmdAdd, Del: cmdDel, Check: cmdCheck},
 		version.PluginSupports("0.4.0", "1.0.0", "1.1.0"), "railnet-ipam: addresses from SpiderIPPools")
 }
 
-func load(args *skel.CmdArgs) (*netConf, *k8sArgs, *ipamwire.Client, error) {
+func load(args *skel.CmdArgs) (*netConf, *ipamwire.K8sArgs, *ipamwire.Client, error) {
 	conf := &netConf{}
 	if err := json.Unmarshal(args.StdinData, conf); err != nil {
 		return nil, nil, nil, fmt.Errorf("railnet-ipam: parse network configuration: %w", err)
 	}
-	ka := &k8sArgs{}
+	ka := &ipamwire.K8sArgs{}
 	if err := types.LoadArgs(args.Args, ka); err != nil {
 		return nil, nil, nil, fmt.Errorf("railnet-ipam: parse CNI_ARGS: %w", err)
 	}
-	socket := os.Getenv("RAILNET_IPAM_SOCKET")
-	if socket == "" {
-		socket = conf.IPAM.Socket
-	}
-	return conf, ka, ipamwire.NewClient(socket), nil
+	return conf, ka, ipamwire.NewClient(ipamwire.Socket(conf.IPAM.Socket)), nil
 }
 
 func cmdAdd(args *skel.CmdArgs) error {
