@@ -23,7 +23,8 @@ import (
 // --https-address is set without --tls-cert-file/--tls-key-file).
 type selfManaged struct {
 	namespace, service, caSecret, bundleConfigMap string
-	caLifetime, servingLifetime                   time.Duration
+	schedulerDeployment                           string
+	caLifetime, caOverlap, servingLifetime        time.Duration
 	extraSANs                                     string
 }
 
@@ -43,7 +44,10 @@ func main() {
 	flag.StringVar(&sm.service, "service", "railnet-extender", "self-managed certificates: the extender's Service name (certificate DNS names)")
 	flag.StringVar(&sm.caSecret, "ca-secret", "", "self-managed certificates: CA Secret name (shared with the webhook)")
 	flag.StringVar(&sm.bundleConfigMap, "ca-bundle-configmap", "", "self-managed certificates: ConfigMap (in --namespace) kept holding the CA bundle as ca.crt, for the scheduler's extender tlsConfig")
+	flag.StringVar(&sm.schedulerDeployment, "scheduler-deployment", "", "self-managed certificates: Deployment (in --namespace) of the kube-scheduler that calls this extender; "+
+		"kube-scheduler reads the extender's CA only at start, so its pods are rolled whenever the CA bundle changes (a CA rotation: twice within --ca-overlap)")
 	flag.DurationVar(&sm.caLifetime, "ca-lifetime", 0, "self-managed certificates: CA lifetime")
+	flag.DurationVar(&sm.caOverlap, "ca-overlap", 0, "self-managed certificates: how long old and new CA are trusted together in a rotation (default 24h)")
 	flag.DurationVar(&sm.servingLifetime, "serving-lifetime", 0, "self-managed certificates: serving certificate lifetime")
 	flag.StringVar(&sm.extraSANs, "extra-sans", "", "self-managed certificates: comma-separated extra IPs / DNS names")
 	flag.Int64Var(&cfg.MaxBodyBytes, "max-request-bytes", 0, "largest ExtenderArgs accepted (default 32 MiB)")
@@ -64,12 +68,15 @@ func run(ctx context.Context, cfg app.Config, sm selfManaged) error {
 	}
 	if cfg.HTTPSAddr != "" && cfg.CertFile == "" && cfg.KeyFile == "" {
 		sc := serving.Config{Namespace: sm.namespace, CASecret: sm.caSecret, Service: sm.service,
-			CALifetime: sm.caLifetime, ServingLifetime: sm.servingLifetime}
+			CALifetime: sm.caLifetime, CAOverlap: sm.caOverlap, ServingLifetime: sm.servingLifetime}
 		if sm.extraSANs != "" {
 			sc.ExtraSANs = strings.Split(sm.extraSANs, ",")
 		}
 		if sm.bundleConfigMap != "" {
 			sc.BundleConfigMaps = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.bundleConfigMap}}
+		}
+		if sm.schedulerDeployment != "" {
+			sc.RolloutDeployments = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.schedulerDeployment}}
 		}
 		src, err := serving.New(rc, sc)
 		if err != nil {

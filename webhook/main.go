@@ -41,6 +41,7 @@ func main() {
 		return nil
 	})
 	flag.DurationVar(&f.certs.CALifetime, "ca-lifetime", 0, "self-managed mode: CA validity (0: default)")
+	flag.DurationVar(&f.certs.CAOverlap, "ca-overlap", 0, "self-managed mode: how long old and new CA are trusted together in a rotation (0: default 24h)")
 	flag.DurationVar(&f.certs.ServingLifetime, "serving-lifetime", 0, "self-managed mode: serving certificate validity (0: default)")
 	flag.StringVar(&f.webhookConfig, "webhook-configuration", "railnet-webhook", "self-managed mode: Mutating/ValidatingWebhookConfiguration whose caBundle is kept current")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "run the NAD and namespace controllers on one replica only (Lease in --namespace)")

@@ -3,11 +3,14 @@ package selfmanaged
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +44,22 @@ type Targets struct {
 	// missing): for clients that read a CA file, e.g. kube-scheduler's
 	// extender tlsConfig.caFile.
 	ConfigMaps []types.NamespacedName
+	// Deployments are rolled when the bundle changes: their pod template
+	// gets annotation AnnotationBundleHash set to the bundle's hash. For
+	// clients that read the CA only at start (kube-scheduler builds its
+	// extender transport once), after the ConfigMaps above are written, so
+	// new pods mount the new bundle.
+	Deployments []types.NamespacedName
+}
+
+// AnnotationBundleHash on the pod template of a target Deployment is the hash
+// of the trust bundle its pods were started with.
+const AnnotationBundleHash = "railnet.io/ca-bundle-hash"
+
+// BundleHash is the value of AnnotationBundleHash for bundle.
+func BundleHash(bundle []byte) string {
+	sum := sha256.Sum256(bundle)
+	return hex.EncodeToString(sum[:8])
 }
 
 // ConfigMapKey is the key of the bundle in target ConfigMaps.
@@ -48,7 +67,7 @@ const ConfigMapKey = "ca.crt"
 
 // Empty reports whether no object can be selected.
 func (t Targets) Empty() bool {
-	return len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 && t.Selector == nil && len(t.ConfigMaps) == 0
+	return len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 && t.Selector == nil && len(t.ConfigMaps) == 0 && len(t.Deployments) == 0
 }
 
 // InjectorOptions configure an Injector.
@@ -70,6 +89,8 @@ type Injector struct {
 	cache   cache.Cache
 	opts    InjectorOptions
 	trigger chan struct{}
+	// rolled is the bundle hash last written to each target Deployment.
+	rolled map[types.NamespacedName]string
 }
 
 // NewInjector returns an Injector reading the configurations through c (backed
@@ -81,7 +102,8 @@ func NewInjector(b TrustBundle, c client.Client, ch cache.Cache, opts InjectorOp
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	return &Injector{bundle: b, client: c, cache: ch, opts: opts, trigger: make(chan struct{}, 1)}
+	return &Injector{bundle: b, client: c, cache: ch, opts: opts, trigger: make(chan struct{}, 1),
+		rolled: map[types.NamespacedName]string{}}
 }
 
 func (in *Injector) poke() {
@@ -208,8 +230,41 @@ func (in *Injector) sync(ctx context.Context) error {
 		}
 	}
 	if len(errs) > 0 {
+		// Roll no Deployment before its pods can mount the new bundle.
 		return fmt.Errorf("%d objects not updated: %w", len(errs), errs[0])
 	}
+	for _, key := range in.opts.Targets.Deployments {
+		if err := in.rollDeployment(ctx, key, bundle); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d objects not updated: %w", len(errs), errs[0])
+	}
+	return nil
+}
+
+// rollDeployment sets the bundle hash on the Deployment's pod template, which
+// rolls its pods when the hash changed. A merge patch without a read: the
+// injector needs no watch on Deployments, and an unchanged hash changes
+// nothing. A missing Deployment is retried at the next resync.
+func (in *Injector) rollDeployment(ctx context.Context, key types.NamespacedName, bundle []byte) error {
+	hash := BundleHash(bundle)
+	if in.rolled[key] == hash {
+		return nil
+	}
+	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, AnnotationBundleHash, hash)
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	err := in.client.Patch(ctx, dep, client.RawPatch(types.MergePatchType, patch))
+	if apierrors.IsNotFound(err) {
+		klog.FromContext(ctx).V(1).Info("Deployment to roll on CA bundle changes not found; trying again at the next resync", "deployment", key.String())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("roll Deployment %s onto the new CA bundle (patch %s): %w", key, AnnotationBundleHash, err)
+	}
+	in.rolled[key] = hash
+	klog.FromContext(ctx).Info("Rolled Deployment onto the CA bundle", "deployment", key.String(), "bundleHash", hash)
 	return nil
 }
 

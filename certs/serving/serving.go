@@ -42,6 +42,10 @@ type Config struct {
 	// BundleConfigMaps receive the bundle under key ca.crt (e.g. for
 	// kube-scheduler's extender tlsConfig.caFile).
 	BundleConfigMaps []types.NamespacedName
+	// RolloutDeployments are rolled when the bundle changes, after the
+	// ConfigMaps are written: for kube-scheduler, which reads the extender's
+	// CA only at start.
+	RolloutDeployments []types.NamespacedName
 }
 
 // SelfManaged reports whether c selects the self-managed mode.
@@ -79,6 +83,7 @@ func New(cfg *rest.Config, c Config) (*Source, error) {
 	}
 	targets := selfmanaged.Targets{
 		MutatingWebhooks: c.MutatingWebhooks, ValidatingWebhooks: c.ValidatingWebhooks, ConfigMaps: c.BundleConfigMaps,
+		Deployments: c.RolloutDeployments,
 	}
 	if c.InjectLabelled {
 		targets.Selector = labels.SelectorFromSet(labels.Set{selfmanaged.LabelInjectCA: "true"})

@@ -7,7 +7,9 @@
   nodeCacheCapable: true
   enableHTTPS: true
   tlsConfig:
-    # the CA bundle railnet keeps in ConfigMap <release>-extender-ca-bundle (cert-manager mode: the issuer's CA)
+    # the CA bundle railnet keeps in ConfigMap <release>-extender-ca-bundle (cert-manager mode: the issuer's CA).
+    # A file, not caData: the CA is made at run time and a chart-rendered caData would be reset by every upgrade.
+    # kube-scheduler reads it only at start; the extender rolls this scheduler when the bundle changes.
     caFile: /etc/railnet/extender-ca/ca.crt
   httpTimeout: {{ .Values.extender.httpTimeout }}
   # preemption cannot fix a broken rail; the extender itself says which failures are unresolvable
