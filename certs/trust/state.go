@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/railnet/railnet/certs/pki"
@@ -61,10 +62,15 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-// Bundle is the PEM trust bundle: every CA a client must trust now.
+// Bundle is the PEM trust bundle: every CA a client must trust now, oldest
+// first. The order does not follow the roles, so promoting the next CA leaves
+// the bundle unchanged: clients that must restart to read a new bundle
+// (kube-scheduler) restart twice per rotation, not three times.
 func (s State) Bundle() []byte {
+	cas := s.Trusted()
+	slices.SortStableFunc(cas, func(a, b *x509.Certificate) int { return a.NotBefore.Compare(b.NotBefore) })
 	var b bytes.Buffer
-	for _, c := range s.Trusted() {
+	for _, c := range cas {
 		b.Write(pki.EncodeCert(c))
 	}
 	return b.Bytes()

@@ -179,3 +179,26 @@ func TestDecodeRepairsBrokenParts(t *testing.T) {
 		t.Fatalf("empty data: %+v %v", got, errs)
 	}
 }
+
+// Promotion swaps roles but not the trusted set: the bundle bytes stay the
+// same, so a client that restarts on every bundle change (kube-scheduler)
+// restarts at begin and at retire only.
+func TestPromotionKeepsTheBundle(t *testing.T) {
+	s, _ := advanceAll(t, State{}, t0, "")
+	s, steps := advanceAll(t, s, t0.Add(200*time.Hour), "")
+	if len(steps) != 1 || steps[0] != StepBegin {
+		t.Fatalf("steps %v, want begin", steps)
+	}
+	begun := s.Bundle()
+	s, steps = advanceAll(t, s, t0.Add(210*time.Hour), "")
+	if len(steps) != 1 || steps[0] != StepPromote {
+		t.Fatalf("steps %v, want promote", steps)
+	}
+	if got := s.Bundle(); string(got) != string(begun) {
+		t.Errorf("promotion changed the bundle:\n%s\nwant\n%s", got, begun)
+	}
+	certs, err := pki.ParseCerts(begun)
+	if err != nil || len(certs) != 2 || !certs[0].NotBefore.Before(certs[1].NotBefore) {
+		t.Errorf("bundle is not the two CAs oldest first: %d certificates, %v", len(certs), err)
+	}
+}

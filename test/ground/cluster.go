@@ -68,6 +68,7 @@ type Cluster struct {
 
 	opts     Options
 	bins     Binaries
+	procsMu  sync.Mutex
 	procs    []*process
 	stopOnce sync.Once
 }
@@ -252,8 +253,21 @@ func (c *Cluster) run(name, bin string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	c.procs = append(c.procs, proc)
+	c.addProc(proc)
 	return nil
+}
+
+func (c *Cluster) addProc(p *process) {
+	c.procsMu.Lock()
+	defer c.procsMu.Unlock()
+	c.procs = append(c.procs, p)
+}
+
+// processes returns the processes started so far, oldest first.
+func (c *Cluster) processes() []*process {
+	c.procsMu.Lock()
+	defer c.procsMu.Unlock()
+	return append([]*process(nil), c.procs...)
 }
 
 // Stop ends every process of the cluster and removes its folder (kept when
@@ -261,8 +275,9 @@ func (c *Cluster) run(name, bin string, args ...string) error {
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
 		// Stop in reverse start order: clients before the apiserver, etcd last.
-		for i := len(c.procs) - 1; i >= 0; i-- {
-			c.procs[i].stop(10 * time.Second)
+		procs := c.processes()
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop(10 * time.Second)
 		}
 		unregister(c)
 		if os.Getenv("RAILNET_KEEP_GROUND") == "" {
@@ -276,7 +291,7 @@ func (c *Cluster) Stop() {
 // PIDs returns the process ids of the running components by name.
 func (c *Cluster) PIDs() map[string]int {
 	out := map[string]int{}
-	for _, p := range c.procs {
+	for _, p := range c.processes() {
 		out[p.name] = p.cmd.Process.Pid
 	}
 	return out
@@ -353,6 +368,13 @@ func (c *Cluster) writeKubeconfigs() error {
 }
 
 func (c *Cluster) writeSchedulerConfig() error {
+	return c.writeSchedulerConfigFile("scheduler.yaml", nil, c.opts.Extenders)
+}
+
+// writeSchedulerConfigFile writes a KubeSchedulerConfiguration into the
+// cluster's folder: the scheduler's credentials, no leader election, the
+// given profiles (nil: the default one) and extenders.
+func (c *Cluster) writeSchedulerConfigFile(name string, profiles []schedconfigv1.KubeSchedulerProfile, extenders []schedconfigv1.Extender) error {
 	leaderElect := false
 	cfg := schedconfigv1.KubeSchedulerConfiguration{
 		ClientConnection: componentbaseconfigv1alpha1.ClientConnectionConfiguration{
@@ -362,7 +384,8 @@ func (c *Cluster) writeSchedulerConfig() error {
 		},
 		LeaderElection:           componentbaseconfigv1alpha1.LeaderElectionConfiguration{LeaderElect: &leaderElect},
 		PercentageOfNodesToScore: c.opts.PercentageOfNodesToScore,
-		Extenders:                c.opts.Extenders,
+		Profiles:                 profiles,
+		Extenders:                extenders,
 	}
 	cfg.APIVersion = schedconfigv1.SchemeGroupVersion.String()
 	cfg.Kind = "KubeSchedulerConfiguration"
@@ -370,7 +393,7 @@ func (c *Cluster) writeSchedulerConfig() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(c.Dir, "scheduler.yaml"), b, 0o600)
+	return os.WriteFile(filepath.Join(c.Dir, name), b, 0o600)
 }
 
 func (c *Cluster) newClient() error {
@@ -406,7 +429,7 @@ func (c *Cluster) waitAPIServer(ctx context.Context) error {
 
 func (c *Cluster) waitHealthz(ctx context.Context, name string, port int) error {
 	var proc *process
-	for _, p := range c.procs {
+	for _, p := range c.processes() {
 		if p.name == name {
 			proc = p
 		}

@@ -2,6 +2,7 @@ package ground
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,4 +33,58 @@ func ChartDir(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return filepath.Join(root, "charts", "railnet"), nil
+}
+
+// ApplyChartRBAC renders the chart as release into namespace with helm
+// (extra args such as "--set", "scheduler.enabled=true" are passed on),
+// applies its ServiceAccounts, roles and bindings, and returns for each
+// component a kubeconfig in dir that impersonates the component's
+// ServiceAccount <release>-<component>: components run with exactly the
+// permissions the chart grants them.
+func (c *Cluster) ApplyChartRBAC(tb TB, dir, release, namespace string, components []string, helmArgs ...string) map[string]string {
+	tb.Helper()
+	ctx := tb.Context()
+	chart, err := ChartDir(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	args := append([]string{"template", release, chart, "--namespace", namespace}, helmArgs...)
+	out, err := Helm(ctx, args...)
+	if err != nil {
+		tb.Fatalf("helm template: %v\n%s", err, out)
+	}
+	objs, err := DecodeYAML(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rbac []byte
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ServiceAccount", "Role", "RoleBinding":
+			if o.GetNamespace() == "" {
+				o.SetNamespace(namespace)
+			}
+		case "ClusterRole", "ClusterRoleBinding":
+		default:
+			continue
+		}
+		b, err := o.MarshalJSON()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rbac = append(append(rbac, b...), '\n')
+	}
+	if _, err := c.Apply(ctx, rbac); err != nil {
+		tb.Fatalf("apply the chart's RBAC: %v", err)
+	}
+	kubeconfigs := map[string]string{}
+	for _, comp := range components {
+		path := filepath.Join(dir, comp+".kubeconfig")
+		sa := fmt.Sprintf("system:serviceaccount:%s:%s-%s", namespace, release, comp)
+		if err := c.ImpersonatingKubeconfig(path, sa, "system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated"); err != nil {
+			tb.Fatal(err)
+		}
+		kubeconfigs[comp] = path
+	}
+	return kubeconfigs
 }

@@ -270,6 +270,14 @@ type load struct {
 
 func startLoad(t *testing.T, hook string, rate int) *load {
 	t.Helper()
+	return startPods(t, rate, func(i int) *corev1.Pod { return testPod(hook, fmt.Sprintf("%s-%d", hook, i)) },
+		func(p *corev1.Pod) bool { return p.Labels[labelAdmitted] == "true" })
+}
+
+// startPods creates the pods newPod makes at rate per second with several
+// workers until stopped; a created pod that fails ok counts as unlabelled.
+func startPods(t *testing.T, rate int, newPod func(i int) *corev1.Pod, ok func(*corev1.Pod) bool) *load {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{start: time.Now()}
 	jobs := make(chan int)
@@ -279,7 +287,7 @@ func startLoad(t *testing.T, hook string, rate int) *load {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				pod := testPod(hook, fmt.Sprintf("%s-%d", hook, i))
+				pod := newPod(i)
 				rctx, rcancel := context.WithTimeout(context.Background(), 15*time.Second)
 				err := cluster.Client.Create(rctx, pod)
 				rcancel()
@@ -291,7 +299,7 @@ func startLoad(t *testing.T, hook string, rate int) *load {
 						l.firstErrors = append(l.firstErrors, fmt.Sprintf("%s after %s: %v", pod.Name, time.Since(l.start).Round(time.Millisecond), err))
 					}
 					l.mu.Unlock()
-				case pod.Labels[labelAdmitted] != "true":
+				case !ok(pod):
 					l.unlabelled.Add(1)
 				default:
 					l.created.Add(1)
