@@ -65,6 +65,11 @@ func BundleHash(bundle []byte) string {
 // ConfigMapKey is the key of the bundle in target ConfigMaps.
 const ConfigMapKey = "ca.crt"
 
+// webhooks reports whether webhook configurations can be selected.
+func (t Targets) webhooks() bool {
+	return len(t.MutatingWebhooks) > 0 || len(t.ValidatingWebhooks) > 0 || t.Selector != nil
+}
+
 // Empty reports whether no object can be selected.
 func (t Targets) Empty() bool {
 	return len(t.MutatingWebhooks) == 0 && len(t.ValidatingWebhooks) == 0 && t.Selector == nil && len(t.ConfigMaps) == 0 && len(t.Deployments) == 0
@@ -121,7 +126,12 @@ func (in *Injector) Start(ctx context.Context) error {
 		return nil
 	}
 	handler := eventFunc(in.poke)
-	watched := []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}}
+	var watched []client.Object
+	if in.opts.Targets.webhooks() {
+		// Only then: a client keeping just a ConfigMap (the extender) may
+		// not list webhook configurations.
+		watched = append(watched, &admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{})
+	}
 	if len(in.opts.Targets.ConfigMaps) > 0 {
 		watched = append(watched, &corev1.ConfigMap{})
 	}
@@ -166,62 +176,16 @@ func (in *Injector) selected(name string, l map[string]string, names []string) b
 	return slices.Contains(names, name) || (in.opts.Targets.Selector != nil && in.opts.Targets.Selector.Matches(labels.Set(l)))
 }
 
-// sync sets the caBundle of every selected entry that differs.
+// sync brings every selected object to the current bundle.
 func (in *Injector) sync(ctx context.Context) error {
 	bundle := in.bundle.Bundle()
 	if len(bundle) == 0 {
 		return nil // not read yet; Subscribe wakes us
 	}
-	log := klog.FromContext(ctx)
 	var errs []error
-
-	var mutating admissionregistrationv1.MutatingWebhookConfigurationList
-	if err := in.client.List(ctx, &mutating); err != nil {
-		return fmt.Errorf("list mutating webhook configurations: %w", err)
-	}
-	for i := range mutating.Items {
-		obj := &mutating.Items[i]
-		if !in.selected(obj.Name, obj.Labels, in.opts.Targets.MutatingWebhooks) {
-			continue
-		}
-		stale := 0
-		for j := range obj.Webhooks {
-			if !bytes.Equal(obj.Webhooks[j].ClientConfig.CABundle, bundle) {
-				obj.Webhooks[j].ClientConfig.CABundle = bundle
-				stale++
-			}
-		}
-		if stale > 0 {
-			if err := in.write(ctx, "MutatingWebhookConfiguration", obj); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			log.Info("Injected CA bundle", "mutatingWebhookConfiguration", obj.Name, "entries", stale)
-		}
-	}
-
-	var validating admissionregistrationv1.ValidatingWebhookConfigurationList
-	if err := in.client.List(ctx, &validating); err != nil {
-		return fmt.Errorf("list validating webhook configurations: %w", err)
-	}
-	for i := range validating.Items {
-		obj := &validating.Items[i]
-		if !in.selected(obj.Name, obj.Labels, in.opts.Targets.ValidatingWebhooks) {
-			continue
-		}
-		stale := 0
-		for j := range obj.Webhooks {
-			if !bytes.Equal(obj.Webhooks[j].ClientConfig.CABundle, bundle) {
-				obj.Webhooks[j].ClientConfig.CABundle = bundle
-				stale++
-			}
-		}
-		if stale > 0 {
-			if err := in.write(ctx, "ValidatingWebhookConfiguration", obj); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			log.Info("Injected CA bundle", "validatingWebhookConfiguration", obj.Name, "entries", stale)
+	if in.opts.Targets.webhooks() {
+		if err := in.syncWebhooks(ctx, bundle, &errs); err != nil {
+			return err
 		}
 	}
 	for _, key := range in.opts.Targets.ConfigMaps {
@@ -242,6 +206,63 @@ func (in *Injector) sync(ctx context.Context) error {
 		return fmt.Errorf("%d objects not updated: %w", len(errs), errs[0])
 	}
 	return nil
+}
+
+// syncWebhooks sets the caBundle of every selected webhook entry that
+// differs; failed writes are added to errs, a failed list is returned.
+func (in *Injector) syncWebhooks(ctx context.Context, bundle []byte, errs *[]error) error {
+	var mutating admissionregistrationv1.MutatingWebhookConfigurationList
+	if err := in.client.List(ctx, &mutating); err != nil {
+		return fmt.Errorf("list mutating webhook configurations: %w", err)
+	}
+	for i := range mutating.Items {
+		obj := &mutating.Items[i]
+		if !in.selected(obj.Name, obj.Labels, in.opts.Targets.MutatingWebhooks) {
+			continue
+		}
+		stale := 0
+		for j := range obj.Webhooks {
+			stale += setBundle(&obj.Webhooks[j].ClientConfig, bundle)
+		}
+		in.writeStale(ctx, "MutatingWebhookConfiguration", obj, stale, errs)
+	}
+	var validating admissionregistrationv1.ValidatingWebhookConfigurationList
+	if err := in.client.List(ctx, &validating); err != nil {
+		return fmt.Errorf("list validating webhook configurations: %w", err)
+	}
+	for i := range validating.Items {
+		obj := &validating.Items[i]
+		if !in.selected(obj.Name, obj.Labels, in.opts.Targets.ValidatingWebhooks) {
+			continue
+		}
+		stale := 0
+		for j := range obj.Webhooks {
+			stale += setBundle(&obj.Webhooks[j].ClientConfig, bundle)
+		}
+		in.writeStale(ctx, "ValidatingWebhookConfiguration", obj, stale, errs)
+	}
+	return nil
+}
+
+// setBundle sets cc's caBundle and returns 1 when it differed.
+func setBundle(cc *admissionregistrationv1.WebhookClientConfig, bundle []byte) int {
+	if bytes.Equal(cc.CABundle, bundle) {
+		return 0
+	}
+	cc.CABundle = bundle
+	return 1
+}
+
+// writeStale writes obj when stale of its entries changed.
+func (in *Injector) writeStale(ctx context.Context, kind string, obj client.Object, stale int, errs *[]error) {
+	if stale == 0 {
+		return
+	}
+	if err := in.write(ctx, kind, obj); err != nil {
+		*errs = append(*errs, err)
+		return
+	}
+	klog.FromContext(ctx).Info("Injected CA bundle", "kind", kind, "name", obj.GetName(), "entries", stale)
 }
 
 // rollDeployment sets the bundle hash on the Deployment's pod template, which
