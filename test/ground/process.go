@@ -153,3 +153,28 @@ func Alive(pid int) bool { return alive(pid) }
 // Spawn starts cmd from the thread that never exits, so a parent-death
 // signal set in cmd.SysProcAttr fires only when the test process dies.
 func Spawn(cmd *exec.Cmd) error { return spawn(cmd) }
+
+// StartCommand starts cmd through Spawn with a parent-death signal (unless
+// cmd.SysProcAttr is set already) and stops it when the test ends: SIGTERM,
+// then SIGKILL after grace. The returned channel closes when it has exited.
+func StartCommand(tb TB, cmd *exec.Cmd, grace time.Duration) <-chan struct{} {
+	tb.Helper()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	if err := Spawn(cmd); err != nil {
+		tb.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(grace):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return exited
+}

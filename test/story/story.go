@@ -193,18 +193,7 @@ func (e *Env) start(tb ground.TB, name, bin string, args ...string) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = prefixWriter(e.clog, name), prefixWriter(e.clog, name)
 	cmd.SysProcAttr = sysProcAttr()
-	must(tb, ground.Spawn(cmd))
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	ground.StartCommand(tb, cmd, 10*time.Second)
 	e.procs = append(e.procs, cmd)
 }
 

@@ -22,10 +22,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/certs/selfmanaged"
+	"github.com/railnet/railnet/certs/trust"
 )
 
 const (
@@ -360,3 +362,23 @@ func verifies(leaf *x509.Certificate, bundle []byte) error {
 }
 
 func ipLoopback() []net.IP { return []net.IP{net.IPv4(127, 0, 0, 1)} }
+
+// requestCARotation sets the rotate annotation of the CA Secret to at.
+func requestCARotation(t *testing.T, secret string, at time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var sec corev1.Secret
+		if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: secret}, &sec); err != nil {
+			return err
+		}
+		if sec.Annotations == nil {
+			sec.Annotations = map[string]string{}
+		}
+		sec.Annotations[trust.AnnotationRotate] = at.Format(time.RFC3339Nano)
+		return cluster.Client.Update(ctx, &sec)
+	})
+	if err != nil {
+		t.Fatalf("request a CA rotation of Secret %s: %v", secret, err)
+	}
+}

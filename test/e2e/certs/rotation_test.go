@@ -8,14 +8,10 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/certs/pki"
 	"github.com/railnet/railnet/certs/selfmanaged"
-	"github.com/railnet/railnet/certs/trust"
 )
 
 // minRate is the pod creation rate the acceptance asks for.
@@ -63,20 +59,7 @@ func TestRotationUnderLoadLosesNoAdmission(t *testing.T) {
 
 	// CA rotation, requested through the Secret's annotation.
 	caStart := time.Now()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var sec corev1.Secret
-		if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: secret}, &sec); err != nil {
-			return err
-		}
-		if sec.Annotations == nil {
-			sec.Annotations = map[string]string{}
-		}
-		sec.Annotations[trust.AnnotationRotate] = caStart.Format(time.RFC3339Nano)
-		return cluster.Client.Update(ctx, &sec)
-	})
-	if err != nil {
-		t.Fatalf("request a CA rotation: %v", err)
-	}
+	requestCARotation(t, secret, caStart)
 	var sawTwo bool
 	eventually(t, 60*time.Second, "the CA rotation to finish (new CA signs, old one retired from every caBundle)", func() (bool, error) {
 		st, _ := m.Authority.State()

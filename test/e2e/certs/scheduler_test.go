@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -119,20 +117,7 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 	servingRotations := leaves.count() - 1
 
 	caStart := time.Now()
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var sec corev1.Secret
-		if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: chartCASecret}, &sec); err != nil {
-			return err
-		}
-		if sec.Annotations == nil {
-			sec.Annotations = map[string]string{}
-		}
-		sec.Annotations[trust.AnnotationRotate] = caStart.Format(time.RFC3339Nano)
-		return cluster.Client.Update(ctx, &sec)
-	})
-	if err != nil {
-		t.Fatalf("request a CA rotation: %v", err)
-	}
+	requestCARotation(t, chartCASecret, caStart)
 	var final trust.State
 	eventually(t, 90*time.Second, "the CA rotation to finish (new CA signs, old one retired, scheduler rolled onto the final bundle)", func() (bool, error) {
 		final = caState(t)
@@ -337,27 +322,15 @@ func startExtenderBinary(t *testing.T, bin, logPath string, args ...string) {
 	}
 	cmd := exec.Command(filepath.Join(bin, "extender"), append(args, "--v=2")...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := ground.Spawn(cmd); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Error("the extender did not stop within 15s of SIGTERM")
-		}
+		// Runs after the process is stopped (cleanups run last first).
 		logf.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			t.Logf("extender log:\n%s", tailLines(string(b), 60))
 		}
 	})
+	ground.StartCommand(t, cmd, 15*time.Second)
 }
 
 // leafWatch records every distinct serving certificate a server presents.
