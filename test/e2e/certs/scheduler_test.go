@@ -105,7 +105,7 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stale.Stop()
-	ca1 := caState(t).Current.Cert
+	ca1 := caStateOf(t, chartCASecret).Current.Cert
 
 	leaves := watchLeaves(t, httpsAddr)
 	l := startPods(t, 25, func(i int) *corev1.Pod { return schedPod(fmt.Sprintf("sched-%d", i), schedulerName) },
@@ -120,7 +120,7 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 	requestCARotation(t, chartCASecret, caStart)
 	var final trust.State
 	eventually(t, 90*time.Second, "the CA rotation to finish (new CA signs, old one retired, scheduler rolled onto the final bundle)", func() (bool, error) {
-		final = caState(t)
+		final = caStateOf(t, chartCASecret)
 		if final.Next != nil || final.Previous != nil || final.Current.Cert.Equal(ca1) {
 			return false, nil
 		}
@@ -379,15 +379,15 @@ func (w *leafWatch) count() int {
 }
 func (w *leafWatch) latest() *x509.Certificate { w.mu.Lock(); defer w.mu.Unlock(); return w.last }
 
-func caState(t *testing.T) trust.State {
+func caStateOf(t *testing.T, secret string) trust.State {
 	t.Helper()
 	var sec corev1.Secret
-	if err := cluster.Client.Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: chartCASecret}, &sec); err != nil {
+	if err := cluster.Client.Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: secret}, &sec); err != nil {
 		t.Fatalf("read the CA Secret: %v", err)
 	}
 	st, errs := trust.Decode(sec.Data)
 	if len(errs) > 0 || st.Current == nil {
-		t.Fatalf("CA Secret %s does not hold a CA: %v", chartCASecret, errs)
+		t.Fatalf("CA Secret %s does not hold a CA: %v", secret, errs)
 	}
 	return st
 }
