@@ -12,7 +12,7 @@
 //     (GetCertificate / Start / Healthy), Injector keeps the caBundle of the
 //     selected Mutating/ValidatingWebhookConfigurations equal to the bundle.
 //     Manager wires the three over one controller-runtime cache that watches
-//     only the CA Secret and the webhook configurations.
+//     only the CA Secret and the objects it injects into.
 //   - filesource: the cert-manager mode; serves a mounted tls.crt/tls.key and
 //     reloads them when they change (fsnotify on their folders, plus polling).
 //   - serving: what a service wires: serving.New(restConfig, serving.Config{...})
@@ -21,7 +21,24 @@
 //     (GetCertificate), its run loop (Start), /healthz (Healthy, HealthError)
 //     and the trust bundle (Bundle). The self-managed injector can also keep a
 //     ConfigMap key ca.crt equal to the bundle (for kube-scheduler's
-//     extender tlsConfig.caFile).
+//     extender tlsConfig.caFile) and roll Deployments onto it.
+//
+// # kube-scheduler and the extender's CA
+//
+// kube-scheduler builds an extender's HTTP transport once, at start
+// (pkg/scheduler/extender.go makeTransport: restclient.TLSConfigFor, a static
+// tls.Config; client-go's CA-file reloading applies only to transports built
+// through transport.New). A new CA is therefore read only by a new scheduler
+// process. The extender's injector writes the bundle into the ConfigMap the
+// scheduler mounts as its caFile, then sets annotation
+// railnet.io/ca-bundle-hash on the scheduler Deployment's pod template: a
+// changed bundle rolls the scheduler. The bundle lists the CAs oldest first,
+// so a rotation changes it twice (next CA added, old one retired) and the
+// promotion in between does not; both rolls fall inside the overlap window,
+// while both CAs are trusted. The chart's scheduler configuration carries a
+// caFile, not caData: the CA is made at run time, and a caData rendered by
+// the chart would be emptied by every helm upgrade, leaving a new scheduler
+// pod to start without a CA (kube-scheduler then skips verification).
 //
 // # Why not cert-manager's pkg/server/tls
 //
