@@ -8,17 +8,11 @@ import (
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/railnet/railnet/api/cniconf"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
 const (
-	// CNIVersion is the version of the rendered conflists.
-	CNIVersion = "1.0.0"
-	// IPAMType is railnet's IPAM plugin.
-	IPAMType = "railnet-ipam"
-	// CoordinatorType is railnet's coordinator plugin, chained after the
-	// main plugin.
-	CoordinatorType = "railnet-coordinator"
 	// AnnotationResourceName is Multus' annotation naming the device-plugin
 	// resource a network's devices come from.
 	AnnotationResourceName = "k8s.v1.cni.cncf.io/resourceName"
@@ -28,21 +22,6 @@ const (
 	ManagedBy = "railnet-webhook"
 )
 
-// IPAM is the ipam section railnet's IPAM plugin reads.
-type IPAM struct {
-	Type    string                    `json:"type"`
-	IPPools spiderv2beta1.PoolsConfig `json:"ippools"`
-}
-
-// Coordinator is the railnet coordinator plugin's configuration.
-type Coordinator struct {
-	Type               string  `json:"type"`
-	DetectGateway      *bool   `json:"detectGateway,omitempty"`
-	DetectIPConflict   *bool   `json:"detectIPConflict,omitempty"`
-	PodDefaultRouteNIC *string `json:"podDefaultRouteNIC,omitempty"`
-	TunePodRoutes      *bool   `json:"tunePodRoutes,omitempty"`
-}
-
 type conflist struct {
 	CNIVersion string `json:"cniVersion"`
 	Name       string `json:"name"`
@@ -50,34 +29,34 @@ type conflist struct {
 }
 
 type macvlanPlugin struct {
-	Type   string `json:"type"`
-	Master string `json:"master"`
-	Mode   string `json:"mode"`
-	MTU    *int32 `json:"mtu,omitempty"`
-	IPAM   *IPAM  `json:"ipam,omitempty"`
+	Type   string        `json:"type"`
+	Master string        `json:"master"`
+	Mode   string        `json:"mode"`
+	MTU    *int32        `json:"mtu,omitempty"`
+	IPAM   *cniconf.IPAM `json:"ipam,omitempty"`
 }
 
 type sriovPlugin struct {
-	Type      string `json:"type"`
-	Vlan      *int32 `json:"vlan,omitempty"`
-	MinTxRate *int32 `json:"min_tx_rate,omitempty"`
-	MaxTxRate *int32 `json:"max_tx_rate,omitempty"`
-	IPAM      *IPAM  `json:"ipam,omitempty"`
+	Type      string        `json:"type"`
+	Vlan      *int32        `json:"vlan,omitempty"`
+	MinTxRate *int32        `json:"min_tx_rate,omitempty"`
+	MaxTxRate *int32        `json:"max_tx_rate,omitempty"`
+	IPAM      *cniconf.IPAM `json:"ipam,omitempty"`
 }
 
 type ibSriovPlugin struct {
-	Type                string  `json:"type"`
-	Pkey                *string `json:"pkey,omitempty"`
-	LinkState           *string `json:"link_state,omitempty"`
-	RdmaIsolation       *bool   `json:"rdmaIsolation,omitempty"`
-	IBKubernetesEnabled *bool   `json:"ibKubernetesEnabled,omitempty"`
-	IPAM                *IPAM   `json:"ipam,omitempty"`
+	Type                string        `json:"type"`
+	Pkey                *string       `json:"pkey,omitempty"`
+	LinkState           *string       `json:"link_state,omitempty"`
+	RdmaIsolation       *bool         `json:"rdmaIsolation,omitempty"`
+	IBKubernetesEnabled *bool         `json:"ibKubernetesEnabled,omitempty"`
+	IPAM                *cniconf.IPAM `json:"ipam,omitempty"`
 }
 
 type ipoibPlugin struct {
-	Type   string `json:"type"`
-	Master string `json:"master"`
-	IPAM   *IPAM  `json:"ipam,omitempty"`
+	Type   string        `json:"type"`
+	Master string        `json:"master"`
+	IPAM   *cniconf.IPAM `json:"ipam,omitempty"`
 }
 
 type tuningPlugin struct {
@@ -90,9 +69,9 @@ type tuningPlugin struct {
 // its sub-config is an error naming what is missing.
 func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefinition, error) {
 	s := &smc.Spec
-	var ipam *IPAM
+	var ipam *cniconf.IPAM
 	if p := s.Pools(); !p.Empty() {
-		ipam = &IPAM{Type: IPAMType, IPPools: p}
+		ipam = &cniconf.IPAM{Type: cniconf.IPAMType, IPPools: cniconf.Pools{IPv4: p.IPv4, IPv6: p.IPv6}}
 	}
 	var ann map[string]string
 	var plugins []any
@@ -144,14 +123,14 @@ func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefi
 		return nil, fmt.Errorf("SpiderMultusConfig %s/%s: cniType %q cannot be rendered", smc.Namespace, smc.Name, typ)
 	}
 	if s.EnableCoordinator == nil || *s.EnableCoordinator {
-		co := Coordinator{Type: CoordinatorType}
+		co := cniconf.Coordinator{Type: cniconf.CoordinatorType}
 		if c := s.Coordinator; c != nil {
 			co.DetectGateway, co.DetectIPConflict = c.DetectGateway, c.DetectIPConflict
 			co.PodDefaultRouteNIC, co.TunePodRoutes = c.PodDefaultRouteNIC, c.TunePodRoutes
 		}
 		plugins = append(plugins, co)
 	}
-	cfg, err := json.MarshalIndent(conflist{CNIVersion: CNIVersion, Name: smc.Name, Plugins: plugins}, "", "  ")
+	cfg, err := json.MarshalIndent(conflist{CNIVersion: cniconf.CNIVersion, Name: smc.Name, Plugins: plugins}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("marshal CNI config of %s/%s: %w", smc.Namespace, smc.Name, err)
 	}

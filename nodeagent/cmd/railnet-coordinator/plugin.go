@@ -15,29 +15,16 @@ import (
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/ns"
 
+	"github.com/railnet/railnet/api/cniconf"
 	"github.com/railnet/railnet/nodeagent/coordinator"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
 
-// netConf is the coordinator's entry of the network's plugin list. The
-// detect*/tunePodRoutes keys are those the webhook renders from a
-// SpiderMultusConfig's spec.coordinator; all default to true.
+// netConf is the coordinator's entry of the network's plugin list.
 type netConf struct {
 	types.NetConf
-	DetectGateway    *bool `json:"detectGateway,omitempty"`
-	DetectIPConflict *bool `json:"detectIPConflict,omitempty"`
-	TunePodRoutes    *bool `json:"tunePodRoutes,omitempty"`
-	MTU              int   `json:"mtu,omitempty"`
-	// ProbeTimeout bounds each ARP check (Go duration, default 1s for the
-	// gateway; the conflict probe waits a fifth of it, at least 100ms).
-	ProbeTimeout string `json:"probeTimeout,omitempty"`
-	// IPAMSocket is the node agent's IPAM socket, used to release the
-	// address when a check fails (default /run/railnet/ipam.sock; also
-	// RAILNET_IPAM_SOCKET).
-	IPAMSocket string `json:"ipamSocket,omitempty"`
+	cniconf.CoordinatorOptions
 }
-
-func on(b *bool) bool { return b == nil || *b }
 
 func load(args *skel.CmdArgs) (*netConf, *current.Result, error) {
 	conf := &netConf{}
@@ -118,7 +105,7 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 		if err := checks(conf, layout, prev, args.IfName, timeout); err != nil {
 			return err
 		}
-		if !on(conf.TunePodRoutes) {
+		if !cniconf.On(conf.TunePodRoutes) {
 			return coordinator.SetUp(args.IfName, conf.MTU)
 		}
 		return coordinator.Apply(layout, conf.MTU)
@@ -132,7 +119,7 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 // checks runs the ARP checks of each IPv4 address of the interface: first
 // that no other station holds it, then that its gateway answers.
 func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName string, timeout time.Duration) error {
-	if !on(conf.DetectIPConflict) && !on(conf.DetectGateway) {
+	if !cniconf.On(conf.DetectIPConflict) && !cniconf.On(conf.DetectGateway) {
 		return nil
 	}
 	if err := coordinator.SetUp(ifName, conf.MTU); err != nil {
@@ -145,7 +132,7 @@ func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName st
 		}
 		ip = ip.Unmap()
 		gw, _ := netip.AddrFromSlice(ipc.Gateway)
-		if on(conf.DetectIPConflict) {
+		if cniconf.On(conf.DetectIPConflict) {
 			conflictWait := max(timeout/5, 100*time.Millisecond)
 			hw, found, err := coordinator.Probe(ifName, netip.IPv4Unspecified(), ip, conflictWait, conflictWait/3)
 			if err != nil {
@@ -157,7 +144,7 @@ func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName st
 					ifName, ip, gwString(gw), hw)
 			}
 		}
-		if on(conf.DetectGateway) && gw.IsValid() {
+		if cniconf.On(conf.DetectGateway) && gw.IsValid() {
 			gw = gw.Unmap()
 			_, found, err := coordinator.Probe(ifName, ip, gw, timeout, timeout/5)
 			if err != nil {
@@ -228,7 +215,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 	}
 	defer netns.Close()
 	return netns.Do(func(ns.NetNS) error {
-		if !on(conf.TunePodRoutes) {
+		if !cniconf.On(conf.TunePodRoutes) {
 			return nil
 		}
 		if err := coordinator.Verify(layout, conf.MTU); err != nil {

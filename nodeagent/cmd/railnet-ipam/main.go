@@ -20,17 +20,14 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
 
+	"github.com/railnet/railnet/api/cniconf"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
 
 // netConf is the part of the network configuration this plugin reads.
 type netConf struct {
 	types.NetConf
-	IPAM struct {
-		Type    string         `json:"type"`
-		IPPools ipamwire.Pools `json:"ippools"`
-		Socket  string         `json:"socket,omitempty"`
-	} `json:"ipam"`
+	IPAM cniconf.IPAM `json:"ipam"`
 }
 
 func main() {

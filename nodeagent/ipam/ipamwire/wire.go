@@ -1,6 +1,10 @@
 package ipamwire
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/railnet/railnet/api/cniconf"
+)
 
 // DefaultSocket is where the agent serves IPAM and the plugins look for it.
 const DefaultSocket = "/run/railnet/ipam.sock"
@@ -12,15 +16,9 @@ const (
 	PathCheck    = "/v1/check"    // CheckRequest → {}
 )
 
-// Pools names the SpiderIPPools of a network per IP family, in the order
-// they are tried (the ipam.ippools of the network configuration).
-type Pools struct {
-	IPv4 []string `json:"ipv4,omitempty"`
-	IPv6 []string `json:"ipv6,omitempty"`
-}
-
-// Empty reports whether no pool is named.
-func (p Pools) Empty() bool { return len(p.IPv4) == 0 && len(p.IPv6) == 0 }
+// Pools are the ipam.ippools of the network configuration, passed on as
+// they are.
+type Pools = cniconf.Pools
 
 // Request asks for the addresses of one pod interface.
 type Request struct {
