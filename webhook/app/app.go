@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/scheme"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/certs/serving"
@@ -82,7 +81,7 @@ func Run(ctx context.Context, o Options) error {
 	// Start every informer the store reads with the manager, so readiness
 	// means all of them are synced.
 	for _, obj := range []client.Object{&corev1.ConfigMap{}, &corev1.Namespace{}, &spiderv2beta1.SpiderMultusConfig{},
-		&spiderv2beta1.SpiderIPPool{}, &railnetv1alpha1.IPAllocation{}, &nadv1.NetworkAttachmentDefinition{}} {
+		&spiderv2beta1.SpiderIPPool{}, &nadv1.NetworkAttachmentDefinition{}} {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("informer for %T: %w", obj, err)
 		}
@@ -95,7 +94,9 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	}
 	m := metrics.New()
-	h := &admission.Handler{Store: store.New(mgr.GetCache(), o.ConfigMap), Metrics: m}
+	st := store.New(mgr.GetCache(), o.ConfigMap)
+	st.Allocations = mgr.GetAPIReader() // IPAllocations are read live, never cached
+	h := &admission.Handler{Store: st, Metrics: m}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

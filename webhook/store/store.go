@@ -19,6 +19,12 @@ import (
 type Store struct {
 	r         client.Reader
 	configMap client.ObjectKey
+	// Allocations reads IPAllocations; r when nil. The service sets the
+	// API server itself: an allocation written a moment ago must stop a
+	// pool's deletion or shrink, and a cache may not show it yet. Pool
+	// updates are rare, so the live read costs little and spares a watch
+	// of every allocation.
+	Allocations client.Reader
 
 	mu       sync.Mutex
 	parsedRV string // resourceVersion of the ConfigMap behind parsed
@@ -89,8 +95,12 @@ func (s *Store) IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, erro
 
 // AllocatedIPs returns the addresses of pool's IPAllocations.
 func (s *Store) AllocatedIPs(ctx context.Context, pool string) ([]netip.Addr, error) {
+	r := s.Allocations
+	if r == nil {
+		r = s.r
+	}
 	var l railnetv1alpha1.IPAllocationList
-	if err := s.r.List(ctx, &l, client.MatchingLabels{railnetv1alpha1.LabelPool: pool}); err != nil {
+	if err := r.List(ctx, &l, client.MatchingLabels{railnetv1alpha1.LabelPool: pool}); err != nil {
 		return nil, fmt.Errorf("list IPAllocations of pool %s: %w", pool, err)
 	}
 	var out []netip.Addr
