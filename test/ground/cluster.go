@@ -39,6 +39,11 @@ type Options struct {
 	PercentageOfNodesToScore *int32
 	// NoControllerManager leaves kube-controller-manager out.
 	NoControllerManager bool
+	// RunAs lists railnet components ("webhook", "extender",
+	// "node-agent") that tests run as their chart ServiceAccount: Launch
+	// applies the chart's RBAC (release "railnet", namespace "railnet")
+	// and Cluster.As returns a config with exactly those permissions.
+	RunAs []string
 
 	// Dir holds certificates, kubeconfigs, data and logs; a new temporary
 	// folder when empty. The CLI uses a fixed folder.
@@ -68,6 +73,7 @@ type Cluster struct {
 
 	opts     Options
 	bins     Binaries
+	runAs    map[string]string // component → impersonating kubeconfig
 	procsMu  sync.Mutex
 	procs    []*process
 	stopOnce sync.Once
@@ -192,6 +198,14 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 	}
 	if err := c.installCRDs(ctx); err != nil {
 		return nil, err
+	}
+	if len(opts.RunAs) > 0 {
+		if err := c.AddNamespace(ctx, ChartNamespace); err != nil {
+			return nil, err
+		}
+		if c.runAs, err = c.ChartRBAC(ctx, dir, ChartRelease, ChartNamespace, opts.RunAs); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := c.writeSchedulerConfig(); err != nil {
@@ -604,4 +618,34 @@ func (c *Cluster) ImpersonatingKubeconfig(path, user string, groups ...string) e
 	cfg.Contexts["ground"] = &clientcmdapi.Context{Cluster: "ground", AuthInfo: "user", Namespace: "default"}
 	cfg.CurrentContext = "ground"
 	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// The release and namespace of the chart RBAC that Options.RunAs applies.
+const (
+	ChartRelease   = "railnet"
+	ChartNamespace = "railnet"
+)
+
+// As returns a REST config acting as component's chart ServiceAccount (the
+// component must be in Options.RunAs).
+func (c *Cluster) As(component string) *rest.Config {
+	path, ok := c.runAs[component]
+	if !ok {
+		panic(fmt.Sprintf("ground: component %q is not in Options.RunAs", component))
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		panic(fmt.Sprintf("ground: kubeconfig of %s: %v", component, err))
+	}
+	cfg.QPS, cfg.Burst = c.Config.QPS, c.Config.Burst
+	return cfg
+}
+
+// KubeconfigAs is the kubeconfig file behind As, for binaries.
+func (c *Cluster) KubeconfigAs(component string) string {
+	path, ok := c.runAs[component]
+	if !ok {
+		panic(fmt.Sprintf("ground: component %q is not in Options.RunAs", component))
+	}
+	return path
 }

@@ -43,19 +43,27 @@ func ChartDir(ctx context.Context) (string, error) {
 // permissions the chart grants them.
 func (c *Cluster) ApplyChartRBAC(tb TB, dir, release, namespace string, components []string, helmArgs ...string) map[string]string {
 	tb.Helper()
-	ctx := tb.Context()
-	chart, err := ChartDir(ctx)
+	out, err := c.ChartRBAC(tb.Context(), dir, release, namespace, components, helmArgs...)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return out
+}
+
+// ChartRBAC is ApplyChartRBAC for callers without a test (a TestMain).
+func (c *Cluster) ChartRBAC(ctx context.Context, dir, release, namespace string, components []string, helmArgs ...string) (map[string]string, error) {
+	chart, err := ChartDir(ctx)
+	if err != nil {
+		return nil, err
 	}
 	args := append([]string{"template", release, chart, "--namespace", namespace}, helmArgs...)
 	out, err := Helm(ctx, args...)
 	if err != nil {
-		tb.Fatalf("helm template: %v\n%s", err, out)
+		return nil, fmt.Errorf("helm template: %w\n%s", err, out)
 	}
 	objs, err := DecodeYAML(out)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	var rbac []byte
 	for _, o := range objs {
@@ -70,21 +78,21 @@ func (c *Cluster) ApplyChartRBAC(tb TB, dir, release, namespace string, componen
 		}
 		b, err := o.MarshalJSON()
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		rbac = append(append(rbac, b...), '\n')
 	}
 	if _, err := c.Apply(ctx, rbac); err != nil {
-		tb.Fatalf("apply the chart's RBAC: %v", err)
+		return nil, fmt.Errorf("apply the chart's RBAC: %w", err)
 	}
 	kubeconfigs := map[string]string{}
 	for _, comp := range components {
 		path := filepath.Join(dir, comp+".kubeconfig")
 		sa := fmt.Sprintf("system:serviceaccount:%s:%s-%s", namespace, release, comp)
 		if err := c.ImpersonatingKubeconfig(path, sa, "system:serviceaccounts", "system:serviceaccounts:"+namespace, "system:authenticated"); err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		kubeconfigs[comp] = path
 	}
-	return kubeconfigs
+	return kubeconfigs, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -29,6 +30,9 @@ var resources = []string{
 	"spidernet.io/e2e_group",
 	benchResource,
 }
+
+// chartNamespace is where the chart's ServiceAccounts live.
+const chartNamespace = "railnet"
 
 var (
 	cluster *ground.Cluster
@@ -92,10 +96,25 @@ func runMain(m *testing.M) int {
 	defer cl.Stop()
 	cluster = cl
 
+	// The extender runs as the chart's ServiceAccount, with exactly the
+	// chart's RBAC.
+	setup, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := cl.AddNamespace(setup, chartNamespace); err != nil {
+		return fail(err)
+	}
+	kubeconfigs, err := cl.ChartRBAC(setup, dir, "railnet", chartNamespace, []string{"extender"})
+	if err != nil {
+		return fail(err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfigs["extender"])
+	if err != nil {
+		return fail(err)
+	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run(runCtx, cl.Config, app.Config{
+		done <- app.Run(runCtx, rc, app.Config{
 			HTTPListener: httpL, HTTPSListener: httpsL, CertFile: certFile, KeyFile: keyFile,
 			HeartbeatTTL: 30 * time.Minute,
 		})

@@ -49,7 +49,7 @@ func BenchmarkCNIAllocate(b *testing.B) {
 	sockDir, _ := os.MkdirTemp("", "ipam-bench-")
 	b.Cleanup(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "ipam.sock")
-	svc := &ipam.NodeService{Config: cluster.Config, Node: "bench-node", Socket: sock}
+	svc := &ipam.NodeService{Config: cluster.As("node-agent"), Node: "bench-node", Socket: sock}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()

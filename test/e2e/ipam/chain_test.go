@@ -47,7 +47,7 @@ func newChain(ctx context.Context, t testing.TB, nodeName string) *chain {
 	sock := filepath.Join(sockDir, "ipam.sock")
 	// The agent's IPAM as the daemon runs it: cached reads, live reads of
 	// the interface's own allocations, the collector.
-	svc := &ipam.NodeService{Config: cluster.Config, Node: nodeName, Socket: sock}
+	svc := &ipam.NodeService{Config: cluster.As("node-agent"), Node: nodeName, Socket: sock}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()

@@ -26,7 +26,7 @@ func startAgent(ctx context.Context, t *testing.T, node, sock string, grace time
 	t.Helper()
 	os.Remove(sock)
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %s %s", agentEnv, cluster.Kubeconfig, node, sock, grace))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %s %s", agentEnv, cluster.KubeconfigAs("node-agent"), node, sock, grace))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(agentEnv) != "" {
 		os.Exit(runAgent())
 	}
-	ground.RunMain(m, ground.Options{NoControllerManager: true}, &cluster)
+	ground.RunMain(m, ground.Options{NoControllerManager: true, RunAs: []string{"node-agent"}}, &cluster)
 }
 
 // agentEnv makes the test binary act as a node agent's IPAM (NodeService)

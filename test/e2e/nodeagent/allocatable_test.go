@@ -26,7 +26,8 @@ func TestAllocatableFollowsRail(t *testing.T) {
 
 	empty := t.TempDir()
 	k, err := minikubelet.New(minikubelet.Config{
-		NodeName: node, REST: cluster.Config, PluginDir: filepath.Join(dir, "device-plugins"),
+		NodeName: node, REST: cluster.Config, // the kubelet's identity, not the agent's
+		PluginDir: filepath.Join(dir, "device-plugins"),
 		NodeNetns: nn.NS.Path(), CNIConfDir: empty, CNIBinDirs: []string{empty}, CNICacheDir: t.TempDir(),
 	})
 	if err != nil {

@@ -48,7 +48,7 @@ func startAgentIn(t *testing.T, node string, nn *discoverytest.Netns, metricsAdd
 	go func() {
 		done <- agent.Run(ctx, agent.Options{
 			NodeName: node, SysfsRoot: discoverytest.Fixture("rail8"), NetnsPath: nn.NS.Path(),
-			KubeletRoot: dir, DevicePluginConfig: cfg, RestConfig: cluster.Config,
+			KubeletRoot: dir, DevicePluginConfig: cfg, RestConfig: cluster.As("node-agent"),
 			MetricsAddr: metricsAddr, RDMACounters: true, Heartbeat: 2 * time.Second,
 			NetnsMode: func() (string, error) { return railnetv1.NetnsModeShared, nil },
 		})

@@ -9,5 +9,5 @@ import (
 var cluster *ground.Cluster
 
 func TestMain(m *testing.M) {
-	ground.RunMain(m, ground.Options{NoControllerManager: true}, &cluster)
+	ground.RunMain(m, ground.Options{NoControllerManager: true, RunAs: []string{"node-agent"}}, &cluster)
 }

@@ -97,7 +97,10 @@ func startWebhook(t testing.TB) *webhookProc {
 	addr := l.Addr().String()
 	l.Close()
 	p := &webhookProc{addr: addr, ca: ca, log: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
-	p.cmd = exec.Command(webhookBinary(t), "--kubeconfig="+cluster.Kubeconfig, "--listen="+addr,
+	// Runs as the chart's ServiceAccount, with exactly the chart's RBAC.
+	cluster.EnsureNamespace(t, configNS)
+	kubeconfig := cluster.ApplyChartRBAC(t, dir, "railnet", configNS, []string{"webhook"})["webhook"]
+	p.cmd = exec.Command(webhookBinary(t), "--kubeconfig="+kubeconfig, "--listen="+addr,
 		"--tls-cert-file="+certFile, "--tls-key-file="+keyFile, "--namespace="+configNS, "--config-map="+configName, "-v=2")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
