@@ -32,7 +32,9 @@ type IPAM struct {
 
 // CoordinatorOptions are the coordinator's keys. The webhook renders the
 // first four from a SpiderMultusConfig's spec.coordinator; the switches
-// default to true when absent.
+// default to true when absent. PodDefaultRouteNIC is carried as Spiderpool
+// renders it and not acted on: the default route stays on eth0 (the webhook
+// warns when it is set).
 type CoordinatorOptions struct {
 	DetectGateway      *bool   `json:"detectGateway,omitempty"`
 	DetectIPConflict   *bool   `json:"detectIPConflict,omitempty"`

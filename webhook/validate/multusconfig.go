@@ -78,6 +78,13 @@ func DefaultMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) ([]string, error
 		warnings = append(warnings, fmt.Sprintf("SpiderMultusConfig %s: spec.%s.enableRdma is implied by spec.%s.rdmaResourceName %s; removed it",
 			id, m.name, m.name, m.cfg.RDMAResourceName))
 	}
+	if c := s.Coordinator; c != nil && c.PodDefaultRouteNIC != nil && *c.PodDefaultRouteNIC != "" && *c.PodDefaultRouteNIC != "eth0" {
+		// Kept, not refused: a Spiderpool config still applies; the
+		// warning says what railnet does instead.
+		warnings = append(warnings, fmt.Sprintf("SpiderMultusConfig %s: railnet does not move the pod's default route: "+
+			"spec.coordinator.podDefaultRouteNIC %s is ignored, the default route stays on eth0 (the cluster network) and "+
+			"each rail interface routes through its own table; remove the field to silence this warning", id, *c.PodDefaultRouteNIC))
+	}
 	if len(probs) > 0 {
 		return warnings, fmt.Errorf("SpiderMultusConfig %s: %s", id, strings.Join(probs, "; "))
 	}

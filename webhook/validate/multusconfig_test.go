@@ -43,6 +43,19 @@ func TestDefaultMultusConfig(t *testing.T) {
 			},
 		},
 		{
+			name:     "podDefaultRouteNIC kept, with a warning that it is ignored; eth0 needs none",
+			spec:     `{cniType: macvlan, macvlan: {master: [eth1]}, coordinator: {podDefaultRouteNIC: net1}}`,
+			wantSpec: `{cniType: macvlan, macvlan: {master: [eth1]}, coordinator: {podDefaultRouteNIC: net1}}`,
+			wantWarnings: []string{"SpiderMultusConfig spiderpool/gpu1-macvlan: railnet does not move the pod's default route: " +
+				"spec.coordinator.podDefaultRouteNIC net1 is ignored, the default route stays on eth0 (the cluster network) and " +
+				"each rail interface routes through its own table; remove the field to silence this warning"},
+		},
+		{
+			name:     "podDefaultRouteNIC eth0 is what railnet does anyway",
+			spec:     `{cniType: macvlan, macvlan: {master: [eth1]}, coordinator: {podDefaultRouteNIC: eth0}}`,
+			wantSpec: `{cniType: macvlan, macvlan: {master: [eth1]}, coordinator: {podDefaultRouteNIC: eth0}}`,
+		},
+		{
 			name:     "cniType defaults to macvlan; canonical config unchanged",
 			spec:     `{macvlan: {master: [eth1], rdmaResourceName: r, ippools: {ipv4: [p]}}}`,
 			wantSpec: `{cniType: macvlan, macvlan: {master: [eth1], rdmaResourceName: r, ippools: {ipv4: [p]}}}`,

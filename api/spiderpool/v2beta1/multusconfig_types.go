@@ -177,8 +177,9 @@ type CoordinatorConfig struct {
 	// DetectIPConflict probes the address before it is used. Default true.
 	// +optional
 	DetectIPConflict *bool `json:"detectIPConflict,omitempty"`
-	// PodDefaultRouteNIC keeps the pod's default route on this interface
-	// (default eth0).
+	// PodDefaultRouteNIC is Spiderpool's choice of the interface holding the
+	// pod's default route. Accepted for compatibility and ignored, with an
+	// admission warning: railnet keeps the default route on eth0.
 	// +optional
 	PodDefaultRouteNIC *string `json:"podDefaultRouteNIC,omitempty"`
 	// TunePodRoutes installs per-interface policy routing. Default true.
