@@ -2,8 +2,10 @@
 // extra (rail) interfaces, the job of the railnet-coordinator CNI plugin:
 // one routing table per interface, chosen from the interface name alone, a
 // rule sending traffic from the interface's address to that table, and the
-// ARP checks (address conflict, gateway reachable) run before an interface
-// is handed to the pod. The layout is plain data (Plan); Apply, Remove and
+// checks run before an interface is handed to the pod: address conflict
+// (IPv4: an RFC 5227 ARP probe; IPv6: the kernel's duplicate address
+// detection, waited for) and gateway reachable (ARP; IPv6: a neighbor
+// solicitation through github.com/mdlayher/ndp). The layout is plain data (Plan); Apply, Remove and
 // Verify put it into, take it out of and compare it with the kernel of the
 // current network namespace.
 package coordinator

@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -145,4 +146,54 @@ func TestProbe(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "find interface net9") {
 		t.Fatalf("probe on a missing interface: %v", err)
 	}
+}
+
+// IPv6 against a real gateway namespace: the kernel's duplicate address
+// detection reports an address another station holds and passes a free one;
+// the gateway answers a neighbor solicitation with its MAC, an absent one
+// does not within the bound.
+func TestIPv6DADAndSolicit(t *testing.T) {
+	n := coordinatortest.NewNode(t, 1)
+	gw := netip.MustParseAddr("fd00:11::fe")
+	taken := netip.MustParseAddr("fd00:11::77")
+	n.GatewayAddr(t, 1, netip.PrefixFrom(gw, 64))
+	n.GatewayAddr(t, 1, netip.PrefixFrom(taken, 64))
+	// The holder's own detection must finish before the pod's starts.
+	coordinatortest.Do(t, n.Gateway, func() error {
+		for _, a := range []netip.Addr{gw, taken} {
+			if conflict, err := coordinator.WaitDAD(n.Rails[0].Peer, a, 5*time.Second); err != nil || conflict {
+				return fmt.Errorf("gateway side %s: conflict %v, %v", a, conflict, err)
+			}
+		}
+		return nil
+	})
+	gwMAC := n.PeerMAC(t, 1)
+	free := netip.MustParseAddr("fd00:11::10")
+	n.Macvlan(t, 1, "net1", netip.PrefixFrom(free, 64))
+	n.Macvlan(t, 1, "net2", netip.PrefixFrom(taken, 64))
+
+	coordinatortest.Do(t, n.Pod, func() error {
+		if conflict, err := coordinator.WaitDAD("net1", free, 5*time.Second); err != nil || conflict {
+			t.Errorf("free address %s: conflict %v, err %v; want no conflict", free, conflict, err)
+		}
+		if conflict, err := coordinator.WaitDAD("net2", taken, 5*time.Second); err != nil || !conflict {
+			t.Errorf("held address %s: conflict %v, err %v; want a conflict", taken, conflict, err)
+		}
+		if _, err := coordinator.WaitDAD("net1", netip.MustParseAddr("fd00:11::99"), time.Second); err == nil ||
+			!strings.Contains(err.Error(), "address fd00:11::99 is not on net1") {
+			t.Errorf("absent address: %v", err)
+		}
+
+		const timeout = 300 * time.Millisecond
+		hw, found, err := coordinator.Solicit("net1", free, gw, timeout, 100*time.Millisecond)
+		if err != nil || !found || hw.String() != gwMAC.String() {
+			t.Errorf("gateway %s: found %v hw %s err %v; want found by %s", gw, found, hw, err, gwMAC)
+		}
+		start := time.Now()
+		_, found, err = coordinator.Solicit("net1", free, netip.MustParseAddr("fd00:11::fd"), timeout, 100*time.Millisecond)
+		if took := time.Since(start); err != nil || found || took < timeout || took > timeout+200*time.Millisecond {
+			t.Errorf("absent gateway: found %v err %v after %s; want not found after %s", found, err, took, timeout)
+		}
+		return nil
+	})
 }

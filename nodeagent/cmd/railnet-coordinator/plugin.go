@@ -116,8 +116,14 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 	return types.PrintResult(prev, conf.CNIVersion)
 }
 
-// checks runs the ARP checks of each IPv4 address of the interface: first
-// that no other station holds it, then that its gateway answers.
+// dadWait bounds the wait for the kernel's IPv6 duplicate address detection
+// (the CNI plugins' own settle bound).
+const dadWait = 5 * time.Second
+
+// checks runs the checks of each address of the interface: first that no
+// other station holds it (IPv4: an ARP probe; IPv6: the kernel's duplicate
+// address detection), then that its gateway answers (ARP; IPv6: a neighbor
+// solicitation).
 func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName string, timeout time.Duration) error {
 	if !cniconf.On(conf.DetectIPConflict) && !cniconf.On(conf.DetectGateway) {
 		return nil
@@ -127,34 +133,74 @@ func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName st
 	}
 	for _, ipc := range prev.IPs {
 		ip, ok := netip.AddrFromSlice(ipc.Address.IP)
-		if !ok || !ip.Unmap().Is4() || !l.Holds(ip.Unmap()) {
-			continue // NDP checks for IPv6 are not implemented
+		if !ok || !l.Holds(ip.Unmap()) {
+			continue
 		}
 		ip = ip.Unmap()
 		gw, _ := netip.AddrFromSlice(ipc.Gateway)
-		if cniconf.On(conf.DetectIPConflict) {
-			conflictWait := max(timeout/5, 100*time.Millisecond)
-			hw, found, err := coordinator.Probe(ifName, netip.IPv4Unspecified(), ip, conflictWait, conflictWait/3)
-			if err != nil {
-				return fmt.Errorf("railnet-coordinator: %s: probe %s for a conflict: %w", ifName, ip, err)
-			}
-			if found {
-				return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by %s on the rail; "+
-					"the address was released: remove it from that host or add it to the SpiderIPPool's excludeIPs",
-					ifName, ip, gwString(gw), hw)
-			}
+		gw = gw.Unmap()
+		var err error
+		if ip.Is4() {
+			err = checks4(conf, ifName, ip, gw, timeout)
+		} else {
+			err = checks6(conf, ifName, ip, gw, timeout)
 		}
-		if cniconf.On(conf.DetectGateway) && gw.IsValid() {
-			gw = gw.Unmap()
-			_, found, err := coordinator.Probe(ifName, ip, gw, timeout, timeout/5)
-			if err != nil {
-				return fmt.Errorf("railnet-coordinator: %s: probe gateway %s from %s: %w", ifName, gw, ip, err)
-			}
-			if !found {
-				return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer ARP from %s within %s; "+
-					"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
-					"or set coordinator.detectGateway=false", ifName, gw, ip, timeout)
-			}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checks4(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Duration) error {
+	if cniconf.On(conf.DetectIPConflict) {
+		conflictWait := max(timeout/5, 100*time.Millisecond)
+		hw, found, err := coordinator.Probe(ifName, netip.IPv4Unspecified(), ip, conflictWait, conflictWait/3)
+		if err != nil {
+			return fmt.Errorf("railnet-coordinator: %s: probe %s for a conflict: %w", ifName, ip, err)
+		}
+		if found {
+			return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by %s on the rail; "+
+				"the address was released: remove it from that host or add it to the SpiderIPPool's excludeIPs",
+				ifName, ip, gwString(gw), hw)
+		}
+	}
+	if cniconf.On(conf.DetectGateway) && gw.IsValid() {
+		_, found, err := coordinator.Probe(ifName, ip, gw, timeout, timeout/5)
+		if err != nil {
+			return fmt.Errorf("railnet-coordinator: %s: probe gateway %s from %s: %w", ifName, gw, ip, err)
+		}
+		if !found {
+			return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer ARP from %s within %s; "+
+				"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
+				"or set coordinator.detectGateway=false", ifName, gw, ip, timeout)
+		}
+	}
+	return nil
+}
+
+// checks6 waits for the kernel's verdict on the address in any case: a
+// duplicate is unusable, and the gateway check can only send from an
+// address that has passed detection.
+func checks6(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Duration) error {
+	conflict, err := coordinator.WaitDAD(ifName, ip, max(timeout, dadWait))
+	if err != nil {
+		return fmt.Errorf("railnet-coordinator: %s: %w", ifName, err)
+	}
+	if conflict {
+		return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by another station on the rail "+
+			"(IPv6 duplicate address detection failed); the address was released: remove it from that host or add it to "+
+			"the SpiderIPPool's excludeIPs", ifName, ip, gwString(gw))
+	}
+	if cniconf.On(conf.DetectGateway) && gw.IsValid() {
+		_, found, err := coordinator.Solicit(ifName, ip, gw, timeout, timeout/5)
+		if err != nil {
+			return fmt.Errorf("railnet-coordinator: %s: solicit gateway %s from %s: %w", ifName, gw, ip, err)
+		}
+		if !found {
+			return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer a neighbor solicitation from %s within %s; "+
+				"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
+				"or set coordinator.detectGateway=false", ifName, gw, ip, timeout)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/testutils"
 
+	"github.com/railnet/railnet/nodeagent/coordinator"
 	"github.com/railnet/railnet/nodeagent/coordinator/coordinatortest"
 )
 
@@ -167,4 +168,47 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// IPv6 through cmdAdd: a free address with a gateway that answers passes;
+// an address another station holds fails the kernel's duplicate address
+// detection; a gateway that does not answer solicitations is refused.
+func TestAddIPv6Checks(t *testing.T) {
+	n := coordinatortest.NewNode(t, 1)
+	gw, taken := netip.MustParseAddr("fd00:11::fe"), netip.MustParseAddr("fd00:11::77")
+	n.GatewayAddr(t, 1, netip.PrefixFrom(gw, 64))
+	n.GatewayAddr(t, 1, netip.PrefixFrom(taken, 64))
+	coordinatortest.Do(t, n.Gateway, func() error {
+		for _, a := range []netip.Addr{gw, taken} {
+			if conflict, err := coordinator.WaitDAD(n.Rails[0].Peer, a, 5*time.Second); err != nil || conflict {
+				return fmt.Errorf("gateway side %s: conflict %v, %v", a, conflict, err)
+			}
+		}
+		return nil
+	})
+	n.Macvlan(t, 1, "net1", netip.MustParsePrefix("fd00:11::10/64"))
+	n.Macvlan(t, 1, "net2", netip.MustParsePrefix("fd00:11::77/64"))
+
+	for _, tc := range []struct {
+		name, ifName, extra, ip, gw, err string
+	}{{
+		name: "held address", ifName: "net2", extra: `,"probeTimeout":"300ms"`, ip: "fd00:11::77/64", gw: "fd00:11::fe",
+		err: "railnet-coordinator: net2: address fd00:11::77 (gateway fd00:11::fe) is already used by another station on the rail " +
+			"(IPv6 duplicate address detection failed); the address was released",
+	}, {
+		name: "gateway silent", ifName: "net1", extra: `,"probeTimeout":"300ms","detectIPConflict":false`, ip: "fd00:11::10/64", gw: "fd00:11::fd",
+		err: "railnet-coordinator: net1: gateway fd00:11::fd did not answer a neighbor solicitation from fd00:11::10 within 300ms; the address was released",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := args(n, tc.ifName, conf(t, tc.extra, tc.ifName, tc.ip, tc.gw))
+			_, _, err := testutils.CmdAddWithArgs(a, func() error { return cmdAdd(a) })
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("ADD error %v, want %q", err, tc.err)
+			}
+		})
+	}
+	a := args(n, "net1", conf(t, `,"probeTimeout":"300ms"`, "net1", "fd00:11::10/64", "fd00:11::fe"))
+	if _, _, err := testutils.CmdAddWithArgs(a, func() error { return cmdAdd(a) }); err != nil {
+		t.Fatalf("ADD of a free address with an answering gateway: %v", err)
+	}
 }
