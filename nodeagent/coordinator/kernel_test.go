@@ -1,7 +1,6 @@
 package coordinator_test
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -158,15 +157,6 @@ func TestIPv6DADAndSolicit(t *testing.T) {
 	taken := netip.MustParseAddr("fd00:11::77")
 	n.GatewayAddr(t, 1, netip.PrefixFrom(gw, 64))
 	n.GatewayAddr(t, 1, netip.PrefixFrom(taken, 64))
-	// The holder's own detection must finish before the pod's starts.
-	coordinatortest.Do(t, n.Gateway, func() error {
-		for _, a := range []netip.Addr{gw, taken} {
-			if conflict, err := coordinator.WaitDAD(n.Rails[0].Peer, a, 5*time.Second); err != nil || conflict {
-				return fmt.Errorf("gateway side %s: conflict %v, %v", a, conflict, err)
-			}
-		}
-		return nil
-	})
 	gwMAC := n.PeerMAC(t, 1)
 	free := netip.MustParseAddr("fd00:11::10")
 	n.Macvlan(t, 1, "net1", netip.PrefixFrom(free, 64))

@@ -171,9 +171,7 @@ func checks4(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Durat
 			return fmt.Errorf("railnet-coordinator: %s: probe gateway %s from %s: %w", ifName, gw, ip, err)
 		}
 		if !found {
-			return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer ARP from %s within %s; "+
-				"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
-				"or set coordinator.detectGateway=false", ifName, gw, ip, timeout)
+			return gatewaySilent(ifName, gw, ip, "ARP", timeout)
 		}
 	}
 	return nil
@@ -198,12 +196,18 @@ func checks6(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Durat
 			return fmt.Errorf("railnet-coordinator: %s: solicit gateway %s from %s: %w", ifName, gw, ip, err)
 		}
 		if !found {
-			return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer a neighbor solicitation from %s within %s; "+
-				"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
-				"or set coordinator.detectGateway=false", ifName, gw, ip, timeout)
+			return gatewaySilent(ifName, gw, ip, "a neighbor solicitation", timeout)
 		}
 	}
 	return nil
+}
+
+// gatewaySilent is the refusal of an interface whose gateway did not answer
+// probe.
+func gatewaySilent(ifName string, gw, ip netip.Addr, probe string, timeout time.Duration) error {
+	return fmt.Errorf("railnet-coordinator: %s: gateway %s did not answer %s from %s within %s; "+
+		"the address was released: check the rail's cabling/VLAN and the SpiderIPPool's gateway, "+
+		"or set coordinator.detectGateway=false", ifName, gw, probe, ip, timeout)
 }
 
 func gwString(gw netip.Addr) string {

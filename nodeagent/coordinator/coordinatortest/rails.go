@@ -7,11 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/railnet/railnet/nodeagent/coordinator"
 )
 
 // Rail is one rail NIC of the node.
@@ -91,10 +94,22 @@ func NewNode(tb testing.TB, rails int) *Node {
 }
 
 // GatewayAddr adds an address to rail i's (1-based) peer in the gateway
-// namespace, so that it answers ARP for it (a conflicting host).
+// namespace, so that it answers ARP or NDP for it (a gateway or a
+// conflicting host). An IPv6 address is waited for until it has passed the
+// kernel's duplicate address detection, so it is answered for at once.
 func (n *Node) GatewayAddr(tb testing.TB, rail int, p netip.Prefix) {
 	tb.Helper()
-	do(tb, n.Gateway, func() error { return AddAddr(n.Rails[rail-1].Peer, p) })
+	peer := n.Rails[rail-1].Peer
+	do(tb, n.Gateway, func() error {
+		if err := AddAddr(peer, p); err != nil || p.Addr().Is4() {
+			return err
+		}
+		conflict, err := coordinator.WaitDAD(peer, p.Addr(), 5*time.Second)
+		if err == nil && conflict {
+			err = fmt.Errorf("gateway address %s failed duplicate address detection", p.Addr())
+		}
+		return err
+	})
 }
 
 // PeerMAC returns the hardware address of rail i's peer.
