@@ -86,7 +86,7 @@ func demo(r *runner) {
 	ipIn(nsName, "route", "show", "table", "main")
 
 	down := e.Nodes[0]
-	step(fmt.Sprintf("Taking rail 3 (%s) of %s down", simnode.SeedRails()[2].Master, down.Name))
+	step(fmt.Sprintf("Taking the third rail (index 2: %s, gpu3's NIC) of %s down", simnode.SeedRails()[2].Master, down.Name))
 	if err := down.SetRail(2, false); err != nil {
 		r.Fatal(err)
 	}
