@@ -38,7 +38,10 @@
 // while both CAs are trusted. The chart's scheduler configuration carries a
 // caFile, not caData: the CA is made at run time, and a caData rendered by
 // the chart would be emptied by every helm upgrade, leaving a new scheduler
-// pod to start without a CA (kube-scheduler then skips verification).
+// pod to start without a CA (kube-scheduler then skips verification). In
+// cert-manager mode the scheduler mounts ca.crt of the extender's Secret;
+// filesource follows that file too (CAFile) and the same injector rolls the
+// scheduler when it changes.
 //
 // # Why not cert-manager's pkg/server/tls
 //

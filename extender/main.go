@@ -19,33 +19,36 @@ import (
 	"github.com/railnet/railnet/extender/app"
 )
 
-// selfManaged are the flags of the self-managed certificate mode (used when
-// --https-address is set without --tls-cert-file/--tls-key-file).
-type selfManaged struct {
+// certFlags are the certificate flags besides the files: the self-managed
+// mode's (used when --https-address is set without --tls-cert-file and
+// --tls-key-file) and the scheduler roll of both modes.
+type certFlags struct {
 	namespace, service, caSecret, bundleConfigMap string
-	schedulerDeployment                           string
+	schedulerDeployment, caFile                   string
 	caLifetime, caOverlap, servingLifetime        time.Duration
 	extraSANs                                     string
 }
 
 func main() {
 	var cfg app.Config
-	var sm selfManaged
+	var sm certFlags
 	klog.InitFlags(nil)
 	flag.StringVar(&cfg.HTTPAddr, "http-address", ":8880", "address for plain HTTP (empty: off)")
 	flag.StringVar(&cfg.HTTPSAddr, "https-address", "", "address for HTTPS (needs the certificate flags)")
 	flag.StringVar(&cfg.CertFile, "tls-cert-file", "", "serving certificate (PEM), reloaded when it changes")
 	flag.StringVar(&cfg.KeyFile, "tls-key-file", "", "serving key (PEM)")
+	flag.StringVar(&sm.caFile, "tls-ca-file", "", "with the certificate files: the CA bundle beside them (cert-manager's ca.crt); a change rolls --scheduler-deployment")
 	flag.DurationVar(&cfg.HeartbeatTTL, "heartbeat-ttl", 0, "oldest RDMANode heartbeat accepted (default 2m)")
 	flag.DurationVar(&cfg.InFlightTTL, "inflight-ttl", 0, "how long a pod passed for one node holds its slots and addresses before the cache shows it (default 30s)")
 	flag.StringVar(&cfg.Topology.BlockKey, "block-label", "", "node label of the network block (default network.topology.nvidia.com/block)")
 	flag.StringVar(&cfg.Topology.SpineKey, "spine-label", "", "node label of the spine (default network.topology.nvidia.com/spine)")
-	flag.StringVar(&sm.namespace, "namespace", "", "self-managed certificates: namespace of the CA Secret and of the extender's Service")
+	flag.StringVar(&sm.namespace, "namespace", "", "namespace of the CA Secret, the extender's Service and --scheduler-deployment")
 	flag.StringVar(&sm.service, "service", "railnet-extender", "self-managed certificates: the extender's Service name (certificate DNS names)")
 	flag.StringVar(&sm.caSecret, "ca-secret", "", "self-managed certificates: CA Secret name (shared with the webhook)")
 	flag.StringVar(&sm.bundleConfigMap, "ca-bundle-configmap", "", "self-managed certificates: ConfigMap (in --namespace) kept holding the CA bundle as ca.crt, for the scheduler's extender tlsConfig")
-	flag.StringVar(&sm.schedulerDeployment, "scheduler-deployment", "", "self-managed certificates: Deployment (in --namespace) of the kube-scheduler that calls this extender; "+
-		"kube-scheduler reads the extender's CA only at start, so its pods are rolled whenever the CA bundle changes (a CA rotation: twice within --ca-overlap)")
+	flag.StringVar(&sm.schedulerDeployment, "scheduler-deployment", "", "Deployment (in --namespace) of the kube-scheduler that calls this extender; "+
+		"kube-scheduler reads the extender's CA only at start, so its pods are rolled whenever the CA bundle changes "+
+		"(self-managed: twice per CA rotation, within --ca-overlap; cert-manager: when --tls-ca-file changes)")
 	flag.DurationVar(&sm.caLifetime, "ca-lifetime", 0, "self-managed certificates: CA lifetime")
 	flag.DurationVar(&sm.caOverlap, "ca-overlap", 0, "self-managed certificates: how long old and new CA are trusted together in a rotation (default 24h)")
 	flag.DurationVar(&sm.servingLifetime, "serving-lifetime", 0, "self-managed certificates: serving certificate lifetime")
@@ -60,22 +63,27 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, cfg app.Config, sm selfManaged) error {
+func run(ctx context.Context, cfg app.Config, sm certFlags) error {
 	ctrllog.SetLogger(klog.NewKlogr())
 	rc, err := config.GetConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
-	if cfg.HTTPSAddr != "" && cfg.CertFile == "" && cfg.KeyFile == "" {
-		sc := serving.Config{Namespace: sm.namespace, CASecret: sm.caSecret, Service: sm.service,
+	if cfg.HTTPSAddr != "" {
+		// Either mode: certificate files (cert-manager) or self-managed.
+		sc := serving.Config{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, CAFile: sm.caFile,
+			Namespace: sm.namespace, CASecret: sm.caSecret, Service: sm.service,
 			CALifetime: sm.caLifetime, CAOverlap: sm.caOverlap, ServingLifetime: sm.servingLifetime}
 		if sm.extraSANs != "" {
 			sc.ExtraSANs = strings.Split(sm.extraSANs, ",")
 		}
-		if sm.bundleConfigMap != "" {
+		if sm.bundleConfigMap != "" && sc.SelfManaged() {
 			sc.BundleConfigMaps = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.bundleConfigMap}}
 		}
 		if sm.schedulerDeployment != "" {
+			if sm.namespace == "" {
+				return fmt.Errorf("--scheduler-deployment %s needs --namespace, the namespace of that Deployment", sm.schedulerDeployment)
+			}
 			sc.RolloutDeployments = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.schedulerDeployment}}
 		}
 		src, err := serving.New(rc, sc)

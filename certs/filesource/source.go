@@ -26,6 +26,10 @@ var ErrNoCertificate = errors.New("no serving certificate loaded from files yet"
 // Options configure a Source.
 type Options struct {
 	CertFile, KeyFile string
+	// CAFile, optional, is the CA bundle mounted beside the pair
+	// (cert-manager's ca.crt): Bundle returns it and Subscribe reports its
+	// changes, so clients that must be restarted to trust a new CA can be.
+	CAFile string
 	// Poll re-reads the files this often besides file events (default 10s).
 	Poll time.Duration
 	// Clock; the real clock when nil.
@@ -37,8 +41,10 @@ type Source struct {
 	opts   Options
 	served atomic.Pointer[loaded]
 
-	mu              sync.Mutex // serialises Load
+	mu              sync.Mutex // serialises Load; guards the fields below
 	certPEM, keyPEM []byte
+	caPEM           []byte
+	subs            []chan struct{}
 	reloads         atomic.Int64
 }
 
@@ -99,11 +105,64 @@ func (s *Source) Certificate() *x509.Certificate {
 // Reloads counts the pairs loaded so far.
 func (s *Source) Reloads() int64 { return s.reloads.Load() }
 
-// Load reads both files and serves them when they changed and form a valid
-// pair. On error the previous pair stays served.
+// Bundle is the content of CAFile at the last load (nil without CAFile or
+// before the first load).
+func (s *Source) Bundle() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caPEM
+}
+
+// Subscribe returns a channel that receives a value after each change of
+// the bundle (buffered: a slow reader sees one value for several changes).
+func (s *Source) Subscribe() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan struct{}, 1)
+	s.subs = append(s.subs, ch)
+	if s.caPEM != nil {
+		ch <- struct{}{}
+	}
+	return ch
+}
+
+// Load reads the files and serves the pair when it changed and is valid. On
+// error the previous pair stays served. The CA file is read after the pair:
+// a bundle that does not parse is an error too, and the previous one stays.
 func (s *Source) Load() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.loadPair(); err != nil {
+		return err
+	}
+	return s.loadCA()
+}
+
+func (s *Source) loadCA() error {
+	if s.opts.CAFile == "" {
+		return nil
+	}
+	caPEM, err := os.ReadFile(s.opts.CAFile)
+	if err != nil {
+		return fmt.Errorf("read CA bundle: %w", err)
+	}
+	if bytes.Equal(caPEM, s.caPEM) {
+		return nil
+	}
+	if _, err := pki.ParseCerts(caPEM); err != nil {
+		return fmt.Errorf("CA bundle %s: %w; keeping the previous one", s.opts.CAFile, err)
+	}
+	s.caPEM = caPEM
+	for _, ch := range s.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (s *Source) loadPair() error {
 	certPEM, err := os.ReadFile(s.opts.CertFile)
 	if err != nil {
 		return fmt.Errorf("read certificate: %w", err)
@@ -138,6 +197,9 @@ func (s *Source) Start(ctx context.Context) error {
 	}
 	defer w.Close()
 	dirs := map[string]bool{filepath.Dir(s.opts.CertFile): true, filepath.Dir(s.opts.KeyFile): true}
+	if s.opts.CAFile != "" {
+		dirs[filepath.Dir(s.opts.CAFile)] = true
+	}
 	for d := range dirs {
 		if err := w.Add(d); err != nil {
 			return fmt.Errorf("watch folder %s of the certificate files: %w", d, err)

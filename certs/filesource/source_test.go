@@ -204,3 +204,76 @@ func TestNewRefusesMissingFiles(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// With CAFile the source also follows the mounted CA bundle: Bundle is its
+// content, Subscribe fires on a change, and a bundle that does not parse is
+// refused while the previous one stays.
+func TestCABundleFollowsTheFile(t *testing.T) {
+	dir := t.TempDir()
+	crt, key, caFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), filepath.Join(dir, "ca.crt")
+	write := func(ca, leaf *pki.KeyPair) {
+		t.Helper()
+		for name, data := range map[string][]byte{crt: leaf.CertPEM, key: leaf.KeyPEM, caFile: ca.CertPEM} {
+			if err := os.WriteFile(name, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ca1, err := pki.NewCA("ca1", t0, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca2, err := pki.NewCA("ca2", t0, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(ca1, issue(t, ca1, t0))
+	s, err := New(Options{CertFile: crt, KeyFile: key, CAFile: caFile, Clock: clocktesting.NewFakeClock(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := s.Subscribe()
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Bundle()) != string(ca1.CertPEM) {
+		t.Fatal("bundle is not ca.crt after the first load")
+	}
+	select {
+	case <-changed:
+	default:
+		t.Fatal("no change reported for the first bundle")
+	}
+
+	write(ca2, issue(t, ca2, t0))
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Bundle()) != string(ca2.CertPEM) {
+		t.Fatal("bundle did not follow ca.crt")
+	}
+	select {
+	case <-changed:
+	default:
+		t.Fatal("no change reported for the new bundle")
+	}
+	if err := s.Load(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Fatal("a load without a change reported one")
+	default:
+	}
+
+	if err := os.WriteFile(caFile, []byte("not PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Load()
+	if err == nil || !strings.Contains(err.Error(), "CA bundle "+caFile+": no PEM certificate found; keeping the previous one") {
+		t.Fatalf("broken ca.crt: %v", err)
+	}
+	if string(s.Bundle()) != string(ca2.CertPEM) {
+		t.Fatal("a broken ca.crt replaced the bundle")
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/certs/filesource"
 	"github.com/railnet/railnet/certs/pki"
@@ -21,6 +23,9 @@ type Config struct {
 	// CertFile and KeyFile select the cert-manager mode (files mounted from
 	// the Secret cert-manager keeps, reloaded on change).
 	CertFile, KeyFile string
+	// CAFile is cert-manager's ca.crt beside them; with RolloutDeployments,
+	// a change of it rolls those Deployments (cert-manager mode).
+	CAFile string
 
 	// Self-managed mode: the CA Secret lives in Namespace.
 	Namespace string
@@ -62,6 +67,8 @@ type source interface {
 type Source struct {
 	src    source
 	bundle func() []byte
+	// roll, in cert-manager mode, rolls Deployments when ca.crt changes.
+	roll interface{ Start(context.Context) error }
 }
 
 // New builds the Source for c; cfg reaches the API server (unused in
@@ -72,11 +79,26 @@ func New(cfg *rest.Config, c Config) (*Source, error) {
 			return nil, fmt.Errorf("cert-manager mode needs both --tls-cert-file and --tls-key-file (got %q and %q); "+
 				"leave both empty for the self-managed mode", c.CertFile, c.KeyFile)
 		}
-		fs, err := filesource.New(filesource.Options{CertFile: c.CertFile, KeyFile: c.KeyFile})
+		fs, err := filesource.New(filesource.Options{CertFile: c.CertFile, KeyFile: c.KeyFile, CAFile: c.CAFile})
 		if err != nil {
 			return nil, err
 		}
-		return &Source{src: fs, bundle: func() []byte { return nil }}, nil
+		src := &Source{src: fs, bundle: func() []byte { return nil }}
+		if len(c.RolloutDeployments) == 0 {
+			return src, nil
+		}
+		if c.CAFile == "" {
+			return nil, errors.New("rolling Deployments on CA changes in cert-manager mode needs the mounted CA file (--tls-ca-file, cert-manager's ca.crt)")
+		}
+		// Deployments only: the injector patches them and watches nothing.
+		cl, err := client.New(cfg, client.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("certificates: build client: %w", err)
+		}
+		src.roll = selfmanaged.NewInjector(fs, cl, nil, selfmanaged.InjectorOptions{
+			Targets: selfmanaged.Targets{Deployments: c.RolloutDeployments},
+		})
+		return src, nil
 	}
 	if c.Namespace == "" {
 		return nil, errors.New("self-managed certificates need the namespace of the CA secret (--namespace)")
@@ -107,7 +129,15 @@ func (s *Source) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, e
 }
 
 // Start runs the source until ctx ends.
-func (s *Source) Start(ctx context.Context) error { return s.src.Start(ctx) }
+func (s *Source) Start(ctx context.Context) error {
+	if s.roll == nil {
+		return s.src.Start(ctx)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.src.Start(ctx) })
+	g.Go(func() error { return s.roll.Start(ctx) })
+	return g.Wait()
+}
 
 // Healthy reports whether a valid certificate is loaded (for /healthz).
 func (s *Source) Healthy() bool { return s.src.Healthy() }

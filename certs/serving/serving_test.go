@@ -2,6 +2,8 @@ package serving
 
 import (
 	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestNewRefusals(t *testing.T) {
@@ -14,6 +16,9 @@ func TestNewRefusals(t *testing.T) {
 			`cert-manager mode needs both --tls-cert-file and --tls-key-file (got "/tls/tls.crt" and ""); leave both empty for the self-managed mode`},
 		{"no namespace", Config{Service: "railnet-webhook"},
 			"self-managed certificates need the namespace of the CA secret (--namespace)"},
+		{"roll without the CA file", Config{CertFile: "/tls/tls.crt", KeyFile: "/tls/tls.key",
+			RolloutDeployments: []types.NamespacedName{{Namespace: "railnet", Name: "railnet-scheduler"}}},
+			"rolling Deployments on CA changes in cert-manager mode needs the mounted CA file (--tls-ca-file, cert-manager's ca.crt)"},
 		{"bad SAN", Config{Namespace: "railnet", Service: "railnet-webhook", ExtraSANs: []string{"https://x"}},
 			`serving certificate: extra SAN "https://x" is neither an IP address nor a DNS name`},
 	} {

@@ -33,6 +33,7 @@ var toggles = []struct {
 	{name: "registry-override", set: []string{"global.imageRegistryOverride=ghcr.m.daocloud.io", "scheduler.enabled=true"}},
 	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
+	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}},
 }
 
 func TestLint(t *testing.T) {

@@ -3,6 +3,7 @@ package certs
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +11,15 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/railnet/railnet/certs/filesource"
 	"github.com/railnet/railnet/certs/pki"
+	"github.com/railnet/railnet/certs/selfmanaged"
+	"github.com/railnet/railnet/certs/serving"
 )
 
 // cert-manager mode: cert-manager renews the Secret, the kubelet swaps the
@@ -34,7 +42,7 @@ func TestMountedFilesReloadUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeMountedSecret(t, dir, version, kp)
+		writeMountedSecret(t, dir, version, kp, nil)
 		return kp
 	}
 	publish(1)
@@ -139,16 +147,20 @@ func TestHarnessSeesAnUntrustedCertificate(t *testing.T) {
 	t.Logf("with an untrusted certificate: %d failed admissions, %d server errors logged", l.failed.Load(), len(serverLog.Since(l.start)))
 }
 
-// writeMountedSecret publishes a pair the way the kubelet updates a mounted
-// Secret: a new versioned folder, then an atomic swap of the ..data link that
-// tls.crt and tls.key point through.
-func writeMountedSecret(t *testing.T, dir string, version int, kp *pki.KeyPair) {
+// writeMountedSecret publishes a pair (and, when caPEM is set, ca.crt) the
+// way the kubelet updates a mounted Secret: a new versioned folder, then an
+// atomic swap of the ..data link that the files point through.
+func writeMountedSecret(t *testing.T, dir string, version int, kp *pki.KeyPair, caPEM []byte) {
 	t.Helper()
 	vdir := fmt.Sprintf("..%d", version)
 	if err := os.Mkdir(filepath.Join(dir, vdir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"tls.crt": kp.CertPEM, "tls.key": kp.KeyPEM} {
+	files := map[string][]byte{"tls.crt": kp.CertPEM, "tls.key": kp.KeyPEM}
+	if caPEM != nil {
+		files["ca.crt"] = caPEM
+	}
+	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, vdir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -165,4 +177,73 @@ func writeMountedSecret(t *testing.T, dir string, version int, kp *pki.KeyPair) 
 	if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cert-manager mode with a secondary scheduler: the extender's serving
+// source follows the mounted Secret, ca.crt included, and rolls the
+// scheduler Deployment (which reads the CA only at start) when cert-manager
+// moves to a new CA. The extender runs with the chart's RBAC.
+func TestCertManagerCAChangeRollsTheScheduler(t *testing.T) {
+	cluster.EnsureNamespace(t, namespace)
+	const release = "certs-cm"
+	scheduler := release + "-scheduler"
+	ctx := t.Context()
+	kubeconfig := cluster.ApplyChartRBAC(t, t.TempDir(), release, namespace, []string{"extender"},
+		"--set", "certificate.mode=cert-manager", "--set", "scheduler.enabled=true")["extender"]
+	create(t, schedulerDeploymentObject(scheduler))
+
+	dir := t.TempDir()
+	publish := func(version int, caName string) *pki.KeyPair {
+		ca, err := pki.NewCA(caName, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kp, err := pki.IssueServing(ca, pki.ServingRequest{CommonName: "railnet-extender", IPs: ipLoopback(), Validity: time.Hour}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeMountedSecret(t, dir, version, kp, ca.CertPEM)
+		return ca
+	}
+	ca1 := publish(1, "cert-manager-ca-1")
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Built from the flags the chart renders in this mode.
+	src, err := serving.New(rc, serving.Config{
+		CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key"), CAFile: filepath.Join(dir, "ca.crt"),
+		RolloutDeployments: []types.NamespacedName{{Namespace: namespace, Name: scheduler}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(runManager(t, src))
+
+	rolledTo := func(ca *pki.KeyPair) func() (bool, error) {
+		return func() (bool, error) {
+			var dep appsv1.Deployment
+			if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: scheduler}, &dep); err != nil {
+				return false, err
+			}
+			return dep.Spec.Template.Annotations[selfmanaged.AnnotationBundleHash] == selfmanaged.BundleHash(ca.CertPEM), nil
+		}
+	}
+	eventually(t, 10*time.Second, "the scheduler Deployment rolled onto the mounted ca.crt", rolledTo(ca1))
+	start := time.Now()
+	ca2 := publish(2, "cert-manager-ca-2")
+	eventually(t, 10*time.Second, "the scheduler Deployment rolled onto cert-manager's new CA", rolledTo(ca2))
+	t.Logf("new CA mounted → scheduler Deployment rolled in %s", time.Since(start).Round(time.Millisecond))
+	if leaf, err := src.GetCertificate(&tls.ClientHelloInfo{}); err != nil || !pki.SignedBy(leaf.Leaf, mustParse(t, ca2.CertPEM)) {
+		t.Errorf("the extender does not serve the new leaf: %v", err)
+	}
+}
+
+func mustParse(t *testing.T, pemBytes []byte) *x509.Certificate {
+	t.Helper()
+	certs, err := pki.ParseCerts(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certs[0]
 }

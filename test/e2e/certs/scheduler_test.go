@@ -64,16 +64,7 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 	bin := ground.BuildCommandsT(t, "./extender")
 	dir := t.TempDir()
 	kubeconfigs := cluster.ApplyChartRBAC(t, dir, "railnet", namespace, []string{"extender"}, "--set", "scheduler.enabled=true")
-	create(t, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: chartSchedulerName},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": chartSchedulerName}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": chartSchedulerName}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-scheduler", Image: "registry.invalid/kube-scheduler:v1"}}},
-			},
-		},
-	})
+	create(t, schedulerDeploymentObject(chartSchedulerName))
 	cluster.CreateNode(t, ground.NodeSpec{Name: "certs-e2e-sched", Allocatable: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("5000")}})
 
 	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
@@ -188,6 +179,21 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 	t.Logf("the scheduler never rolled: %s", msg)
 	if !strings.Contains(msg, "x509") && !strings.Contains(msg, "unknown authority") {
 		t.Errorf("the stale scheduler failed with %q, want a certificate verification error", msg)
+	}
+}
+
+// schedulerDeploymentObject is the chart's scheduler Deployment as far as the
+// extender sees it: no controller or kubelet acts on it here.
+func schedulerDeploymentObject(name string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "kube-scheduler", Image: "registry.invalid/kube-scheduler:v1"}}},
+			},
+		},
 	}
 }
 
