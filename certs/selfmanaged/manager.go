@@ -3,6 +3,7 @@ package selfmanaged
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -252,6 +253,9 @@ func (m *Manager) HealthError() error { return m.Source.HealthError() }
 
 // Bundle is the current PEM trust bundle (for clients of this server).
 func (m *Manager) Bundle() []byte { return m.Authority.Bundle() }
+
+// Certificate is the served leaf certificate, nil before the first issue.
+func (m *Manager) Certificate() *x509.Certificate { return m.Source.Certificate() }
 
 func eventFunc(f func()) toolscacheHandler {
 	return toolscacheHandler{f: f}

@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -58,6 +59,7 @@ func (c Config) SelfManaged() bool { return c.CertFile == "" && c.KeyFile == "" 
 
 type source interface {
 	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	Certificate() *x509.Certificate
 	Start(context.Context) error
 	Healthy() bool
 	HealthError() error
@@ -67,6 +69,8 @@ type source interface {
 type Source struct {
 	src    source
 	bundle func() []byte
+	// cas are the CAs clients are asked to trust (for the expiry metric).
+	cas func() []*x509.Certificate
 	// roll, in cert-manager mode, rolls Deployments when ca.crt changes.
 	roll interface{ Start(context.Context) error }
 }
@@ -83,7 +87,10 @@ func New(cfg *rest.Config, c Config) (*Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		src := &Source{src: fs, bundle: func() []byte { return nil }}
+		src := &Source{src: fs, bundle: func() []byte { return nil }, cas: func() []*x509.Certificate {
+			cas, _ := pki.ParseCerts(fs.Bundle()) // parsed when loaded; nil without a CA file
+			return cas
+		}}
 		if len(c.RolloutDeployments) == 0 {
 			return src, nil
 		}
@@ -120,7 +127,10 @@ func New(cfg *rest.Config, c Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{src: m, bundle: m.Bundle}, nil
+	return &Source{src: m, bundle: m.Bundle, cas: func() []*x509.Certificate {
+		st, _ := m.Authority.State()
+		return st.Trusted()
+	}}, nil
 }
 
 // GetCertificate is tls.Config.GetCertificate.

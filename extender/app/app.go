@@ -119,6 +119,9 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	decider := state.NewDecider(store, cfg.HeartbeatTTL, cfg.InFlightTTL, cfg.Topology)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if col, ok := cfg.Certs.(prometheus.Collector); ok {
+		reg.MustRegister(col) // certificate expiry (serving.Source)
+	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "railnet_extender_inflight_pods", Help: "Pods passed for a single node and not yet seen bound or allocated.",
 	}, func() float64 { return float64(decider.InFlight.Len()) }))

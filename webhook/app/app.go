@@ -94,6 +94,7 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	}
 	m := metrics.New()
+	m.Registry.MustRegister(certs) // railnet_certificate_expiry_timestamp_seconds
 	st := store.New(mgr.GetCache(), o.ConfigMap)
 	st.Allocations = mgr.GetAPIReader() // IPAllocations are read live, never cached
 	h := &admission.Handler{Store: st, Metrics: m}

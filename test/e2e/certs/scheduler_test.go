@@ -1,11 +1,11 @@
 package certs
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -142,6 +142,14 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 	rate := float64(l.created.Load()) / l.elapsed.Seconds()
 	failed := failedScheduling(t, "sched-")
 	filters := extenderRequests(t, httpAddr, "filter")
+	for _, want := range []string{
+		`railnet_certificate_expiry_timestamp_seconds{certificate="serving",serial="`, // re-issued every 6s: any serial
+		`railnet_certificate_expiry_timestamp_seconds{certificate="ca",serial="` + fmt.Sprintf("%x", final.Current.Cert.SerialNumber) + `"`,
+	} {
+		if !strings.Contains(metricsText(t, httpAddr), want) {
+			t.Errorf("the extender's /metrics lacks %s…", want)
+		}
+	}
 	roll.stop()
 	t.Logf("pods created %d in %s (%.1f/s), all bound; FailedScheduling events: %d; extender filter calls answered 200: %.0f; "+
 		"serving certificates seen: %d; CA rotation took %s; scheduler starts: %d at %v",
@@ -429,17 +437,25 @@ func waitFailedScheduling(t *testing.T, pod string, timeout time.Duration) strin
 	return msg
 }
 
-// extenderRequests reads railnet_extender_requests_total{verb, code="200"}.
-func extenderRequests(t *testing.T, addr, verb string) float64 {
+// metricsText is the extender's /metrics page.
+func metricsText(t *testing.T, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatalf("extender metrics: %v", err)
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("extender metrics: %v", err)
+	}
+	return string(b)
+}
+
+// extenderRequests reads railnet_extender_requests_total{verb, code="200"}.
+func extenderRequests(t *testing.T, addr, verb string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(metricsText(t, addr), "\n") {
 		if strings.HasPrefix(line, "railnet_extender_requests_total{") && strings.Contains(line, `code="200"`) && strings.Contains(line, `verb="`+verb+`"`) {
 			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 			if err != nil {
