@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fails when a control plane process started by a test (its flags point into
-# a railnet-ground-* temporary folder) is still running, or such a folder is
-# left behind. The CLI's own cluster (~/.cache/railnet/cluster) is not a test's.
+# a railnet-ground-* temporary folder) is still running, or a railnet-*
+# temporary folder (a test cluster's, a build's, a story's) is left behind.
+# The CLI's own cluster (~/.cache/railnet/cluster) is not a test's.
 set -uo pipefail
 leftover=$(ps -eo pid=,stat=,args= | awk '$2 !~ /^Z/ && /railnet-ground-/ && !/awk/ && !/check-leftovers/')
-dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'railnet-ground-*' 2>/dev/null)
+dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'railnet-*' 2>/dev/null)
 status=0
 if [ -n "$leftover" ]; then
 	echo "check-leftovers: test control plane processes still running:" >&2
@@ -12,7 +13,7 @@ if [ -n "$leftover" ]; then
 	status=1
 fi
 if [ -n "$dirs" ]; then
-	echo "check-leftovers: test cluster folders left behind:" >&2
+	echo "check-leftovers: test folders left behind:" >&2
 	echo "$dirs" >&2
 	status=1
 fi

@@ -39,12 +39,13 @@ var (
 	buildErr  error
 )
 
-// webhookBinary builds ./webhook once per test process.
+// webhookBinary builds ./webhook once per test process, into the cluster's
+// folder (removed with the cluster).
 func webhookBinary(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "railnet-webhook-bin-")
-		if err != nil {
+		dir := filepath.Join(cluster.Dir, "webhook-bin")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
