@@ -22,6 +22,11 @@ func Apply(l Layout, mtu int) error {
 	if err := SetUp(l.IfName, mtu); err != nil {
 		return err
 	}
+	return Install(l)
+}
+
+// Install is Apply for an interface that is already up.
+func Install(l Layout) error {
 	link, err := netlinksafe.LinkByName(l.IfName)
 	if err != nil {
 		return fmt.Errorf("find interface %s: %w", l.IfName, err)

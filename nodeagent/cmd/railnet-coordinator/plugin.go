@@ -102,13 +102,17 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 		}
 	}()
 	err = netns.Do(func(ns.NetNS) error {
+		// Up first: the checks send from the interface.
+		if err := coordinator.SetUp(args.IfName, conf.MTU); err != nil {
+			return err
+		}
 		if err := checks(conf, layout, prev, args.IfName, timeout); err != nil {
 			return err
 		}
 		if !cniconf.On(conf.TunePodRoutes) {
-			return coordinator.SetUp(args.IfName, conf.MTU)
+			return nil
 		}
-		return coordinator.Apply(layout, conf.MTU)
+		return coordinator.Install(layout)
 	})
 	if err != nil {
 		return err
@@ -123,13 +127,10 @@ const dadWait = 5 * time.Second
 // checks runs the checks of each address of the interface: first that no
 // other station holds it (IPv4: an ARP probe; IPv6: the kernel's duplicate
 // address detection), then that its gateway answers (ARP; IPv6: a neighbor
-// solicitation).
+// solicitation). The interface is up already.
 func checks(conf *netConf, l coordinator.Layout, prev *current.Result, ifName string, timeout time.Duration) error {
 	if !cniconf.On(conf.DetectIPConflict) && !cniconf.On(conf.DetectGateway) {
 		return nil
-	}
-	if err := coordinator.SetUp(ifName, conf.MTU); err != nil {
-		return err
 	}
 	for _, ipc := range prev.IPs {
 		ip, ok := netip.AddrFromSlice(ipc.Address.IP)
@@ -160,9 +161,7 @@ func checks4(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Durat
 			return fmt.Errorf("railnet-coordinator: %s: probe %s for a conflict: %w", ifName, ip, err)
 		}
 		if found {
-			return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by %s on the rail; "+
-				"the address was released: remove it from that host or add it to the SpiderIPPool's excludeIPs",
-				ifName, ip, gwString(gw), hw)
+			return addressTaken(ifName, ip, gw, hw.String()+" on the rail")
 		}
 	}
 	if cniconf.On(conf.DetectGateway) && gw.IsValid() {
@@ -186,9 +185,7 @@ func checks6(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Durat
 		return fmt.Errorf("railnet-coordinator: %s: %w", ifName, err)
 	}
 	if conflict {
-		return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by another station on the rail "+
-			"(IPv6 duplicate address detection failed); the address was released: remove it from that host or add it to "+
-			"the SpiderIPPool's excludeIPs", ifName, ip, gwString(gw))
+		return addressTaken(ifName, ip, gw, "another station on the rail (IPv6 duplicate address detection failed)")
 	}
 	if cniconf.On(conf.DetectGateway) && gw.IsValid() {
 		_, found, err := coordinator.Solicit(ifName, ip, gw, timeout, timeout/5)
@@ -200,6 +197,13 @@ func checks6(conf *netConf, ifName string, ip, gw netip.Addr, timeout time.Durat
 		}
 	}
 	return nil
+}
+
+// addressTaken is the refusal of an interface whose address holder holds.
+func addressTaken(ifName string, ip, gw netip.Addr, holder string) error {
+	return fmt.Errorf("railnet-coordinator: %s: address %s (gateway %s) is already used by %s; "+
+		"the address was released: remove it from that host or add it to the SpiderIPPool's excludeIPs",
+		ifName, ip, gwString(gw), holder)
 }
 
 // gatewaySilent is the refusal of an interface whose gateway did not answer

@@ -282,3 +282,25 @@ func do(tb testing.TB, n ns.NetNS, f func() error) {
 		tb.Fatal(err)
 	}
 }
+
+// SeedRailRules are the rules of a pod holding 172.16.1N.10 on netN for the
+// eight rails, as the seed's `ip rule` lists them.
+func SeedRailRules() []string {
+	return []string{
+		"32762:\tfrom 172.16.11.10 lookup 100",
+		"32763:\tfrom 172.16.12.10 lookup 101",
+		"32764:\tfrom 172.16.13.10 lookup 102",
+		"32765:\tfrom 172.16.14.10 lookup 103",
+		"32765:\tfrom 172.16.15.10 lookup 104",
+		"32765:\tfrom 172.16.16.10 lookup 105",
+		"32765:\tfrom 172.16.17.10 lookup 106",
+		"32765:\tfrom 172.16.18.10 lookup 107",
+	}
+}
+
+// SeedRuleListing is the pod's whole `ip rule` listing with SeedRailRules:
+// the kernel's local, main and default rules around them.
+func SeedRuleListing() []string {
+	out := append([]string{"0:\tfrom all lookup local"}, SeedRailRules()...)
+	return append(out, "32766:\tfrom all lookup main", "32767:\tfrom all lookup default")
+}

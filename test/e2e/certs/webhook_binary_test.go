@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
@@ -72,7 +73,7 @@ func TestWebhookBinaryRotatesRestartsAndRepairs(t *testing.T) {
 		err := cluster.Client.Create(ctx, &spiderv2beta1.SpiderIPPool{
 			ObjectMeta: metav1.ObjectMeta{Name: "certs-wh-pool"},
 			Spec: spiderv2beta1.IPPoolSpec{
-				Subnet: "172.31.0.0/24", Gateway: ptrTo("172.31.0.254"), IPs: []string{"172.31.0.1-172.31.0.200"},
+				Subnet: "172.31.0.0/24", Gateway: ptr.To("172.31.0.254"), IPs: []string{"172.31.0.1-172.31.0.200"},
 			},
 		})
 		return err == nil, err
@@ -227,45 +228,31 @@ func whPod(name, group string) *corev1.Pod {
 func reapplyEmpty(t *testing.T, reg registration.Options) {
 	t.Helper()
 	ctx := t.Context()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var live admissionregistrationv1.MutatingWebhookConfiguration
-		if err := cluster.Client.Get(ctx, client.ObjectKey{Name: reg.Name}, &live); err != nil {
-			return err
-		}
-		fresh := registration.Mutating(reg)
-		fresh.ResourceVersion = live.ResourceVersion
-		return cluster.Client.Update(ctx, fresh)
-	})
-	if err == nil {
-		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var live admissionregistrationv1.ValidatingWebhookConfiguration
-			if err := cluster.Client.Get(ctx, client.ObjectKey{Name: reg.Name}, &live); err != nil {
+	for _, fresh := range []client.Object{registration.Mutating(reg), registration.Validating(reg)} {
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			live := fresh.DeepCopyObject().(client.Object)
+			if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(fresh), live); err != nil {
 				return err
 			}
-			fresh := registration.Validating(reg)
-			fresh.ResourceVersion = live.ResourceVersion
+			fresh.SetResourceVersion(live.GetResourceVersion())
 			return cluster.Client.Update(ctx, fresh)
 		})
-	}
-	if err != nil {
-		t.Fatalf("re-apply the webhook configurations %s with an empty caBundle: %v", reg.Name, err)
+		if err != nil {
+			t.Fatalf("re-apply the webhook configurations %s with an empty caBundle: %v", reg.Name, err)
+		}
 	}
 }
 
 // bundlesAre reports whether every entry of both configurations named hook
 // carries bundle.
 func bundlesAre(ctx context.Context, hook string, bundle []byte) (bool, error) {
-	var m admissionregistrationv1.MutatingWebhookConfiguration
-	if err := cluster.Client.Get(ctx, client.ObjectKey{Name: hook}, &m); err != nil {
+	got, err := caBundleOf(ctx, hook) // the mutating configuration's entries
+	if err != nil {
 		return false, err
 	}
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
 	if err := cluster.Client.Get(ctx, client.ObjectKey{Name: hook}, &v); err != nil {
 		return false, err
-	}
-	var got [][]byte
-	for _, w := range m.Webhooks {
-		got = append(got, w.ClientConfig.CABundle)
 	}
 	for _, w := range v.Webhooks {
 		got = append(got, w.ClientConfig.CABundle)
@@ -277,5 +264,3 @@ func bundlesAre(ctx context.Context, hook string, bundle []byte) (bool, error) {
 	}
 	return len(got) > 0, nil
 }
-
-func ptrTo[T any](v T) *T { return &v }

@@ -133,19 +133,7 @@ func TestChainEightRails(t *testing.T) {
 		}
 	}
 	t.Logf("8 rails added in %s", time.Since(start))
-	want := []string{
-		"0:\tfrom all lookup local",
-		"32762:\tfrom 172.16.11.10 lookup 100",
-		"32763:\tfrom 172.16.12.10 lookup 101",
-		"32764:\tfrom 172.16.13.10 lookup 102",
-		"32765:\tfrom 172.16.14.10 lookup 103",
-		"32765:\tfrom 172.16.15.10 lookup 104",
-		"32765:\tfrom 172.16.16.10 lookup 105",
-		"32765:\tfrom 172.16.17.10 lookup 106",
-		"32765:\tfrom 172.16.18.10 lookup 107",
-		"32766:\tfrom all lookup main",
-		"32767:\tfrom all lookup default",
-	}
+	want := coordinatortest.SeedRuleListing()
 	if got := c.node.Rules(t); !slices.Equal(got, want) {
 		t.Fatalf("ip rule:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
