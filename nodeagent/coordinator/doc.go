@@ -5,7 +5,8 @@
 // checks run before an interface is handed to the pod: address conflict
 // (IPv4: an RFC 5227 ARP probe; IPv6: the kernel's duplicate address
 // detection, waited for) and gateway reachable (ARP; IPv6: a neighbor
-// solicitation through github.com/mdlayher/ndp). The layout is plain data (Plan); Apply, Remove and
-// Verify put it into, take it out of and compare it with the kernel of the
+// solicitation through github.com/mdlayher/ndp). The layout is plain data
+// (Plan); SetUp brings the interface up, and Install, Remove and Verify put
+// the layout into, take it out of and compare it with the kernel of the
 // current network namespace.
 package coordinator

@@ -15,17 +15,10 @@ import (
 // The functions below act on the network namespace of the calling thread:
 // call them inside ns.Do.
 
-// Apply brings the interface up (with mtu when > 0) and installs the
-// layout: the table's routes, then the rules. Applying twice is harmless, and rules
-// of the table for addresses no longer in the layout are removed.
-func Apply(l Layout, mtu int) error {
-	if err := SetUp(l.IfName, mtu); err != nil {
-		return err
-	}
-	return Install(l)
-}
-
-// Install is Apply for an interface that is already up.
+// Install puts the layout into the kernel: the table's routes, then the
+// rules (bring the interface up with SetUp first: the gateway routes need it).
+// Installing twice is harmless, and rules of the table for addresses no
+// longer in the layout are removed.
 func Install(l Layout) error {
 	link, err := netlinksafe.LinkByName(l.IfName)
 	if err != nil {

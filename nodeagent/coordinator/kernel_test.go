@@ -11,10 +11,10 @@ import (
 	"github.com/railnet/railnet/nodeagent/coordinator/coordinatortest"
 )
 
-// Apply installs the seed's layout for two rails in a real pod namespace,
-// Verify agrees, a second Apply changes nothing, Verify notices a removed
+// Install installs the seed's layout for two rails in a real pod namespace,
+// Verify agrees, a second Install changes nothing, Verify notices a removed
 // route, and Remove (twice) leaves the main table as it was.
-func TestApplyVerifyRemove(t *testing.T) {
+func TestInstallVerifyRemove(t *testing.T) {
 	n := coordinatortest.NewNode(t, 2)
 	rulesBefore := n.Rules(t)
 	var layouts []coordinator.Layout
@@ -33,7 +33,12 @@ func TestApplyVerifyRemove(t *testing.T) {
 	coordinatortest.Do(t, n.Pod, func() error { return addMainRoute("net1", "10.20.0.0/16", "172.16.11.254") })
 	for range 2 {
 		for _, l := range layouts {
-			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Apply(l, 4000) })
+			coordinatortest.Do(t, n.Pod, func() error {
+				if err := coordinator.SetUp(l.IfName, 4000); err != nil {
+					return err
+				}
+				return coordinator.Install(l)
+			})
 			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Verify(l, 4000) })
 		}
 	}
