@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -25,7 +24,7 @@ import (
 
 func demo(r *runner) {
 	if os.Geteuid() != 0 {
-		fail("run as root (sudo make demo): simulated nodes are network namespaces")
+		fail("run as root (sudo make demo): nodes are namespaces with their own kubelet and containerd")
 	}
 	start := time.Now()
 	ctx := r.ctx
@@ -34,7 +33,7 @@ func demo(r *runner) {
 		r.Fatal(err)
 	}
 	r.Cleanup(func() { logFile.Close() })
-	// In-process parts (mini-kubelets, clients) log with klog: to the file too.
+	// In-process parts (clients) log with klog: to the file too.
 	klog.LogToStderr(false)
 	klog.SetOutput(logFile)
 	fmt.Printf("railnet demo — components' logs: %s\n\n", logFile.Name())
@@ -42,7 +41,9 @@ func demo(r *runner) {
 	e := story.Up(r, story.Options{Nodes: 2, Coordinator: true, Log: os.Stdout, ComponentLog: logFile})
 	c := e.Cluster.Client
 	e.WaitNodesReady(ctx, r)
-	step("Nodes (the agent's shared RDMA device plugin, through each node's mini-kubelet)")
+	step("Nodes: a real kubelet and containerd each, in their own network, mount and PID namespaces")
+	kubectl(e, "get", "nodes", "-o", "wide")
+	step("RDMA on each node (railnet's shared device plugin, registered with the node's kubelet)")
 	tw := table("NODE", "RAILS-UP/RAILS", "MODE", "RDMA RESOURCES (allocatable)")
 	for _, n := range e.Nodes {
 		node, rn := &corev1.Node{}, &railnetv1.RDMANode{}
@@ -79,11 +80,10 @@ func demo(r *runner) {
 	pods := e.WaitRunning(ctx, r, 2)
 	printPods(r, e, pods)
 
-	step(fmt.Sprintf("Inside pod %s: policy routing per rail (the seed's step 2)", pods[0].Name))
-	nsName := netnsOf(e, pods[0])
-	ipIn(nsName, "rule")
-	ipIn(nsName, "route", "show", "table", "100")
-	ipIn(nsName, "route", "show", "table", "main")
+	step(fmt.Sprintf("Inside pod %s: policy routing per rail (the seed's step 2), read through kubectl exec", pods[0].Name))
+	for _, args := range [][]string{{"ip", "rule"}, {"ip", "route", "show", "table", "100"}, {"ip", "route", "show", "table", "main"}, {"ls", "/dev/infiniband"}} {
+		kubectl(e, append([]string{"-n", story.TrainNamespace, "exec", pods[0].Name, "--"}, args...)...)
+	}
 
 	down := e.Nodes[0]
 	step(fmt.Sprintf("Taking the third rail (index 2: %s, gpu3's NIC) of %s down", simnode.SeedRails()[2].Master, down.Name))
@@ -151,20 +151,19 @@ func printPods(r *runner, e *story.Env, pods []corev1.Pod) {
 	tw.Flush()
 }
 
-func netnsOf(e *story.Env, p corev1.Pod) string {
-	for _, n := range e.Nodes {
-		if sb, ok := n.Kubelet.Sandbox(string(p.UID)); ok {
-			return filepath.Base(sb.NetnsPath)
-		}
-	}
-	return ""
-}
-
-func ipIn(netns string, args ...string) {
-	fmt.Printf("$ ip %s\n", strings.Join(args, " "))
-	out, err := exec.Command("ip", append([]string{"-n", netns}, args...)...).CombinedOutput()
+// kubectl runs the machine's kubectl against the story's cluster and prints
+// the command and its output; without a kubectl on PATH it says so.
+func kubectl(e *story.Env, args ...string) {
+	fmt.Printf("$ kubectl %s\n", strings.Join(args, " "))
+	path, err := exec.LookPath("kubectl")
 	if err != nil {
-		fmt.Printf("(ip failed: %v)\n", err)
+		fmt.Println("    (kubectl is not installed on this machine)")
+		return
+	}
+	cmd := exec.Command(path, append([]string{"--kubeconfig", e.Cluster.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		fmt.Printf("    (kubectl failed: %v)\n", err)
 	}
 	fmt.Print(indent(string(out)))
 }

@@ -1,7 +1,8 @@
 // Command demo is railnet's main job on one machine (`make demo`, as root):
 // it brings up the whole story of test/story — control plane, webhook,
-// extender, two simulated nodes with 8 rails each, their agents and
-// mini-kubelets running the real Multus — applies the seed guide's pools and
+// extender, two real nodes (kubelet + containerd, each in its own
+// namespaces) with 8 rails each, their agents, Multus as their CNI — applies
+// the seed guide's pools and
 // network configs, deploys an annotated training job and shows where its
 // pods landed, their rail interfaces and policy routing, then takes rail 3
 // of one node down and shows the next pod going elsewhere, with the

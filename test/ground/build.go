@@ -207,8 +207,8 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 	}
 }
 
-// KubernetesTool describes kube-apiserver, kube-scheduler and
-// kube-controller-manager at version (e.g. v1.37.2). k8s.io/kubernetes points
+// KubernetesTool describes kube-apiserver, kube-scheduler,
+// kube-controller-manager and kubelet at version (e.g. v1.37.2). k8s.io/kubernetes points
 // its staging modules at ./staging with replace directives; the builder module
 // replaces each staging module that k8s.io/kubernetes requires with its
 // published v0.x.y version, read from k8s.io/kubernetes's own go.mod.
@@ -232,6 +232,7 @@ func KubernetesTool(ctx context.Context, version string) (GoTool, error) {
 			"kube-apiserver":          "k8s.io/kubernetes/cmd/kube-apiserver",
 			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
 			"kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+			"kubelet":                 "k8s.io/kubernetes/cmd/kubelet",
 		},
 		// Without these /version says v0.0.0-master and clients refuse it.
 		LDFlags: fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=%s -X k8s.io/component-base/version.gitMinor=%s",
@@ -299,7 +300,7 @@ func downloadGoMod(ctx context.Context, module, version string) ([]byte, error) 
 
 // Binaries are the control plane executables.
 type Binaries struct {
-	Etcd, APIServer, Scheduler, ControllerManager string
+	Etcd, APIServer, Scheduler, ControllerManager, Kubelet string
 }
 
 // BuildControlPlane builds (or finds in the cache) etcd and the Kubernetes
@@ -322,6 +323,7 @@ func BuildControlPlane(ctx context.Context) (Binaries, error) {
 		APIServer:         filepath.Join(kubeDir, "kube-apiserver"),
 		Scheduler:         filepath.Join(kubeDir, "kube-scheduler"),
 		ControllerManager: filepath.Join(kubeDir, "kube-controller-manager"),
+		Kubelet:           filepath.Join(kubeDir, "kubelet"),
 	}, nil
 }
 
@@ -332,7 +334,7 @@ func cachedKubernetesTool(ctx context.Context) (GoTool, error) {
 		return GoTool{}, err
 	}
 	probe := GoTool{Name: "kubernetes", Version: KubernetesVersion, Binaries: map[string]string{
-		"kube-apiserver": "", "kube-scheduler": "", "kube-controller-manager": "",
+		"kube-apiserver": "", "kube-scheduler": "", "kube-controller-manager": "", "kubelet": "",
 	}}
 	if complete(filepath.Join(root, "bin", probe.Name+"-"+probe.Version), probe) {
 		return probe, nil

@@ -3,6 +3,7 @@ package ground
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,14 @@ type Options struct {
 	// Dir holds certificates, kubeconfigs, data and logs; a new temporary
 	// folder when empty. The CLI uses a fixed folder.
 	Dir string
+	// RealNodes prepares the control plane for real kubelets in network
+	// namespaces (test/realnode): kube-apiserver listens on every address,
+	// not only loopback, and kube-controller-manager runs every controller,
+	// the node lifecycle controller included (it lifts the not-ready taint
+	// of a node whose kubelet reports Ready). Hand-made nodes (CreateNode)
+	// would turn NotReady there: use one kind of node per cluster.
+	RealNodes bool
+
 	// Detached starts the processes in their own sessions so they outlive
 	// the caller (the CLI's `up`). Tests leave it false: then every process
 	// dies with the test process, whatever ends it.
@@ -168,16 +177,26 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 		return nil, err
 	}
 
+	bind := "127.0.0.1"
+	if opts.RealNodes {
+		bind = "0.0.0.0"
+	}
 	if err := c.run("kube-apiserver", bins.APIServer,
 		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--bind-address="+bind, "--advertise-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(apiPort),
 		"--endpoint-reconciler-type=none",
 		"--cert-dir="+p("apiserver"),
 		"--tls-cert-file="+p("apiserver.crt"), "--tls-private-key-file="+p("apiserver.key"),
 		"--client-ca-file="+p("ca.crt"),
 		"--token-auth-file="+p("tokens.csv"),
-		"--authorization-mode=RBAC",
+		// As real clusters: kubelets are authorized as their node only.
+		"--authorization-mode=Node,RBAC",
+		"--enable-admission-plugins=NodeRestriction",
+		"--kubelet-client-certificate="+p("apiserver-kubelet-client.crt"),
+		"--kubelet-client-key="+p("apiserver-kubelet-client.key"),
+		"--kubelet-certificate-authority="+p("ca.crt"),
+		"--kubelet-preferred-address-types=InternalIP,Hostname",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+p("sa.key"),
 		"--service-account-signing-key-file="+p("sa.key"),
@@ -226,6 +245,11 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 	}{{"kube-scheduler", schedPort}}
 
 	if !opts.NoControllerManager {
+		// Hand-made nodes have no kubelet to renew their lease.
+		controllers := "*,-node-lifecycle-controller"
+		if opts.RealNodes {
+			controllers = "*"
+		}
 		if err := c.run("kube-controller-manager", bins.ControllerManager,
 			"--kubeconfig="+p("controller-manager.kubeconfig"),
 			"--authentication-kubeconfig="+p("controller-manager.kubeconfig"),
@@ -233,8 +257,7 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 			"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(kcmPort),
 			"--cert-dir="+p("controller-manager"),
 			"--leader-elect=false",
-			// Hand-made nodes have no kubelet to renew their lease.
-			"--controllers=*,-node-lifecycle-controller",
+			"--controllers="+controllers,
 			"--use-service-account-credentials=true",
 			"--service-account-private-key-file="+p("sa.key"),
 			"--root-ca-file="+p("ca.crt"),
@@ -333,6 +356,13 @@ func (c *Cluster) writePKI() error {
 	if err != nil {
 		return err
 	}
+	// The apiserver's client certificate towards kubelets (logs, exec):
+	// system:masters, so the kubelets' webhook authorization lets it in.
+	kcCrt, kcKey, err := ca.IssueFor(pkix.Name{CommonName: "kube-apiserver-kubelet-client",
+		Organization: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
 	caKey, err := marshalKey(ca)
 	if err != nil {
 		return err
@@ -350,6 +380,7 @@ func (c *Cluster) writePKI() error {
 	return writeFiles(map[string][]byte{
 		p("ca.crt"): ca.CertPEM, p("ca.key"): caKey,
 		p("apiserver.crt"): crt, p("apiserver.key"): key,
+		p("apiserver-kubelet-client.crt"): kcCrt, p("apiserver-kubelet-client.key"): kcKey,
 		p("sa.key"):     saKey,
 		p("tokens.csv"): []byte(tokens),
 	})
@@ -362,13 +393,8 @@ func (c *Cluster) writeKubeconfigs() error {
 		filepath.Join(c.Dir, "scheduler.kubeconfig"):          schedulerToken,
 		filepath.Join(c.Dir, "controller-manager.kubeconfig"): kcmToken,
 	} {
-		cfg := clientcmdapi.NewConfig()
-		cfg.Clusters["ground"] = &clientcmdapi.Cluster{Server: c.APIServerURL, CertificateAuthorityData: c.CA.CertPEM}
-		cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: token}
-		cfg.Contexts["ground"] = &clientcmdapi.Context{Cluster: "ground", AuthInfo: "user", Namespace: "default"}
-		cfg.CurrentContext = "ground"
-		if err := clientcmd.WriteToFile(*cfg, file); err != nil {
-			return fmt.Errorf("write kubeconfig %s: %w", file, err)
+		if err := c.WriteKubeconfig(file, "", clientcmdapi.AuthInfo{Token: token}); err != nil {
+			return err
 		}
 	}
 	c.Config = &rest.Config{
@@ -612,12 +638,47 @@ func reapStale() {
 // be run with exactly the permissions RBAC grants that user — e.g. its chart
 // ServiceAccount, "system:serviceaccount:<ns>:<name>".
 func (c *Cluster) ImpersonatingKubeconfig(path, user string, groups ...string) error {
+	return c.WriteKubeconfig(path, "", clientcmdapi.AuthInfo{Token: adminToken, Impersonate: user, ImpersonateGroups: groups})
+}
+
+// AdminAuth is the admin's (system:masters) credential, for kubeconfigs
+// that node-side tools such as Multus use.
+func (c *Cluster) AdminAuth() clientcmdapi.AuthInfo { return clientcmdapi.AuthInfo{Token: adminToken} }
+
+// WriteKubeconfig writes a kubeconfig for auth. server "" is APIServerURL;
+// any other server (the apiserver's address as a real node reaches it) is
+// verified under the name "kubernetes", which its certificate carries.
+func (c *Cluster) WriteKubeconfig(path, server string, auth clientcmdapi.AuthInfo) error {
+	cl := &clientcmdapi.Cluster{Server: c.APIServerURL, CertificateAuthorityData: c.CA.CertPEM}
+	if server != "" {
+		cl.Server, cl.TLSServerName = server, "kubernetes"
+	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["ground"] = &clientcmdapi.Cluster{Server: c.APIServerURL, CertificateAuthorityData: c.CA.CertPEM}
-	cfg.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: adminToken, Impersonate: user, ImpersonateGroups: groups}
+	cfg.Clusters["ground"] = cl
+	cfg.AuthInfos["user"] = &auth
 	cfg.Contexts["ground"] = &clientcmdapi.Context{Cluster: "ground", AuthInfo: "user", Namespace: "default"}
 	cfg.CurrentContext = "ground"
-	return clientcmd.WriteToFile(*cfg, path)
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return fmt.Errorf("write kubeconfig %s: %w", path, err)
+	}
+	return nil
+}
+
+// RewriteKubeconfig copies the kubeconfig src to dst with its server set to
+// server (verified as "kubernetes"): a component's kubeconfig as it is used
+// from a real node's network namespace.
+func RewriteKubeconfig(src, dst, server string) error {
+	cfg, err := clientcmd.LoadFromFile(src)
+	if err != nil {
+		return fmt.Errorf("read kubeconfig %s: %w", src, err)
+	}
+	for _, cl := range cfg.Clusters {
+		cl.Server, cl.TLSServerName = server, "kubernetes"
+	}
+	if err := clientcmd.WriteToFile(*cfg, dst); err != nil {
+		return fmt.Errorf("write kubeconfig %s: %w", dst, err)
+	}
+	return nil
 }
 
 // The release and namespace of the chart RBAC that Options.RunAs applies.

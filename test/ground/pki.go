@@ -51,13 +51,20 @@ func NewCA(name string) (*CA, error) {
 // Issue signs a serving (and client) certificate for the given DNS names and
 // IP addresses and returns certificate and key in PEM.
 func (ca *CA) Issue(cn string, hosts []string) (certPEM, keyPEM []byte, err error) {
+	return ca.IssueFor(pkix.Name{CommonName: cn}, hosts)
+}
+
+// IssueFor is Issue with a full subject: a client certificate's
+// organizations are its user's groups (O=system:nodes for a kubelet).
+func (ca *CA) IssueFor(subject pkix.Name, hosts []string) (certPEM, keyPEM []byte, err error) {
+	cn := subject.CommonName
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: cn},
+		Subject:      subject,
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,

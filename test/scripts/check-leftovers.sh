@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Fails when a control plane process started by a test (its flags point into
-# a railnet-ground-* temporary folder) is still running, or a railnet-*
-# temporary folder (a test cluster's, a build's, a story's) is left behind.
+# Fails when something a test started is left behind: a control plane process
+# (its flags point into a railnet-ground-* temporary folder), a real node's
+# process (containerd, a shim, the kubelet, nodeinit: their flags or binaries
+# point into a railnet-node-* or railnet-story-* folder), a railnet-*
+# temporary folder (a test cluster's, a node's, a build's, a story's), a real
+# node's cgroup root (/sys/fs/cgroup/*/railnet-node-*), its nodes' bridge
+# (rnb-*) or a mount under a railnet-* folder.
 # The CLI's own cluster (~/.cache/railnet/cluster) is not a test's.
 set -uo pipefail
-leftover=$(ps -eo pid=,stat=,args= | awk '$2 !~ /^Z/ && /railnet-ground-/ && !/awk/ && !/check-leftovers/')
+leftover=$(ps -eo pid=,stat=,args= | awk '$2 !~ /^Z/ && /railnet-(ground|node|story)-/ && !/awk/ && !/check-leftovers/')
 dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -type d -name 'railnet-*' 2>/dev/null)
+cgroups=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name 'railnet-node-*' 2>/dev/null)
+bridges=$(ip -o link show type bridge 2>/dev/null | awk -F': ' '$2 ~ /^rnb-/ {print $2}')
+mounts=$(awk '$2 ~ /\/railnet-/ {print $2}' /proc/self/mounts)
 status=0
-if [ -n "$leftover" ]; then
-	echo "check-leftovers: test control plane processes still running:" >&2
-	echo "$leftover" >&2
-	status=1
-fi
-if [ -n "$dirs" ]; then
-	echo "check-leftovers: test folders left behind:" >&2
-	echo "$dirs" >&2
-	status=1
-fi
-[ "$status" -eq 0 ] && echo "check-leftovers: no test process or folder left"
+report() {
+	if [ -n "$2" ]; then
+		echo "check-leftovers: $1:" >&2
+		echo "$2" >&2
+		status=1
+	fi
+}
+report "test processes still running" "$leftover"
+report "test folders left behind" "$dirs"
+report "real-node cgroups left behind" "$cgroups"
+report "real-node bridges left behind" "$bridges"
+report "mounts left behind" "$mounts"
+[ "$status" -eq 0 ] && echo "check-leftovers: no test process, folder, cgroup, bridge or mount left"
 exit "$status"

@@ -7,6 +7,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/railnet/railnet/test/realnode"
 )
 
 // SeedManifests are the seed guide's webhook-section objects for all 8 GPUs
@@ -63,7 +66,14 @@ func Trainer(replicas int32) *appsv1.Deployment {
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
 					"cni.spidernet.io/rdma-resource-inject": "rdma-network",
 				}},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "rdma-tools", Image: "ghcr.io/spidernet-io/rdma-tools:latest"}}},
+				// The seed runs ghcr.io/spidernet-io/rdma-tools; the nodes here
+				// have no registry, so the trainer is a local busybox that
+				// waits (ip and ls show its rails and RDMA devices).
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{Name: "trainer", Image: realnode.BusyboxImage,
+						ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"sleep", "86400"}}},
+					TerminationGracePeriodSeconds: ptr.To[int64](1),
+				},
 			},
 		},
 	}

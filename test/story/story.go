@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,9 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/extender/schedconfig"
-	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/test/ground"
-	"github.com/railnet/railnet/test/minikubelet"
+	"github.com/railnet/railnet/test/realnode"
 	"github.com/railnet/railnet/test/simnode"
 	"github.com/railnet/railnet/webhook/registration"
 )
@@ -43,23 +43,30 @@ type Options struct {
 type Env struct {
 	Cluster *ground.Cluster
 	Fabric  *simnode.Fabric
+	Network *realnode.Network
 	Nodes   []*Node
 	// Resources are the 8 RDMA resources, rail order.
 	Resources []string
 	// ExtenderURL is where the scheduler reaches the extender.
 	ExtenderURL string
 	dir         string
+	bin         string
 	log, clog   io.Writer
 	// kubeconfigs by component impersonate the chart's ServiceAccounts.
 	kubeconfigs map[string]string
+	nodeBins    realnode.Binaries
 	procs       []*exec.Cmd
 }
 
-// Node is one simulated node.
+// AgentGCGrace is how old an address of a gone pod must be before a node's
+// agent collects it (its collector passes at start and every minute).
+const AgentGCGrace = 20 * time.Second
+
+// Node is one AI node: a real kubelet and containerd (Real) in a network
+// namespace whose rail NICs are cabled to the fabric's rail switches.
 type Node struct {
 	*simnode.Node
-	Kubelet    *minikubelet.Kubelet
-	IPAMSocket string
+	Real *realnode.Node
 }
 
 // ResourceName of rail i (0-based), as the seed's device plugin config
@@ -87,8 +94,9 @@ func Up(tb ground.TB, opts Options) *Env {
 	e.dir = dir
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 
-	e.logf("building railnet's binaries, Multus and the reference CNI plugins")
+	e.logf("building railnet's binaries, Multus, the reference CNI plugins, the kubelet and the node images")
 	bin := filepath.Join(dir, "bin")
+	e.bin = bin
 	cmds := []string{"./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-ipam"}
 	if opts.Coordinator {
 		cmds = append(cmds, "./nodeagent/cmd/railnet-coordinator")
@@ -103,6 +111,8 @@ func Up(tb ground.TB, opts Options) *Env {
 			must(tb, os.Symlink(filepath.Join(src, name), filepath.Join(bin, name)))
 		}
 	}
+	e.nodeBins, err = realnode.Build(ctx, filepath.Join(dir, "node"))
+	must(tb, err)
 
 	ports := freePorts(tb, 2)
 	extenderAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
@@ -115,6 +125,7 @@ func Up(tb ground.TB, opts Options) *Env {
 			URLPrefix: "http://" + extenderAddr, Resources: e.Resources,
 		})},
 		PercentageOfNodesToScore: &pct,
+		RealNodes:                true,
 	})
 	c := e.Cluster
 	c.EnsureNamespace(tb, Namespace)
@@ -140,52 +151,71 @@ func Up(tb ground.TB, opts Options) *Env {
 		"--ca-secret=railnet-ca", "--extra-sans=127.0.0.1", "--webhook-configuration=railnet-webhook")
 	waitWebhook(tb, c)
 
-	e.logf("building the rail fabric: 8 rail switches, %d nodes × 8 rail NICs", opts.Nodes)
+	e.logf("building the rail fabric: 8 rail switches, %d nodes × 8 rail NICs, and the nodes' network", opts.Nodes)
 	e.Fabric = simnode.NewFabric(tb, simnode.SeedRails())
+	e.Network = realnode.NewNetwork(tb)
 	dpConfig := filepath.Join(dir, "device-plugin.json")
 	must(tb, os.WriteFile(dpConfig, seedDevicePluginConfig(), 0o600))
 	fixture, err := fixtureRoot(ctx)
 	must(tb, err)
 	for i := range opts.Nodes {
-		e.addNode(tb, fmt.Sprintf("worker%d", i+1), bin, dpConfig, fixture)
+		e.addNode(tb, fmt.Sprintf("worker%d", i+1), dpConfig, fixture)
 	}
 	return e
 }
 
-func (e *Env) addNode(tb ground.TB, name, bin, dpConfig, fixture string) {
+// addNode starts a real node on a new rail-cabled network namespace: its
+// CNI is what an operator installs (Multus as the primary conflist with a
+// ptp cluster network for eth0; macvlan, railnet-ipam and
+// railnet-coordinator in /opt/cni/bin), its /dev/infiniband holds device
+// nodes for the fixture's RDMA devices, and railnet's agent runs on it as a
+// host-network daemon would.
+func (e *Env) addNode(tb ground.TB, name, dpConfig, fixture string) {
 	tb.Helper()
 	c := e.Cluster
 	sn := e.Fabric.AddNode(tb, name)
-	c.CreateNode(tb, ground.NodeSpec{Name: name})
-	nodeDir := filepath.Join(e.dir, name)
-	kubeletRoot := filepath.Join(nodeDir, "kubelet")
-	must(tb, os.MkdirAll(filepath.Join(kubeletRoot, "device-plugins"), 0o755))
-	sock := filepath.Join(nodeDir, "ipam.sock")
-	e.logf("%s: starting railnet-agent (fixture RDMA sysfs, shared device plugin, IPAM) and the mini-kubelet", name)
-	e.start(tb, name+"-agent", filepath.Join(bin, "railnet-agent"), "--kubeconfig="+e.kubeconfigs["node-agent"],
-		"--node-name="+name, "--sysfs-root="+fixture, "--netns="+sn.Netns.Path(), "--kubelet-root="+kubeletRoot,
-		"--device-plugin-config="+dpConfig, "--ipam-socket="+sock, "--ipam-lease-namespace="+Namespace,
-		"--discovery-interval=1s", "--rdma-netns-mode=shared")
-	confDir := filepath.Join(nodeDir, "net.d")
-	must(tb, writeMultusConf(confDir, bin, filepath.Join(nodeDir, "multus"), c.Kubeconfig, len(e.Nodes)+1))
-	kl, err := minikubelet.New(minikubelet.Config{
-		NodeName: name, REST: c.Config, PluginDir: filepath.Join(kubeletRoot, "device-plugins"),
-		NodeNetns: sn.Netns.Path(), CNIConfDir: confDir, CNIBinDirs: []string{bin},
-		CNICacheDir: filepath.Join(nodeDir, "cni-cache"), CNIEnv: []string{ipamwire.SocketEnv + "=" + sock},
-		CNIStderr: prefixWriter(e.clog, name+"-cni"),
-	})
+	devices, err := realnode.InfinibandDevices(filepath.Join(fixture, "dev", "infiniband"))
 	must(tb, err)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- kl.Run(ctx) }()
-	tb.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			tb.Errorf("mini-kubelet %s: %v", name, err)
+	cniBin := map[string]string{}
+	entries, err := os.ReadDir(e.bin)
+	must(tb, err)
+	notCNI := map[string]bool{"railnet-agent": true, "railnet-webhook": true, "railnet-extender": true}
+	for _, ent := range entries {
+		if !notCNI[ent.Name()] {
+			cniBin[ent.Name()] = filepath.Join(e.bin, ent.Name())
 		}
+	}
+	multusKubeconfig := filepath.Join(e.dir, name+"-multus.kubeconfig")
+	must(tb, c.WriteKubeconfig(multusKubeconfig, e.apiServerFromNodes(), c.AdminAuth()))
+	kc, err := os.ReadFile(multusKubeconfig)
+	must(tb, err)
+	e.logf("%s: starting containerd and the kubelet (Multus → macvlan → railnet-ipam → railnet-coordinator as its CNI)", name)
+	rn := realnode.Start(tb, c, e.Network, e.nodeBins, realnode.Spec{
+		Name: name, Netns: sn.Netns, Devices: devices, CNIBin: cniBin,
+		CNIConf: map[string][]byte{
+			"00-multus.conflist":         multusConf(len(e.Nodes) + 1),
+			"multus.d/multus.kubeconfig": kc,
+		},
 	})
-	e.Nodes = append(e.Nodes, &Node{Node: sn, Kubelet: kl, IPAMSocket: sock})
+	agentKubeconfig := filepath.Join(rn.Dir, "railnet-agent.kubeconfig")
+	must(tb, ground.RewriteKubeconfig(e.kubeconfigs["node-agent"], agentKubeconfig, rn.APIServer))
+	e.logf("%s: starting railnet-agent on the node (fixture RDMA sysfs, shared device plugin, IPAM)", name)
+	must(tb, rn.Run("railnet-agent", filepath.Join(e.bin, "railnet-agent"), "--kubeconfig="+agentKubeconfig,
+		"--node-name="+name, "--sysfs-root="+fixture, "--device-plugin-config="+dpConfig,
+		"--ipam-lease-namespace="+Namespace, "--discovery-interval=1s", "--rdma-netns-mode=shared",
+		"--ipam-gc-grace="+AgentGCGrace.String()))
+	e.Nodes = append(e.Nodes, &Node{Node: sn, Real: rn})
 }
+
+// apiServerFromNodes is the API server's URL as the nodes reach it.
+func (e *Env) apiServerFromNodes() string {
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.Cluster.APIServerURL, "https://"))
+	return "https://" + net.JoinHostPort(e.Network.Gateway.String(), port)
+}
+
+// RestartAgent stops the node's railnet-agent and starts it again with the
+// same flags.
+func (n *Node) RestartAgent() error { return n.Real.Restart("railnet-agent") }
 
 // start runs a component until the test ends; its output goes to the log.
 func (e *Env) start(tb ground.TB, name, bin string, args ...string) {
@@ -260,26 +290,27 @@ func seedDevicePluginConfig() []byte {
 	return b
 }
 
-func writeMultusConf(confDir, binDir, multusDir, kubeconfig string, nodeIndex int) error {
+// multusConf is the node's primary CNI config: the Multus thin plugin with
+// a ptp + host-local cluster network (10.244.<nodeIndex>.0/24) for eth0,
+// paths as on any node.
+func multusConf(nodeIndex int) []byte {
 	conf := map[string]any{
 		"cniVersion": "1.0.0", "name": "multus-cni-network",
 		"plugins": []any{map[string]any{
-			"type": "multus", "cniVersion": "1.0.0", "kubeconfig": kubeconfig, "binDir": binDir,
-			"cniDir": multusDir, "confDir": confDir, "logToStderr": true, "logLevel": "error",
+			"type": "multus", "cniVersion": "1.0.0", "kubeconfig": realnode.CNIConfDir + "/multus.d/multus.kubeconfig",
+			"binDir": realnode.CNIBinDir, "cniDir": "/var/lib/cni/multus", "confDir": realnode.CNIConfDir,
+			"logToStderr": true, "logLevel": "error",
 			"delegates": []any{map[string]any{
 				"cniVersion": "1.0.0", "name": "cluster",
 				"plugins": []any{map[string]any{"type": "ptp", "ipam": map[string]any{
 					"type": "host-local", "subnet": fmt.Sprintf("10.244.%d.0/24", nodeIndex),
-					"routes": []any{map[string]any{"dst": "0.0.0.0/0"}}, "dataDir": filepath.Join(multusDir, "cluster-ipam"),
+					"routes": []any{map[string]any{"dst": "0.0.0.0/0"}},
 				}}},
 			}},
 		}},
 	}
 	b, _ := json.Marshal(conf)
-	if err := os.MkdirAll(confDir, 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(confDir, "00-multus.conflist"), b, 0o644)
+	return b
 }
 
 func fixtureRoot(ctx context.Context) (string, error) {

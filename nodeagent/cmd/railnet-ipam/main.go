@@ -4,15 +4,19 @@
 // and routes for railnet-coordinator to install.
 //
 // The socket is RAILNET_IPAM_SOCKET when set, else ipam.socket of the
-// network configuration, else /run/railnet/ipam.sock.
+// network configuration, else /run/railnet/ipam.sock. DEL succeeds when no
+// agent listens there (the agent's collector releases later), so a pod's
+// teardown never hangs on a dead agent.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -97,7 +101,15 @@ func cmdDel(args *skel.CmdArgs) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
-	return c.Release(ctx, ipamwire.ReleaseRequest{PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
+	err = c.Release(ctx, ipamwire.ReleaseRequest{PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
+	if errors.Is(err, ipamwire.ErrUnreachable) {
+		// DEL is best effort and must not fail while the agent is down, or
+		// the runtime retries the pod's teardown for ever. The agent's
+		// collector releases the addresses of pods that are gone.
+		fmt.Fprintf(os.Stderr, "railnet-ipam: DEL of %s in container %s: %v; leaving the release to the agent's collector\n", args.IfName, args.ContainerID, err)
+		return nil
+	}
+	return err
 }
 
 func cmdCheck(args *skel.CmdArgs) error {

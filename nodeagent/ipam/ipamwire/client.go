@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 )
+
+// ErrUnreachable marks a call that never reached the service: nothing
+// listens on the socket (the agent is down or restarting), so nothing was
+// allocated or released.
+var ErrUnreachable = errors.New("no IPAM service listens on the socket")
 
 // Client calls the agent's IPAM service; the railnet-ipam plugin uses it.
 type Client struct {
@@ -61,6 +67,9 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if opErr := (*net.OpError)(nil); errors.As(err, &opErr) && opErr.Op == "dial" {
+			err = fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
 		return fmt.Errorf("railnet IPAM service at %s: %w (is the railnet node agent running on this node?)", c.Socket, err)
 	}
 	defer resp.Body.Close()

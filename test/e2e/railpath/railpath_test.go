@@ -8,11 +8,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,8 +32,8 @@ func TestRailPath(t *testing.T) {
 	defer cancel()
 	c := e.Cluster.Client
 
-	// Each node's agent serves 8 RDMA resources of 100 shares through the
-	// mini-kubelet, and reports 8 rails up.
+	// Each node's agent serves 8 RDMA resources of 100 shares through its
+	// node's kubelet, and reports 8 rails up.
 	e.WaitNodesReady(ctx, t)
 
 	if _, err := e.Cluster.Apply(ctx, story.SeedManifests()); err != nil {
@@ -87,12 +89,37 @@ func TestRailPath(t *testing.T) {
 	if len(seenIPs) != 16 {
 		t.Fatalf("%d distinct rail addresses for 2 pods × 8 rails", len(seenIPs))
 	}
-	checkPolicyRouting(t, e, pods[0])
+	checkPolicyRouting(ctx, t, e, pods[0])
 
 	var allocs railnetv1.IPAllocationList
 	if err := c.List(ctx, &allocs); err != nil || len(allocs.Items) != 16 {
 		t.Fatalf("%d IPAllocations (%v), want 16", len(allocs.Items), err)
 	}
+
+	// What only a real node can show: restarts of the agent, the kubelet and
+	// containerd leave the running pods alone and the RDMA resources served.
+	t.Run("agent restart", func(t *testing.T) {
+		must(t, e.Nodes[0].RestartAgent())
+		e.WaitNodesReady(ctx, t)
+		assertUntouched(ctx, t, e, pods)
+	})
+	t.Run("kubelet restart: the device plugin registers again", func(t *testing.T) {
+		n := e.Nodes[1].Real
+		must(t, n.StopKubelet())
+		must(t, n.StartKubelet())
+		n.WaitReady(ctx, t)
+		e.WaitNodesReady(ctx, t)
+		assertUntouched(ctx, t, e, pods)
+	})
+	t.Run("containerd restart", func(t *testing.T) {
+		n := e.Nodes[0].Real
+		must(t, n.StopContainerd())
+		must(t, n.StartContainerd(ctx))
+		assertUntouched(ctx, t, e, pods)
+	})
+	t.Run("pod deleted while its sandbox is created", func(t *testing.T) {
+		deletedDuringCreate(ctx, t, e)
+	})
 
 	// Rail 3 of worker1 goes down: the next pod avoids worker1.
 	if err := e.Nodes[0].SetRail(2, false); err != nil {
@@ -132,15 +159,92 @@ func TestRailPath(t *testing.T) {
 		return false, last
 	})
 
-	// Deleting the Deployment releases every address.
+	// The agent of worker2 dies; deleting the Deployment still tears every
+	// pod down (railnet-ipam's DEL succeeds without the agent) and the
+	// addresses of worker2's pods are collected once its agent is back.
+	worker2 := e.Nodes[1].Real
+	must(t, worker2.Kill("railnet-agent", syscall.SIGKILL, 0))
 	if err := c.Delete(ctx, dep, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		t.Fatal(err)
 	}
+	story.WaitFor(ctx, t, "every trainer pod gone with worker2's agent down", func() (bool, string) {
+		var pl corev1.PodList
+		_ = c.List(ctx, &pl, client.InNamespace("train"))
+		var names []string
+		for _, p := range pl.Items {
+			names = append(names, p.Name+"@"+p.Spec.NodeName)
+		}
+		return len(pl.Items) == 0, fmt.Sprint(names)
+	})
+	var left railnetv1.IPAllocationList
+	must(t, c.List(ctx, &left))
+	for _, a := range left.Items {
+		if a.Spec.Node != "worker2" {
+			t.Errorf("IPAllocation %s of %s on %s survived its pod's teardown", a.Name, a.Spec.PodName, a.Spec.Node)
+		}
+	}
+	t.Logf("%d addresses of worker2's pods wait for its agent", len(left.Items))
+	must(t, worker2.Restart("railnet-agent"))
 	story.WaitFor(ctx, t, "all IPAllocations released", func() (bool, string) {
 		var list railnetv1.IPAllocationList
 		_ = c.List(ctx, &list)
-		var pl corev1.PodList
-		_ = c.List(ctx, &pl, client.InNamespace("train"))
-		return len(list.Items) == 0 && len(pl.Items) == 0, fmt.Sprintf("%d allocations, %d pods", len(list.Items), len(pl.Items))
+		return len(list.Items) == 0, fmt.Sprintf("%d allocations", len(list.Items))
 	})
+}
+
+// assertUntouched checks the pods run their first containers still (no
+// restart) and answer exec.
+func assertUntouched(ctx context.Context, t *testing.T, e *story.Env, pods []corev1.Pod) {
+	t.Helper()
+	for _, p := range pods {
+		cur := &corev1.Pod{}
+		must(t, e.Cluster.Client.Get(ctx, client.ObjectKeyFromObject(&p), cur))
+		if cur.UID != p.UID || cur.Status.Phase != corev1.PodRunning {
+			t.Errorf("pod %s: uid %s phase %s, want the same pod running", p.Name, cur.UID, cur.Status.Phase)
+		}
+		for _, cs := range cur.Status.ContainerStatuses {
+			if cs.RestartCount != 0 || cs.State.Running == nil {
+				t.Errorf("pod %s container %s: restarts %d, state %+v", p.Name, cs.Name, cs.RestartCount, cs.State)
+			}
+		}
+		if _, err := e.Cluster.Exec(ctx, p.Namespace, p.Name, p.Spec.Containers[0].Name, "true"); err != nil {
+			t.Errorf("exec in %s: %v", p.Name, err)
+		}
+	}
+}
+
+// deletedDuringCreate deletes an annotated pod the moment it is bound, while
+// the kubelet sets its sandbox up (CNI ADD of 8 rails), and checks it goes
+// away and leaves no address behind.
+func deletedDuringCreate(ctx context.Context, t *testing.T, e *story.Env) {
+	c := e.Cluster.Client
+	pod := story.Trainer(1).Spec.Template
+	pod.Name, pod.Namespace = "short-lived", "train"
+	p := &corev1.Pod{ObjectMeta: pod.ObjectMeta, Spec: pod.Spec}
+	p.Labels = map[string]string{"app": "short-lived"}
+	must(t, c.Create(ctx, p))
+	story.WaitFor(ctx, t, "short-lived pod bound", func() (bool, string) {
+		_ = c.Get(ctx, client.ObjectKeyFromObject(p), p)
+		return p.Spec.NodeName != "", string(p.Status.Phase)
+	})
+	must(t, c.Delete(ctx, p, client.GracePeriodSeconds(0)))
+	story.WaitFor(ctx, t, "short-lived pod gone and its addresses released", func() (bool, string) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
+		var list railnetv1.IPAllocationList
+		_ = c.List(ctx, &list)
+		held := 0
+		for _, a := range list.Items {
+			if a.Spec.PodUID == string(p.UID) {
+				held++
+			}
+		}
+		return apierrors.IsNotFound(err) && held == 0, fmt.Sprintf("pod: %v; %d addresses held", err, held)
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

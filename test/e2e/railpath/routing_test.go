@@ -1,79 +1,61 @@
 package railpath
 
 import (
+	"context"
 	"fmt"
-	"net"
+	"strings"
 	"testing"
 
-	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/vishvananda/netlink"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/railnet/railnet/test/story"
 )
 
-// checkPolicyRouting looks inside the pod's network namespace: each netN has
-// `from <its IP> lookup <99+N>`, and table 99+N routes the rail subnet and
-// the default via the rail gateway out of netN, as the seed's step 2 shows.
-func checkPolicyRouting(t *testing.T, e *story.Env, pod corev1.Pod) {
+// checkPolicyRouting looks inside the pod's running container through the
+// kubelet (exec, as `kubectl exec` does): each netN has `from <its IP> lookup
+// <99+N>`, and table 99+N routes the rail subnet and the default via the rail
+// gateway out of netN, as the seed's step 2 shows; and runc gave the
+// container the RDMA device nodes of its 8 rails.
+func checkPolicyRouting(ctx context.Context, t *testing.T, e *story.Env, pod corev1.Pod) {
 	t.Helper()
-	var netnsPath string
-	for _, n := range e.Nodes {
-		if sb, ok := n.Kubelet.Sandbox(string(pod.UID)); ok {
-			netnsPath = sb.NetnsPath
-		}
-	}
-	if netnsPath == "" {
-		t.Fatalf("no sandbox for pod %s", pod.Name)
-	}
-	err := ns.WithNetNSPath(netnsPath, func(ns.NetNS) error {
-		rules, err := netlink.RuleList(netlink.FAMILY_V4)
+	c := e.Cluster
+	exec := func(cmd ...string) string {
+		t.Helper()
+		out, err := c.Exec(ctx, pod.Namespace, pod.Name, pod.Spec.Containers[0].Name, cmd...)
 		if err != nil {
-			return err
+			t.Fatalf("pod %s: %v", pod.Name, err)
 		}
-		for i := 1; i <= 8; i++ {
-			link, err := netlink.LinkByName(fmt.Sprintf("net%d", i))
-			if err != nil {
-				return err
-			}
-			addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
-			if err != nil || len(addrs) != 1 {
-				return fmt.Errorf("net%d addresses %v (%v)", i, addrs, err)
-			}
-			ip, table := addrs[0].IP, 99+i
-			found := false
-			for _, r := range rules {
-				if r.Src != nil && r.Src.IP.Equal(ip) && r.Table == table {
-					found = true
-				}
-			}
-			if !found {
-				return fmt.Errorf("no rule `from %s lookup %d` for net%d; rules: %v", ip, table, i, rules)
-			}
-			routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
-			if err != nil {
-				return err
-			}
-			gw := net.IPv4(172, 16, byte(10+i), 254)
-			var dflt, subnet bool
-			for _, r := range routes {
-				if r.LinkIndex != link.Attrs().Index {
-					continue
-				}
-				if (r.Dst == nil || r.Dst.String() == "0.0.0.0/0") && r.Gw.Equal(gw) {
-					dflt = true
-				}
-				if r.Dst != nil && r.Dst.String() == fmt.Sprintf("172.16.%d.0/24", 10+i) {
-					subnet = true
-				}
-			}
-			if !dflt || !subnet {
-				return fmt.Errorf("table %d of net%d lacks the default via %s or the subnet route: %v", table, i, gw, routes)
+		return out
+	}
+	rules := exec("ip", "-4", "rule")
+	for i := 1; i <= 8; i++ {
+		dev := fmt.Sprintf("net%d", i)
+		fields := strings.Fields(exec("ip", "-4", "-o", "addr", "show", "dev", dev))
+		var ip string
+		for j, f := range fields {
+			if f == "inet" && j+1 < len(fields) {
+				ip, _, _ = strings.Cut(fields[j+1], "/")
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("pod %s policy routing: %v", pod.Name, err)
+		if !strings.HasPrefix(ip, fmt.Sprintf("172.16.%d.", 10+i)) {
+			t.Fatalf("pod %s: %s has address %q, want one of rail %d's 172.16.%d.0/24", pod.Name, dev, ip, i, 10+i)
+		}
+		table := 99 + i
+		if !strings.Contains(rules, fmt.Sprintf("from %s lookup %d", ip, table)) {
+			t.Errorf("pod %s: no rule `from %s lookup %d` for %s; rules:\n%s", pod.Name, ip, table, dev, rules)
+		}
+		routes := exec("ip", "-4", "route", "show", "table", fmt.Sprint(table))
+		wantDefault := fmt.Sprintf("default via 172.16.%d.254 dev %s", 10+i, dev)
+		wantSubnet := fmt.Sprintf("172.16.%d.0/24 dev %s", 10+i, dev)
+		if !strings.Contains(routes, wantDefault) || !strings.Contains(routes, wantSubnet) {
+			t.Errorf("pod %s: table %d lacks %q or %q:\n%s", pod.Name, table, wantDefault, wantSubnet, routes)
+		}
+	}
+	devs := exec("ls", "-l", "/dev/infiniband")
+	for i := range 8 {
+		want := fmt.Sprintf("231, %3d uverbs%d", 192+i, i)
+		if !strings.Contains(devs, want) {
+			t.Errorf("pod %s: /dev/infiniband lacks the character device uverbs%d (231:%d) of rail %d:\n%s", pod.Name, i, 192+i, i+1, devs)
+		}
 	}
 }
