@@ -12,8 +12,12 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
-demo: ## The main job, as root: control plane, webhook, extender and 2 simulated 8-rail nodes; an annotated job placed and networked, then a rail failure.
+demo: node-packages ## The main job, as root: control plane, webhook, extender and 2 real 8-rail nodes (kubelet + containerd); an annotated job placed and networked, then a rail failure.
 	$(GO) run ./test/demo
+
+.PHONY: node-packages
+node-packages: ## Install the Debian packages real nodes need (containerd, runc, busybox-static), if missing.
+	@./test/scripts/install-node-packages.sh
 
 .PHONY: build
 build: ## Build every binary into bin/ (railnet-webhook, railnet-extender, railnet-agent, railnet-ipam, railnet-coordinator, cluster).
@@ -52,7 +56,7 @@ test-unit: ## Unit tests: no control plane (network-namespace tests need root).
 	$(GO) test -race -count=1 $$($(GO) list $(PKGS) | grep -v /test/e2e)
 
 .PHONY: test-e2e
-test-e2e: ## End-to-end tests against a real etcd + kube-apiserver + scheduler + controller-manager.
+test-e2e: node-packages ## End-to-end tests against a real etcd + kube-apiserver + scheduler + controller-manager.
 	$(GO) test -race -count=1 -timeout 40m ./test/e2e/...
 
 .PHONY: cluster-up

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -53,4 +54,18 @@ func (c *Cluster) PodLogs(ctx context.Context, namespace, pod, container string)
 		return "", fmt.Errorf("logs of %s/%s: %w", namespace, pod, err)
 	}
 	return string(b), nil
+}
+
+// ExecWhenReady is Exec retried for up to timeout while the pod's kubelet
+// cannot answer yet: a kubelet that has just restarted refuses exec ("pod
+// does not exist") until it has synced its pods again.
+func (c *Cluster) ExecWhenReady(ctx context.Context, timeout time.Duration, namespace, pod, container string, cmd ...string) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		out, err := c.Exec(ctx, namespace, pod, container, cmd...)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return out, err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

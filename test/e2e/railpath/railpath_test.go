@@ -102,20 +102,24 @@ func TestRailPath(t *testing.T) {
 		must(t, e.Nodes[0].RestartAgent())
 		e.WaitNodesReady(ctx, t)
 		assertUntouched(ctx, t, e, pods)
+		// The restarted agent's device plugin serves Allocate again.
+		runOn(ctx, t, e, "worker1")
 	})
 	t.Run("kubelet restart: the device plugin registers again", func(t *testing.T) {
 		n := e.Nodes[1].Real
 		must(t, n.StopKubelet())
 		must(t, n.StartKubelet())
 		n.WaitReady(ctx, t)
-		e.WaitNodesReady(ctx, t)
+		e.WaitNodesReady(ctx, t) // allocatable is back: the plugin re-registered
 		assertUntouched(ctx, t, e, pods)
+		runOn(ctx, t, e, "worker2")
 	})
 	t.Run("containerd restart", func(t *testing.T) {
 		n := e.Nodes[0].Real
 		must(t, n.StopContainerd())
 		must(t, n.StartContainerd(ctx))
 		assertUntouched(ctx, t, e, pods)
+		runOn(ctx, t, e, "worker1")
 	})
 	t.Run("pod deleted while its sandbox is created", func(t *testing.T) {
 		deletedDuringCreate(ctx, t, e)
@@ -207,10 +211,36 @@ func assertUntouched(ctx context.Context, t *testing.T, e *story.Env, pods []cor
 				t.Errorf("pod %s container %s: restarts %d, state %+v", p.Name, cs.Name, cs.RestartCount, cs.State)
 			}
 		}
-		if _, err := e.Cluster.Exec(ctx, p.Namespace, p.Name, p.Spec.Containers[0].Name, "true"); err != nil {
+		if _, err := e.Cluster.ExecWhenReady(ctx, time.Minute, p.Namespace, p.Name, p.Spec.Containers[0].Name, "true"); err != nil {
 			t.Errorf("exec in %s: %v", p.Name, err)
 		}
 	}
+}
+
+// runOn runs an annotated pod on node (through the webhook, the scheduler
+// and the extender), checks its 8 rails, and deletes it.
+func runOn(ctx context.Context, t *testing.T, e *story.Env, node string) {
+	t.Helper()
+	c := e.Cluster.Client
+	tmpl := story.Trainer(1).Spec.Template
+	p := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
+	p.GenerateName, p.Namespace = "probe-"+node+"-", "train"
+	p.Labels = map[string]string{"app": "probe"}
+	p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: node}
+	must(t, c.Create(ctx, p))
+	story.WaitFor(ctx, t, "pod "+p.Name+" running on "+node, func() (bool, string) {
+		_ = c.Get(ctx, client.ObjectKeyFromObject(p), p)
+		return p.Status.Phase == corev1.PodRunning, fmt.Sprintf("phase %s, conditions %v", p.Status.Phase, p.Status.Conditions)
+	})
+	out, err := e.Cluster.Exec(ctx, p.Namespace, p.Name, p.Spec.Containers[0].Name, "ls", "/sys/class/net")
+	if err != nil || !strings.Contains(out, "net8") {
+		t.Errorf("pod %s on %s: interfaces %q, %v; want net1..net8", p.Name, node, out, err)
+	}
+	must(t, c.Delete(ctx, p))
+	story.WaitFor(ctx, t, "pod "+p.Name+" gone", func() (bool, string) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
 }
 
 // deletedDuringCreate deletes an annotated pod the moment it is bound, while

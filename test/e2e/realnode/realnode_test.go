@@ -168,18 +168,8 @@ func assertSamePodRunning(ctx context.Context, t *testing.T, c *ground.Cluster, 
 			t.Errorf("pod %s container %s: restarts %d, state %+v", name, cs.Name, cs.RestartCount, cs.State)
 		}
 	}
-	// A restarted kubelet answers exec once it has synced its pods again.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := c.Exec(ctx, ns, name, "main", "true")
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("exec in %s after the restart: %v", name, err)
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
+	if _, err := c.ExecWhenReady(ctx, time.Minute, ns, name, "main", "true"); err != nil {
+		t.Errorf("exec in %s after the restart: %v", name, err)
 	}
 }
 
