@@ -132,6 +132,27 @@ func (s Set) Contains(a netip.Addr) bool {
 	return i < len(s) && !a.Less(s[i].First) && !s[i].Last.Less(a)
 }
 
+// Intersect returns the addresses in both s and o.
+func (s Set) Intersect(o Set) Set { return s.Minus(s.Minus(o)) }
+
+// String writes the set as its ranges ("a-b", or "a" for one address),
+// comma-separated; after the first three ranges it says how many more.
+func (s Set) String() string {
+	var parts []string
+	for i, r := range s {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more ranges", len(s)-3))
+			break
+		}
+		if r.First == r.Last {
+			parts = append(parts, r.First.String())
+		} else {
+			parts = append(parts, r.First.String()+"-"+r.Last.String())
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Overlaps returns the first address in both sets, if any.
 func (s Set) Overlaps(o Set) (netip.Addr, bool) {
 	for _, a := range s {

@@ -160,3 +160,28 @@ func format(s Set) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+func TestIntersectAndString(t *testing.T) {
+	mustParse := func(entries ...string) Set {
+		s, err := Parse(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		a, b []string
+		want string
+	}{
+		{[]string{"10.0.0.1-10.0.0.50"}, []string{"10.0.0.40-10.0.0.60", "10.0.0.2"}, "10.0.0.2, 10.0.0.40-10.0.0.50"},
+		{[]string{"10.0.0.0/24"}, []string{"10.0.1.0/24"}, ""},
+		{[]string{"10.0.0.1-10.0.0.9"}, []string{"fd00::1-fd00::9"}, ""}, // families never meet
+		{[]string{"10.0.0.0/24"}, []string{"10.0.0.1", "10.0.0.3", "10.0.0.5", "10.0.0.7", "10.0.0.9"},
+			"10.0.0.1, 10.0.0.3, 10.0.0.5, and 2 more ranges"},
+	}
+	for _, tt := range tests {
+		if got := mustParse(tt.a...).Intersect(mustParse(tt.b...)).String(); got != tt.want {
+			t.Errorf("%v ∩ %v = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

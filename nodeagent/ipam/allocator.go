@@ -133,7 +133,9 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 			alloc := newAllocation(name, ip, req, a.Node)
 			err := a.Writer.Create(ctx, alloc)
 			if apierrors.IsAlreadyExists(err) {
-				used[ip] = true // taken since our cache last looked
+				// Taken since our cache last looked, or held through another
+				// pool that shares the address.
+				used[ip] = true
 				continue
 			}
 			if err != nil {
@@ -247,7 +249,7 @@ func countIn(used map[netip.Addr]bool, s ippool.Set) uint64 {
 func newAllocation(pool string, ip netip.Addr, req Request, node string) *railnetv1.IPAllocation {
 	return &railnetv1.IPAllocation{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: railnetv1.AllocationName(pool, ip),
+			Name: railnetv1.AllocationName(ip),
 			Labels: map[string]string{
 				railnetv1.LabelPool: pool, railnetv1.LabelNode: node, railnetv1.LabelPodUID: req.PodUID,
 			},

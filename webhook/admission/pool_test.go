@@ -73,7 +73,7 @@ func TestServeHTTPPools(t *testing.T) {
 	store.pools = []spiderv2beta1.SpiderIPPool{*pool}
 	_, body = post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
 		review(t, "p4", poolKind, admissionv1.Create, "", other.Name, other, nil))
-	want = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p4","allowed":false,"status":{"metadata":{},"status":"Failure","message":"SpiderIPPool gpu1-net11-b: spec.ips 172.16.11.1-172.16.11.200 overlaps SpiderIPPool gpu1-net11's 172.16.11.1-172.16.11.200 on subnet 172.16.0.0/16; give each pool its own addresses","reason":"invalid-ippool","code":403}}}`
+	want = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p4","allowed":false,"status":{"metadata":{},"status":"Failure","message":"SpiderIPPool gpu1-net11-b: its addresses 172.16.11.1-172.16.11.200 are also SpiderIPPool gpu1-net11's (spec.subnet 172.16.11.0/16, spec.ips 172.16.11.1-172.16.11.200); one address belongs to one pool: change spec.ips or spec.excludeIPs of one of them","reason":"invalid-ippool","code":403}}}`
 	if got := strings.TrimSpace(body); got != want {
 		t.Errorf("overlap: body =\n%s\nwant\n%s", got, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/railnet/railnet/api/ippool"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
@@ -114,20 +115,22 @@ func ValidatePool(p, old *spiderv2beta1.SpiderIPPool, others []spiderv2beta1.Spi
 			add("spec.routes[%d].gw %s is outside spec.subnet %s", i, gw, prefix)
 		}
 	}
-	for _, o := range others {
-		if o.Name == p.Name {
-			continue
-		}
-		op, err := netip.ParsePrefix(o.Spec.Subnet)
-		if err != nil || op.Masked() != prefix {
-			continue
-		}
-		for _, mine := range ips {
-			for _, theirs := range parseRanges(o.Spec.IPs) {
-				if mine.overlaps(theirs) {
-					add("spec.ips %s overlaps SpiderIPPool %s's %s on subnet %s; give each pool its own addresses",
-						mine.Text, o.Name, theirs.Text, prefix)
-				}
+	// One address belongs to one pool, whatever the pools' subnets: the
+	// usable addresses (ips minus excludeIPs minus gateway) of two pools
+	// must not meet.
+	if mine, err := ippool.Usable(p); err == nil && len(probs) == 0 {
+		for i := range others {
+			o := &others[i]
+			if o.Name == p.Name {
+				continue
+			}
+			theirs, err := ippool.Usable(o)
+			if err != nil {
+				continue
+			}
+			if both := mine.Intersect(theirs); len(both) > 0 {
+				add("its addresses %s are also SpiderIPPool %s's (spec.subnet %s, spec.ips %s); one address belongs to one pool: change spec.ips or spec.excludeIPs of one of them",
+					both, o.Name, o.Spec.Subnet, strings.Join(o.Spec.IPs, ", "))
 			}
 		}
 	}

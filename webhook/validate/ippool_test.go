@@ -70,7 +70,8 @@ func TestDefaultPool(t *testing.T) {
 
 func TestValidatePool(t *testing.T) {
 	other := poolFrom(t, "gpu1-other", "{subnet: 172.16.0.0/16, ips: [172.16.11.100-172.16.11.150]}")
-	elsewhere := poolFrom(t, "gpu2-net12", "{subnet: 172.17.0.0/16, ips: [172.16.11.100-172.16.11.150]}")
+	elsewhere := poolFrom(t, "gpu2-net12", "{subnet: 172.17.0.0/16, ips: [172.17.11.100-172.17.11.150]}")
+	narrow := poolFrom(t, "gpu3-narrow", "{subnet: 172.18.11.0/24, ips: [172.18.11.1-172.18.11.50]}")
 	tests := []struct {
 		name    string
 		spec    string
@@ -97,7 +98,12 @@ func TestValidatePool(t *testing.T) {
 		{name: "default and duplicate routes", spec: "{subnet: 10.0.0.0/24, routes: [{dst: 0.0.0.0/0, gw: 10.0.0.1}, {dst: 10.9.0.0/16, gw: 10.0.0.1}, {dst: 10.9.0.0/16, gw: 10.0.0.2}, {dst: x, gw: 'z'}, {dst: 10.8.0.0/16, gw: 10.1.0.1}]}",
 			wantErr: `SpiderIPPool p: spec.routes[0].dst 0.0.0.0/0 is a default route; the pool's gateway (spec.gateway) is the default route, remove this entry; spec.routes[2].dst 10.9.0.0/16 repeats spec.routes[1]; keep one; spec.routes[3].dst "x" is not a CIDR; spec.routes[3].gw "z" is not an IP address; spec.routes[4].gw 10.1.0.1 is outside spec.subnet 10.0.0.0/24`},
 		{name: "overlaps another pool on the same subnet", spec: "{subnet: 172.16.0.0/16, ips: [172.16.11.1-172.16.11.200]}",
-			wantErr: "SpiderIPPool p: spec.ips 172.16.11.1-172.16.11.200 overlaps SpiderIPPool gpu1-other's 172.16.11.100-172.16.11.150 on subnet 172.16.0.0/16; give each pool its own addresses"},
+			wantErr: "SpiderIPPool p: its addresses 172.16.11.100-172.16.11.150 are also SpiderIPPool gpu1-other's (spec.subnet 172.16.0.0/16, spec.ips 172.16.11.100-172.16.11.150); one address belongs to one pool: change spec.ips or spec.excludeIPs of one of them"},
+		{name: "a /16 over another pool's /24 shares its addresses", spec: "{subnet: 172.18.0.0/16, ips: [172.18.11.40-172.18.11.60, 172.18.11.2]}",
+			wantErr: "SpiderIPPool p: its addresses 172.18.11.2, 172.18.11.40-172.18.11.50 are also SpiderIPPool gpu3-narrow's (spec.subnet 172.18.11.0/24, spec.ips 172.18.11.1-172.18.11.50); one address belongs to one pool: change spec.ips or spec.excludeIPs of one of them"},
+		{name: "excludeIPs keep the shared range out", spec: "{subnet: 172.18.0.0/16, ips: [172.18.11.40-172.18.11.60], excludeIPs: [172.18.11.40-172.18.11.50]}"},
+		{name: "same addresses on another subnet's pool are still the same addresses", spec: "{subnet: 172.17.0.0/16, ips: [172.17.11.150]}",
+			wantErr: "SpiderIPPool p: its addresses 172.17.11.150 are also SpiderIPPool gpu2-net12's (spec.subnet 172.17.0.0/16, spec.ips 172.17.11.100-172.17.11.150); one address belongs to one pool: change spec.ips or spec.excludeIPs of one of them"},
 		{name: "shrinking below addresses in use", spec: "{subnet: 10.0.0.0/24, ips: [10.0.0.1-10.0.0.5], excludeIPs: [10.0.0.2]}", old: true,
 			inUse:   []string{"10.0.0.3", "10.0.0.2", "10.0.0.7"},
 			wantErr: "SpiderIPPool p: the change removes addresses still allocated to pods: 10.0.0.2, 10.0.0.7; delete those pods first or keep the addresses in spec.ips"},
@@ -114,7 +120,7 @@ func TestValidatePool(t *testing.T) {
 			for _, s := range tt.inUse {
 				inUse = append(inUse, netip.MustParseAddr(s))
 			}
-			err := ValidatePool(p, old, []spiderv2beta1.SpiderIPPool{*other, *elsewhere, *p}, inUse)
+			err := ValidatePool(p, old, []spiderv2beta1.SpiderIPPool{*other, *elsewhere, *narrow, *p}, inUse)
 			checkErr(t, err, tt.wantErr)
 		})
 	}

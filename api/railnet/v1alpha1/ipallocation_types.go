@@ -5,9 +5,10 @@ import (
 )
 
 // IPAllocation records that one address of one SpiderIPPool belongs to one pod
-// interface. Its name is derived from pool and address (AllocationName), so
+// interface. Its name is derived from the address alone (AllocationName), so
 // the API server refusing a second object of that name is what keeps an
-// address unique; no shared pool object is read, modified and written.
+// address unique in the cluster, across pools too; no shared pool object is
+// read, modified and written.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=ipa,categories={railnet}

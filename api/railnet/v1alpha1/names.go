@@ -13,19 +13,18 @@ const (
 	LabelPodUID = "railnet.io/pod-uid"
 )
 
-// AllocationName is the IPAllocation name for address ip of pool: the pool
-// name, a dot, then the address with every separator written as a dash
-// (IPv6 fully expanded), e.g. "gpu1-net11.172-16-11-5". It is a valid DNS
-// subdomain for every valid pool name of at most 200 characters, and two
-// different (pool, address) pairs never share a name: the address part has a
-// fixed shape (4 decimal or 8 four-digit hex groups) and contains no dot.
-func AllocationName(pool string, ip netip.Addr) string {
+// AllocationName is the IPAllocation name for address ip: the address with
+// every separator written as a dash (IPv6 fully expanded), e.g.
+// "172-16-11-5". The name depends on the address alone, not on its pool, so
+// an address is held once in the whole cluster even where two pools share
+// addresses (pools made before the webhook ran, or while it was down): the
+// API server refuses the second IPAllocation of that name. It is a valid DNS
+// subdomain, and two addresses never share a name (4 decimal or 8
+// four-digit hex groups).
+func AllocationName(ip netip.Addr) string {
 	ip = ip.Unmap()
-	var addr string
 	if ip.Is4() {
-		addr = strings.ReplaceAll(ip.String(), ".", "-")
-	} else {
-		addr = strings.ReplaceAll(ip.StringExpanded(), ":", "-")
+		return strings.ReplaceAll(ip.String(), ".", "-")
 	}
-	return pool + "." + addr
+	return strings.ReplaceAll(ip.StringExpanded(), ":", "-")
 }

@@ -9,19 +9,20 @@ import (
 
 func TestAllocationName(t *testing.T) {
 	tests := []struct {
-		pool, ip, want string
+		ip, want string
 	}{
-		{"gpu1-net11", "172.16.11.5", "gpu1-net11.172-16-11-5"},
-		{"v6", "fd00::1", "v6.fd00-0000-0000-0000-0000-0000-0000-0001"},
-		{"mapped", "::ffff:10.0.0.1", "mapped.10-0-0-1"},
+		{"172.16.11.5", "172-16-11-5"},
+		{"fd00::1", "fd00-0000-0000-0000-0000-0000-0000-0001"},
+		{"::ffff:10.0.0.1", "10-0-0-1"},
+		{"::a00:1", "0000-0000-0000-0000-0000-0000-0a00-0001"}, // not 10.0.0.1
 	}
 	for _, tt := range tests {
-		got := AllocationName(tt.pool, netip.MustParseAddr(tt.ip))
+		got := AllocationName(netip.MustParseAddr(tt.ip))
 		if got != tt.want {
-			t.Errorf("AllocationName(%q, %s) = %q, want %q", tt.pool, tt.ip, got, tt.want)
+			t.Errorf("AllocationName(%s) = %q, want %q", tt.ip, got, tt.want)
 		}
 		if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
-			t.Errorf("AllocationName(%q, %s) = %q is not a valid object name: %v", tt.pool, tt.ip, got, errs)
+			t.Errorf("AllocationName(%s) = %q is not a valid object name: %v", tt.ip, got, errs)
 		}
 	}
 }

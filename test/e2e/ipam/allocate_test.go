@@ -262,3 +262,52 @@ func createPool(ctx context.Context, t testing.TB, name, subnet string, ips []st
 	})
 	return pool
 }
+
+// Two pools that share addresses (a /24 and a /16 over the same range, made
+// while no webhook checked them): each address still goes to one interface
+// only, because an IPAllocation is named after its address alone.
+func TestOverlappingPoolsNeverShareAnAddress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	narrow := createPool(ctx, t, "shared-24", "10.21.0.0/24", []string{"10.21.0.1-10.21.0.4"}, "")
+	wide := createPool(ctx, t, "shared-16", "10.21.0.0/16", []string{"10.21.0.1-10.21.0.8"}, "")
+	cluster.CreateNode(t, ground.NodeSpec{Name: "overlap-node"})
+	a := &ipam.Allocator{Node: "overlap-node", Reader: cluster.Client, Writer: cluster.Client}
+	seen := map[string]string{}
+	allocate := func(pool string, i int) error {
+		pod := fmt.Sprintf("%s-%d", pool, i)
+		addrs, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool}},
+			PodNamespace: "overlap", PodName: pod, PodUID: "uid-" + pod, ContainerID: "c", IfName: "net1"})
+		if err != nil {
+			return err
+		}
+		ip := addrs[0].IP.Addr().String()
+		if other, dup := seen[ip]; dup {
+			t.Errorf("%s went to %s and to %s", ip, other, pod)
+		}
+		seen[ip] = pod
+		return nil
+	}
+	for i := range 4 {
+		if err := allocate(narrow.Name, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var exhausted int
+	for i := range 6 {
+		err := allocate(wide.Name, i)
+		var ex *ipam.ExhaustedError
+		switch {
+		case errors.As(err, &ex):
+			exhausted++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 8 || exhausted != 2 {
+		t.Errorf("%d distinct addresses and %d exhausted requests, want 8 and 2 (the /16 pool has 4 addresses of its own)", len(seen), exhausted)
+	}
+	t.Cleanup(func() {
+		_ = cluster.Client.DeleteAllOf(context.Background(), &railnetv1.IPAllocation{}, client.MatchingLabels{railnetv1.LabelNode: "overlap-node"})
+	})
+}
