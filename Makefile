@@ -56,8 +56,12 @@ test-unit: ## Unit tests: no control plane (network-namespace tests need root).
 	$(GO) test -race -count=1 $$($(GO) list $(PKGS) | grep -v /test/e2e)
 
 .PHONY: test-e2e
-test-e2e: node-packages ## End-to-end tests against a real etcd + kube-apiserver + scheduler + controller-manager.
+test-e2e: node-packages ## End-to-end tests against a real etcd + kube-apiserver + scheduler + controller-manager, and real nodes (kubelet + containerd).
 	$(GO) test -race -count=1 -timeout 40m ./test/e2e/...
+
+.PHONY: test-install
+test-install: node-packages ## helm install the chart onto two real nodes, run an annotated Deployment on it, helm uninstall (also part of test-e2e).
+	$(GO) test -race -count=1 -timeout 30m -v ./test/e2e/install/
 
 .PHONY: cluster-up
 cluster-up: ## Start a local control plane in the background; prints the KUBECONFIG to export.

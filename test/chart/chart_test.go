@@ -34,6 +34,7 @@ var toggles = []struct {
 	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}},
+	{name: "fixture-node", set: []string{"nodeAgent.sysfsRoot=/srv/fixture/rail8", "nodeAgent.rdmaNetnsMode=shared"}},
 }
 
 func TestLint(t *testing.T) {
@@ -75,6 +76,8 @@ func TestSchemaRejectsTypos(t *testing.T) {
 		{"rdma.rdmaSharedDevicePlugin.instal=true", "instal"},
 		{"certificate.mode=vault", "/certificate/mode"},
 		{"webhook.podResourceInject.enabled=yes", "enabled"},
+		{"nodeAgent.rdmaNetnsMode=shard", "/nodeAgent/rdmaNetnsMode"},
+		{"nodeAgent.sysfsRoot=fixture", "/nodeAgent/sysfsRoot"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {

@@ -208,7 +208,7 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 }
 
 // KubernetesTool describes kube-apiserver, kube-scheduler,
-// kube-controller-manager and kubelet at version (e.g. v1.37.2). k8s.io/kubernetes points
+// kube-controller-manager, kubelet and kube-proxy at version (e.g. v1.37.2). k8s.io/kubernetes points
 // its staging modules at ./staging with replace directives; the builder module
 // replaces each staging module that k8s.io/kubernetes requires with its
 // published v0.x.y version, read from k8s.io/kubernetes's own go.mod.
@@ -233,6 +233,7 @@ func KubernetesTool(ctx context.Context, version string) (GoTool, error) {
 			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
 			"kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
 			"kubelet":                 "k8s.io/kubernetes/cmd/kubelet",
+			"kube-proxy":              "k8s.io/kubernetes/cmd/kube-proxy",
 		},
 		// Without these /version says v0.0.0-master and clients refuse it.
 		LDFlags: fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=%s -X k8s.io/component-base/version.gitMinor=%s",
@@ -300,7 +301,7 @@ func downloadGoMod(ctx context.Context, module, version string) ([]byte, error) 
 
 // Binaries are the control plane executables.
 type Binaries struct {
-	Etcd, APIServer, Scheduler, ControllerManager, Kubelet string
+	Etcd, APIServer, Scheduler, ControllerManager, Kubelet, KubeProxy string
 }
 
 // BuildControlPlane builds (or finds in the cache) etcd and the Kubernetes
@@ -324,6 +325,7 @@ func BuildControlPlane(ctx context.Context) (Binaries, error) {
 		Scheduler:         filepath.Join(kubeDir, "kube-scheduler"),
 		ControllerManager: filepath.Join(kubeDir, "kube-controller-manager"),
 		Kubelet:           filepath.Join(kubeDir, "kubelet"),
+		KubeProxy:         filepath.Join(kubeDir, "kube-proxy"),
 	}, nil
 }
 
@@ -334,7 +336,7 @@ func cachedKubernetesTool(ctx context.Context) (GoTool, error) {
 		return GoTool{}, err
 	}
 	probe := GoTool{Name: "kubernetes", Version: KubernetesVersion, Binaries: map[string]string{
-		"kube-apiserver": "", "kube-scheduler": "", "kube-controller-manager": "", "kubelet": "",
+		"kube-apiserver": "", "kube-scheduler": "", "kube-controller-manager": "", "kubelet": "", "kube-proxy": "",
 	}}
 	if complete(filepath.Join(root, "bin", probe.Name+"-"+probe.Version), probe) {
 		return probe, nil

@@ -56,6 +56,13 @@ type Options struct {
 	// of a node whose kubelet reports Ready). Hand-made nodes (CreateNode)
 	// would turn NotReady there: use one kind of node per cluster.
 	RealNodes bool
+	// AdvertiseAddress, with RealNodes, is the host address on the nodes'
+	// network (realnode.Network's gateway): the apiserver keeps the
+	// "kubernetes" Service's endpoints at it (lease reconciler), so pods
+	// reach the API through the Service as in any cluster (kube-proxy on
+	// the nodes), and it calls webhook Services at their endpoints' pod
+	// addresses (--enable-aggregator-routing: the host runs no kube-proxy).
+	AdvertiseAddress string
 
 	// Detached starts the processes in their own sessions so they outlive
 	// the caller (the CLI's `up`). Tests leave it false: then every process
@@ -177,15 +184,20 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 		return nil, err
 	}
 
-	bind := "127.0.0.1"
+	bind, advertise, serviceRouting := "127.0.0.1", []string{"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none"}, []string(nil)
 	if opts.RealNodes {
 		bind = "0.0.0.0"
 	}
-	if err := c.run("kube-apiserver", bins.APIServer,
-		"--etcd-servers="+etcdURL,
-		"--bind-address="+bind, "--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(apiPort),
-		"--endpoint-reconciler-type=none",
+	if opts.RealNodes && opts.AdvertiseAddress != "" {
+		advertise = []string{"--advertise-address=" + opts.AdvertiseAddress, "--endpoint-reconciler-type=lease"}
+		serviceRouting = []string{"--enable-aggregator-routing=true"}
+	}
+	args := append([]string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=" + bind,
+		"--secure-port=" + strconv.Itoa(apiPort),
+	}, append(advertise, serviceRouting...)...)
+	if err := c.run("kube-apiserver", bins.APIServer, append(args,
 		"--cert-dir="+p("apiserver"),
 		"--tls-cert-file="+p("apiserver.crt"), "--tls-private-key-file="+p("apiserver.key"),
 		"--client-ca-file="+p("ca.crt"),
@@ -203,7 +215,7 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
 		"--profiling=false",
-	); err != nil {
+	)...); err != nil {
 		return nil, err
 	}
 	if err := c.writeKubeconfigs(); err != nil {

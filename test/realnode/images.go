@@ -49,6 +49,8 @@ type Image struct {
 	Files      []File
 	Entrypoint []string
 	Env        []string
+	// User is the image's USER ("uid:gid"), empty for root.
+	User string
 }
 
 // WriteTarball writes the image as an image tarball (docker save format, as
@@ -75,6 +77,7 @@ func (im Image) WriteTarball(path string) error {
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", "amd64"
 	cfg.Config.Entrypoint = im.Entrypoint
+	cfg.Config.User = im.User
 	cfg.Config.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, im.Env...)
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
 		return fmt.Errorf("image %s: config: %w", im.Ref, err)

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -23,21 +24,29 @@ type Network struct {
 	Bridge  string
 	Prefix  netip.Prefix
 	Gateway netip.Addr
+	// Pods is the cluster's pod network (a free 10.x.0.0/16); node i of
+	// Attach gets PodCIDR(i), routed from the host through the node.
+	Pods netip.Prefix
 
-	mu   sync.Mutex
-	next netip.Addr
+	mu    sync.Mutex
+	next  netip.Addr
+	nodes int
 }
 
 // NewNetwork creates the bridge on a free 10.x.y.0/24 (none of the host's
 // routes overlap it) and removes it when the test ends.
 func NewNetwork(tb ground.TB) *Network {
 	tb.Helper()
-	prefix, err := freePrefix()
+	prefix, err := freePrefix(24, 200)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pods, err := freePrefix(16, 100)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	gw := prefix.Addr().Next()
-	n := &Network{Bridge: "rnb-" + shortID(), Prefix: prefix, Gateway: gw, next: gw.Next()}
+	n := &Network{Bridge: "rnb-" + shortID(), Prefix: prefix, Gateway: gw, Pods: pods, next: gw.Next()}
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}
 	if err := netlink.LinkAdd(br); err != nil {
 		tb.Fatalf("add bridge %s: %v", n.Bridge, err)
@@ -52,36 +61,46 @@ func NewNetwork(tb ground.TB) *Network {
 	return n
 }
 
+// PodCIDR is the pod subnet of the i-th attached node (from 1).
+func (n *Network) PodCIDR(i int) netip.Prefix {
+	a := n.Pods.Addr().As4()
+	a[2] = byte(i)
+	return netip.PrefixFrom(netip.AddrFrom4(a), 24)
+}
+
 // Attach gives the namespace an uplink "eth0" on the bridge with the next
-// free address and a default route through the gateway, and returns the
-// address.
-func (n *Network) Attach(nodeNS ns.NetNS) (netip.Addr, error) {
+// free address, a default route through the gateway and IP forwarding (its
+// pods' traffic passes through it), routes the node's pod subnet to it from
+// the host, and returns the address and the pod subnet.
+func (n *Network) Attach(nodeNS ns.NetNS) (netip.Addr, netip.Prefix, error) {
 	n.mu.Lock()
 	addr := n.next
 	n.next = addr.Next()
+	n.nodes++
+	podCIDR := n.PodCIDR(n.nodes)
 	n.mu.Unlock()
-	if !n.Prefix.Contains(addr) {
-		return netip.Addr{}, fmt.Errorf("network %s is full", n.Prefix)
+	if !n.Prefix.Contains(addr) || n.nodes > 254 {
+		return netip.Addr{}, netip.Prefix{}, fmt.Errorf("network %s is full", n.Prefix)
 	}
 	host := "rnu-" + shortID()
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: host, MTU: 1500}, PeerName: "eth0",
 		PeerNamespace: netlink.NsFd(int(nodeNS.Fd()))}
 	if err := netlink.LinkAdd(veth); err != nil {
-		return netip.Addr{}, fmt.Errorf("add uplink %s: %w", host, err)
+		return netip.Addr{}, netip.Prefix{}, fmt.Errorf("add uplink %s: %w", host, err)
 	}
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, netip.Prefix{}, err
 	}
 	hl, err := netlink.LinkByName(host)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, netip.Prefix{}, err
 	}
 	if err := netlink.LinkSetMaster(hl, br); err != nil {
-		return netip.Addr{}, fmt.Errorf("attach %s to %s: %w", host, n.Bridge, err)
+		return netip.Addr{}, netip.Prefix{}, fmt.Errorf("attach %s to %s: %w", host, n.Bridge, err)
 	}
 	if err := netlink.LinkSetUp(hl); err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, netip.Prefix{}, err
 	}
 	err = nodeNS.Do(func(ns.NetNS) error {
 		l, err := netlink.LinkByName("eth0")
@@ -97,25 +116,36 @@ func (n *Network) Attach(nodeNS ns.NetNS) (netip.Addr, error) {
 		if lo, err := netlink.LinkByName("lo"); err == nil {
 			_ = netlink.LinkSetUp(lo)
 		}
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+			return fmt.Errorf("enable IP forwarding: %w", err)
+		}
 		return netlink.RouteAdd(&netlink.Route{Gw: net.IP(n.Gateway.AsSlice())})
 	})
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("uplink inside the node: %w", err)
+		return netip.Addr{}, netip.Prefix{}, fmt.Errorf("uplink inside the node: %w", err)
 	}
-	return addr, nil
+	// The route goes with the bridge when the test ends.
+	if err := netlink.RouteAdd(&netlink.Route{Dst: ipNet(podCIDR), Gw: net.IP(addr.AsSlice())}); err != nil {
+		return netip.Addr{}, netip.Prefix{}, fmt.Errorf("route %s via %s: %w", podCIDR, addr, err)
+	}
+	return addr, podCIDR, nil
 }
 
-// freePrefix picks a 10.x.y.0/24 (x in 200–254) that no route of the host
-// overlaps; tests of several packages run at once, each with its own.
-func freePrefix() (netip.Prefix, error) {
+// freePrefix picks a 10.x.y.0/bits (x from base to 254; y 0 for a /16)
+// that no route of the host overlaps; tests of several packages run at once,
+// each with its own.
+func freePrefix(bits int, base int64) (netip.Prefix, error) {
 	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("list routes: %w", err)
 	}
 	for range 100 {
-		x, _ := rand.Int(rand.Reader, big.NewInt(55))
+		x, _ := rand.Int(rand.Reader, big.NewInt(255-base))
 		y, _ := rand.Int(rand.Reader, big.NewInt(256))
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(200 + x.Int64()), byte(y.Int64()), 0}), 24)
+		if bits <= 16 {
+			y.SetInt64(0)
+		}
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(base + x.Int64()), byte(y.Int64()), 0}), bits)
 		taken := false
 		for _, r := range routes {
 			if r.Dst == nil {
@@ -135,7 +165,7 @@ func freePrefix() (netip.Prefix, error) {
 			return p, nil
 		}
 	}
-	return netip.Prefix{}, fmt.Errorf("no free 10.200-254.x.0/24 for the nodes' network")
+	return netip.Prefix{}, fmt.Errorf("no free 10.%d-254.x.0/%d for the nodes' network", base, bits)
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {

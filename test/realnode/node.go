@@ -39,9 +39,13 @@ type Spec struct {
 	// the pause and busybox images.
 	Images []string
 	// CNIBin are files copied into the node's /opt/cni/bin (name → host
-	// file); CNIConf are files written into its /etc/cni/net.d.
+	// file); CNIConf returns the files written into its /etc/cni/net.d, for
+	// the node (its pod subnet, the API server's address as it reaches it).
 	CNIBin  map[string]string
-	CNIConf map[string][]byte
+	CNIConf func(*Node) map[string][]byte
+	// KubeProxy runs kube-proxy (iptables mode) on the node, so its pods
+	// and host-network pods reach Services, the API server's included.
+	KubeProxy bool
 	// Devices are character devices made in the node (path → "MAJOR:MINOR"),
 	// e.g. /dev/infiniband/uverbs0 = "231:192".
 	Devices map[string]string
@@ -49,7 +53,7 @@ type Spec struct {
 
 // Binaries are what a node runs; Build finds or builds them.
 type Binaries struct {
-	Kubelet, NodeInit string
+	Kubelet, KubeProxy, NodeInit string
 	// BaseImages are the pause and busybox image tarballs.
 	BaseImages []string
 }
@@ -73,7 +77,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	return Binaries{Kubelet: cp.Kubelet, NodeInit: filepath.Join(dir, "nodeinit"), BaseImages: images}, nil
+	return Binaries{Kubelet: cp.Kubelet, KubeProxy: cp.KubeProxy, NodeInit: filepath.Join(dir, "nodeinit"), BaseImages: images}, nil
 }
 
 // Node is a running real node.
@@ -81,6 +85,8 @@ type Node struct {
 	Name string
 	// IP is the node's InternalIP on the nodes' network.
 	IP netip.Addr
+	// PodCIDR is the node's pod subnet (routed to it from the host).
+	PodCIDR netip.Prefix
 	// Dir is the host folder behind the node's private folders, configs and
 	// logs (<name>.log per process).
 	Dir   string
@@ -144,7 +150,7 @@ func Start(tb ground.TB, c *ground.Cluster, network *Network, bins Binaries, spe
 		tb.Cleanup(func() { _ = nodeNS.Close(); _ = testutils.UnmountNS(nodeNS) })
 		n.Netns = nodeNS
 	}
-	if n.IP, err = network.Attach(n.Netns); err != nil {
+	if n.IP, n.PodCIDR, err = network.Attach(n.Netns); err != nil {
 		tb.Fatalf("node %s: %v", spec.Name, err)
 	}
 	u, err := url.Parse(c.APIServerURL)
@@ -163,6 +169,9 @@ func Start(tb ground.TB, c *ground.Cluster, network *Network, bins Binaries, spe
 	must(tb, n.writeKubeletFiles(spec))
 	must(tb, n.StartKubelet())
 	n.WaitReady(ctx, tb)
+	if spec.KubeProxy {
+		must(tb, n.startKubeProxy(network.Pods))
+	}
 	return n
 }
 
@@ -177,7 +186,11 @@ func (n *Node) prepareDirs(spec Spec) error {
 			return err
 		}
 	}
-	for name, data := range spec.CNIConf {
+	var conf map[string][]byte
+	if spec.CNIConf != nil {
+		conf = spec.CNIConf(n)
+	}
+	for name, data := range conf {
 		path := filepath.Join(n.Dir, privateDirs[CNIConfDir], name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
@@ -473,6 +486,48 @@ func (n *Node) writeKubeletFiles(spec Spec) error {
 		n.kubeletArgs = append(n.kubeletArgs, "--node-labels="+strings.Join(labels, ","))
 	}
 	return os.WriteFile(filepath.Join(n.Dir, "kubelet.yaml"), cfg, 0o644)
+}
+
+// startKubeProxy runs kube-proxy in iptables mode as system:kube-proxy
+// (bound to system:node-proxier by Kubernetes' bootstrap RBAC).
+func (n *Node) startKubeProxy(clusterCIDR netip.Prefix) error {
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return fmt.Errorf("kube-proxy needs iptables (apt-get install iptables): %w", err)
+	}
+	pki := filepath.Join(n.Dir, "pki")
+	crt, key, err := n.cluster.CA.IssueFor(pkix.Name{CommonName: "system:kube-proxy"}, nil)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(pki, "kube-proxy.crt"), crt, 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(pki, "kube-proxy.key"), key, 0o600); err != nil {
+		return err
+	}
+	kc := filepath.Join(n.Dir, "kube-proxy.kubeconfig")
+	if err := n.cluster.WriteKubeconfig(kc, n.APIServer, clientcmdapi.AuthInfo{
+		ClientCertificate: filepath.Join(pki, "kube-proxy.crt"), ClientKey: filepath.Join(pki, "kube-proxy.key")}); err != nil {
+		return err
+	}
+	// conntrack.maxPerCore 0 leaves the host's conntrack table alone.
+	cfg := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: %s
+hostnameOverride: %s
+mode: iptables
+clusterCIDR: %s
+conntrack:
+  maxPerCore: 0
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+`, kc, n.Name, clusterCIDR)
+	path := filepath.Join(n.Dir, "kube-proxy.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	return n.Run("kube-proxy", n.bins.KubeProxy, "--config="+path)
 }
 
 // StartKubelet starts the node's kubelet (again, after StopKubelet).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,8 +156,8 @@ func Up(tb ground.TB, opts Options) *Env {
 	e.Fabric = simnode.NewFabric(tb, simnode.SeedRails())
 	e.Network = realnode.NewNetwork(tb)
 	dpConfig := filepath.Join(dir, "device-plugin.json")
-	must(tb, os.WriteFile(dpConfig, seedDevicePluginConfig(), 0o600))
-	fixture, err := fixtureRoot(ctx)
+	must(tb, os.WriteFile(dpConfig, SeedDevicePluginConfig(), 0o600))
+	fixture, err := FixtureRoot(ctx)
 	must(tb, err)
 	for i := range opts.Nodes {
 		e.addNode(tb, fmt.Sprintf("worker%d", i+1), dpConfig, fixture)
@@ -189,13 +190,16 @@ func (e *Env) addNode(tb ground.TB, name, dpConfig, fixture string) {
 	must(tb, c.WriteKubeconfig(multusKubeconfig, e.apiServerFromNodes(), c.AdminAuth()))
 	kc, err := os.ReadFile(multusKubeconfig)
 	must(tb, err)
+	cniConf := func(n *realnode.Node) map[string][]byte {
+		return map[string][]byte{
+			"00-multus.conflist":         MultusConf(n.PodCIDR),
+			"multus.d/multus.kubeconfig": kc,
+		}
+	}
 	e.logf("%s: starting containerd and the kubelet (Multus → macvlan → railnet-ipam → railnet-coordinator as its CNI)", name)
 	rn := realnode.Start(tb, c, e.Network, e.nodeBins, realnode.Spec{
 		Name: name, Netns: sn.Netns, Devices: devices, CNIBin: cniBin,
-		CNIConf: map[string][]byte{
-			"00-multus.conflist":         multusConf(len(e.Nodes) + 1),
-			"multus.d/multus.kubeconfig": kc,
-		},
+		CNIConf: cniConf,
 	})
 	agentKubeconfig := filepath.Join(rn.Dir, "railnet-agent.kubeconfig")
 	must(tb, ground.RewriteKubeconfig(e.kubeconfigs["node-agent"], agentKubeconfig, rn.APIServer))
@@ -268,7 +272,7 @@ func waitWebhook(tb ground.TB, c *ground.Cluster) {
 	}
 }
 
-func seedDevicePluginConfig() []byte {
+func SeedDevicePluginConfig() []byte {
 	type sel struct {
 		IfNames []string `json:"ifNames"`
 	}
@@ -290,10 +294,10 @@ func seedDevicePluginConfig() []byte {
 	return b
 }
 
-// multusConf is the node's primary CNI config: the Multus thin plugin with
-// a ptp + host-local cluster network (10.244.<nodeIndex>.0/24) for eth0,
+// MultusConf is the node's primary CNI config: the Multus thin plugin with
+// a ptp + host-local cluster network on the node's pod subnet for eth0,
 // paths as on any node.
-func multusConf(nodeIndex int) []byte {
+func MultusConf(podCIDR netip.Prefix) []byte {
 	conf := map[string]any{
 		"cniVersion": "1.0.0", "name": "multus-cni-network",
 		"plugins": []any{map[string]any{
@@ -303,7 +307,7 @@ func multusConf(nodeIndex int) []byte {
 			"delegates": []any{map[string]any{
 				"cniVersion": "1.0.0", "name": "cluster",
 				"plugins": []any{map[string]any{"type": "ptp", "ipam": map[string]any{
-					"type": "host-local", "subnet": fmt.Sprintf("10.244.%d.0/24", nodeIndex),
+					"type": "host-local", "subnet": podCIDR.String(),
 					"routes": []any{map[string]any{"dst": "0.0.0.0/0"}},
 				}}},
 			}},
@@ -313,7 +317,8 @@ func multusConf(nodeIndex int) []byte {
 	return b
 }
 
-func fixtureRoot(ctx context.Context) (string, error) {
+// FixtureRoot is the 8-GPU / 8-ConnectX node's fixture sysfs tree.
+func FixtureRoot(ctx context.Context) (string, error) {
 	root, err := ground.ModuleRoot(ctx)
 	if err != nil {
 		return "", err

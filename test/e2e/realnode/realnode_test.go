@@ -18,15 +18,15 @@ import (
 func TestTwoRealNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	c := ground.Start(t, ground.Options{RealNodes: true})
+	network := realnode.NewNetwork(t)
+	c := ground.Start(t, ground.Options{RealNodes: true, AdvertiseAddress: network.Gateway.String()})
 	bins, err := realnode.Build(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	network := realnode.NewNetwork(t)
 	nodes := []*realnode.Node{
-		realnode.Start(t, c, network, bins, realnode.Spec{Name: "node-a", CNIConf: ptpConf("10.244.1.0/24"), CNIBin: cniBin(t)}),
-		realnode.Start(t, c, network, bins, realnode.Spec{Name: "node-b", CNIConf: ptpConf("10.244.2.0/24"), CNIBin: cniBin(t)}),
+		realnode.Start(t, c, network, bins, realnode.Spec{Name: "node-a", CNIConf: ptpConf, CNIBin: cniBin(t), KubeProxy: true}),
+		realnode.Start(t, c, network, bins, realnode.Spec{Name: "node-b", CNIConf: ptpConf, CNIBin: cniBin(t), KubeProxy: true}),
 	}
 	c.EnsureNamespace(t, "work")
 
@@ -68,8 +68,21 @@ func TestTwoRealNodes(t *testing.T) {
 
 	t.Run("each node has its own network namespace", func(t *testing.T) {
 		out, err := c.Exec(ctx, "work", pods["node-a"], "main", "ip", "-4", "addr", "show", "eth0")
-		if err != nil || !strings.Contains(out, "10.244.1.") {
-			t.Errorf("pod on node-a: eth0 %q, %v; want an address of node-a's 10.244.1.0/24", out, err)
+		prefix := strings.TrimSuffix(nodes[0].PodCIDR.Addr().String(), "0")
+		if err != nil || !strings.Contains(out, prefix) {
+			t.Errorf("pod on node-a: eth0 %q, %v; want an address of node-a's %s", out, err, nodes[0].PodCIDR)
+		}
+	})
+
+	t.Run("pods reach the API server through the kubernetes Service (kube-proxy)", func(t *testing.T) {
+		for node, pod := range pods {
+			// The Service's ClusterIP is DNATed by the node's kube-proxy to
+			// the apiserver's advertised address; the connection is real.
+			out, err := c.ExecWhenReady(ctx, 30*time.Second, "work", pod, "main", "sh", "-c",
+				`nc -w 3 "$KUBERNETES_SERVICE_HOST" "$KUBERNETES_SERVICE_PORT" </dev/null && echo connected`)
+			if err != nil || !strings.Contains(out, "connected") {
+				t.Errorf("pod on %s cannot reach the kubernetes Service: %q, %v", node, out, err)
+			}
 		}
 	})
 
@@ -98,9 +111,9 @@ func TestTwoRealNodes(t *testing.T) {
 	})
 }
 
-func ptpConf(subnet string) map[string][]byte {
+func ptpConf(n *realnode.Node) map[string][]byte {
 	return map[string][]byte{"10-cluster.conflist": []byte(fmt.Sprintf(`{"cniVersion":"1.0.0","name":"cluster","plugins":[
-{"type":"ptp","ipam":{"type":"host-local","subnet":%q,"routes":[{"dst":"0.0.0.0/0"}]}},{"type":"loopback"}]}`, subnet))}
+{"type":"ptp","ipam":{"type":"host-local","subnet":%q,"routes":[{"dst":"0.0.0.0/0"}]}},{"type":"loopback"}]}`, n.PodCIDR))}
 }
 
 func cniBin(t *testing.T) map[string]string {

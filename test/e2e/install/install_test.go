@@ -1,0 +1,247 @@
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/realnode"
+	"github.com/railnet/railnet/test/simnode"
+	"github.com/railnet/railnet/test/story"
+)
+
+const (
+	release   = "railnet"
+	namespace = "railnet-system"
+)
+
+func TestHelmInstallOnRealNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Minute)
+	defer cancel()
+	network := realnode.NewNetwork(t)
+	c := ground.Start(t, ground.Options{RealNodes: true, AdvertiseAddress: network.Gateway.String()})
+	dir := t.TempDir()
+	bins, err := realnode.Build(ctx, filepath.Join(dir, "node"))
+	must(t, err)
+	images, err := realnode.RailnetImages(ctx, filepath.Join(dir, "images"))
+	must(t, err)
+	fixture, err := story.FixtureRoot(ctx)
+	must(t, err)
+	devices, err := realnode.InfinibandDevices(filepath.Join(fixture, "dev", "infiniband"))
+	must(t, err)
+
+	// The operator's prerequisites: Multus as each node's primary CNI
+	// config and the reference plugins. railnet's own plugins come with the
+	// chart (its agent's install-cni init container).
+	cniBin := map[string]string{}
+	for _, tool := range []ground.GoTool{ground.CNIPluginsTool(), ground.MultusTool()} {
+		src, err := ground.BuildGoTool(ctx, tool)
+		must(t, err)
+		for name := range tool.Binaries {
+			cniBin[name] = filepath.Join(src, name)
+		}
+	}
+	multusKC := filepath.Join(dir, "multus.kubeconfig")
+	must(t, c.WriteKubeconfig(multusKC, "https://"+network.Gateway.String()+":"+port(c.APIServerURL), c.AdminAuth()))
+	kc, err := os.ReadFile(multusKC)
+	must(t, err)
+	fabric := simnode.NewFabric(t, simnode.SeedRails())
+	var nodes []*realnode.Node
+	for _, name := range []string{"worker1", "worker2"} {
+		sn := fabric.AddNode(t, name)
+		nodes = append(nodes, realnode.Start(t, c, network, bins, realnode.Spec{
+			Name: name, Netns: sn.Netns, Devices: devices, CNIBin: cniBin, Images: images, KubeProxy: true,
+			CNIConf: func(n *realnode.Node) map[string][]byte {
+				return map[string][]byte{"00-multus.conflist": story.MultusConf(n.PodCIDR), "multus.d/multus.kubeconfig": kc}
+			},
+		}))
+	}
+
+	// helm install with the seed's options, the seed's 8 per-GPU resources,
+	// and the two values a simulated node needs (its RDMA is a fixture).
+	var dpConfig map[string]any
+	must(t, json.Unmarshal(story.SeedDevicePluginConfig(), &dpConfig))
+	values := map[string]any{
+		"webhook":   map[string]any{"podResourceInject": map[string]any{"enabled": true}},
+		"rdma":      map[string]any{"rdmaSharedDevicePlugin": map[string]any{"install": true, "config": dpConfig}},
+		"nodeAgent": map[string]any{"sysfsRoot": fixture, "rdmaNetnsMode": "shared"},
+	}
+	valuesFile := filepath.Join(dir, "values.json")
+	b, _ := json.Marshal(values)
+	must(t, os.WriteFile(valuesFile, b, 0o600))
+	chart, err := ground.ChartDir(ctx)
+	must(t, err)
+	start := time.Now()
+	out, err := ground.Helm(ctx, "install", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
+		"--create-namespace", "-f", valuesFile, "--wait", "--timeout", "5m")
+	if err != nil {
+		t.Fatalf("helm install: %v\n%s\n%s", err, out, podReport(ctx, c))
+	}
+	t.Logf("helm install --wait: %s", time.Since(start).Round(time.Second))
+
+	t.Run("every railnet pod runs and is ready", func(t *testing.T) {
+		want := map[string]int{"webhook": 2, "extender": 1, "node-agent": len(nodes)}
+		var pods corev1.PodList
+		must(t, c.Client.List(ctx, &pods, client.InNamespace(namespace)))
+		got := map[string]int{}
+		for _, p := range pods.Items {
+			if podReady(&p) {
+				got[p.Labels["app.kubernetes.io/component"]]++
+			}
+		}
+		for comp, n := range want {
+			if got[comp] != n {
+				t.Errorf("%d ready %s pods, want %d\n%s", got[comp], comp, n, podReport(ctx, c))
+			}
+		}
+	})
+
+	t.Run("the agents serve the seed's RDMA resources to the kubelets", func(t *testing.T) {
+		for _, n := range nodes {
+			story.WaitFor(ctx, t, n.Name+" allocatable 8 × 100 and 8 rails ready", func() (bool, string) {
+				node := &corev1.Node{}
+				_ = c.Client.Get(ctx, client.ObjectKey{Name: n.Name}, node)
+				for i := range 8 {
+					if q := node.Status.Allocatable[corev1.ResourceName(story.ResourceName(i))]; q.Value() != 100 {
+						return false, fmt.Sprintf("%s = %s", story.ResourceName(i), q.String())
+					}
+				}
+				return node.Labels[railnetv1.LabelRailsReady] == "8", fmt.Sprint(node.Labels)
+			})
+		}
+	})
+
+	t.Run("the seed's pools and configs go through the webhook Service", func(t *testing.T) {
+		if _, err := c.Apply(ctx, story.SeedManifests()); err != nil {
+			t.Fatalf("the seed's manifests: %v", err)
+		}
+		for i := range 8 {
+			name := fmt.Sprintf("gpu%d-macvlan", i+1)
+			// The API server called the webhook's Service: it moved the
+			// seed's spec.rdmaResourceName to its canonical place.
+			smc := &spiderv2beta1.SpiderMultusConfig{}
+			must(t, c.Client.Get(ctx, client.ObjectKey{Namespace: "spiderpool", Name: name}, smc))
+			if smc.Spec.Macvlan == nil || smc.Spec.Macvlan.RDMAResourceName != story.ResourceName(i) {
+				t.Errorf("SpiderMultusConfig %s was not normalised by the webhook: %+v", name, smc.Spec)
+			}
+			story.WaitFor(ctx, t, "NetworkAttachmentDefinition "+name, func() (bool, string) {
+				err := c.Client.Get(ctx, client.ObjectKey{Namespace: "spiderpool", Name: name}, &nadv1.NetworkAttachmentDefinition{})
+				return err == nil, fmt.Sprint(err)
+			})
+		}
+	})
+
+	t.Run("an annotated Deployment gets its 8 rails and runs", func(t *testing.T) {
+		c.EnsureNamespace(t, story.TrainNamespace)
+		dep := story.Trainer(2)
+		must(t, c.Client.Create(ctx, dep))
+		var pods []corev1.Pod
+		story.WaitFor(ctx, t, "2 trainer pods running", func() (bool, string) {
+			var list corev1.PodList
+			_ = c.Client.List(ctx, &list, client.InNamespace(story.TrainNamespace))
+			pods = pods[:0]
+			for _, p := range list.Items {
+				if p.Status.Phase == corev1.PodRunning {
+					pods = append(pods, p)
+				}
+			}
+			return len(pods) == 2, podReport(ctx, c)
+		})
+		for _, p := range pods {
+			var st []nadv1.NetworkStatus
+			must(t, json.Unmarshal([]byte(p.Annotations[nadv1.NetworkStatusAnnot]), &st))
+			rails := 0
+			for _, s := range st {
+				if strings.HasPrefix(s.Interface, "net") && len(s.IPs) == 1 {
+					rails++
+				}
+			}
+			if rails != 8 {
+				t.Errorf("pod %s has %d rail interfaces with an address, want 8: %s", p.Name, rails, p.Annotations[nadv1.NetworkStatusAnnot])
+			}
+			rules, err := c.Exec(ctx, p.Namespace, p.Name, p.Spec.Containers[0].Name, "ip", "-4", "rule")
+			if err != nil || strings.Count(rules, "lookup 10") != 8 {
+				t.Errorf("pod %s policy rules (%v):\n%s", p.Name, err, rules)
+			}
+		}
+		must(t, c.Client.Delete(ctx, dep))
+		story.WaitFor(ctx, t, "trainer pods gone and their addresses released", func() (bool, string) {
+			var list corev1.PodList
+			_ = c.Client.List(ctx, &list, client.InNamespace(story.TrainNamespace))
+			var allocs railnetv1.IPAllocationList
+			_ = c.Client.List(ctx, &allocs)
+			return len(list.Items) == 0 && len(allocs.Items) == 0, fmt.Sprintf("%d pods, %d allocations", len(list.Items), len(allocs.Items))
+		})
+	})
+
+	t.Run("helm uninstall removes railnet's pods", func(t *testing.T) {
+		out, err := ground.Helm(ctx, "uninstall", release, "--kubeconfig", c.Kubeconfig, "--namespace", namespace, "--wait", "--timeout", "3m")
+		if err != nil {
+			t.Fatalf("helm uninstall: %v\n%s", err, out)
+		}
+		story.WaitFor(ctx, t, "no railnet pod left", func() (bool, string) {
+			var pods corev1.PodList
+			_ = c.Client.List(ctx, &pods, client.InNamespace(namespace))
+			return len(pods.Items) == 0, podReport(ctx, c)
+		})
+	})
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, cond := range p.Status.Conditions {
+		if cond.Type == corev1.PodReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podReport lists every pod with its node, phase and readiness, and the
+// warning events: what a failing wait shows.
+func podReport(ctx context.Context, c *ground.Cluster) string {
+	var b strings.Builder
+	var pods corev1.PodList
+	_ = c.Client.List(ctx, &pods)
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "\n  pod %s/%s node=%s phase=%s ready=%v", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase, podReady(&p))
+		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			if w := cs.State.Waiting; w != nil {
+				fmt.Fprintf(&b, " [%s waiting: %s %s]", cs.Name, w.Reason, w.Message)
+			}
+			if tm := cs.LastTerminationState.Terminated; tm != nil {
+				fmt.Fprintf(&b, " [%s last exit %d: %s]", cs.Name, tm.ExitCode, tm.Message)
+			}
+		}
+	}
+	var evs corev1.EventList
+	_ = c.Client.List(ctx, &evs)
+	for _, e := range evs.Items {
+		if e.Type == corev1.EventTypeWarning {
+			fmt.Fprintf(&b, "\n  event %s %s/%s: %s", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+		}
+	}
+	return b.String()
+}
+
+func port(url string) string {
+	return url[strings.LastIndex(url, ":")+1:]
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
