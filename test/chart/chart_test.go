@@ -78,6 +78,7 @@ func TestSchemaRejectsTypos(t *testing.T) {
 		{"webhook.podResourceInject.enabled=yes", "enabled"},
 		{"nodeAgent.rdmaNetnsMode=shard", "/nodeAgent/rdmaNetnsMode"},
 		{"nodeAgent.sysfsRoot=fixture", "/nodeAgent/sysfsRoot"},
+		{"spiderpoolAgent.debug=true", "debug"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
@@ -153,4 +154,37 @@ func chartDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// The seed guide's --set flags use Spiderpool's keys: the chart takes them
+// as written and renders exactly what railnet's own keys render, and its
+// notes say which railnet key each one set.
+func TestSeedSetsMapOntoRailnetValues(t *testing.T) {
+	seed := []string{"rdma.rdmaSharedDevicePlugin.install=true", "spiderpoolAgent.prometheus.enabled=true",
+		"spiderpoolAgent.prometheus.enabledRdmaMetric=true", "grafanaDashboard.install=true",
+		"spiderpoolController.podResourceInject.enabled=true", "global.imageRegistryOverride=ghcr.m.daocloud.io"}
+	railnet := []string{"rdma.rdmaSharedDevicePlugin.install=true", "nodeAgent.prometheus.enabled=true",
+		"nodeAgent.prometheus.enabledRdmaMetric=true", "grafanaDashboard.install=true",
+		"webhook.podResourceInject.enabled=true", "global.imageRegistryOverride=ghcr.m.daocloud.io"}
+	if got, want := render(t, seed...), render(t, railnet...); !bytes.Equal(got, want) {
+		t.Errorf("the seed's --set flags render differently from railnet's keys")
+	}
+	args := []string{"install", "railnet", chartDir(t), "--namespace", "railnet", "--dry-run=client"}
+	for _, s := range seed {
+		args = append(args, "--set", s)
+	}
+	out, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm install --dry-run: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"spiderpoolController.podResourceInject.enabled=true set railnet's webhook.podResourceInject.enabled=true",
+		"spiderpoolAgent.prometheus.enabled=true set railnet's nodeAgent.prometheus.enabled=true",
+		"spiderpoolAgent.prometheus.enabledRdmaMetric=true set railnet's nodeAgent.prometheus.enabledRdmaMetric=true",
+		"Automatic injection is on",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("NOTES lack %q:\n%s", want, out)
+		}
+	}
 }

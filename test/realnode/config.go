@@ -3,6 +3,9 @@ package realnode
 import (
 	"fmt"
 	"net/netip"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"k8s.io/utils/ptr"
@@ -81,9 +84,12 @@ func kubeletConfig(ip netip.Addr, cgroupRoot, caFile, certFile, keyFile string) 
 		ImageGCHighThresholdPercent: ptr.To[int32](100),
 		ImageGCLowThresholdPercent:  ptr.To[int32](99),
 		ClusterDomain:               "cluster.local",
-		ResolverConfig:              ptr.To("/etc/resolv.conf"),
-		RotateCertificates:          false,
-		ServerTLSBootstrap:          false,
+		// Mounted ConfigMaps follow an edit within seconds (1m by default):
+		// tests of live reloads wait less.
+		SyncFrequency:      metav1.Duration{Duration: 10 * time.Second},
+		ResolverConfig:     ptr.To("/etc/resolv.conf"),
+		RotateCertificates: false,
+		ServerTLSBootstrap: false,
 	}
 	cfg.APIVersion = kubeletv1beta1.SchemeGroupVersion.String()
 	cfg.Kind = "KubeletConfiguration"

@@ -43,3 +43,16 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "railnet.webhookService" -}}{{ include "railnet.fullname" (dict "root" . "component" "webhook") }}{{- end -}}
 {{- define "railnet.extenderService" -}}{{ include "railnet.fullname" (dict "root" . "component" "extender") }}{{- end -}}
+
+{{/* Spiderpool's keys the seed guide sets (spiderpoolController.*, spiderpoolAgent.*) turn railnet's on too. */}}
+{{- define "railnet.injectEnabled" -}}
+{{- or .Values.webhook.podResourceInject.enabled .Values.spiderpoolController.podResourceInject.enabled -}}
+{{- end -}}
+
+{{- define "railnet.agentMetrics" -}}
+{{- or .Values.nodeAgent.prometheus.enabled .Values.spiderpoolAgent.prometheus.enabled -}}
+{{- end -}}
+
+{{- define "railnet.agentRdmaMetrics" -}}
+{{- or .Values.nodeAgent.prometheus.enabledRdmaMetric .Values.spiderpoolAgent.prometheus.enabledRdmaMetric -}}
+{{- end -}}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,6 +29,10 @@ const (
 	release   = "railnet"
 	namespace = "railnet-system"
 )
+
+// seedSets are the seed guide's helm --set flags, as it writes them.
+var seedSets = []string{"rdma.rdmaSharedDevicePlugin.install=true", "spiderpoolController.podResourceInject.enabled=true",
+	"spiderpoolAgent.prometheus.enabled=true", "spiderpoolAgent.prometheus.enabledRdmaMetric=true", "grafanaDashboard.install=true"}
 
 func TestHelmInstallOnRealNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Minute)
@@ -84,10 +91,17 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	chart, err := ground.ChartDir(ctx)
 	must(t, err)
 	start := time.Now()
-	out, err := ground.Helm(ctx, "install", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
-		"--create-namespace", "-f", valuesFile, "--wait", "--timeout", "5m")
+	args := []string{"install", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
+		"--create-namespace", "-f", valuesFile, "--wait", "--timeout", "5m"}
+	for _, set := range seedSets {
+		args = append(args, "--set", set)
+	}
+	out, err := ground.Helm(ctx, args...)
 	if err != nil {
 		t.Fatalf("helm install: %v\n%s\n%s", err, out, podReport(ctx, c))
+	}
+	if !strings.Contains(string(out), "set railnet's webhook.podResourceInject.enabled=true") {
+		t.Errorf("helm install's notes do not say which railnet key the seed's flag set:\n%s", out)
 	}
 	t.Logf("helm install --wait: %s", time.Since(start).Round(time.Second))
 
@@ -186,6 +200,59 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		})
 	})
 
+	t.Run("helm upgrade reloads live: no railnet pod restarts, certificates kept", func(t *testing.T) {
+		pods := railnetPods(ctx, t, c)
+		ca := caState(ctx, t, c)
+		// The device plugin config edited (50 shares per NIC) and a
+		// namespace excluded from injection.
+		for _, e := range dpConfig["configList"].([]any) {
+			e.(map[string]any)["rdmaHcaMax"] = 50
+		}
+		upgrade := map[string]any{
+			"rdma":    map[string]any{"rdmaSharedDevicePlugin": map[string]any{"config": dpConfig}},
+			"webhook": map[string]any{"podResourceInject": map[string]any{"namespacesExclude": []string{"excluded"}}},
+		}
+		b, _ := json.Marshal(upgrade)
+		upgradeFile := filepath.Join(dir, "upgrade.json")
+		must(t, os.WriteFile(upgradeFile, b, 0o600))
+		out, err := ground.Helm(ctx, "upgrade", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
+			"--reuse-values", "-f", upgradeFile, "--wait", "--timeout", "5m")
+		if err != nil {
+			t.Fatalf("helm upgrade: %v\n%s", err, out)
+		}
+		waitShares(ctx, t, c, nodes, 50)
+		c.EnsureNamespace(t, "excluded")
+		story.WaitFor(ctx, t, "no injection in the excluded namespace", func() (bool, string) {
+			p := annotatedPod("excluded")
+			err := c.Client.Create(ctx, p, client.DryRunAll)
+			return err == nil && p.Annotations[nadv1.NetworkAttachmentAnnot] == "", fmt.Sprintf("%v %v", err, p.Annotations)
+		})
+		if after := railnetPods(ctx, t, c); !maps.Equal(after, pods) {
+			t.Errorf("railnet pods changed across the upgrade:\nbefore %v\nafter  %v", pods, after)
+		}
+		if after := caState(ctx, t, c); after != ca {
+			t.Errorf("the webhook's CA or caBundle changed across the upgrade")
+		}
+	})
+
+	t.Run("helm rollback restores the installed config", func(t *testing.T) {
+		pods := railnetPods(ctx, t, c)
+		out, err := ground.Helm(ctx, "rollback", release, "1", "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
+			"--wait", "--timeout", "5m")
+		if err != nil {
+			t.Fatalf("helm rollback: %v\n%s", err, out)
+		}
+		waitShares(ctx, t, c, nodes, 100)
+		story.WaitFor(ctx, t, "injection in the no-longer-excluded namespace", func() (bool, string) {
+			p := annotatedPod("excluded")
+			err := c.Client.Create(ctx, p, client.DryRunAll)
+			return err == nil && p.Annotations[nadv1.NetworkAttachmentAnnot] != "", fmt.Sprintf("%v %v", err, p.Annotations)
+		})
+		if after := railnetPods(ctx, t, c); !maps.Equal(after, pods) {
+			t.Errorf("railnet pods changed across the rollback:\nbefore %v\nafter  %v", pods, after)
+		}
+	})
+
 	t.Run("helm uninstall removes railnet's pods", func(t *testing.T) {
 		out, err := ground.Helm(ctx, "uninstall", release, "--kubeconfig", c.Kubeconfig, "--namespace", namespace, "--wait", "--timeout", "3m")
 		if err != nil {
@@ -197,6 +264,64 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 			return len(pods.Items) == 0, podReport(ctx, c)
 		})
 	})
+}
+
+// railnetPods maps each railnet pod to its UID and container restarts.
+func railnetPods(ctx context.Context, t *testing.T, c *ground.Cluster) map[string]string {
+	t.Helper()
+	var pods corev1.PodList
+	must(t, c.Client.List(ctx, &pods, client.InNamespace(namespace)))
+	out := map[string]string{}
+	for _, p := range pods.Items {
+		restarts := 0
+		for _, cs := range p.Status.ContainerStatuses {
+			restarts += int(cs.RestartCount)
+		}
+		out[p.Name] = fmt.Sprintf("%s restarts=%d", p.UID, restarts)
+	}
+	return out
+}
+
+// caState is the webhook's CA Secret and the caBundle it injected.
+func caState(ctx context.Context, t *testing.T, c *ground.Cluster) string {
+	t.Helper()
+	sec := &corev1.Secret{}
+	must(t, c.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: release + "-ca"}, sec))
+	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	must(t, c.Client.Get(ctx, client.ObjectKey{Name: release + "-webhook"}, mwc))
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(sec.Data)) {
+		b.WriteString(k + string(sec.Data[k]))
+	}
+	for _, w := range mwc.Webhooks {
+		b.Write(w.ClientConfig.CABundle)
+	}
+	return b.String()
+}
+
+// waitShares waits until every node advertises n shares of each resource.
+func waitShares(ctx context.Context, t *testing.T, c *ground.Cluster, nodes []*realnode.Node, n int64) {
+	t.Helper()
+	for _, node := range nodes {
+		story.WaitFor(ctx, t, fmt.Sprintf("%s allocatable %d per RDMA resource", node.Name, n), func() (bool, string) {
+			obj := &corev1.Node{}
+			_ = c.Client.Get(ctx, client.ObjectKey{Name: node.Name}, obj)
+			for i := range 8 {
+				if q := obj.Status.Allocatable[corev1.ResourceName(story.ResourceName(i))]; q.Value() != n {
+					return false, fmt.Sprintf("%s = %s", story.ResourceName(i), q.String())
+				}
+			}
+			return true, ""
+		})
+	}
+}
+
+// annotatedPod is a pod of the seed's inject group in namespace ns.
+func annotatedPod(ns string) *corev1.Pod {
+	tmpl := story.Trainer(1).Spec.Template
+	p := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
+	p.Namespace, p.GenerateName = ns, "probe-"
+	return p
 }
 
 func podReady(p *corev1.Pod) bool {
