@@ -27,6 +27,13 @@ type flags struct {
 func main() {
 	klog.InitFlags(nil)
 	ctrl.SetLogger(klog.Background())
+	if len(os.Args) > 1 && os.Args[1] == "uninstall" {
+		if err := runUninstall(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "railnet-webhook uninstall:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var f flags
 	flag.StringVar(&f.listen, "listen", ":9443", "HTTPS address of the admission, /healthz, /readyz and /metrics endpoints")
 	flag.StringVar(&f.metricsListen, "metrics-listen", "", "plain-HTTP address for /metrics as well (empty: off)")

@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Node labels the node agent mirrors from its RDMANode so that a rail change
 // updates the Node object, which makes the scheduler re-queue pods that were
@@ -15,6 +18,12 @@ const (
 	RailUp   = "up"
 	RailDown = "down"
 )
+
+// IsNodeLabel reports whether a Node label key is one the node agent keeps
+// (rails ready, rail N up/down): what an uninstall removes.
+func IsNodeLabel(key string) bool {
+	return key == LabelRailsReady || strings.HasPrefix(key, LabelRailPrefix)
+}
 
 // RailLabel returns the Node label key of rail index rail.
 func RailLabel(rail int32) string {

@@ -14,7 +14,11 @@ import (
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
@@ -258,11 +262,48 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("helm uninstall: %v\n%s", err, out)
 		}
+		if !strings.Contains(string(out), "uninstalled") {
+			t.Errorf("helm uninstall said:\n%s", out)
+		}
 		story.WaitFor(ctx, t, "no railnet pod left", func() (bool, string) {
 			var pods corev1.PodList
 			_ = c.Client.List(ctx, &pods, client.InNamespace(namespace))
 			return len(pods.Items) == 0, podReport(ctx, c)
 		})
+		// What railnet made at run time went with it (the post-delete
+		// hook), the hook's own objects too; the IPAllocations of running
+		// pods would stay, on purpose (there are none left here).
+		var rns railnetv1.RDMANodeList
+		must(t, c.Client.List(ctx, &rns))
+		if len(rns.Items) != 0 {
+			t.Errorf("%d RDMANodes left after uninstall", len(rns.Items))
+		}
+		var nodeList corev1.NodeList
+		must(t, c.Client.List(ctx, &nodeList))
+		for _, n := range nodeList.Items {
+			for k := range n.Labels {
+				if railnetv1.IsNodeLabel(k) {
+					t.Errorf("node %s keeps label %s after uninstall", n.Name, k)
+				}
+			}
+		}
+		var nads nadv1.NetworkAttachmentDefinitionList
+		must(t, c.Client.List(ctx, &nads))
+		if len(nads.Items) != 0 {
+			t.Errorf("%d NetworkAttachmentDefinitions left after uninstall", len(nads.Items))
+		}
+		for name, obj := range map[string]client.Object{
+			release + "-ca": &corev1.Secret{}, release + "-extender-ca-bundle": &corev1.ConfigMap{},
+			release + "-webhook": &coordinationv1.Lease{}, "railnet-ipam-pool-status": &coordinationv1.Lease{},
+			release + "-uninstall": &batchv1.Job{},
+		} {
+			if err := c.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); !apierrors.IsNotFound(err) {
+				t.Errorf("%T %s/%s is left after uninstall (get: %v)", obj, namespace, name, err)
+			}
+		}
+		if err := c.Client.Get(ctx, client.ObjectKey{Name: release + "-uninstall"}, &rbacv1.ClusterRole{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the uninstall hook's ClusterRole is left (get: %v)", err)
+		}
 	})
 }
 
