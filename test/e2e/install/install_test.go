@@ -257,7 +257,7 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}
 	})
 
-	t.Run("helm uninstall removes railnet's pods", func(t *testing.T) {
+	t.Run("helm uninstall leaves nothing railnet made", func(t *testing.T) {
 		out, err := ground.Helm(ctx, "uninstall", release, "--kubeconfig", c.Kubeconfig, "--namespace", namespace, "--wait", "--timeout", "3m")
 		if err != nil {
 			t.Fatalf("helm uninstall: %v\n%s", err, out)
