@@ -34,6 +34,7 @@ var toggles = []struct {
 	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}},
+	{name: "control-plane-extender", set: []string{"extender.controlPlane.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "fixture-node", set: []string{"nodeAgent.sysfsRoot=/srv/fixture/rail8", "nodeAgent.rdmaNetnsMode=shared"}},
 }
 

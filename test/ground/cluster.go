@@ -40,6 +40,9 @@ type Options struct {
 	PercentageOfNodesToScore *int32
 	// NoControllerManager leaves kube-controller-manager out.
 	NoControllerManager bool
+	// NoScheduler leaves the ground's kube-scheduler out: a test runs the
+	// cluster's scheduler itself (e.g. on a real node, as kubeadm runs it).
+	NoScheduler bool
 	// RunAs lists railnet components ("webhook", "extender",
 	// "node-agent") that tests run as their chart ServiceAccount: Launch
 	// applies the chart's RBAC (release "railnet", namespace "railnet")
@@ -239,22 +242,28 @@ func launchOnce(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, r
 		}
 	}
 
-	if err := c.writeSchedulerConfig(); err != nil {
-		return nil, err
-	}
-	if err := c.run("kube-scheduler", bins.Scheduler,
-		"--config="+p("scheduler.yaml"),
-		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(schedPort),
-		"--cert-dir="+p("scheduler"),
-		"--authentication-kubeconfig="+p("scheduler.kubeconfig"),
-		"--authorization-kubeconfig="+p("scheduler.kubeconfig"),
-	); err != nil {
-		return nil, err
-	}
-	components := []struct {
+	var components []struct {
 		name string
 		port int
-	}{{"kube-scheduler", schedPort}}
+	}
+	if !opts.NoScheduler {
+		if err := c.writeSchedulerConfig(); err != nil {
+			return nil, err
+		}
+		if err := c.run("kube-scheduler", bins.Scheduler,
+			"--config="+p("scheduler.yaml"),
+			"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(schedPort),
+			"--cert-dir="+p("scheduler"),
+			"--authentication-kubeconfig="+p("scheduler.kubeconfig"),
+			"--authorization-kubeconfig="+p("scheduler.kubeconfig"),
+		); err != nil {
+			return nil, err
+		}
+		components = append(components, struct {
+			name string
+			port int
+		}{"kube-scheduler", schedPort})
+	}
 
 	if !opts.NoControllerManager {
 		// Hand-made nodes have no kubelet to renew their lease.
@@ -651,6 +660,12 @@ func reapStale() {
 // ServiceAccount, "system:serviceaccount:<ns>:<name>".
 func (c *Cluster) ImpersonatingKubeconfig(path, user string, groups ...string) error {
 	return c.WriteKubeconfig(path, "", clientcmdapi.AuthInfo{Token: adminToken, Impersonate: user, ImpersonateGroups: groups})
+}
+
+// SchedulerAuth is kube-scheduler's credential (system:kube-scheduler),
+// for a scheduler a test runs itself.
+func (c *Cluster) SchedulerAuth() clientcmdapi.AuthInfo {
+	return clientcmdapi.AuthInfo{Token: schedulerToken}
 }
 
 // AdminAuth is the admin's (system:masters) credential, for kubeconfigs

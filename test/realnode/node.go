@@ -53,7 +53,7 @@ type Spec struct {
 
 // Binaries are what a node runs; Build finds or builds them.
 type Binaries struct {
-	Kubelet, KubeProxy, NodeInit string
+	Kubelet, KubeProxy, Scheduler, NodeInit string
 	// BaseImages are the pause and busybox image tarballs.
 	BaseImages []string
 }
@@ -77,7 +77,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	return Binaries{Kubelet: cp.Kubelet, KubeProxy: cp.KubeProxy, NodeInit: filepath.Join(dir, "nodeinit"), BaseImages: images}, nil
+	return Binaries{Kubelet: cp.Kubelet, KubeProxy: cp.KubeProxy, Scheduler: cp.Scheduler, NodeInit: filepath.Join(dir, "nodeinit"), BaseImages: images}, nil
 }
 
 // Node is a running real node.

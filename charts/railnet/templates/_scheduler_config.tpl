@@ -1,16 +1,33 @@
-{{/* One entry of KubeSchedulerConfiguration.extenders. */}}
+{{/* One entry of KubeSchedulerConfiguration.extenders, for the extender's Service (HTTPS; needs cluster DNS). */}}
 {{- define "railnet.extenderConfig" -}}
+{{ include "railnet.extenderEntry" (dict "root" . "loopback" false) }}
+{{- end -}}
+
+{{/*
+The entry for .root; with .loopback, for a kube-scheduler on a control-plane node's host network (kubeadm's static pod:
+no cluster DNS, no ConfigMap mounts), which reaches the extender of extender.controlPlane on 127.0.0.1 in plain HTTP:
+the traffic never leaves the node.
+*/}}
+{{- define "railnet.extenderEntry" -}}
+{{- $loopback := .loopback -}}
+{{- with .root -}}
+{{- if $loopback -}}
+- urlPrefix: http://127.0.0.1:{{ .Values.extender.controlPlane.port }}
+{{- else -}}
 - urlPrefix: https://{{ include "railnet.extenderService" . }}.{{ .Release.Namespace }}.svc:443
+{{- end }}
   filterVerb: filter
   prioritizeVerb: prioritize
   weight: 5
   nodeCacheCapable: true
+  {{- if not $loopback }}
   enableHTTPS: true
   tlsConfig:
     # the CA bundle railnet keeps in ConfigMap <release>-extender-ca-bundle (cert-manager mode: the issuer's CA).
     # A file, not caData: the CA is made at run time and a chart-rendered caData would be reset by every upgrade.
     # kube-scheduler reads it only at start; the extender rolls this scheduler when the bundle changes.
     caFile: /etc/railnet/extender-ca/ca.crt
+  {{- end }}
   httpTimeout: {{ .Values.extender.httpTimeout }}
   # preemption cannot fix a broken rail; the extender itself says which failures are unresolvable
   ignorable: false
@@ -20,4 +37,5 @@
       # keep false: the scheduler keeps counting RDMA shares; the extender adds rail health and pool room
       ignoredByScheduler: false
   {{- end }}
+{{- end -}}
 {{- end -}}

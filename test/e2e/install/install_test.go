@@ -7,8 +7,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +21,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
@@ -42,7 +48,9 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Minute)
 	defer cancel()
 	network := realnode.NewNetwork(t)
-	c := ground.Start(t, ground.Options{RealNodes: true, AdvertiseAddress: network.Gateway.String()})
+	// No ground scheduler: the cluster's kube-scheduler runs on the
+	// control-plane node, as kubeadm runs it (host network, no cluster DNS).
+	c := ground.Start(t, ground.Options{RealNodes: true, AdvertiseAddress: network.Gateway.String(), NoScheduler: true})
 	dir := t.TempDir()
 	bins, err := realnode.Build(ctx, filepath.Join(dir, "node"))
 	must(t, err)
@@ -80,14 +88,23 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}))
 	}
 
-	// helm install with the seed's options, the seed's 8 per-GPU resources,
-	// and the two values a simulated node needs (its RDMA is a fixture).
+	// worker1 is the control-plane node; its kube-scheduler starts plain,
+	// as before railnet is installed.
+	cp := nodes[0]
+	must(t, c.Client.Patch(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: cp.Name}},
+		client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`))))
+	must(t, cp.RunScheduler(nil))
+
+	// helm install with the seed's --set flags as the seed writes them
+	// (Spiderpool's keys), the seed's 8 per-GPU resources, the two values a
+	// simulated node needs (its RDMA is a fixture), and the extender on the
+	// control-plane node for its kube-scheduler.
 	var dpConfig map[string]any
 	must(t, json.Unmarshal(story.SeedDevicePluginConfig(), &dpConfig))
 	values := map[string]any{
-		"webhook":   map[string]any{"podResourceInject": map[string]any{"enabled": true}},
-		"rdma":      map[string]any{"rdmaSharedDevicePlugin": map[string]any{"install": true, "config": dpConfig}},
+		"rdma":      map[string]any{"rdmaSharedDevicePlugin": map[string]any{"config": dpConfig}},
 		"nodeAgent": map[string]any{"sysfsRoot": fixture, "rdmaNetnsMode": "shared"},
+		"extender":  map[string]any{"controlPlane": map[string]any{"enabled": true}},
 	}
 	valuesFile := filepath.Join(dir, "values.json")
 	b, _ := json.Marshal(values)
@@ -110,7 +127,7 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	t.Logf("helm install --wait: %s", time.Since(start).Round(time.Second))
 
 	t.Run("every railnet pod runs and is ready", func(t *testing.T) {
-		want := map[string]int{"webhook": 2, "extender": 1, "node-agent": len(nodes)}
+		want := map[string]int{"webhook": 2, "extender": 1, "node-agent": len(nodes), "extender-control-plane": 1}
 		var pods corev1.PodList
 		must(t, c.Client.List(ctx, &pods, client.InNamespace(namespace)))
 		got := map[string]int{}
@@ -161,6 +178,20 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("the control-plane kube-scheduler takes the chart's extender stanza", func(t *testing.T) {
+		cm := &corev1.ConfigMap{}
+		must(t, c.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: release + "-extender-scheduler-config"}, cm))
+		var extenders []schedconfigv1.Extender
+		must(t, yaml.UnmarshalStrict([]byte(cm.Data["extender.yaml"]), &extenders))
+		if len(extenders) != 1 || extenders[0].URLPrefix != "http://127.0.0.1:10262" || len(extenders[0].ManagedResources) != 8 {
+			t.Fatalf("the rendered stanza is not the control-plane one:\n%s", cm.Data["extender.yaml"])
+		}
+		// As an operator edits the static pod's config: the kubelet
+		// restarts kube-scheduler with it.
+		must(t, cp.Kill("kube-scheduler", syscall.SIGTERM, 10*time.Second))
+		must(t, cp.RunScheduler(extenders))
+	})
+
 	t.Run("an annotated Deployment gets its 8 rails and runs", func(t *testing.T) {
 		c.EnsureNamespace(t, story.TrainNamespace)
 		dep := story.Trainer(2)
@@ -193,6 +224,11 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 			if err != nil || strings.Count(rules, "lookup 10") != 8 {
 				t.Errorf("pod %s policy rules (%v):\n%s", p.Name, err, rules)
 			}
+		}
+		// The scheduler asked the extender on its node's loopback.
+		out, err := cp.Command(ctx, "busybox", "wget", "-qO-", "http://127.0.0.1:10262/metrics").CombinedOutput()
+		if err != nil || !regexp.MustCompile(`railnet_extender_requests_total\{code="200",verb="filter"\} [1-9]`).Match(out) {
+			t.Errorf("the control-plane extender answered no filter call (%v):\n%s", err, grepLines(string(out), "railnet_extender_requests_total"))
 		}
 		must(t, c.Client.Delete(ctx, dep))
 		story.WaitFor(ctx, t, "trainer pods gone and their addresses released", func() (bool, string) {
@@ -399,6 +435,16 @@ func podReport(ctx context.Context, c *ground.Cluster) string {
 		}
 	}
 	return b.String()
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func port(url string) string {
