@@ -15,6 +15,12 @@ const (
 	DefaultResourcePrefix  = "rdma"
 	DefaultRdmaHcaMax      = 1000
 	DefaultPeriodicSeconds = 60
+	// MaxRdmaHcaMax bounds rdmaHcaMax. Each share is a device ID the kubelet
+	// lists, checkpoints and receives in every ListAndWatch message: 10,000
+	// per resource keeps those messages far below gRPC's 4 MiB limit and the
+	// agent's memory small, and is far above the pods a node can run
+	// (kubelet maxPods). Without a bound one edit (2^62) crashed every agent.
+	MaxRdmaHcaMax = 10000
 )
 
 // Config is config.json.
@@ -135,6 +141,10 @@ func (c *Config) normalize() error {
 		seen[r.FullName()] = i
 		if r.RdmaHcaMax != nil && *r.RdmaHcaMax <= 0 {
 			return fmt.Errorf("%s: rdmaHcaMax %d: must be at least 1", where, *r.RdmaHcaMax)
+		}
+		if r.RdmaHcaMax != nil && *r.RdmaHcaMax > MaxRdmaHcaMax {
+			return fmt.Errorf("%s: rdmaHcaMax %d: at most %d shares per resource (each is a device ID the kubelet lists and checkpoints; no node runs that many pods)",
+				where, *r.RdmaHcaMax, MaxRdmaHcaMax)
 		}
 		if len(r.Devices) > 0 {
 			r.Selectors.IfNames = append(r.Selectors.IfNames, r.Devices...)

@@ -69,6 +69,14 @@ func TestParseConfig(t *testing.T) {
 			wantErr: `selectors.deviceIDs[0] "10171" is not a 4-digit hex PCI device ID`},
 		{name: "zero slots", json: `{"configList":[{"resourceName":"a","rdmaHcaMax":0}]}`,
 			wantErr: `configList[0] (a): rdmaHcaMax 0: must be at least 1`},
+		{name: "slots beyond the bound", json: `{"configList":[{"resourceName":"a","rdmaHcaMax":4611686018427387904}]}`,
+			wantErr: `configList[0] (a): rdmaHcaMax 4611686018427387904: at most 10000 shares per resource (each is a device ID the kubelet lists and checkpoints; no node runs that many pods)`},
+		{name: "slots at the bound", json: `{"configList":[{"resourceName":"a","rdmaHcaMax":10000}]}`,
+			check: func(t *testing.T, c *Config) {
+				if got := c.ConfigList[0].MaxSlots(); got != MaxRdmaHcaMax {
+					t.Errorf("MaxSlots = %d, want %d", got, MaxRdmaHcaMax)
+				}
+			}},
 		{name: "slots as string", json: `{"configList":[{"resourceName":"a","rdmaHcaMax":"100"}]}`,
 			wantErr: `configList.rdmaHcaMax: expected int, got JSON string`},
 		{name: "negative interval", json: `{"periodicUpdateInterval":-1,"configList":[{"resourceName":"a"}]}`,

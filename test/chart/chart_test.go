@@ -80,6 +80,7 @@ func TestSchemaRejectsTypos(t *testing.T) {
 		{"nodeAgent.rdmaNetnsMode=shard", "/nodeAgent/rdmaNetnsMode"},
 		{"nodeAgent.sysfsRoot=fixture", "/nodeAgent/sysfsRoot"},
 		{"spiderpoolAgent.debug=true", "debug"},
+		{"rdma.rdmaSharedDevicePlugin.config.configList[0].rdmaHcaMax=20000", "rdmaHcaMax': maximum: got 20,000, want 10,000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
