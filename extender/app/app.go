@@ -54,6 +54,17 @@ type TLSSource interface {
 	Start(ctx context.Context) error
 }
 
+// Validate refuses settings that would switch a check off silently.
+func (c *Config) Validate() error {
+	if c.HeartbeatTTL < 0 {
+		return fmt.Errorf("--heartbeat-ttl=%s: must be positive (0 takes the 2m default); a negative TTL would switch staleness off", c.HeartbeatTTL)
+	}
+	if c.InFlightTTL < 0 {
+		return fmt.Errorf("--inflight-ttl=%s: must be positive (0 takes the 30s default)", c.InFlightTTL)
+	}
+	return nil
+}
+
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
 	if c.HeartbeatTTL == 0 {
@@ -75,6 +86,9 @@ func (c *Config) Defaults() {
 
 // Run serves until ctx ends, then shuts the servers down gracefully.
 func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	cfg.Defaults()
 	log := klog.FromContext(ctx)
 	if cfg.HTTPAddr == "" && cfg.HTTPListener == nil && cfg.HTTPSAddr == "" && cfg.HTTPSListener == nil {

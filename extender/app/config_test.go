@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunRefusesBadConfig(t *testing.T) {
@@ -11,6 +12,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		want string
 	}{
 		{Config{}, "no address to serve on"},
+		{Config{HTTPAddr: ":0", HeartbeatTTL: -time.Second}, "--heartbeat-ttl=-1s: must be positive (0 takes the 2m default); a negative TTL would switch staleness off"},
 		{Config{HTTPSAddr: ":0"}, "HTTPS needs --tls-cert-file and --tls-key-file"},
 		{Config{HTTPSAddr: ":0", CertFile: "/nonexistent.crt", KeyFile: "/nonexistent.key"}, "/nonexistent.crt"},
 	} {

@@ -116,6 +116,11 @@ func check(pod Pod, resources []corev1.ResourceName, n *NodeState, pools map[str
 	case opts.HeartbeatTTL > 0 && opts.Now.Sub(hb.Time) > opts.HeartbeatTTL:
 		return []string{fmt.Sprintf("RDMANode %s is stale: last heartbeat %s ago (limit %s); check the railnet node agent on the node",
 			n.Name, opts.Now.Sub(hb.Time).Round(time.Second), opts.HeartbeatTTL)}, nil
+	case opts.HeartbeatTTL > 0 && hb.Time.Sub(opts.Now) > opts.HeartbeatTTL:
+		// A heartbeat from the future would keep a dead node fresh until
+		// that time comes; a skew within the TTL is tolerated.
+		return []string{fmt.Sprintf("RDMANode %s heartbeat is %s in the future (limit %s): the node's clock is ahead; fix its time (NTP) or the agent's",
+			n.Name, hb.Time.Sub(opts.Now).Round(time.Second), opts.HeartbeatTTL)}, nil
 	}
 	if st.NetnsMode != railnetv1alpha1.NetnsModeShared {
 		mode := st.NetnsMode

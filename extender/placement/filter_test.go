@@ -46,6 +46,17 @@ func TestFilter(t *testing.T) {
 				s.HeartbeatTime = &hb
 			}),
 			wantUnres: "RDMANode n1 is stale: last heartbeat 5m0s ago (limit 2m0s); check the railnet node agent on the node"},
+		{name: "heartbeat from the future", pod: twoRailPod(),
+			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+				hb := metav1.NewTime(now.Add(time.Hour))
+				s.HeartbeatTime = &hb
+			}),
+			wantUnres: "RDMANode n1 heartbeat is 1h0m0s in the future (limit 2m0s): the node's clock is ahead; fix its time (NTP) or the agent's"},
+		{name: "clock skew within the TTL", pod: twoRailPod(), wantPass: true,
+			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+				hb := metav1.NewTime(now.Add(30 * time.Second))
+				s.HeartbeatTime = &hb
+			})},
 		{name: "netns exclusive", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NetnsMode = railnetv1alpha1.NetnsModeExclusive }),
 			wantUnres: "node n1 RDMA netns mode is exclusive; macvlan RDMA needs shared: run `rdma system set netns shared` on the node"},
