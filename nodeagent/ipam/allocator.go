@@ -68,11 +68,11 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 			}
 		}
 	}()
-	for _, family := range [][]string{req.Pools.IPv4, req.Pools.IPv6} {
+	for i, family := range [][]string{req.Pools.IPv4, req.Pools.IPv6} {
 		if len(family) == 0 {
 			continue
 		}
-		addr, alloc, created, err := a.allocateFamily(ctx, req, family, node, mine)
+		addr, alloc, created, err := a.allocateFamily(ctx, req, family, i == 1, node, mine)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +84,7 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 	return out, nil
 }
 
-func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, node *corev1.Node,
+func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, ipv6 bool, node *corev1.Node,
 	mine []railnetv1.IPAllocation) (Address, *railnetv1.IPAllocation, bool, error) {
 	var reasons []string
 	for _, name := range pools {
@@ -95,6 +95,10 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 				continue
 			}
 			return Address{}, nil, false, fmt.Errorf("read SpiderIPPool %s: %w", name, err)
+		}
+		if err := familyMatches(pool, ipv6); err != nil {
+			reasons = append(reasons, err.Error())
+			continue
 		}
 		// The interface already holds an address of this pool.
 		for i := range mine {
@@ -152,6 +156,25 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 		reasons = append(reasons, fmt.Sprintf("SpiderIPPool %s has no free address: %d of %d in use", name, countIn(used, usable), usable.Count()))
 	}
 	return Address{}, nil, false, &ExhaustedError{Pod: req.PodNamespace + "/" + req.PodName, IfName: req.IfName, Reasons: reasons}
+}
+
+// familyMatches refuses a pool listed under the other family's ippools: an
+// IPv6 pool under ipv4 would give the interface two IPv6 addresses and no
+// IPv4 one.
+func familyMatches(pool *spiderv2beta1.SpiderIPPool, ipv6 bool) error {
+	subnet, err := netip.ParsePrefix(pool.Spec.Subnet)
+	if err != nil {
+		return fmt.Errorf("SpiderIPPool %s: spec.subnet %q is not a CIDR", pool.Name, pool.Spec.Subnet)
+	}
+	if is6 := subnet.Addr().Unmap().Is6(); is6 != ipv6 {
+		have, want := "IPv4", "ipv6"
+		if is6 {
+			have, want = "IPv6", "ipv4"
+		}
+		return fmt.Errorf("SpiderIPPool %s is an %s pool (spec.subnet %s) but is listed under ippools.%s; list it under the other family",
+			pool.Name, have, pool.Spec.Subnet, want)
+	}
+	return nil
 }
 
 // ExhaustedError says that none of a network's pools could give an address.

@@ -311,3 +311,30 @@ func TestOverlappingPoolsNeverShareAnAddress(t *testing.T) {
 		_ = cluster.Client.DeleteAllOf(context.Background(), &railnetv1.IPAllocation{}, client.MatchingLabels{railnetv1.LabelNode: "overlap-node"})
 	})
 }
+
+// A pool listed under the other family's ippools is refused by name: an
+// IPv6 pool under ipv4 would give the interface two IPv6 addresses.
+func TestPoolOfTheOtherFamilyIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	createPool(ctx, t, "family-v6", "fd00:21::/64", []string{"fd00:21::10-fd00:21::20"}, "")
+	createPool(ctx, t, "family-v4", "10.22.0.0/24", []string{"10.22.0.10-10.22.0.20"}, "")
+	cluster.CreateNode(t, ground.NodeSpec{Name: "family-node"})
+	a := &ipam.Allocator{Node: "family-node", Reader: cluster.Client, Writer: cluster.Client}
+	for _, tc := range []struct {
+		pools ipam.Pools
+		want  string
+	}{
+		{ipam.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
+		{ipam.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
+	} {
+		_, err := a.Allocate(ctx, ipam.Request{Pools: tc.pools, PodNamespace: "fam", PodName: "p", PodUID: "uid-fam", IfName: "net1"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("pools %+v: error %v, want it to contain %q", tc.pools, err, tc.want)
+		}
+	}
+	var list railnetv1.IPAllocationList
+	if err := cluster.Client.List(ctx, &list, client.MatchingLabels{railnetv1.LabelNode: "family-node"}); err != nil || len(list.Items) != 0 {
+		t.Errorf("%d addresses taken by refused requests (%v)", len(list.Items), err)
+	}
+}
