@@ -18,7 +18,13 @@ import (
 // replaced by a pod of the same name (another UID), finished, or moved to
 // another node. An allocation younger than Grace is left alone, so an ADD in
 // flight (allocation made, pod status not yet written) is never collected.
+//
+// With Node empty it is the cluster's collector (run by one agent, the
+// leader): it looks at every node's allocations and also releases those of
+// nodes that no longer exist, which no node's own collector would ever see,
+// and those of pods gone from a node whose agent is down.
 type Collector struct {
+	// Node is the agent's node; empty collects the whole cluster.
 	Node     string
 	Reader   client.Reader
 	Writer   client.Writer
@@ -50,14 +56,38 @@ func (c *Collector) Collect(ctx context.Context) ([]string, error) {
 		now = c.Now
 	}
 	var list railnetv1.IPAllocationList
-	if err := c.Reader.List(ctx, &list, client.MatchingLabels{railnetv1.LabelNode: c.Node}); err != nil {
-		return nil, fmt.Errorf("list IPAllocations of node %s: %w", c.Node, err)
+	var opts []client.ListOption
+	if c.Node != "" {
+		opts = append(opts, client.MatchingLabels{railnetv1.LabelNode: c.Node})
 	}
+	if err := c.Reader.List(ctx, &list, opts...); err != nil {
+		return nil, fmt.Errorf("list IPAllocations of node %q: %w", c.Node, err)
+	}
+	nodeGone := map[string]bool{}
 	var released []string
 	for i := range list.Items {
 		a := &list.Items[i]
 		if now().Sub(a.CreationTimestamp.Time) < c.Grace {
 			continue
+		}
+		if c.Node == "" {
+			gone, seen := nodeGone[a.Spec.Node]
+			if !seen {
+				err := c.Reader.Get(ctx, client.ObjectKey{Name: a.Spec.Node}, &corev1.Node{})
+				if client.IgnoreNotFound(err) != nil {
+					return released, fmt.Errorf("read node %s of IPAllocation %s: %w", a.Spec.Node, a.Name, err)
+				}
+				gone = apierrors.IsNotFound(err)
+				nodeGone[a.Spec.Node] = gone
+			}
+			if gone {
+				if ok, err := c.release(ctx, a); err != nil {
+					return released, err
+				} else if ok {
+					released = append(released, a.Name)
+				}
+				continue
+			}
 		}
 		gone, err := c.podGone(ctx, a)
 		if err != nil {
@@ -66,15 +96,23 @@ func (c *Collector) Collect(ctx context.Context) ([]string, error) {
 		if !gone {
 			continue
 		}
-		err = c.Writer.Delete(ctx, a, client.Preconditions{UID: &a.UID, ResourceVersion: &a.ResourceVersion})
-		if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-			return released, fmt.Errorf("release IPAllocation %s: %w", a.Name, err)
-		}
-		if err == nil {
+		if ok, err := c.release(ctx, a); err != nil {
+			return released, err
+		} else if ok {
 			released = append(released, a.Name)
 		}
 	}
 	return released, nil
+}
+
+// release deletes the allocation as it was read (another writer's change
+// wins) and reports whether it did.
+func (c *Collector) release(ctx context.Context, a *railnetv1.IPAllocation) (bool, error) {
+	err := c.Writer.Delete(ctx, a, client.Preconditions{UID: &a.UID, ResourceVersion: &a.ResourceVersion})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return false, fmt.Errorf("release IPAllocation %s: %w", a.Name, err)
+	}
+	return err == nil, nil
 }
 
 func (c *Collector) podGone(ctx context.Context, a *railnetv1.IPAllocation) (bool, error) {

@@ -67,13 +67,15 @@ func (n *NodeService) Run(ctx context.Context) error {
 		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute}).Run(ctx)
 	})
 	if n.LeaseNamespace != "" {
-		g.Go(func() error { return n.leadPoolStatus(ctx, cl) })
+		cluster := &Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute}
+		g.Go(func() error { return n.lead(ctx, cl, cluster) })
 	}
 	return g.Wait()
 }
 
-// leadPoolStatus keeps pool counters while this agent holds the Lease.
-func (n *NodeService) leadPoolStatus(ctx context.Context, cl client.Client) error {
+// lead keeps pool counters and runs the cluster's collector while this
+// agent holds the Lease.
+func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *Collector) error {
 	kube, err := kubernetes.NewForConfig(n.Config)
 	if err != nil {
 		return err
@@ -89,7 +91,8 @@ func (n *NodeService) leadPoolStatus(ctx context.Context, cl client.Client) erro
 		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
-				klog.FromContext(ctx).Info("keeping SpiderIPPool counters", "node", n.Node)
+				klog.FromContext(ctx).Info("keeping SpiderIPPool counters and collecting the cluster's leaked addresses", "node", n.Node)
+				go func() { _ = cluster.Run(ctx) }()
 				_ = (&PoolStatus{Client: cl}).Run(ctx)
 			},
 			OnStoppedLeading: func() {},

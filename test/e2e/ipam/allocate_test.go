@@ -338,3 +338,66 @@ func TestPoolOfTheOtherFamilyIsRefused(t *testing.T) {
 		t.Errorf("%d addresses taken by refused requests (%v)", len(list.Items), err)
 	}
 }
+
+// The cluster's collector (the leading agent's) frees what no node's own
+// collector sees: the addresses of a deleted node, and of a force-deleted
+// pod on a node whose agent is down. A living pod keeps its address.
+func TestClusterCollectorFreesDeletedNodesAndPods(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pool := createPool(ctx, t, "cluster-gc", "10.23.0.0/24", []string{"10.23.0.10-10.23.0.40"}, "")
+	cluster.EnsureNamespace(t, "cgc")
+	doomed := cluster.CreateNode(t, ground.NodeSpec{Name: "doomed"})
+	cluster.CreateNode(t, ground.NodeSpec{Name: "survivor"})
+	allocate := func(node, pod string) (*corev1.Pod, string) {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: "cgc"},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+		if err := cluster.Client.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		a := &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client}
+		addrs, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+			PodNamespace: "cgc", PodName: pod, PodUID: string(p.UID), ContainerID: "c1", IfName: "net1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, railnetv1.AllocationName(addrs[0].IP.Addr())
+	}
+	_, onDoomed := allocate("doomed", "on-doomed")
+	forced, forcedAlloc := allocate("survivor", "force-deleted")
+	_, living := allocate("survivor", "living")
+
+	if err := cluster.Client.Delete(ctx, doomed); err != nil {
+		t.Fatal(err)
+	}
+	zero := int64(0)
+	if err := cluster.Client.Delete(ctx, forced, &client.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(ctx, t, forced)
+
+	gc := &ipam.Collector{Reader: cluster.Client, Writer: cluster.Client, Grace: time.Hour}
+	if _, err := gc.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(name string) bool {
+		err := cluster.Client.Get(ctx, client.ObjectKey{Name: name}, &railnetv1.IPAllocation{})
+		return err == nil
+	}
+	if !exists(onDoomed) || !exists(forcedAlloc) {
+		t.Fatal("the cluster's collector released addresses within the grace period")
+	}
+	gc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if _, err := gc.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if exists(onDoomed) {
+		t.Errorf("the deleted node's address %s is still held", onDoomed)
+	}
+	if exists(forcedAlloc) {
+		t.Errorf("the force-deleted pod's address %s is still held", forcedAlloc)
+	}
+	if !exists(living) {
+		t.Errorf("the living pod's address %s was released", living)
+	}
+}
