@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +32,9 @@ type (
 type Service struct {
 	Socket    string
 	Allocator *Allocator
+	// ReadTimeout bounds reading a request (default 10 s): a client that
+	// stalls is cut off rather than holding a connection.
+	ReadTimeout time.Duration
 }
 
 // Run serves until ctx ends.
@@ -63,7 +67,15 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("put IPAM socket in place at %s: %w", sock, err)
 	}
 	defer os.Remove(sock)
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	// CNI plugins send a small request and wait up to a minute for the
+	// answer (an allocation may retry against the API server); a client that
+	// stalls or never reads is cut off rather than holding a connection.
+	readTimeout := s.ReadTimeout
+	if readTimeout == 0 {
+		readTimeout = 10 * time.Second
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: min(5*time.Second, readTimeout), ReadTimeout: readTimeout,
+		WriteTimeout: 70 * time.Second, IdleTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -127,6 +139,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "malformed IPAM request: " + err.Error()})
+		return false
+	}
+	// One JSON object per request: anything after it is refused, not
+	// silently ignored.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "malformed IPAM request: data after the JSON object"})
 		return false
 	}
 	return true

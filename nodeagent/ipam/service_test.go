@@ -3,6 +3,7 @@ package ipam
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,11 @@ import (
 // folder: every request below must be refused before the allocator is used.
 func startService(t *testing.T) (string, *http.Client) {
 	t.Helper()
+	return startServiceWith(t, &Service{})
+}
+
+func startServiceWith(t *testing.T, svc *Service) (string, *http.Client) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "ipam-svc-")
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +33,8 @@ func startService(t *testing.T) (string, *http.Client) {
 	sock := filepath.Join(dir, "sub", "ipam.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&Service{Socket: sock}).Run(ctx) }()
+	svc.Socket = sock
+	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -78,6 +85,8 @@ func TestServiceRefusesMalformedRequests(t *testing.T) {
 		{"wrong type", "POST", ipamwire.PathAllocate, `{"ippools":{"ipv4":"gpu1"}}`, 400, "malformed IPAM request: json: cannot unmarshal string"},
 		{"unknown field", "POST", ipamwire.PathRelease, `{"podUID":"u","pod":"x"}`, 400, `malformed IPAM request: json: unknown field "pod"`},
 		{"bad address", "POST", ipamwire.PathCheck, `{"podUID":"u","ifName":"net1","ips":["300.1.1.1"]}`, 400, "malformed IPAM request"},
+		{"trailing garbage", "POST", ipamwire.PathRelease, `{"podUID":"u","ifName":"net1"} {"podUID":"v"}`, 400, "malformed IPAM request: data after the JSON object"},
+		{"trailing bytes", "POST", ipamwire.PathRelease, `{"podUID":"u","ifName":"net1"}xyz`, 400, "malformed IPAM request"},
 		{"too large", "POST", ipamwire.PathAllocate, `{"podName":"` + strings.Repeat("x", 70<<10) + `"}`, 400, "request body too large"},
 		{"GET", "GET", ipamwire.PathAllocate, "", 405, ""},
 		{"unknown path", "POST", "/v1/steal", "{}", 404, ""},
@@ -98,6 +107,27 @@ func TestServiceRefusesMalformedRequests(t *testing.T) {
 				t.Fatalf("HTTP %d %s, want %d with %q", resp.StatusCode, body, tc.status, tc.msg)
 			}
 		})
+	}
+}
+
+// A client that sends part of a request and stalls is cut off after the
+// read timeout instead of holding the connection for ever.
+func TestServiceCutsOffStalledClients(t *testing.T) {
+	sock, _ := startServiceWith(t, &Service{ReadTimeout: 300 * time.Millisecond})
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: ipam\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"podUID\":", ipamwire.PathRelease)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(conn) // the server answers 400 or just closes
+	if err != nil {
+		t.Fatalf("the stalled connection was not closed by the service: %v", err)
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("the service held a stalled client for %s", waited)
 	}
 }
 
