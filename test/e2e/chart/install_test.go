@@ -3,6 +3,9 @@ package chart_test
 import (
 	"context"
 	"fmt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +173,24 @@ func chartDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// With Spiderpool installed, helm install refuses, saying why and what to
+// do, and leaves nothing behind.
+func TestInstallRefusedNextToSpiderpool(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sp := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "spiderpool-controller"}}
+	if err := cluster.Client.Create(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cluster.Client.Delete(context.Background(), sp) }()
+	out, err := helm(ctx, t, "install", "railnet-next-to-spiderpool", chartDir(t), "--namespace", "railnet-sp", "--create-namespace")
+	want := "Spiderpool is installed (MutatingWebhookConfiguration spiderpool-controller): railnet serves the same SpiderIPPool / SpiderMultusConfig API"
+	if err == nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "Uninstall Spiderpool first") {
+		t.Fatalf("helm install next to Spiderpool: %v\n%s", err, out)
+	}
+	if out, err := helm(ctx, t, "status", "railnet-next-to-spiderpool", "--namespace", "railnet-sp"); err == nil {
+		t.Errorf("a release was recorded:\n%s", out)
+	}
 }
