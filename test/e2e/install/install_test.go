@@ -16,6 +16,7 @@ import (
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -95,14 +96,14 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`))))
 	must(t, cp.RunScheduler(nil))
 
-	// helm install with the seed's --set flags as the seed writes them
-	// (Spiderpool's keys), the seed's 8 per-GPU resources, the two values a
-	// simulated node needs (its RDMA is a fixture), and the extender on the
-	// control-plane node for its kube-scheduler.
+	// helm install as the operator guide says: the seed's --set flags as
+	// the seed writes them (Spiderpool's keys), the guide's device plugin
+	// values (the seed's 8 per-GPU resources), the extender on the
+	// control-plane node for its kube-scheduler — plus the two values a
+	// simulated node needs (its RDMA is a fixture).
 	var dpConfig map[string]any
 	must(t, json.Unmarshal(story.SeedDevicePluginConfig(), &dpConfig))
 	values := map[string]any{
-		"rdma":      map[string]any{"rdmaSharedDevicePlugin": map[string]any{"config": dpConfig}},
 		"nodeAgent": map[string]any{"sysfsRoot": fixture, "rdmaNetnsMode": "shared"},
 		"extender":  map[string]any{"controlPlane": map[string]any{"enabled": true}},
 	}
@@ -113,7 +114,8 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	must(t, err)
 	start := time.Now()
 	args := []string{"install", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
-		"--create-namespace", "-f", valuesFile, "--wait", "--timeout", "5m"}
+		"--create-namespace", "-f", filepath.Join(chart, "docs", "examples", "device-plugin-values.yaml"),
+		"-f", valuesFile, "--wait", "--timeout", "5m"}
 	for _, set := range seedSets {
 		args = append(args, "--set", set)
 	}
@@ -193,9 +195,16 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	})
 
 	t.Run("an annotated Deployment gets its 8 rails and runs", func(t *testing.T) {
-		c.EnsureNamespace(t, story.TrainNamespace)
-		dep := story.Trainer(2)
-		must(t, c.Client.Create(ctx, dep))
+		// The operator guide's manifest, as written but for its image:
+		// the ground has no registry, so the seed's rdma-tools is replaced
+		// by the local busybox.
+		manifest, err := os.ReadFile(filepath.Join(chart, "docs", "examples", "trainer.yaml"))
+		must(t, err)
+		manifest = []byte(strings.ReplaceAll(string(manifest), "ghcr.io/spidernet-io/rdma-tools:latest", realnode.BusyboxImage))
+		_, err = c.Apply(ctx, manifest)
+		must(t, err)
+		must(t, c.AddNamespace(ctx, story.TrainNamespace)) // its default ServiceAccount, at once
+		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: story.TrainNamespace, Name: "trainer"}}
 		var pods []corev1.Pod
 		story.WaitFor(ctx, t, "2 trainer pods running", func() (bool, string) {
 			var list corev1.PodList
