@@ -436,25 +436,32 @@ func (c *Cluster) writeSchedulerConfig() error {
 // cluster's folder: the scheduler's credentials, no leader election, the
 // given profiles (nil: the default one) and extenders.
 func (c *Cluster) writeSchedulerConfigFile(name string, profiles []schedconfigv1.KubeSchedulerProfile, extenders []schedconfigv1.Extender) error {
+	b, err := SchedulerConfig(filepath.Join(c.Dir, "scheduler.kubeconfig"), c.opts.PercentageOfNodesToScore, profiles, extenders)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Dir, name), b, 0o600)
+}
+
+// SchedulerConfig is a KubeSchedulerConfiguration (YAML) for a scheduler
+// using kubeconfig, without leader election, with the given profiles (nil:
+// the default one) and extenders.
+func SchedulerConfig(kubeconfig string, percentageOfNodesToScore *int32, profiles []schedconfigv1.KubeSchedulerProfile, extenders []schedconfigv1.Extender) ([]byte, error) {
 	leaderElect := false
 	cfg := schedconfigv1.KubeSchedulerConfiguration{
 		ClientConnection: componentbaseconfigv1alpha1.ClientConnectionConfiguration{
-			Kubeconfig: filepath.Join(c.Dir, "scheduler.kubeconfig"),
+			Kubeconfig: kubeconfig,
 			QPS:        200,
 			Burst:      400,
 		},
 		LeaderElection:           componentbaseconfigv1alpha1.LeaderElectionConfiguration{LeaderElect: &leaderElect},
-		PercentageOfNodesToScore: c.opts.PercentageOfNodesToScore,
+		PercentageOfNodesToScore: percentageOfNodesToScore,
 		Profiles:                 profiles,
 		Extenders:                extenders,
 	}
 	cfg.APIVersion = schedconfigv1.SchemeGroupVersion.String()
 	cfg.Kind = "KubeSchedulerConfiguration"
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(c.Dir, name), b, 0o600)
+	return yaml.Marshal(cfg)
 }
 
 func (c *Cluster) newClient() error {

@@ -5,9 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
-	componentbaseconfigv1alpha1 "k8s.io/component-base/config/v1alpha1"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
-	"sigs.k8s.io/yaml"
+
+	"github.com/railnet/railnet/test/ground"
 )
 
 // RunScheduler runs the cluster's kube-scheduler on this node's host
@@ -19,15 +19,7 @@ func (n *Node) RunScheduler(extenders []schedconfigv1.Extender) error {
 	if err := n.cluster.WriteKubeconfig(kc, n.APIServer, n.cluster.SchedulerAuth()); err != nil {
 		return err
 	}
-	leaderElect := false
-	cfg := schedconfigv1.KubeSchedulerConfiguration{
-		ClientConnection: componentbaseconfigv1alpha1.ClientConnectionConfiguration{Kubeconfig: kc, QPS: 100, Burst: 200},
-		LeaderElection:   componentbaseconfigv1alpha1.LeaderElectionConfiguration{LeaderElect: &leaderElect},
-		Extenders:        extenders,
-	}
-	cfg.APIVersion = schedconfigv1.SchemeGroupVersion.String()
-	cfg.Kind = "KubeSchedulerConfiguration"
-	b, err := yaml.Marshal(cfg)
+	b, err := ground.SchedulerConfig(kc, nil, nil, extenders)
 	if err != nil {
 		return err
 	}
