@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
@@ -116,6 +119,18 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// The node count bounds what a request may carry.
+	var nodeCount atomic.Int64
+	nodeInformer, err := c.GetInformer(ctx, &corev1.Node{})
+	if err != nil {
+		return fmt.Errorf("node informer: %w", err)
+	}
+	if _, err := nodeInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { nodeCount.Add(1) },
+		DeleteFunc: func(any) { nodeCount.Add(-1) },
+	}); err != nil {
+		return fmt.Errorf("node informer: %w", err)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.Start(ctx) })
 	if cfg.Certs != nil {
@@ -141,6 +156,7 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	}, func() float64 { return float64(decider.InFlight.Len()) }))
 	handler := server.New(decider, server.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		NodeCount:    func() int { return int(max(nodeCount.Load(), 0)) },
 		Registry:     reg,
 		Healthy: func() error {
 			if cfg.Certs != nil {
@@ -158,7 +174,10 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 				return fmt.Errorf("listen %s on %s: %w", name, addr, err)
 			}
 		}
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tlsCfg}
+		// The scheduler's httpTimeout is 5 s in the chart: a request that
+		// takes longer to send or to answer is cut off.
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tlsCfg}
 		servers = append(servers, srv)
 		log.Info("serving", "scheme", name, "address", l.Addr().String())
 		g.Go(func() error {

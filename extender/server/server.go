@@ -32,6 +32,27 @@ type Options struct {
 	// Registry receives the extender's metrics and is served on /metrics;
 	// a new registry when nil.
 	Registry *prometheus.Registry
+	// NodeCount is the cluster's node count; with it, a request is bounded
+	// to what the scheduler can send for that many nodes (BodyLimit), not
+	// only by MaxBodyBytes. Nil: MaxBodyBytes alone.
+	NodeCount func() int
+	// MaxInFlight bounds concurrent filter/prioritize requests
+	// (DefaultMaxInFlight when 0); more are answered 429 at once, before
+	// their body is read, so no client can make the extender hold many
+	// large bodies. kube-scheduler calls one at a time per profile.
+	MaxInFlight int
+}
+
+// DefaultMaxInFlight is Options.MaxInFlight's default.
+const DefaultMaxInFlight = 8
+
+// BodyLimit bounds a request for a cluster of nodes nodes: the pod (at most
+// the API server's 1.5 MiB object limit, rounded up to 2 MiB) plus, per
+// node, a full Node object's worth (16 KiB; nodeCacheCapable schedulers
+// send only its name), capped by max.
+func BodyLimit(nodes int, max int64) int64 {
+	limit := int64(2<<20) + int64(nodes)*(16<<10)
+	return min(limit, max)
 }
 
 type metrics struct {
@@ -72,18 +93,37 @@ func New(d Decider, o Options) http.Handler {
 		klog.Background().Error(nil, "panic while answering the scheduler", "path", c.Request.URL.Path, "panic", err)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"Error": "internal error in the railnet extender; see its log"})
 	}))
-	h := &handler{d: d, o: o, m: m}
-	r.POST("/filter", h.filter)
-	r.POST("/prioritize", h.prioritize)
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	h := &handler{d: d, o: o, m: m, slots: make(chan struct{}, o.MaxInFlight)}
+	r.POST("/filter", h.limit("filter"), h.filter)
+	r.POST("/prioritize", h.limit("prioritize"), h.prioritize)
 	r.GET("/healthz", h.healthz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 	return r
 }
 
 type handler struct {
-	d Decider
-	o Options
-	m *metrics
+	d     Decider
+	o     Options
+	m     *metrics
+	slots chan struct{}
+}
+
+// limit admits at most MaxInFlight requests at once; others get 429.
+func (h *handler) limit(verb string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		select {
+		case h.slots <- struct{}{}:
+			defer func() { <-h.slots }()
+			c.Next()
+		default:
+			h.fail(c, verb, http.StatusTooManyRequests,
+				errors.New("the railnet extender is answering as many requests as it allows at once; retry"))
+			c.Abort()
+		}
+	}
 }
 
 func (h *handler) args(c *gin.Context, verb string) (*extenderv1.ExtenderArgs, []string, bool) {
@@ -91,7 +131,11 @@ func (h *handler) args(c *gin.Context, verb string) (*extenderv1.ExtenderArgs, [
 		h.fail(c, verb, http.StatusBadRequest, err)
 		return nil, nil, false
 	}
-	args, names, err := DecodeArgs(c.Request.Body, h.o.MaxBodyBytes)
+	limit := h.o.MaxBodyBytes
+	if h.o.NodeCount != nil {
+		limit = BodyLimit(h.o.NodeCount(), limit)
+	}
+	args, names, err := DecodeArgs(c.Request.Body, limit)
 	if err != nil {
 		h.fail(c, verb, http.StatusBadRequest, err)
 		return nil, nil, false
