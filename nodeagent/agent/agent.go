@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +53,11 @@ type Options struct {
 	PluginWatcher bool
 	// MetricsAddr is the Prometheus listen address; "" turns it off.
 	MetricsAddr string
+	// HealthAddr serves /healthz (see Health); "" turns it off. The
+	// metrics listener serves the same /healthz.
+	HealthAddr string
+	// IPAMSocket is checked by /healthz; "" skips the check.
+	IPAMSocket string
 	// RDMACounters adds the per-port RDMA counters to the metrics.
 	RDMACounters bool
 	// RailsByIfName overrides rail assignment (see package discovery).
@@ -106,10 +113,12 @@ type Agent struct {
 	client client.Client
 	links  discovery.Links
 
-	mu      sync.RWMutex
-	node    *discovery.Node
-	masters []string
-	dp      *deviceplugin.Manager
+	mu            sync.RWMutex
+	node          *discovery.Node
+	lastDiscovery time.Time
+	masters       []string
+	dp            *deviceplugin.Manager
+	started       time.Time
 }
 
 // Run runs the agent until ctx ends or a part fails.
@@ -131,7 +140,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer links.Close()
-	a := &Agent{opts: opts, client: c, links: links}
+	a := &Agent{opts: opts, client: c, links: links, started: time.Now()}
 
 	a.refreshMasters(ctx)
 	if err := a.discover(); err != nil {
@@ -165,6 +174,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if opts.MetricsAddr != "" {
 		g.Go(func() error { return a.serveMetrics(gctx) })
+	}
+	if opts.HealthAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", a.healthz)
+		g.Go(func() error { return serve(gctx, "health", opts.HealthAddr, mux) })
 	}
 	if opts.IPAM != nil {
 		g.Go(func() error {
@@ -204,7 +218,7 @@ func (a *Agent) discover() error {
 		return err
 	}
 	a.mu.Lock()
-	a.node = n
+	a.node, a.lastDiscovery = n, time.Now()
 	a.mu.Unlock()
 	return nil
 }
@@ -286,11 +300,16 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 	reg.MustRegister(metrics.New(a.opts.NodeName, src))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	srv := &http.Server{Addr: a.opts.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	l, err := net.Listen("tcp", a.opts.MetricsAddr)
+	mux.HandleFunc("/healthz", a.healthz)
+	return serve(ctx, "metrics", a.opts.MetricsAddr, mux)
+}
+
+// serve runs an HTTP server on addr until ctx ends.
+func serve(ctx context.Context, name, addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("metrics listen on %s: %w", a.opts.MetricsAddr, err)
+		return fmt.Errorf("%s listen on %s: %w", name, addr, err)
 	}
 	go func() {
 		<-ctx.Done()
@@ -298,9 +317,37 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	klog.FromContext(ctx).Info("metrics listening", "addr", l.Addr().String())
+	klog.FromContext(ctx).Info(name+" listening", "addr", l.Addr().String())
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics server: %w", err)
+		return fmt.Errorf("%s server: %w", name, err)
 	}
 	return nil
+}
+
+// healthz answers 200 with "ok" (and any warnings) or 500 with the problems
+// a restart of the agent would fix: the liveness probe's endpoint.
+func (a *Agent) healthz(w http.ResponseWriter, _ *http.Request) {
+	a.mu.RLock()
+	in := HealthInputs{Now: time.Now(), Started: a.started, LastDiscovery: a.lastDiscovery,
+		DiscoveryInterval: a.opts.DiscoveryInterval, IPAMSocket: a.opts.IPAMSocket}
+	a.mu.RUnlock()
+	if a.dp != nil {
+		for _, r := range a.dp.Status() {
+			if !r.Registered {
+				in.Unregistered = append(in.Unregistered, r.Name)
+			}
+		}
+		in.ConfigError = a.dp.ConfigError()
+	}
+	if in.IPAMSocket != "" {
+		_, in.IPAMSocketErr = os.Stat(in.IPAMSocket)
+	}
+	problems, warnings := Health(in)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintln(w, strings.Join(append(problems, warnings...), "\n"))
+		return
+	}
+	fmt.Fprintln(w, strings.Join(append([]string{"ok"}, warnings...), "\n"))
 }

@@ -19,13 +19,13 @@ import (
 )
 
 type flags struct {
-	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig string
-	deviceConfig, metricsListen, ipamSocket             string
-	ipamLeaseNamespace, rdmaNetnsMode                   string
-	ipamGCGrace                                         time.Duration
-	rdmaMetrics, pluginWatcher                          bool
-	discoveryInterval, heartbeat                        time.Duration
-	rails                                               railFlag
+	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig   string
+	deviceConfig, metricsListen, ipamSocket, healthListen string
+	ipamLeaseNamespace, rdmaNetnsMode                     string
+	ipamGCGrace                                           time.Duration
+	rdmaMetrics, pluginWatcher                            bool
+	discoveryInterval, heartbeat                          time.Duration
+	rails                                                 railFlag
 }
 
 // railFlag collects repeated --rail=IFNAME=RAIL.
@@ -53,6 +53,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.deviceConfig, "device-plugin-config", "", "shared RDMA device plugin config.json; empty turns the device plugin off")
 	fs.BoolVar(&f.pluginWatcher, "device-plugin-watcher", false, "register the device plugin through the kubelet's plugin watcher (plugins_registry) instead of kubelet.sock")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
+	fs.StringVar(&f.healthListen, "health-listen", "", "address of /healthz (discovery fresh, device plugin registered, IPAM socket present), e.g. 127.0.0.1:9712; empty turns it off")
 	fs.BoolVar(&f.rdmaMetrics, "rdma-metrics", true, "export per-port RDMA counters from sysfs")
 	fs.StringVar(&f.ipamSocket, "ipam-socket", ipam.DefaultSocket, "unix socket of the IPAM service (empty turns IPAM off)")
 	fs.StringVar(&f.ipamLeaseNamespace, "ipam-lease-namespace", "", "namespace of the Lease electing the one agent that keeps SpiderIPPool counters (empty: this agent never does)")
@@ -88,6 +89,7 @@ func run(ctx context.Context, f *flags) error {
 	return agent.Run(ctx, agent.Options{
 		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,
 		DevicePluginConfig: f.deviceConfig, PluginWatcher: f.pluginWatcher, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
+		HealthAddr: f.healthListen, IPAMSocket: f.ipamSocket,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
 		IPAM: ipamService, NetnsMode: netnsMode,
 	})
