@@ -82,7 +82,7 @@ func BuildGoTool(ctx context.Context, t GoTool) (string, error) {
 	if err := os.MkdirAll(filepath.Join(root, "locks"), 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(root, "locks", key+".lock"))
+	unlock, err := LockFile(ctx, filepath.Join(root, "locks", key+".lock"))
 	if err != nil {
 		return "", err
 	}
@@ -179,7 +179,10 @@ func goCmd(ctx context.Context, dir string, env []string, args ...string) error 
 	return nil
 }
 
-func lockFile(ctx context.Context, path string) (func(), error) {
+// LockFile takes an exclusive lock on the file at path (created if
+// missing), waiting until ctx ends; the returned func releases it. Test
+// processes use it to take turns (builds, network choices).
+func LockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

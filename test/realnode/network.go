@@ -1,6 +1,7 @@
 package realnode
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -37,11 +39,21 @@ type Network struct {
 // routes overlap it) and removes it when the test ends.
 func NewNetwork(tb ground.TB) *Network {
 	tb.Helper()
-	prefix, err := freePrefix(24, 200)
+	// Test processes choose their networks one at a time, and each choice
+	// is visible as routes (the bridge's, the pod network's) before the
+	// next process looks.
+	unlock, err := lockNetworks(tb.Context())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pods, err := freePrefix(16, 100)
+	defer unlock()
+	// Node networks come from 10.200-254.x.0/24 and pod networks from
+	// 10.100-199.0.0/16: the two never meet.
+	prefix, err := freePrefix(24, 200, 254)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pods, err := freePrefix(16, 100, 199)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -58,7 +70,29 @@ func NewNetwork(tb ground.TB) *Network {
 	if err := netlink.LinkSetUp(br); err != nil {
 		tb.Fatalf("set %s up: %v", n.Bridge, err)
 	}
+	// The pod network, reserved by a route on the bridge (each node's /24
+	// is routed more specifically through the node); it goes with the bridge.
+	l, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: ipNet(pods), Scope: netlink.SCOPE_LINK}); err != nil {
+		tb.Fatalf("route the pod network %s to %s: %v", pods, n.Bridge, err)
+	}
 	return n
+}
+
+// lockNetworks holds a file lock shared by every test process while one
+// chooses its networks.
+func lockNetworks(ctx context.Context) (func(), error) {
+	root, err := ground.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(root, "locks"), 0o755); err != nil {
+		return nil, err
+	}
+	return ground.LockFile(ctx, filepath.Join(root, "locks", "realnode-networks.lock"))
 }
 
 // PodCIDR is the pod subnet of the i-th attached node (from 1).
@@ -131,21 +165,21 @@ func (n *Network) Attach(nodeNS ns.NetNS) (netip.Addr, netip.Prefix, error) {
 	return addr, podCIDR, nil
 }
 
-// freePrefix picks a 10.x.y.0/bits (x from base to 254; y 0 for a /16)
-// that no route of the host overlaps; tests of several packages run at once,
-// each with its own.
-func freePrefix(bits int, base int64) (netip.Prefix, error) {
+// freePrefix picks a 10.x.y.0/bits (x from lo to hi; y 0 for a /16) that
+// no route of the host overlaps; tests of several packages run at once, each
+// with its own.
+func freePrefix(bits int, lo, hi int64) (netip.Prefix, error) {
 	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("list routes: %w", err)
 	}
 	for range 100 {
-		x, _ := rand.Int(rand.Reader, big.NewInt(255-base))
+		x, _ := rand.Int(rand.Reader, big.NewInt(hi-lo+1))
 		y, _ := rand.Int(rand.Reader, big.NewInt(256))
 		if bits <= 16 {
 			y.SetInt64(0)
 		}
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(base + x.Int64()), byte(y.Int64()), 0}), bits)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(lo + x.Int64()), byte(y.Int64()), 0}), bits)
 		taken := false
 		for _, r := range routes {
 			if r.Dst == nil {
@@ -165,7 +199,7 @@ func freePrefix(bits int, base int64) (netip.Prefix, error) {
 			return p, nil
 		}
 	}
-	return netip.Prefix{}, fmt.Errorf("no free 10.%d-254.x.0/%d for the nodes' network", base, bits)
+	return netip.Prefix{}, fmt.Errorf("no free 10.%d-%d.x.0/%d for the test ground's networks", lo, hi, bits)
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {
