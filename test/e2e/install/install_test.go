@@ -143,12 +143,13 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 				t.Errorf("%d ready %s pods, want %d\n%s", got[comp], comp, n, podReport(ctx, c))
 			}
 		}
-		// The agents' liveness endpoint, on each node's loopback.
+		// The agents' liveness endpoint, on each node's loopback (it
+		// listens once the agent has started its parts).
 		for _, n := range nodes {
-			out, err := n.Command(ctx, "busybox", "wget", "-qO-", "http://127.0.0.1:9712/healthz").CombinedOutput()
-			if err != nil || !strings.HasPrefix(string(out), "ok") {
-				t.Errorf("agent /healthz on %s: %v %s", n.Name, err, out)
-			}
+			story.WaitFor(ctx, t, "agent /healthz ok on "+n.Name, func() (bool, string) {
+				out, err := n.Command(ctx, "busybox", "wget", "-qO-", "http://127.0.0.1:9712/healthz").CombinedOutput()
+				return err == nil && strings.HasPrefix(string(out), "ok"), fmt.Sprintf("%v %s", err, out)
+			})
 		}
 	})
 
