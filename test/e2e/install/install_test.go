@@ -145,8 +145,10 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}
 		// The agents' liveness endpoint, on each node's loopback (it
 		// listens once the agent has started its parts).
+		hctx, hcancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer hcancel()
 		for _, n := range nodes {
-			story.WaitFor(ctx, t, "agent /healthz ok on "+n.Name, func() (bool, string) {
+			story.WaitFor(hctx, t, "agent /healthz ok on "+n.Name, func() (bool, string) {
 				out, err := n.Command(ctx, "busybox", "wget", "-qO-", "http://127.0.0.1:9712/healthz").CombinedOutput()
 				return err == nil && strings.HasPrefix(string(out), "ok"), fmt.Sprintf("%v %s", err, out)
 			})
