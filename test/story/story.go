@@ -56,7 +56,6 @@ type Env struct {
 	// kubeconfigs by component impersonate the chart's ServiceAccounts.
 	kubeconfigs map[string]string
 	nodeBins    realnode.Binaries
-	procs       []*exec.Cmd
 }
 
 // AgentGCGrace is how old an address of a gone pod must be before a node's
@@ -228,7 +227,6 @@ func (e *Env) start(tb ground.TB, name, bin string, args ...string) {
 	cmd.Stdout, cmd.Stderr = prefixWriter(e.clog, name), prefixWriter(e.clog, name)
 	cmd.SysProcAttr = sysProcAttr()
 	ground.StartCommand(tb, cmd, 10*time.Second)
-	e.procs = append(e.procs, cmd)
 }
 
 func (e *Env) logf(format string, args ...any) {
