@@ -10,13 +10,16 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/extender/app"
+	"github.com/railnet/railnet/extender/schedsync"
 )
 
 // certFlags are the certificate flags besides the files: the self-managed
@@ -27,6 +30,8 @@ type certFlags struct {
 	schedulerDeployment, caFile                   string
 	caLifetime, caOverlap, servingLifetime        time.Duration
 	extraSANs                                     string
+	// devicePlugin and schedulerConfigs: package schedsync's inputs.
+	devicePlugin, schedulerConfigs string
 }
 
 func main() {
@@ -53,6 +58,8 @@ func main() {
 	flag.DurationVar(&sm.caOverlap, "ca-overlap", 0, "self-managed certificates: how long old and new CA are trusted together in a rotation (default 24h)")
 	flag.DurationVar(&sm.servingLifetime, "serving-lifetime", 0, "self-managed certificates: serving certificate lifetime")
 	flag.StringVar(&sm.extraSANs, "extra-sans", "", "self-managed certificates: comma-separated extra IPs / DNS names")
+	flag.StringVar(&sm.devicePlugin, "device-plugin-configmap", "", "ConfigMap (in --namespace) of the RDMA device plugin config; with --scheduler-configs, their extenders' managedResources follow it as edited")
+	flag.StringVar(&sm.schedulerConfigs, "scheduler-configs", "", "comma-separated ConfigMaps (in --namespace) holding kube-scheduler configurations that call this extender, each as <configmap> or <configmap>:<deployment> (the Deployment is rolled when its configuration changes)")
 	flag.Int64Var(&cfg.MaxBodyBytes, "max-request-bytes", 0, "largest ExtenderArgs accepted (default 32 MiB)")
 	flag.Parse() // --kubeconfig comes from controller-runtime's config package
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -92,5 +99,26 @@ func run(ctx context.Context, cfg app.Config, sm certFlags) error {
 		}
 		cfg.Certs = src
 	}
-	return app.Run(klog.NewContext(ctx, klog.Background()), rc, cfg)
+	ctx = klog.NewContext(ctx, klog.Background())
+	if sm.devicePlugin == "" {
+		return app.Run(ctx, rc, cfg)
+	}
+	if sm.namespace == "" || sm.schedulerConfigs == "" {
+		return fmt.Errorf("--device-plugin-configmap %s needs --namespace and --scheduler-configs", sm.devicePlugin)
+	}
+	syncer := &schedsync.Syncer{Namespace: sm.namespace, DevicePlugin: sm.devicePlugin}
+	if syncer.Client, err = kubernetes.NewForConfig(rc); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(sm.schedulerConfigs, ",") {
+		t, err := schedsync.ParseTarget(s)
+		if err != nil {
+			return fmt.Errorf("--scheduler-configs: %w", err)
+		}
+		syncer.Targets = append(syncer.Targets, t)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return syncer.Run(ctx) })
+	g.Go(func() error { return app.Run(ctx, rc, cfg) })
+	return g.Wait()
 }

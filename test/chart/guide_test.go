@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,36 +11,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/railnet/railnet/test/ground"
 )
 
 // guideCommands returns the shell commands of the operator guide's sh
-// blocks, continuation lines joined.
+// blocks.
 func guideCommands(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(chartDir(t), "docs", "operator-guide.md"))
+	cmds, err := ground.GuideCommands(filepath.Join(chartDir(t), "docs", "operator-guide.md"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	var cmds []string
-	var cur strings.Builder
-	in := false
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := s.Text()
-		switch {
-		case line == "```sh":
-			in = true
-		case line == "```":
-			in = false
-		case in:
-			cont := strings.HasSuffix(line, `\`)
-			cur.WriteString(strings.TrimSuffix(strings.TrimSpace(line), `\`) + " ")
-			if !cont {
-				cmds = append(cmds, strings.TrimSpace(cur.String()))
-				cur.Reset()
-			}
-		}
 	}
 	return cmds
 }

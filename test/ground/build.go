@@ -363,3 +363,29 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(parts, "\n")
 }
+
+// Kubectl returns the path of kubectl at KubernetesVersion, built (once, then
+// cached) from the same k8s.io/kubernetes module as the control plane, in a
+// builder of its own so the control plane's cached build stays complete: the
+// operator's kubectl matches the cluster's version, whatever kubectl the
+// machine has.
+func Kubectl(ctx context.Context) (string, error) {
+	root, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	t := GoTool{Name: "kubectl", Version: KubernetesVersion, Binaries: map[string]string{"kubectl": "k8s.io/kubernetes/cmd/kubectl"}}
+	if dir := filepath.Join(root, "bin", t.Name+"-"+t.Version); complete(dir, t) {
+		return filepath.Join(dir, "kubectl"), nil
+	}
+	kt, err := KubernetesTool(ctx, KubernetesVersion)
+	if err != nil {
+		return "", err
+	}
+	t.Require, t.Replace, t.LDFlags = kt.Require, kt.Replace, kt.LDFlags
+	dir, err := BuildGoTool(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kubectl"), nil
+}

@@ -66,8 +66,15 @@ func RailnetImages(ctx context.Context, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The ground's kube-scheduler is linked against the C library (the
+	// ground builds Kubernetes with cgo), so the image carries it beside the
+	// binary, as a distroless/base image does.
+	libs, err := sharedLibraries(ctx, cp.Scheduler)
+	if err != nil {
+		return nil, err
+	}
 	sched := Image{Ref: values.SchedulerImage, Entrypoint: []string{"/usr/local/bin/kube-scheduler"},
-		Files: []File{{Path: "/usr/local/bin/kube-scheduler", Source: cp.Scheduler}}}
+		Files: append([]File{{Path: "/usr/local/bin/kube-scheduler", Source: cp.Scheduler}}, libs...)}
 	p := filepath.Join(dir, "kube-scheduler.tar")
 	if err := sched.WriteTarball(p); err != nil {
 		return nil, err
@@ -173,4 +180,28 @@ func imageFromDockerfile(ctx context.Context, root, folder, binDir string) (Imag
 		return Image{}, fmt.Errorf("%s: no COPY --from=build or ENTRYPOINT line", file)
 	}
 	return im, s.Err()
+}
+
+// sharedLibraries lists, as image files at their own paths, the shared
+// libraries and the loader a dynamically linked binary needs (ldd's answer);
+// none for a static one.
+func sharedLibraries(ctx context.Context, bin string) ([]File, error) {
+	out, err := exec.CommandContext(ctx, "ldd", bin).CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "not a dynamic executable") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("ldd %s: %w\n%s", bin, err, out)
+	}
+	var files []File
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+			files = append(files, File{Path: f[2], Source: f[2]})
+		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+			files = append(files, File{Path: f[0], Source: f[0]})
+		}
+	}
+	return files, nil
 }

@@ -35,10 +35,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "railnet.rdmaResources" -}}
 {{- $out := list -}}
 {{- range .Values.rdma.rdmaSharedDevicePlugin.config.configList -}}
-{{- $out = append $out (printf "%s/%s" .resourcePrefix .resourceName) -}}
+{{- $out = append $out (printf "%s/%s" (.resourcePrefix | default "rdma") .resourceName) -}}
 {{- end -}}
 {{- if .Values.extender.managedResources }}{{ $out = .Values.extender.managedResources }}{{ end -}}
 {{- toJson $out -}}
+{{- end -}}
+
+{{/* Whether the extender keeps the scheduler configurations' managedResources following the device plugin ConfigMap. */}}
+{{- define "railnet.followDevicePlugin" -}}
+{{- and .Values.rdma.rdmaSharedDevicePlugin.install (not .Values.extender.managedResources) -}}
 {{- end -}}
 
 {{- define "railnet.webhookService" -}}{{ include "railnet.fullname" (dict "root" . "component" "webhook") }}{{- end -}}

@@ -1,12 +1,8 @@
-{{/* One entry of KubeSchedulerConfiguration.extenders, for the extender's Service (HTTPS; needs cluster DNS). */}}
-{{- define "railnet.extenderConfig" -}}
-{{ include "railnet.extenderEntry" (dict "root" . "loopback" false) }}
-{{- end -}}
-
 {{/*
-The entry for .root; with .loopback, for a kube-scheduler on a control-plane node's host network (kubeadm's static pod:
-no cluster DNS, no ConfigMap mounts), which reaches the extender of extender.controlPlane on 127.0.0.1 in plain HTTP:
-the traffic never leaves the node.
+One entry of KubeSchedulerConfiguration.extenders for .root. Without .loopback: the extender's Service in HTTPS (needs
+cluster DNS). With .loopback: an extender on 127.0.0.1 in plain HTTP, the traffic never leaving the node or the pod —
+for a kube-scheduler on a control-plane node's host network (kubeadm's static pod: no cluster DNS, no ConfigMap
+mounts) beside extender.controlPlane's DaemonSet, and for the chart's secondary scheduler with its extender container.
 */}}
 {{- define "railnet.extenderEntry" -}}
 {{- $loopback := .loopback -}}
@@ -25,7 +21,8 @@ the traffic never leaves the node.
   tlsConfig:
     # the CA bundle railnet keeps in ConfigMap <release>-extender-ca-bundle (cert-manager mode: the issuer's CA).
     # A file, not caData: the CA is made at run time and a chart-rendered caData would be reset by every upgrade.
-    # kube-scheduler reads it only at start; the extender rolls this scheduler when the bundle changes.
+    # kube-scheduler reads it only at start: run the extender with --scheduler-deployment=<your scheduler's
+    # Deployment> (and the RBAC to patch it) to have it rolled when the bundle changes.
     caFile: /etc/railnet/extender-ca/ca.crt
   {{- end }}
   httpTimeout: {{ .Values.extender.httpTimeout }}

@@ -1,6 +1,7 @@
 package install
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,6 +40,10 @@ import (
 const (
 	release   = "railnet"
 	namespace = "railnet-system"
+	// excluded is the namespace the guide's helm upgrade excludes.
+	excluded = "dev"
+	// trainerImage is the image of the guide's examples/trainer.yaml.
+	trainerImage = "ghcr.io/spidernet-io/rdma-tools:latest"
 )
 
 // seedSets are the seed guide's helm --set flags, as it writes them.
@@ -57,6 +62,14 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	must(t, err)
 	images, err := realnode.RailnetImages(ctx, filepath.Join(dir, "images"))
 	must(t, err)
+	// The guide's trainer runs the seed's rdma-tools image; the ground has
+	// no registry, so the nodes hold the local busybox under that name (the
+	// manifest's imagePullPolicy is IfNotPresent).
+	busybox, err := realnode.BusyboxImageSpec(ctx)
+	must(t, err)
+	busybox.Ref = trainerImage
+	must(t, busybox.WriteTarball(filepath.Join(dir, "images", "rdma-tools.tar")))
+	images = append(images, filepath.Join(dir, "images", "rdma-tools.tar"))
 	fixture, err := story.FixtureRoot(ctx)
 	must(t, err)
 	devices, err := realnode.InfinibandDevices(filepath.Join(fixture, "dev", "infiniband"))
@@ -96,40 +109,31 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`))))
 	must(t, cp.RunScheduler(nil))
 
-	// helm install as the operator guide says: the seed's --set flags as
-	// the seed writes them (Spiderpool's keys), the guide's device plugin
-	// values (the seed's 8 per-GPU resources), the extender on the
-	// control-plane node for its kube-scheduler — plus the two values a
-	// simulated node needs (its RDMA is a fixture).
+	// helm install exactly as the operator guide says: the seed's --set
+	// flags as the seed writes them (Spiderpool's keys), the guide's device
+	// plugin values (the seed's 8 per-GPU resources), the extender on the
+	// control-plane node for its kube-scheduler — plus, appended, the chart's
+	// secondary scheduler (railnet-scheduler, for pods that opt in) and the
+	// two values a simulated node needs (its RDMA is a fixture).
+	g := newGuide(ctx, t, c.Kubeconfig)
 	var dpConfig map[string]any
 	must(t, json.Unmarshal(story.SeedDevicePluginConfig(), &dpConfig))
 	values := map[string]any{
 		"nodeAgent": map[string]any{"sysfsRoot": fixture, "rdmaNetnsMode": "shared"},
-		"extender":  map[string]any{"controlPlane": map[string]any{"enabled": true}},
+		"scheduler": map[string]any{"enabled": true},
 	}
 	valuesFile := filepath.Join(dir, "values.json")
 	b, _ := json.Marshal(values)
 	must(t, os.WriteFile(valuesFile, b, 0o600))
-	chart, err := ground.ChartDir(ctx)
-	must(t, err)
 	start := time.Now()
-	args := []string{"install", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
-		"--create-namespace", "-f", filepath.Join(chart, "docs", "examples", "device-plugin-values.yaml"),
-		"-f", valuesFile, "--wait", "--timeout", "5m"}
-	for _, set := range seedSets {
-		args = append(args, "--set", set)
-	}
-	out, err := ground.Helm(ctx, args...)
-	if err != nil {
-		t.Fatalf("helm install: %v\n%s\n%s", err, out, podReport(ctx, c))
-	}
-	if !strings.Contains(string(out), "set railnet's webhook.podResourceInject.enabled=true") {
+	out := g.run(ctx, t, "helm install", nil, "-f", valuesFile, "--wait", "--timeout", "5m")
+	if !strings.Contains(out, "set railnet's webhook.podResourceInject.enabled=true") {
 		t.Errorf("helm install's notes do not say which railnet key the seed's flag set:\n%s", out)
 	}
 	t.Logf("helm install --wait: %s", time.Since(start).Round(time.Second))
 
 	t.Run("every railnet pod runs and is ready", func(t *testing.T) {
-		want := map[string]int{"webhook": 2, "extender": 1, "node-agent": len(nodes), "extender-control-plane": 1}
+		want := map[string]int{"webhook": 2, "extender": 1, "node-agent": len(nodes), "extender-control-plane": 1, "scheduler": 1}
 		var pods corev1.PodList
 		must(t, c.Client.List(ctx, &pods, client.InNamespace(namespace)))
 		got := map[string]int{}
@@ -153,6 +157,9 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 				return err == nil && strings.HasPrefix(string(out), "ok"), fmt.Sprintf("%v %s", err, out)
 			})
 		}
+		if out := g.run(ctx, t, "kubectl -n railnet-system get pods", nil); strings.Count(out, "Running") < 6 {
+			t.Errorf("the guide's kubectl get pods shows fewer than 6 running railnet pods:\n%s", out)
+		}
 	})
 
 	t.Run("the agents serve the seed's RDMA resources to the kubelets", func(t *testing.T) {
@@ -167,6 +174,11 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 				}
 				return node.Labels[railnetv1.LabelRailsReady] == "8", fmt.Sprint(node.Labels)
 			})
+		}
+		for _, cmd := range []string{"kubectl get nodes -o custom-columns", "kubectl get rdmanodes"} {
+			if out := g.run(ctx, t, cmd, nil); !strings.Contains(out, "worker1") || !strings.Contains(out, "worker2") {
+				t.Errorf("the guide's %s does not show both nodes:\n%s", cmd, out)
+			}
 		}
 	})
 
@@ -205,14 +217,8 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 	})
 
 	t.Run("an annotated Deployment gets its 8 rails and runs", func(t *testing.T) {
-		// The operator guide's manifest, as written but for its image:
-		// the ground has no registry, so the seed's rdma-tools is replaced
-		// by the local busybox.
-		manifest, err := os.ReadFile(filepath.Join(chart, "docs", "examples", "trainer.yaml"))
-		must(t, err)
-		manifest = []byte(strings.ReplaceAll(string(manifest), "ghcr.io/spidernet-io/rdma-tools:latest", realnode.BusyboxImage))
-		_, err = c.Apply(ctx, manifest)
-		must(t, err)
+		// The operator guide's manifest and commands, as written.
+		g.run(ctx, t, "kubectl apply -f charts/railnet/docs/examples/trainer.yaml", nil)
 		must(t, c.AddNamespace(ctx, story.TrainNamespace)) // its default ServiceAccount, at once
 		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: story.TrainNamespace, Name: "trainer"}}
 		var pods []corev1.Pod
@@ -244,6 +250,12 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 				t.Errorf("pod %s policy rules (%v):\n%s", p.Name, err, rules)
 			}
 		}
+		if out := g.run(ctx, t, "kubectl -n train get pods -o wide", nil); strings.Count(out, "Running") != 2 {
+			t.Errorf("the guide's kubectl get pods:\n%s", out)
+		}
+		if out := g.run(ctx, t, "kubectl -n train exec deploy/trainer -- ip rule", nil); strings.Count(out, "lookup 10") != 8 {
+			t.Errorf("the guide's ip rule shows no 8 rail tables:\n%s", out)
+		}
 		// The scheduler asked the extender on its node's loopback.
 		out, err := cp.Command(ctx, "busybox", "wget", "-qO-", "http://127.0.0.1:10262/metrics").CombinedOutput()
 		if err != nil || !regexp.MustCompile(`railnet_extender_requests_total\{code="200",verb="filter"\} [1-9]`).Match(out) {
@@ -259,30 +271,58 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		})
 	})
 
+	t.Run("the chart's secondary scheduler places a pod through the extender beside it", func(t *testing.T) {
+		// kube-scheduler and its extender share the scheduler pod; the
+		// stanza is ignorable: false and the pod asks for the managed RDMA
+		// resources, so the pod is bound only if that extender answered.
+		p := annotatedPod(story.TrainNamespace)
+		p.GenerateName = "secondary-"
+		p.Labels = map[string]string{"app": "secondary"}
+		p.Spec.SchedulerName = "railnet-scheduler"
+		must(t, c.Client.Create(ctx, p))
+		story.WaitFor(ctx, t, "the railnet-scheduler's pod running with 8 rails", func() (bool, string) {
+			_ = c.Client.Get(ctx, client.ObjectKeyFromObject(p), p)
+			var st []nadv1.NetworkStatus
+			_ = json.Unmarshal([]byte(p.Annotations[nadv1.NetworkStatusAnnot]), &st)
+			return p.Status.Phase == corev1.PodRunning && len(st) == 9, podReport(ctx, c)
+		})
+		var evs corev1.EventList
+		must(t, c.Client.List(ctx, &evs, client.InNamespace(p.Namespace)))
+		scheduledBy := ""
+		for _, e := range evs.Items {
+			if e.InvolvedObject.UID == p.UID && e.Reason == "Scheduled" {
+				scheduledBy = cmp.Or(e.ReportingController, e.Source.Component)
+			}
+		}
+		if scheduledBy != "railnet-scheduler" {
+			t.Errorf("pod %s was scheduled by %q, want railnet-scheduler", p.Name, scheduledBy)
+		}
+		must(t, c.Client.Delete(ctx, p))
+		story.WaitFor(ctx, t, "the secondary pod gone and its addresses released", func() (bool, string) {
+			var allocs railnetv1.IPAllocationList
+			_ = c.Client.List(ctx, &allocs)
+			err := c.Client.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
+			return apierrors.IsNotFound(err) && len(allocs.Items) == 0, fmt.Sprintf("%v, %d allocations", err, len(allocs.Items))
+		})
+	})
+
 	t.Run("helm upgrade reloads live: no railnet pod restarts, certificates kept", func(t *testing.T) {
 		pods := railnetPods(ctx, t, c)
 		ca := caState(ctx, t, c)
-		// The device plugin config edited (50 shares per NIC) and a
-		// namespace excluded from injection.
+		// The guide's upgrade (a namespace excluded from injection) with,
+		// appended, the device plugin config edited (50 shares per NIC).
 		for _, e := range dpConfig["configList"].([]any) {
 			e.(map[string]any)["rdmaHcaMax"] = 50
 		}
-		upgrade := map[string]any{
-			"rdma":    map[string]any{"rdmaSharedDevicePlugin": map[string]any{"config": dpConfig}},
-			"webhook": map[string]any{"podResourceInject": map[string]any{"namespacesExclude": []string{"excluded"}}},
-		}
+		upgrade := map[string]any{"rdma": map[string]any{"rdmaSharedDevicePlugin": map[string]any{"config": dpConfig}}}
 		b, _ := json.Marshal(upgrade)
 		upgradeFile := filepath.Join(dir, "upgrade.json")
 		must(t, os.WriteFile(upgradeFile, b, 0o600))
-		out, err := ground.Helm(ctx, "upgrade", release, chart, "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
-			"--reuse-values", "-f", upgradeFile, "--wait", "--timeout", "5m")
-		if err != nil {
-			t.Fatalf("helm upgrade: %v\n%s", err, out)
-		}
+		g.run(ctx, t, "helm upgrade", nil, "-f", upgradeFile, "--wait", "--timeout", "5m")
 		waitShares(ctx, t, c, nodes, 50)
-		c.EnsureNamespace(t, "excluded")
+		c.EnsureNamespace(t, excluded)
 		story.WaitFor(ctx, t, "no injection in the excluded namespace", func() (bool, string) {
-			p := annotatedPod("excluded")
+			p := annotatedPod(excluded)
 			err := c.Client.Create(ctx, p, client.DryRunAll)
 			return err == nil && p.Annotations[nadv1.NetworkAttachmentAnnot] == "", fmt.Sprintf("%v %v", err, p.Annotations)
 		})
@@ -296,14 +336,10 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 
 	t.Run("helm rollback restores the installed config", func(t *testing.T) {
 		pods := railnetPods(ctx, t, c)
-		out, err := ground.Helm(ctx, "rollback", release, "1", "--kubeconfig", c.Kubeconfig, "--namespace", namespace,
-			"--wait", "--timeout", "5m")
-		if err != nil {
-			t.Fatalf("helm rollback: %v\n%s", err, out)
-		}
+		g.run(ctx, t, "helm rollback railnet 1", nil, "--wait", "--timeout", "5m")
 		waitShares(ctx, t, c, nodes, 100)
 		story.WaitFor(ctx, t, "injection in the no-longer-excluded namespace", func() (bool, string) {
-			p := annotatedPod("excluded")
+			p := annotatedPod(excluded)
 			err := c.Client.Create(ctx, p, client.DryRunAll)
 			return err == nil && p.Annotations[nadv1.NetworkAttachmentAnnot] != "", fmt.Sprintf("%v %v", err, p.Annotations)
 		})
@@ -312,12 +348,39 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}
 	})
 
-	t.Run("helm uninstall leaves nothing railnet made", func(t *testing.T) {
-		out, err := ground.Helm(ctx, "uninstall", release, "--kubeconfig", c.Kubeconfig, "--namespace", namespace, "--wait", "--timeout", "3m")
-		if err != nil {
-			t.Fatalf("helm uninstall: %v\n%s", err, out)
+	t.Run("kubectl edit of the device plugin ConfigMap: managedResources follow, the secondary scheduler rolls", func(t *testing.T) {
+		// The seed edits the device plugin's ConfigMap in place; here the
+		// 8th resource is renamed, by the guide's kubectl edit with a
+		// scripted editor.
+		before := schedulerPod(ctx, t, c)
+		g.run(ctx, t, "kubectl -n railnet-system edit configmap railnet-rdma-shared-device-plugin",
+			[]string{"KUBE_EDITOR=sed -i s/shared_cx5_gpu8/shared_cx5_rail8/"})
+		want := []string{story.ResourceName(0), story.ResourceName(1), story.ResourceName(2), story.ResourceName(3),
+			story.ResourceName(4), story.ResourceName(5), story.ResourceName(6), "spidernet.io/shared_cx5_rail8"}
+		for _, cmKey := range [][2]string{{release + "-extender-scheduler-config", "extender.yaml"}, {release + "-scheduler", "config.yaml"}} {
+			story.WaitFor(ctx, t, "managedResources of "+cmKey[0]+" follow the edit", func() (bool, string) {
+				cm := &corev1.ConfigMap{}
+				if err := c.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cmKey[0]}, cm); err != nil {
+					return false, err.Error()
+				}
+				var got []string
+				for _, e := range extenderEntries(t, cm.Data[cmKey[1]]) {
+					for _, r := range e.ManagedResources {
+						got = append(got, r.Name)
+					}
+				}
+				return slices.Equal(got, want), fmt.Sprint(got)
+			})
 		}
-		if !strings.Contains(string(out), "uninstalled") {
+		story.WaitFor(ctx, t, "a new railnet-scheduler pod ready", func() (bool, string) {
+			p := schedulerPod(ctx, t, c)
+			return p != nil && p.UID != before.UID && podReady(p), podReport(ctx, c)
+		})
+	})
+
+	t.Run("helm uninstall leaves nothing railnet made", func(t *testing.T) {
+		out := g.run(ctx, t, "helm uninstall railnet", nil, "--wait", "--timeout", "3m")
+		if !strings.Contains(out, "uninstalled") {
 			t.Errorf("helm uninstall said:\n%s", out)
 		}
 		story.WaitFor(ctx, t, "no railnet pod left", func() (bool, string) {
@@ -360,6 +423,39 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 			t.Errorf("the uninstall hook's ClusterRole is left (get: %v)", err)
 		}
 	})
+
+	// The guide's migration step: railnet's CRDs applied over what is there.
+	g.run(ctx, t, "kubectl apply --server-side --force-conflicts -f charts/railnet/crds/", nil)
+	g.allRun(t)
+}
+
+// schedulerPod is the chart's secondary scheduler's pod that is not being
+// deleted, or nil.
+func schedulerPod(ctx context.Context, t *testing.T, c *ground.Cluster) *corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	must(t, c.Client.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabels{"app.kubernetes.io/component": "scheduler"}))
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			return &p
+		}
+	}
+	return nil
+}
+
+// extenderEntries reads the extenders of a published stanza (a list) or of
+// a KubeSchedulerConfiguration.
+func extenderEntries(t *testing.T, doc string) []schedconfigv1.Extender {
+	t.Helper()
+	var list []schedconfigv1.Extender
+	if err := yaml.Unmarshal([]byte(doc), &list); err == nil {
+		return list
+	}
+	var cfg struct {
+		Extenders []schedconfigv1.Extender `json:"extenders"`
+	}
+	must(t, yaml.Unmarshal([]byte(doc), &cfg))
+	return cfg.Extenders
 }
 
 // railnetPods maps each railnet pod to its UID and container restarts.
