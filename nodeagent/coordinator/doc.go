@@ -5,8 +5,11 @@
 // checks run before an interface is handed to the pod: address conflict
 // (IPv4: an RFC 5227 ARP probe; IPv6: the kernel's duplicate address
 // detection, waited for) and gateway reachable (ARP; IPv6: a neighbor
-// solicitation through github.com/mdlayher/ndp). The layout is plain data
-// (Plan); SetUp brings the interface up, and Install, Remove and Verify put
-// the layout into, take it out of and compare it with the kernel of the
-// current network namespace.
+// solicitation through github.com/mdlayher/ndp). The policy is plain data
+// and plain functions: FromResult reads what IPAM gave the interface, Plan
+// turns it into a Layout, ChecksOf reads which checks run and Checks.Run
+// runs them with their refusal texts. SetUp brings the interface up, and
+// Install, Remove and Verify put the layout into, take it out of and compare
+// it with the kernel of the current network namespace. The plugin's cmdAdd
+// is load → plan → set up, check, install inside the pod's namespace.
 package coordinator
