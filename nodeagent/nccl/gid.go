@@ -123,3 +123,33 @@ func Own(t Table, ip netip.Addr) (int, bool) {
 	}
 	return 0, false
 }
+
+// SysfsPort finds the RDMA port of NIC master under sysfsRoot: its PCI
+// device's RDMA device (class/net/<master>/device/infiniband/<hca>) and, of
+// that device's ports, the one whose GIDs name master (port 1 when none
+// does yet, as on a RoCE PF).
+func SysfsPort(sysfsRoot, master string) (Port, bool) {
+	if master == "" || strings.ContainsAny(master, "/") || master == "." || master == ".." {
+		return Port{}, false
+	}
+	hcas, err := os.ReadDir(filepath.Join(sysfsRoot, "sys/class/net", master, "device/infiniband"))
+	if err != nil || len(hcas) == 0 {
+		return Port{}, false
+	}
+	hca := hcas[0].Name()
+	portsDir := filepath.Join(sysfsRoot, "sys/class/infiniband", hca, "ports")
+	ports, _ := os.ReadDir(portsDir)
+	for _, p := range ports {
+		n, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		ndevs, _ := os.ReadDir(filepath.Join(portsDir, p.Name(), "gid_attrs/ndevs"))
+		for _, e := range ndevs {
+			if b, err := os.ReadFile(filepath.Join(portsDir, p.Name(), "gid_attrs/ndevs", e.Name())); err == nil && strings.TrimSpace(string(b)) == master {
+				return Port{HCA: hca, Port: n}, true
+			}
+		}
+	}
+	return Port{HCA: hca, Port: 1}, true
+}
