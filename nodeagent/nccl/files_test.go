@@ -80,3 +80,34 @@ func TestServiceWritesConf(t *testing.T) {
 		t.Errorf("the pod's folder is left: %v", err)
 	}
 }
+
+// nccl-env's explanation: with the pod's conf file NCCL uses the pod's own
+// GID; without it, the host's.
+func TestExplain(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	writePort(t, root, "mlx5_0", table(linkLocal, roce("172.16.11.254"), roce("172.16.11.5")))
+	if err := os.MkdirAll(filepath.Join(root, "sys/class/net/enp11/device/infiniband/mlx5_0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{Dir: dir, PortOf: func(m string) (Port, bool) { return SysfsPort(root, m) },
+		ReadPort: func(p Port) (Table, error) { return ReadPort(root, p.HCA, p.Port) }}
+	const uid = "pod-1"
+	if _, _, err := s.Rail(context.Background(), uid, "net1", "enp11", netip.MustParseAddr("172.16.11.5")); err != nil {
+		t.Fatal(err)
+	}
+	rails, vars, err := Load(dir, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := ReadPort(root, "mlx5_0", 1)
+	tables := map[Port]Table{{HCA: "mlx5_0", Port: 1}: tab}
+	if got := Explain(rails, vars, tables); !strings.Contains(got, "NCCL uses GID 5 = 172.16.11.5 (RoCE v2, enpmlx5_0): the pod's own address") {
+		t.Errorf("with the conf file:\n%s", got)
+	}
+	if got := Explain(rails, nil, tables); !strings.Contains(got, "NCCL uses GID 3 = 172.16.11.254 (RoCE v2, enpmlx5_0): NOT the pod's own address") {
+		t.Errorf("without the conf file:\n%s", got)
+	}
+	if _, _, err := Load(dir, "other-pod"); err == nil || !strings.Contains(err.Error(), "no NCCL rails recorded for pod other-pod") {
+		t.Errorf("Load of an unknown pod: %v", err)
+	}
+}
