@@ -35,6 +35,8 @@ var toggles = []struct {
 	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}, apis: certManagerAPI},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}, apis: certManagerAPI},
+	{name: "own-scheduler-deployment", set: []string{"extender.schedulerDeployment=kube-scheduler"}},
+	{name: "cert-manager-own-scheduler-deployment", set: []string{"certificate.mode=cert-manager", "extender.schedulerDeployment=kube-scheduler"}, apis: certManagerAPI},
 	{name: "control-plane-extender", set: []string{"extender.controlPlane.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "fixture-node", set: []string{"nodeAgent.sysfsRoot=/srv/fixture/rail8", "nodeAgent.rdmaNetnsMode=shared"}},
 }

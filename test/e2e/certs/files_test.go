@@ -189,7 +189,8 @@ func TestCertManagerCAChangeRollsTheScheduler(t *testing.T) {
 	scheduler := release + "-scheduler"
 	ctx := t.Context()
 	kubeconfig := cluster.ApplyChartRBAC(t, t.TempDir(), release, namespace, []string{"extender"},
-		"--set", "certificate.mode=cert-manager", "--set", "scheduler.enabled=true")["extender"]
+		"--set", "certificate.mode=cert-manager", "--set", "extender.schedulerDeployment="+scheduler,
+		"--api-versions", "cert-manager.io/v1/Certificate", "--api-versions", "cert-manager.io/v1/Issuer")["extender"]
 	create(t, schedulerDeploymentObject(scheduler))
 
 	dir := t.TempDir()

@@ -63,7 +63,7 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 
 	bin := ground.BuildCommandsT(t, "./extender")
 	dir := t.TempDir()
-	kubeconfigs := cluster.ApplyChartRBAC(t, dir, "railnet", namespace, []string{"extender"}, "--set", "scheduler.enabled=true")
+	kubeconfigs := cluster.ApplyChartRBAC(t, dir, "railnet", namespace, []string{"extender"}, "--set", "extender.schedulerDeployment="+chartSchedulerName)
 	create(t, schedulerDeploymentObject(chartSchedulerName))
 	cluster.CreateNode(t, ground.NodeSpec{Name: "certs-e2e-sched", Allocatable: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("5000")}})
 
