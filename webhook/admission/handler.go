@@ -113,9 +113,12 @@ func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionReques
 }
 
 func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
-	var pod corev1.Pod
-	if err := json.Unmarshal(req.Object.Raw, &pod); err != nil {
-		return h.deny(req, ReasonBadObject, http.StatusBadRequest, fmt.Errorf("decode pod: %w", err))
+	// Decode only what injection reads; a pod without an inject
+	// annotation (nor one on its namespace) costs this decode and two
+	// cache reads.
+	var fields podFields
+	if err := json.Unmarshal(req.Object.Raw, &fields); err != nil {
+		return h.deny(req, ReasonBadObject, http.StatusBadRequest, fmt.Errorf("decode pod: %w", decodePodError(req.Object.Raw, err)))
 	}
 	cfg, err := h.Store.InjectConfig(ctx)
 	if err != nil {
@@ -125,21 +128,23 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	if !cfg.Applies(ns) {
 		return allowed(req)
 	}
-	nsAnn, err := h.Store.NamespaceAnnotations(ctx, ns)
-	if err != nil {
-		return h.storeError(req, err)
-	}
-	if _, ok := inject.Lookup(pod.Annotations, nsAnn); !ok {
-		return allowed(req)
+	var nsAnn map[string]string
+	if _, ok := inject.Lookup(fields.annotations(), nil); !ok {
+		// The pod names no group itself; its namespace may.
+		if nsAnn, err = h.Store.NamespaceAnnotations(ctx, ns); err != nil {
+			return h.storeError(req, err)
+		}
+		if _, ok := inject.Lookup(nil, nsAnn); !ok {
+			return allowed(req)
+		}
 	}
 	configs, err := h.Store.MultusConfigs(ctx)
 	if err != nil {
 		return h.storeError(req, err)
 	}
-	origNS := pod.Namespace
+	pod := fields.pod()
 	pod.Namespace = ns
-	res, err := inject.Pod(&pod, nsAnn, cfg, configs)
-	pod.Namespace = origNS
+	res, err := inject.Pod(pod, nsAnn, cfg, configs)
 	var refusal *inject.Refusal
 	if errors.As(err, &refusal) {
 		return h.deny(req, refusal.Reason, http.StatusForbidden, refusal)
@@ -150,13 +155,36 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	if res == nil {
 		return allowed(req)
 	}
-	resp := patched(req, &pod, nil)
-	if len(resp.Patch) > 0 && h.Metrics != nil {
-		h.Metrics.Injected(res.Request.Value)
+	resp := allowed(req)
+	patch, err := podPatch(&fields, pod)
+	if err != nil {
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Code: http.StatusInternalServerError, Message: fmt.Sprintf("encode patch: %v", err)}
+		return resp
 	}
-	klog.FromContext(ctx).V(2).Info("pod injected", "namespace", ns, "pod", podName(&pod),
-		"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
+	if patch != nil {
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = patch, &pt
+		if h.Metrics != nil {
+			h.Metrics.Injected(res.Request.Value)
+		}
+	}
+	if log := klog.FromContext(ctx).V(2); log.Enabled() {
+		log.Info("pod injected", "namespace", ns, "pod", podName(pod),
+			"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
+	}
 	return resp
+}
+
+// decodePodError returns the error decoding raw as a full corev1.Pod gives
+// (it names the Kubernetes field and type), or err if that decode succeeds.
+// Only refused objects pay for it.
+func decodePodError(raw []byte, err error) error {
+	var pod corev1.Pod
+	if full := json.Unmarshal(raw, &pod); full != nil {
+		return full
+	}
+	return err
 }
 
 func (h *Handler) mutatePool(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
