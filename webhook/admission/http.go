@@ -73,6 +73,9 @@ func Limit(b *Budget, next http.Handler) http.Handler {
 		}
 		n = max(n, MinReviewBytes)
 		if !b.sem.TryAcquire(n) {
+			// Read the body away (a small buffer, no memory held) so the
+			// client reads this answer instead of a reset connection.
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 			httpError(w, http.StatusTooManyRequests, fmt.Sprintf(
 				"railnet webhook is busy: admission reviews in flight hold its %d-byte budget; retry in %d s", b.limit, RetryAfterSeconds))
