@@ -26,7 +26,8 @@ import (
 type Store interface {
 	// InjectConfig is the current podResourceInject configuration.
 	InjectConfig(ctx context.Context) (inject.Config, error)
-	// NamespaceAnnotations returns the annotations of namespace name.
+	// NamespaceAnnotations returns the annotations of namespace name (read
+	// only: they may be the cache's own map).
 	NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error)
 	// MultusConfigs returns every SpiderMultusConfig of the cluster.
 	MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error)

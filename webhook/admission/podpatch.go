@@ -107,7 +107,74 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 	if len(ops) == 0 {
 		return nil, nil
 	}
-	return json.Marshal(ops)
+	return encodeOps(ops)
+}
+
+// encodeOps writes ops as json.Marshal does, by hand for the values
+// injection writes (strings and resource lists), which are all a pod
+// injection patch carries.
+func encodeOps(ops []patchOp) ([]byte, error) {
+	buf := make([]byte, 0, 256*len(ops))
+	for i, op := range ops {
+		if i == 0 {
+			buf = append(buf, '[')
+		} else {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"op":`...)
+		buf = appendString(buf, op.Op)
+		buf = append(buf, `,"path":`...)
+		buf = appendString(buf, op.Path)
+		if op.Value != nil {
+			buf = append(buf, `,"value":`...)
+			var err error
+			if buf, err = appendValue(buf, op.Value); err != nil {
+				return nil, err
+			}
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, ']'), nil
+}
+
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendString(buf, v), nil
+	case corev1.ResourceList:
+		keys := slices.Sorted(maps.Keys(v))
+		for i, k := range keys {
+			if i == 0 {
+				buf = append(buf, '{')
+			} else {
+				buf = append(buf, ',')
+			}
+			buf = appendString(buf, string(k))
+			buf = append(buf, ':')
+			q := v[k]
+			buf = appendString(buf, q.String())
+		}
+		if len(keys) == 0 {
+			buf = append(buf, '{')
+		}
+		return append(buf, '}'), nil
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// appendString appends s as a JSON string, byte for byte as json.Marshal
+// writes it.
+func appendString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // cannot fail for a string
+			return append(buf, b...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
 }
 
 // mapOps appends the operations that turn the JSON object at path from

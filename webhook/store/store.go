@@ -61,10 +61,13 @@ func (s *Store) InjectConfig(ctx context.Context) (inject.Config, error) {
 	return cfg, nil
 }
 
-// NamespaceAnnotations returns the namespace's annotations.
+// NamespaceAnnotations returns the namespace's annotations, shared with
+// the cache: callers must not modify them.
 func (s *Store) NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error) {
 	var ns corev1.Namespace
-	if err := s.r.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
+	// Read-only use (every review of a pod without its own group reads
+	// it): skip the cache's deep copy.
+	if err := s.r.Get(ctx, client.ObjectKey{Name: name}, &ns, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("get namespace %s: %w", name, err)
 	}
 	return ns.Annotations, nil
