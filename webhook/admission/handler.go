@@ -130,12 +130,12 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 		return allowed(req)
 	}
 	var nsAnn map[string]string
-	if _, ok := inject.Lookup(fields.annotations(), nil); !ok {
+	if !namesGroup(fields.annotations()) {
 		// The pod names no group itself; its namespace may.
 		if nsAnn, err = h.Store.NamespaceAnnotations(ctx, ns); err != nil {
 			return h.storeError(req, err)
 		}
-		if _, ok := inject.Lookup(nil, nsAnn); !ok {
+		if !namesGroup(nsAnn) {
 			return allowed(req)
 		}
 	}
@@ -175,6 +175,17 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 			"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
 	}
 	return resp
+}
+
+// namesGroup reports whether annotations carry an inject annotation
+// (inject.Lookup would find one), without splitting its value.
+func namesGroup(annotations map[string]string) bool {
+	for _, k := range inject.Keys {
+		if _, ok := annotations[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // decodePodError returns the error decoding raw as a full corev1.Pod gives

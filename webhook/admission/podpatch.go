@@ -141,6 +141,8 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
 		return appendString(buf, v), nil
+	case map[corev1.ResourceName]resource.Quantity: // mapOps' map, not named ResourceList
+		return appendValue(buf, corev1.ResourceList(v))
 	case corev1.ResourceList:
 		keys := slices.Sorted(maps.Keys(v))
 		for i, k := range keys {
@@ -164,18 +166,34 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 }
 
 // appendString appends s as a JSON string, byte for byte as json.Marshal
-// writes it.
+// writes it: ASCII by hand (the networks annotation has quotes and
+// newlines), anything else through json.Marshal.
 func appendString(buf []byte, s string) []byte {
+	start := len(buf)
+	buf = append(buf, '"')
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			buf = append(buf, '\\', c)
+		case c == '\n':
+			buf = append(buf, '\\', 'n')
+		case c == '\r':
+			buf = append(buf, '\\', 'r')
+		case c == '\t':
+			buf = append(buf, '\\', 't')
+		case c == '<' || c == '>' || c == '&':
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		case c < 0x20 || c >= 0x7f:
 			b, _ := json.Marshal(s) // cannot fail for a string
-			return append(buf, b...)
+			return append(buf[:start], b...)
+		default:
+			buf = append(buf, c)
 		}
 	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
 	return append(buf, '"')
 }
+
+const hex = "0123456789abcdef"
 
 // mapOps appends the operations that turn the JSON object at path from
 // before into after. A nil before is a missing (or null) member: the whole

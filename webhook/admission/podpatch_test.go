@@ -202,10 +202,12 @@ func TestEncodeOps(t *testing.T) {
 	ops := []patchOp{
 		{Op: "add", Path: "/metadata/annotations/a~1b", Value: "plain"},
 		{Op: "add", Path: "/x", Value: "[{\"name\":\"a\"},\n{\"name\":\"<b>&é\u2028\"}]\t\\"},
+		{Op: "add", Path: "/y", Value: "a\r\t\b\f\x01\x7f z<>&\"\\"},
 		{Op: "replace", Path: "/p\"q", Value: ""},
 		{Op: "remove", Path: "/r"},
 		{Op: "add", Path: "/l", Value: corev1.ResourceList{"b/x": resource.MustParse("1"), "a": resource.MustParse("500m"), "c": resource.MustParse("2Gi")}},
 		{Op: "add", Path: "/e", Value: corev1.ResourceList{}},
+		{Op: "add", Path: "/u", Value: map[corev1.ResourceName]resource.Quantity{"x": resource.MustParse("1")}},
 		{Op: "add", Path: "/m", Value: map[string]string{"k": "v"}},
 		{Op: "add", Path: "/n", Value: map[string]corev1.ResourceList{"limits": {"a": resource.MustParse("1")}}},
 	}

@@ -248,10 +248,12 @@ func addResources(pod *corev1.Pod, resources []corev1.ResourceName) string {
 		if c.Resources.Limits == nil {
 			c.Resources.Limits = corev1.ResourceList{}
 		}
-		c.Resources.Limits[r] = resource.MustParse("1")
+		c.Resources.Limits[r] = one.DeepCopy()
 	}
 	return c.Name
 }
+
+var one = resource.MustParse("1")
 
 func asksGPU(c *corev1.Container) bool {
 	for _, l := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
