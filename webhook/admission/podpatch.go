@@ -144,7 +144,11 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 	case map[corev1.ResourceName]resource.Quantity: // mapOps' map, not named ResourceList
 		return appendValue(buf, corev1.ResourceList(v))
 	case corev1.ResourceList:
-		keys := slices.Sorted(maps.Keys(v))
+		keys := make([]corev1.ResourceName, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		for i, k := range keys {
 			if i == 0 {
 				buf = append(buf, '{')
@@ -171,8 +175,15 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 func appendString(buf []byte, s string) []byte {
 	start := len(buf)
 	buf = append(buf, '"')
+	plain := 0 // s[plain:i] is still to copy
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			continue
+		}
+		buf = append(buf, s[plain:i]...)
+		plain = i + 1
+		switch {
 		case c == '"' || c == '\\':
 			buf = append(buf, '\\', c)
 		case c == '\n':
@@ -183,13 +194,12 @@ func appendString(buf []byte, s string) []byte {
 			buf = append(buf, '\\', 't')
 		case c == '<' || c == '>' || c == '&':
 			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		case c < 0x20 || c >= 0x7f:
+		default: // other control characters and non-ASCII
 			b, _ := json.Marshal(s) // cannot fail for a string
 			return append(buf[:start], b...)
-		default:
-			buf = append(buf, c)
 		}
 	}
+	buf = append(buf, s[plain:]...)
 	return append(buf, '"')
 }
 

@@ -97,7 +97,8 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 // membersOf returns the usable members of the requested groups, deduplicated
 // and in rail order, or a refusal naming what is wrong.
 func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, where func() string) ([]*spiderv2beta1.SpiderMultusConfig, error) {
-	var members, seen []*spiderv2beta1.SpiderMultusConfig
+	members := make([]*spiderv2beta1.SpiderMultusConfig, 0, len(configs))
+	var seen []*spiderv2beta1.SpiderMultusConfig
 	var problems []string
 	for _, g := range req.Groups {
 		found := false
@@ -253,7 +254,13 @@ func addResources(pod *corev1.Pod, resources []corev1.ResourceName) string {
 	return c.Name
 }
 
-var one = resource.MustParse("1")
+// one is the limit injection adds; String() caches its text, which
+// copies keep, so writing the patch does not format it again.
+var one = func() resource.Quantity {
+	q := resource.MustParse("1")
+	_ = q.String()
+	return q
+}()
 
 func asksGPU(c *corev1.Container) bool {
 	for _, l := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {
