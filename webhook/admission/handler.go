@@ -29,7 +29,8 @@ type Store interface {
 	// NamespaceAnnotations returns the annotations of namespace name (read
 	// only: they may be the cache's own map).
 	NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error)
-	// MultusConfigs returns every SpiderMultusConfig of the cluster.
+	// MultusConfigs returns every SpiderMultusConfig of the cluster (read
+	// only: the slice may be shared between requests).
 	MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error)
 	// IPPools returns every SpiderIPPool.
 	IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error)
