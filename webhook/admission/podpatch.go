@@ -114,7 +114,17 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 // injection writes (strings and resource lists), which are all a pod
 // injection patch carries.
 func encodeOps(ops []patchOp) ([]byte, error) {
-	buf := make([]byte, 0, 256*len(ops))
+	size := 2
+	for _, op := range ops {
+		size += 48 + len(op.Path)
+		switch v := op.Value.(type) {
+		case string:
+			size += len(v) + len(v)/8 // room for escapes
+		case map[corev1.ResourceName]resource.Quantity:
+			size += 48 * len(v)
+		}
+	}
+	buf := make([]byte, 0, size)
 	for i, op := range ops {
 		if i == 0 {
 			buf = append(buf, '[')
