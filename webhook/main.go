@@ -15,12 +15,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/certs/serving"
+	"github.com/railnet/railnet/webhook/admission"
 	"github.com/railnet/railnet/webhook/app"
 )
 
 type flags struct {
 	listen, metricsListen, configMap, webhookConfig, leaderElectionID string
 	leaderElect                                                       bool
+	reviewBudget                                                      int64
 	certs                                                             serving.Config
 }
 
@@ -53,6 +55,8 @@ func main() {
 	flag.StringVar(&f.webhookConfig, "webhook-configuration", "railnet-webhook", "self-managed mode: Mutating/ValidatingWebhookConfiguration whose caBundle is kept current")
 	flag.BoolVar(&f.leaderElect, "leader-elect", true, "run the NAD and namespace controllers on one replica only (Lease in --namespace)")
 	flag.StringVar(&f.leaderElectionID, "leader-election-id", "railnet-webhook", "name of that Lease")
+	flag.Int64Var(&f.reviewBudget, "review-budget-bytes", admission.DefaultBudgetBytes,
+		"admission review bodies served at once, in bytes; more is answered 429 with Retry-After, which the apiserver retries (at least the 7 MiB of one review; decoding takes ~3x this in heap)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,7 +74,7 @@ func run(ctx context.Context, f flags) error {
 	f.certs.MutatingWebhooks = []string{f.webhookConfig}
 	f.certs.ValidatingWebhooks = []string{f.webhookConfig}
 	o := app.Options{Config: cfg, Certs: f.certs, LeaderElection: f.leaderElect, LeaderElectionID: f.leaderElectionID,
-		ConfigMap: client.ObjectKey{Namespace: f.certs.Namespace, Name: f.configMap}}
+		ConfigMap: client.ObjectKey{Namespace: f.certs.Namespace, Name: f.configMap}, ReviewBudgetBytes: f.reviewBudget}
 	if o.Listener, err = net.Listen("tcp", f.listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}

@@ -26,9 +26,11 @@ import (
 type Store interface {
 	// InjectConfig is the current podResourceInject configuration.
 	InjectConfig(ctx context.Context) (inject.Config, error)
-	// NamespaceAnnotations returns the annotations of namespace name.
+	// NamespaceAnnotations returns the annotations of namespace name (read
+	// only: they may be the cache's own map).
 	NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error)
-	// MultusConfigs returns every SpiderMultusConfig of the cluster.
+	// MultusConfigs returns every SpiderMultusConfig of the cluster (read
+	// only: the slice may be shared between requests).
 	MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error)
 	// IPPools returns every SpiderIPPool.
 	IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error)
@@ -113,9 +115,12 @@ func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionReques
 }
 
 func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
-	var pod corev1.Pod
-	if err := json.Unmarshal(req.Object.Raw, &pod); err != nil {
-		return h.deny(req, ReasonBadObject, http.StatusBadRequest, fmt.Errorf("decode pod: %w", err))
+	// Decode only what injection reads; a pod without an inject
+	// annotation (nor one on its namespace) costs this decode and two
+	// cache reads.
+	var fields podFields
+	if err := json.Unmarshal(req.Object.Raw, &fields); err != nil {
+		return h.deny(req, ReasonBadObject, http.StatusBadRequest, fmt.Errorf("decode pod: %w", decodePodError(req.Object.Raw, err)))
 	}
 	cfg, err := h.Store.InjectConfig(ctx)
 	if err != nil {
@@ -125,21 +130,23 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	if !cfg.Applies(ns) {
 		return allowed(req)
 	}
-	nsAnn, err := h.Store.NamespaceAnnotations(ctx, ns)
-	if err != nil {
-		return h.storeError(req, err)
-	}
-	if _, ok := inject.Lookup(pod.Annotations, nsAnn); !ok {
-		return allowed(req)
+	var nsAnn map[string]string
+	if !namesGroup(fields.annotations()) {
+		// The pod names no group itself; its namespace may.
+		if nsAnn, err = h.Store.NamespaceAnnotations(ctx, ns); err != nil {
+			return h.storeError(req, err)
+		}
+		if !namesGroup(nsAnn) {
+			return allowed(req)
+		}
 	}
 	configs, err := h.Store.MultusConfigs(ctx)
 	if err != nil {
 		return h.storeError(req, err)
 	}
-	origNS := pod.Namespace
+	pod := fields.pod()
 	pod.Namespace = ns
-	res, err := inject.Pod(&pod, nsAnn, cfg, configs)
-	pod.Namespace = origNS
+	res, err := inject.Pod(pod, nsAnn, cfg, configs)
 	var refusal *inject.Refusal
 	if errors.As(err, &refusal) {
 		return h.deny(req, refusal.Reason, http.StatusForbidden, refusal)
@@ -150,13 +157,47 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	if res == nil {
 		return allowed(req)
 	}
-	resp := patched(req, &pod, nil)
-	if len(resp.Patch) > 0 && h.Metrics != nil {
-		h.Metrics.Injected(res.Request.Value)
+	resp := allowed(req)
+	patch, err := podPatch(&fields, pod)
+	if err != nil {
+		resp.Allowed = false
+		resp.Result = &metav1.Status{Code: http.StatusInternalServerError, Message: fmt.Sprintf("encode patch: %v", err)}
+		return resp
 	}
-	klog.FromContext(ctx).V(2).Info("pod injected", "namespace", ns, "pod", podName(&pod),
-		"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
+	if patch != nil {
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = patch, &pt
+		if h.Metrics != nil {
+			h.Metrics.Injected(res.Request.Value)
+		}
+	}
+	if log := klog.FromContext(ctx).V(2); log.Enabled() {
+		log.Info("pod injected", "namespace", ns, "pod", podName(pod),
+			"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
+	}
 	return resp
+}
+
+// namesGroup reports whether annotations carry an inject annotation
+// (inject.Lookup would find one), without splitting its value.
+func namesGroup(annotations map[string]string) bool {
+	for _, k := range inject.Keys {
+		if _, ok := annotations[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// decodePodError returns the error decoding raw as a full corev1.Pod gives
+// (it names the Kubernetes field and type), or err if that decode succeeds.
+// Only refused objects pay for it.
+func decodePodError(raw []byte, err error) error {
+	var pod corev1.Pod
+	if full := json.Unmarshal(raw, &pod); full != nil {
+		return full
+	}
+	return err
 }
 
 func (h *Handler) mutatePool(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {

@@ -8,16 +8,83 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 )
 
-// MaxBodyBytes bounds an AdmissionReview body (the apiserver's own request
-// limit is 3 MiB; a pod with its managed fields stays well below 7 MiB).
+// MaxBodyBytes bounds an AdmissionReview body. The apiserver accepts
+// request bodies up to 3 MiB, and a review of an UPDATE carries the object
+// twice (object and oldObject) plus the request's metadata: 7 MiB holds
+// the largest review the apiserver can send.
 const MaxBodyBytes = 7 << 20
+
+// Reviews in flight reserve their body size from a Budget; see Limit.
+const (
+	// DefaultBudgetBytes is what the service reserves for review bodies in
+	// flight: three of the largest reviews at once. Decoding a review
+	// takes a few times its body in heap, so three 7 MiB reviews stay
+	// below ~150 MiB, inside the chart's 256 Mi memory limit with the
+	// informer caches; small reviews (a pod is a few KiB) run hundreds at
+	// once.
+	DefaultBudgetBytes = 3 * MaxBodyBytes
+	// MinReviewBytes is the least a review reserves, however small its body.
+	MinReviewBytes = 16 << 10
+	// RetryAfterSeconds is the Retry-After of a 429. The apiserver's
+	// webhook client retries a 429 that carries Retry-After (up to 10
+	// times, within the webhook's timeoutSeconds), so a burst of large
+	// reviews is queued by the apiserver instead of failing.
+	RetryAfterSeconds = 1
+)
+
+// Budget bounds the bytes of admission review bodies being served at once.
+type Budget struct {
+	sem   *semaphore.Weighted
+	limit int64
+}
+
+// NewBudget returns a Budget of limit bytes (at least MaxBodyBytes, so any
+// acceptable review fits).
+func NewBudget(limit int64) *Budget {
+	limit = max(limit, MaxBodyBytes)
+	return &Budget{sem: semaphore.NewWeighted(limit), limit: limit}
+}
+
+// Limit serves next only while b holds the request's body size (its
+// Content-Length, MaxBodyBytes when unknown, at least MinReviewBytes).
+// A request over budget is answered 429 with Retry-After at once, before
+// its body is read; one whose declared body exceeds MaxBodyBytes is
+// answered 413. The memory reviews take is so bounded whatever their
+// number and size.
+func Limit(b *Budget, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := r.ContentLength
+		if n > MaxBodyBytes {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes))
+			return
+		}
+		if n < 0 {
+			n = MaxBodyBytes
+		}
+		n = max(n, MinReviewBytes)
+		if !b.sem.TryAcquire(n) {
+			// Read the body away (a small buffer, no memory held) so the
+			// client reads this answer instead of a reset connection.
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+			httpError(w, http.StatusTooManyRequests, fmt.Sprintf(
+				"railnet webhook is busy: admission reviews in flight hold its %d-byte budget; retry in %d s", b.limit, RetryAfterSeconds))
+			return
+		}
+		defer b.sem.Release(n)
+		next.ServeHTTP(w, r)
+	})
+}
 
 // ReviewFunc answers one admission request.
 type ReviewFunc func(context.Context, *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse

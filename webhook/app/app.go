@@ -45,6 +45,9 @@ type Options struct {
 	LeaderElection bool
 	// LeaderElectionID names the Lease.
 	LeaderElectionID string
+	// ReviewBudgetBytes bounds the admission review bodies served at once
+	// (admission.Limit); 0 means admission.DefaultBudgetBytes.
+	ReviewBudgetBytes int64
 }
 
 // Run serves until ctx ends.
@@ -111,7 +114,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	go func() {
-		errc <- server.Serve(ctx, o.Listener, server.Options{Handler: h, Metrics: m, Certs: certs, Ready: ready})
+		errc <- server.Serve(ctx, o.Listener, server.Options{Handler: h, Metrics: m, Certs: certs, Ready: ready, BudgetBytes: o.ReviewBudgetBytes})
 	}()
 	n := 3
 	if o.MetricsListener != nil {

@@ -51,9 +51,13 @@ func SplitGroups(v string) []string {
 }
 
 // InGroup reports whether a SpiderMultusConfig's annotation key lists group.
+// It runs for every config on every injected pod, so it does not allocate.
 func InGroup(smc *spiderv2beta1.SpiderMultusConfig, key, group string) bool {
-	for _, g := range SplitGroups(smc.Annotations[key]) {
-		if g == group {
+	v, ok := smc.Annotations[key]
+	for ok {
+		var g string
+		g, v, ok = strings.Cut(v, ",")
+		if strings.TrimSpace(g) == group {
 			return true
 		}
 	}

@@ -59,20 +59,22 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 		// not override that choice.
 		return nil, nil
 	}
-	who := podRef(pod)
-	where := "annotation " + req.Key
-	if req.FromNamespace {
-		where = "annotation " + req.Key + " of namespace " + pod.Namespace
+	who := func() string { return podRef(pod) } // for refusals only
+	where := func() string {
+		if req.FromNamespace {
+			return "annotation " + req.Key + " of namespace " + pod.Namespace
+		}
+		return "annotation " + req.Key
 	}
 	if len(req.Groups) == 0 {
 		return nil, &Refusal{Reason: ReasonEmptyGroup, Message: fmt.Sprintf(
-			"pod %s: %s is empty; name an inject group or remove the annotation", who, where)}
+			"pod %s: %s is empty; name an inject group or remove the annotation", who(), where())}
 	}
 	members, err := membersOf(req, configs, who, where)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Request: req}
+	res := &Result{Request: req, Networks: make([]networks.Ref, 0, len(members)), Resources: make([]corev1.ResourceName, 0, len(members))}
 	for _, smc := range members {
 		res.Networks = append(res.Networks, networks.Ref{Namespace: smc.Namespace, Name: smc.Name})
 		if r := corev1.ResourceName(smc.Spec.ResourceName()); r != "" && !slices.Contains(res.Resources, r) {
@@ -94,9 +96,9 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 
 // membersOf returns the usable members of the requested groups, deduplicated
 // and in rail order, or a refusal naming what is wrong.
-func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, where string) ([]*spiderv2beta1.SpiderMultusConfig, error) {
-	var members []*spiderv2beta1.SpiderMultusConfig
-	seen := map[string]bool{}
+func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, where func() string) ([]*spiderv2beta1.SpiderMultusConfig, error) {
+	members := make([]*spiderv2beta1.SpiderMultusConfig, 0, len(configs))
+	var seen []*spiderv2beta1.SpiderMultusConfig
 	var problems []string
 	for _, g := range req.Groups {
 		found := false
@@ -105,13 +107,14 @@ func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, wh
 				continue
 			}
 			found = true
-			id := smc.Namespace + "/" + smc.Name
-			if seen[id] {
-				continue
+			if len(req.Groups) > 1 { // a config may be in several of them
+				if slices.Contains(seen, smc) {
+					continue
+				}
+				seen = append(seen, smc)
 			}
-			seen[id] = true
-			if miss := Missing(&smc.Spec, req.Key); len(miss) > 0 {
-				problems = append(problems, fmt.Sprintf("SpiderMultusConfig %s has %s", id, strings.Join(miss, " and ")))
+			if problem := unusable(smc, req.Key); problem != "" {
+				problems = append(problems, problem)
 				continue
 			}
 			members = append(members, smc)
@@ -119,16 +122,24 @@ func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, wh
 		if !found {
 			return nil, &Refusal{Reason: ReasonNoMember, Message: fmt.Sprintf(
 				"pod %s asks for inject group %q (%s) but no SpiderMultusConfig carries %s: %s; annotate the group's SpiderMultusConfigs or fix the pod's annotation",
-				who, g, where, req.Key, g)}
+				who(), g, where(), req.Key, g)}
 		}
 	}
 	if len(problems) > 0 {
 		return nil, &Refusal{Reason: ReasonUnusable, Message: fmt.Sprintf(
 			"pod %s asks for inject group %q (%s), which cannot be injected: %s; fix these SpiderMultusConfigs or remove them from the group",
-			who, strings.Join(req.Groups, ","), where, strings.Join(problems, "; "))}
+			who(), strings.Join(req.Groups, ","), where(), strings.Join(problems, "; "))}
 	}
 	SortConfigs(members)
 	return members, nil
+}
+
+// unusable says why smc cannot be injected under key, "" when it can.
+func unusable(smc *spiderv2beta1.SpiderMultusConfig, key string) string {
+	if miss := Missing(&smc.Spec, key); len(miss) > 0 {
+		return fmt.Sprintf("SpiderMultusConfig %s/%s has %s", smc.Namespace, smc.Name, strings.Join(miss, " and "))
+	}
+	return ""
 }
 
 // SortConfigs orders configs by first master interface in natural order
@@ -155,13 +166,52 @@ func firstMaster(smc *spiderv2beta1.SpiderMultusConfig) string {
 // FormatNetworks writes refs the way the seed guide shows them: a JSON list
 // with one network per line.
 func FormatNetworks(refs []networks.Ref) string {
-	return strings.ReplaceAll(networks.Format(refs), "},{", "},\n{")
+	n := 2
+	for _, r := range refs {
+		if !plain(r.Name) || !plain(r.Namespace) || !plain(r.Interface) {
+			return strings.ReplaceAll(networks.Format(refs), "},{", "},\n{")
+		}
+		n += len(r.Name) + len(r.Namespace) + len(r.Interface) + 40
+	}
+	// Kubernetes names need no JSON escaping: write them directly, as
+	// networks.Format would.
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('[')
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString(`{"name":"`)
+		b.WriteString(r.Name)
+		b.WriteString(`","namespace":"`)
+		b.WriteString(r.Namespace)
+		if r.Interface != "" {
+			b.WriteString(`","interface":"`)
+			b.WriteString(r.Interface)
+		}
+		b.WriteString(`"}`)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// plain reports whether s is written in JSON as it is (letters, digits,
+// "-", ".", "_").
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkExisting refuses a pod that sets its own networks annotation together
 // with an inject group, unless the annotation already is what railnet would
 // write or is railnet's own earlier (stale) value.
-func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req Request, who string) error {
+func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req Request, who func() string) error {
 	cur, ok := pod.Annotations[networks.Annotation]
 	if !ok || strings.TrimSpace(cur) == "" || cur == want {
 		return nil
@@ -174,7 +224,7 @@ func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req Reques
 	}
 	return &Refusal{Reason: ReasonConflict, Message: fmt.Sprintf(
 		"pod %s sets %s itself and also asks for inject group %q (annotation %s); use one or the other: remove %s to let railnet inject the group, or remove %s",
-		who, networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
+		who(), networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
 }
 
 // addResources adds a limit of 1 for each resource no container has yet, on
@@ -199,10 +249,18 @@ func addResources(pod *corev1.Pod, resources []corev1.ResourceName) string {
 		if c.Resources.Limits == nil {
 			c.Resources.Limits = corev1.ResourceList{}
 		}
-		c.Resources.Limits[r] = resource.MustParse("1")
+		c.Resources.Limits[r] = one.DeepCopy()
 	}
 	return c.Name
 }
+
+// one is the limit injection adds; String() caches its text, which
+// copies keep, so writing the patch does not format it again.
+var one = func() resource.Quantity {
+	q := resource.MustParse("1")
+	_ = q.String()
+	return q
+}()
 
 func asksGPU(c *corev1.Container) bool {
 	for _, l := range []corev1.ResourceList{c.Resources.Limits, c.Resources.Requests} {

@@ -3,6 +3,7 @@ package inject
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -340,3 +341,19 @@ func checkRefusal(t *testing.T, err error, reason, msg string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestFormatNetworks matches networks.Format (one network per line) for
+// plain names and for names that need escaping.
+func TestFormatNetworks(t *testing.T) {
+	for _, refs := range [][]networks.Ref{
+		nil,
+		{{Namespace: "spiderpool", Name: "gpu1-macvlan"}},
+		{{Namespace: "spiderpool", Name: "gpu1-macvlan"}, {Namespace: "ns", Name: "gpu2.x_y", Interface: "net2"}},
+		{{Namespace: "a", Name: `q"<&`}, {Namespace: "b", Name: "c"}},
+	} {
+		want := strings.ReplaceAll(networks.Format(refs), "},{", "},\n{")
+		if got := FormatNetworks(refs); got != want {
+			t.Errorf("FormatNetworks(%v) = %q, want %q", refs, got, want)
+		}
+	}
+}

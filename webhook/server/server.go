@@ -33,6 +33,10 @@ type Options struct {
 	Certs   CertSource
 	// Ready is nil once the service can answer (caches synced).
 	Ready func() error
+	// BudgetBytes bounds the admission review bodies served at once, both
+	// endpoints together (admission.Limit); 0 means
+	// admission.DefaultBudgetBytes.
+	BudgetBytes int64
 }
 
 // Engine returns the gin engine with every route; tests call its ServeHTTP.
@@ -44,8 +48,13 @@ func Engine(o Options) *gin.Engine {
 	if o.Metrics != nil {
 		rec = o.Metrics
 	}
-	mutate := gin.WrapH(admission.Endpoint("mutate", o.Handler.Mutate, rec))
-	validate := gin.WrapH(admission.Endpoint("validate", o.Handler.Validate, rec))
+	budget := o.BudgetBytes
+	if budget == 0 {
+		budget = admission.DefaultBudgetBytes
+	}
+	b := admission.NewBudget(budget)
+	mutate := gin.WrapH(admission.Limit(b, admission.Endpoint("mutate", o.Handler.Mutate, rec)))
+	validate := gin.WrapH(admission.Limit(b, admission.Endpoint("validate", o.Handler.Validate, rec)))
 	for _, p := range registration.MutatePaths {
 		e.POST(p, mutate)
 	}

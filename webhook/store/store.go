@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
@@ -29,6 +32,15 @@ type Store struct {
 	mu       sync.Mutex
 	parsedRV string // resourceVersion of the ConfigMap behind parsed
 	parsed   inject.Config
+
+	// The SpiderMultusConfig list is kept between requests while the
+	// informer reports no change (every injected pod reads it; they change
+	// rarely). configsGen counts the informer's events.
+	configsGen   atomic.Uint64
+	configsMu    sync.Mutex
+	watching     bool
+	configs      []*spiderv2beta1.SpiderMultusConfig
+	configsBuilt uint64 // configsGen when configs was listed
 }
 
 // New returns a Store reading the service configuration from the ConfigMap
@@ -61,17 +73,73 @@ func (s *Store) InjectConfig(ctx context.Context) (inject.Config, error) {
 	return cfg, nil
 }
 
-// NamespaceAnnotations returns the namespace's annotations.
+// NamespaceAnnotations returns the namespace's annotations, shared with
+// the cache: callers must not modify them.
 func (s *Store) NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error) {
 	var ns corev1.Namespace
-	if err := s.r.Get(ctx, client.ObjectKey{Name: name}, &ns); err != nil {
+	// Read-only use (every review of a pod without its own group reads
+	// it): skip the cache's deep copy.
+	if err := s.r.Get(ctx, client.ObjectKey{Name: name}, &ns, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("get namespace %s: %w", name, err)
 	}
 	return ns.Annotations, nil
 }
 
-// MultusConfigs lists every SpiderMultusConfig.
+// MultusConfigs lists every SpiderMultusConfig. When r is an informer
+// cache the list is listed again only after the informer reported a change
+// (the slice is shared: callers must not modify it or its items).
 func (s *Store) MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error) {
+	if !s.watchConfigs(ctx) {
+		return s.listConfigs(ctx)
+	}
+	gen := s.configsGen.Load() // before listing: a change during the list makes the next call list again
+	s.configsMu.Lock()
+	if s.configs != nil && s.configsBuilt == gen {
+		out := s.configs
+		s.configsMu.Unlock()
+		return out, nil
+	}
+	s.configsMu.Unlock()
+	out, err := s.listConfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.configsMu.Lock()
+	s.configs, s.configsBuilt = out, gen
+	s.configsMu.Unlock()
+	return out, nil
+}
+
+// watchConfigs counts the SpiderMultusConfig informer's events into
+// configsGen once r is an informer cache; false when it is not (or the
+// informer is not available yet).
+func (s *Store) watchConfigs(ctx context.Context) bool {
+	s.configsMu.Lock()
+	defer s.configsMu.Unlock()
+	if s.watching {
+		return true
+	}
+	informers, ok := s.r.(cache.Informers)
+	if !ok {
+		return false
+	}
+	inf, err := informers.GetInformer(ctx, &spiderv2beta1.SpiderMultusConfig{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return false
+	}
+	bump := func() { s.configsGen.Add(1) }
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { bump() },
+		UpdateFunc: func(any, any) { bump() },
+		DeleteFunc: func(any) { bump() },
+	}); err != nil {
+		return false
+	}
+	s.watching = true
+	return true
+}
+
+func (s *Store) listConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error) {
 	var l spiderv2beta1.SpiderMultusConfigList
 	// Read-only use: skip the cache's deep copy.
 	if err := s.r.List(ctx, &l, client.UnsafeDisableDeepCopy); err != nil {

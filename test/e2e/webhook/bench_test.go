@@ -3,12 +3,19 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	goruntime "runtime"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,7 +38,9 @@ import (
 //     rails, against an unannotated pod through the same endpoint;
 //  2. pod-create latency through the real apiserver with the webhook
 //     registered (annotated pods, eight rails injected) against no webhook
-//     registered, p50/p99 and their ratio.
+//     registered, p50/p99 and their ratio;
+//  3. the webhook process under a burst of reviews over HTTPS: rate, RSS
+//     and peak RSS.
 func BenchmarkWebhook(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -124,6 +134,8 @@ func BenchmarkWebhook(b *testing.B) {
 		}
 		return nil
 	})
+	call, handler, calls := webhookTimes(b, wh)
+	rate, rss, hwm := loadWebhook(b, wh, injected)
 	wh.Stop()
 	p50a, p99a := percentiles(noWebhook)
 	p50b, p99b := percentiles(withWebhook)
@@ -131,6 +143,66 @@ func BenchmarkWebhook(b *testing.B) {
 	fmt.Printf("  no webhook registered:  p50 %8v  p99 %8v\n", p50a.Round(10*time.Microsecond), p99a.Round(10*time.Microsecond))
 	fmt.Printf("  webhook, 8 rails:       p50 %8v  p99 %8v\n", p50b.Round(10*time.Microsecond), p99b.Round(10*time.Microsecond))
 	fmt.Printf("  ratio webhook/none:     p50 %.2fx  p99 %.2fx\n", float64(p50b)/float64(p50a), float64(p99b)/float64(p99a))
+	fmt.Printf("  where the added time goes (means over %d calls): apiserver's webhook call %v, of it in the webhook's handler %v\n",
+		calls, call.Round(10*time.Microsecond), handler.Round(10*time.Microsecond))
+	fmt.Printf("webhook process under load (%d 8-rail reviews over HTTPS, %d at once): %.0f reviews/s; RSS %d MiB, peak RSS %d MiB (goal <= 64 MiB)\n",
+		loadReviews, loadClients, rate, rss>>20, hwm>>20)
+}
+
+const loadReviews, loadClients = 4000, 16
+
+// loadWebhook sends loadReviews copies of body to the webhook process from
+// loadClients clients at once, and returns the rate and the process's RSS
+// and peak RSS (VmRSS, VmHWM) after.
+func loadWebhook(b *testing.B, p *webhookProc, body []byte) (rate float64, rss, hwm uint64) {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(p.ca.CertPEM)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: loadClients, ForceAttemptHTTP2: true}}
+	defer c.CloseIdleConnections()
+	next := make(chan struct{}, loadReviews)
+	for range loadReviews {
+		next <- struct{}{}
+	}
+	close(next)
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range loadClients {
+		wg.Go(func() {
+			for range next {
+				resp, err := c.Post("https://"+p.addr+"/mutate-pod", "application/json", bytes.NewReader(body))
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	d := time.Since(start)
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d reviews failed", n, loadReviews)
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		var kb uint64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			hwm = kb << 10
+		}
+	}
+	return float64(loadReviews) / d.Seconds(), rss, hwm
 }
 
 // timeReviews serves body n times and returns the time taken and the heap
@@ -191,4 +263,56 @@ func serve(tb testing.TB, h http.Handler, body []byte) *admissionv1.AdmissionRes
 		return nil
 	})
 	return resp
+}
+
+// webhookTimes returns the mean duration of the apiserver's calls to the
+// pod webhook (apiserver_admission_webhook_admission_duration_seconds) and
+// the mean time the webhook's mutate handler took for them
+// (railnet_webhook_request_duration_seconds), with the number of calls.
+func webhookTimes(b *testing.B, p *webhookProc) (call, handler time.Duration, n int) {
+	raw, err := kubernetes.NewForConfigOrDie(cluster.Config).CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	call, n = meanOf(string(raw), "apiserver_admission_webhook_admission_duration_seconds", `name="pods.inject.railnet.io"`)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(p.ca.CertPEM)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get("https://" + p.addr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	handler, _ = meanOf(string(body), "railnet_webhook_request_duration_seconds", `endpoint="mutate"`)
+	return call, handler, n
+}
+
+// meanOf reads histogram metric's _sum and _count from a Prometheus text
+// page (the series whose labels contain label) and returns their mean.
+func meanOf(page, metric, label string) (time.Duration, int) {
+	var sum float64
+	var count int
+	for _, line := range strings.Split(page, "\n") {
+		if !strings.Contains(line, label) {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, metric+"_sum{"):
+			fmt.Sscan(fields[1], &sum)
+		case strings.HasPrefix(line, metric+"_count{"):
+			fmt.Sscan(fields[1], &count)
+		}
+	}
+	if count == 0 {
+		return 0, 0
+	}
+	return time.Duration(sum / float64(count) * float64(time.Second)), count
 }
