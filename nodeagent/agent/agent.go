@@ -80,6 +80,9 @@ type Options struct {
 	// it with them; nil when not wired. This is the hook where cmd/railnet-
 	// agent passes the service built from --ipam-socket.
 	IPAM Service
+	// IPAMMetrics are the IPAM service's metrics, served with the agent's;
+	// nil when IPAM is off.
+	IPAMMetrics *metrics.IPAM
 }
 
 func (o *Options) defaults() error {
@@ -298,6 +301,9 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 		}
 	}
 	reg.MustRegister(metrics.New(a.opts.NodeName, src))
+	if a.opts.IPAMMetrics != nil {
+		reg.MustRegister(a.opts.IPAMMetrics)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", a.healthz)

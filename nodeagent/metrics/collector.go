@@ -58,10 +58,10 @@ func New(node string, src Sources) *Collector {
 		gidSize:      d("railnet_rdma_gid_table_size", "Length of the RDMA port's GID table.", nl...),
 		gidUsed:      d("railnet_rdma_gid_table_used", "Non-zero entries of the RDMA port's GID table.", nl...),
 		mtu:          d("railnet_nic_mtu_bytes", "MTU of the NIC's netdev.", nl...),
-		speed:        d("railnet_nic_speed_mbps", "Link speed of the NIC in Mb/s (0 when unknown).", nl...),
+		speed:        d("railnet_nic_speed_bytes_per_second", "Link speed of the NIC in bytes per second (0 when unknown).", nl...),
 		dpDevices:    d("railnet_deviceplugin_devices", "Devices a device plugin resource offers, by health.", "resource", "health"),
 		dpRegistered: d("railnet_deviceplugin_registered", "1 when the resource is registered with the kubelet.", "resource"),
-		scrapeErrors: d("railnet_rdma_counter_read_errors", "RDMA devices whose counters could not be read in this scrape."),
+		scrapeErrors: d("railnet_rdma_unreadable_devices", "RDMA devices whose counters could not be read in this scrape."),
 	}
 }
 
@@ -71,16 +71,35 @@ func (c *Collector) Describe(chan<- *prometheus.Desc) {}
 
 var nonMetric = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 
+// wordCounters are the port counters the InfiniBand specification counts
+// in 4-byte words (PortXmitData, PortRcvData: "octets divided by 4"); they
+// are exported in bytes.
+var wordCounters = map[string]bool{"port_xmit_data": true, "port_rcv_data": true}
+
 // CounterName is the metric name of an RDMA sysfs counter: counters/NAME
 // becomes railnet_rdma_NAME_total, hw_counters/NAME
-// railnet_rdma_hw_NAME_total.
+// railnet_rdma_hw_NAME_total; the two data counters, counted in 4-byte
+// words, become railnet_rdma_NAME_bytes_total (see CounterScale).
 func CounterName(file string, hw bool) string {
 	name := strings.ToLower(nonMetric.ReplaceAllString(file, "_"))
 	name = strings.TrimSuffix(name, "_total")
 	if hw {
 		return "railnet_rdma_hw_" + name + "_total"
 	}
+	if wordCounters[name] {
+		return "railnet_rdma_" + name + "_bytes_total"
+	}
 	return "railnet_rdma_" + name + "_total"
+}
+
+// CounterScale is what a counter's sysfs value is multiplied by to give the
+// unit its metric name says: 4 for the data counters counted in 4-byte
+// words, 1 otherwise.
+func CounterScale(file string, hw bool) float64 {
+	if !hw && wordCounters[strings.ToLower(file)] {
+		return 4
+	}
+	return 1
 }
 
 func (c *Collector) counterDesc(name, help string) *prometheus.Desc {
@@ -127,7 +146,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.gidSize, float64(n.GIDTableSize))
 		gauge(c.gidUsed, float64(n.GIDTableUsed))
 		gauge(c.mtu, float64(n.MTU))
-		gauge(c.speed, float64(n.SpeedMbps))
+		gauge(c.speed, float64(n.SpeedMbps)*1e6/8)
 		if n.RDMADevice != "" {
 			byPort[devPort{n.RDMADevice, n.Port}] = n
 		}
@@ -156,8 +175,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				}
 				lv := []string{rail, n.Netdev, n.RDMADevice, strconv.Itoa(ps.Port)}
 				for _, e := range ps.Stats {
-					d := c.counterDesc(CounterName(e.Name, false), "RDMA port counter "+e.Name+" from sysfs (ports/N/counters).")
-					ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(e.Value), lv...)
+					help := "RDMA port counter " + e.Name + " from sysfs (ports/N/counters)."
+					if scale := CounterScale(e.Name, false); scale != 1 {
+						help = "RDMA port counter " + e.Name + " from sysfs (ports/N/counters, in 4-byte words) in bytes."
+					}
+					d := c.counterDesc(CounterName(e.Name, false), help)
+					ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(e.Value)*CounterScale(e.Name, false), lv...)
 				}
 				for _, e := range ps.HwStats {
 					d := c.counterDesc(CounterName(e.Name, true), "RDMA port hardware counter "+e.Name+" from sysfs (ports/N/hw_counters).")

@@ -29,7 +29,8 @@ func TestCounterName(t *testing.T) {
 		hw   bool
 		want string
 	}{
-		{"port_rcv_data", false, "railnet_rdma_port_rcv_data_total"},
+		{"port_rcv_data", false, "railnet_rdma_port_rcv_data_bytes_total"},
+		{"port_rcv_packets", false, "railnet_rdma_port_rcv_packets_total"},
 		{"np_cnp_sent", true, "railnet_rdma_hw_np_cnp_sent_total"},
 		{"VL15_dropped", false, "railnet_rdma_vl15_dropped_total"},
 		{"rx-dct.connect", true, "railnet_rdma_hw_rx_dct_connect_total"},
@@ -64,10 +65,10 @@ func TestCollector(t *testing.T) {
 railnet_nic_link_up{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 1
 railnet_nic_link_up{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 0
 railnet_nic_link_up{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
-# HELP railnet_rdma_port_xmit_data_total RDMA port counter port_xmit_data from sysfs (ports/N/counters).
-# TYPE railnet_rdma_port_xmit_data_total counter
-railnet_rdma_port_xmit_data_total{netdev="enp11s0f0np0",node="node-a",port="1",rail="0",rdma_device="mlx5_0"} 9.87654321e+08
-railnet_rdma_port_xmit_data_total{netdev="enp12s0f0np0",node="node-a",port="1",rail="1",rdma_device="mlx5_1"} 9.87654321e+08
+# HELP railnet_rdma_port_xmit_data_bytes_total RDMA port counter port_xmit_data from sysfs (ports/N/counters, in 4-byte words) in bytes.
+# TYPE railnet_rdma_port_xmit_data_bytes_total counter
+railnet_rdma_port_xmit_data_bytes_total{netdev="enp11s0f0np0",node="node-a",port="1",rail="0",rdma_device="mlx5_0"} 3.950617284e+09
+railnet_rdma_port_xmit_data_bytes_total{netdev="enp12s0f0np0",node="node-a",port="1",rail="1",rdma_device="mlx5_1"} 3.950617284e+09
 # HELP railnet_rdma_hw_np_cnp_sent_total RDMA port hardware counter np_cnp_sent from sysfs (ports/N/hw_counters).
 # TYPE railnet_rdma_hw_np_cnp_sent_total counter
 railnet_rdma_hw_np_cnp_sent_total{netdev="enp11s0f0np0",node="node-a",port="1",rail="0",rdma_device="mlx5_0"} 7
@@ -77,14 +78,19 @@ railnet_rdma_hw_np_cnp_sent_total{netdev="enp12s0f0np0",node="node-a",port="1",r
 railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 4
 railnet_rdma_gid_table_used{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 4
 railnet_rdma_gid_table_used{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
+# HELP railnet_nic_speed_bytes_per_second Link speed of the NIC in bytes per second (0 when unknown).
+# TYPE railnet_nic_speed_bytes_per_second gauge
+railnet_nic_speed_bytes_per_second{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 1.25e+10
+railnet_nic_speed_bytes_per_second{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 0
+railnet_nic_speed_bytes_per_second{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
 # HELP railnet_rdma_port_active 1 when the NIC's RDMA port state is ACTIVE.
 # TYPE railnet_rdma_port_active gauge
 railnet_rdma_port_active{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 1
 railnet_rdma_port_active{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 0
 railnet_rdma_port_active{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
-# HELP railnet_rdma_counter_read_errors RDMA devices whose counters could not be read in this scrape.
-# TYPE railnet_rdma_counter_read_errors gauge
-railnet_rdma_counter_read_errors{node="node-a"} 1
+# HELP railnet_rdma_unreadable_devices RDMA devices whose counters could not be read in this scrape.
+# TYPE railnet_rdma_unreadable_devices gauge
+railnet_rdma_unreadable_devices{node="node-a"} 1
 # HELP railnet_deviceplugin_devices Devices a device plugin resource offers, by health.
 # TYPE railnet_deviceplugin_devices gauge
 railnet_deviceplugin_devices{health="healthy",node="node-a",resource="spidernet.io/shared_cx5_gpu1"} 100
@@ -96,8 +102,8 @@ railnet_deviceplugin_devices{health="unhealthy",node="node-a",resource="spiderne
 railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_gpu1"} 1
 railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_gpu2"} 0
 `
-	names := []string{"railnet_nic_link_up", "railnet_rdma_port_xmit_data_total", "railnet_rdma_hw_np_cnp_sent_total",
-		"railnet_rdma_gid_table_used", "railnet_rdma_port_active", "railnet_rdma_counter_read_errors",
+	names := []string{"railnet_nic_link_up", "railnet_rdma_port_xmit_data_bytes_total", "railnet_nic_speed_bytes_per_second", "railnet_rdma_hw_np_cnp_sent_total",
+		"railnet_rdma_gid_table_used", "railnet_rdma_port_active", "railnet_rdma_unreadable_devices",
 		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/agent"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/metrics"
 )
 
 type flags struct {
@@ -82,15 +83,17 @@ func run(ctx context.Context, f *flags) error {
 		return fmt.Errorf("--rdma-netns-mode=%q: want shared or exclusive, or leave it empty to ask the kernel", f.rdmaNetnsMode)
 	}
 	var ipamService agent.Service
+	var ipamMetrics *metrics.IPAM
 	if f.ipamSocket != "" {
+		ipamMetrics = metrics.NewIPAM(f.nodeName)
 		ipamService = &ipam.NodeService{Config: cfg, Node: f.nodeName, Socket: f.ipamSocket,
-			LeaseNamespace: f.ipamLeaseNamespace, GCGrace: f.ipamGCGrace}
+			LeaseNamespace: f.ipamLeaseNamespace, GCGrace: f.ipamGCGrace, Metrics: ipamMetrics}
 	}
 	return agent.Run(ctx, agent.Options{
 		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,
 		DevicePluginConfig: f.deviceConfig, PluginWatcher: f.pluginWatcher, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
 		HealthAddr: f.healthListen, IPAMSocket: f.ipamSocket,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
-		IPAM: ipamService, NetnsMode: netnsMode,
+		IPAM: ipamService, IPAMMetrics: ipamMetrics, NetnsMode: netnsMode,
 	})
 }
