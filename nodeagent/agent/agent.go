@@ -119,6 +119,7 @@ type Agent struct {
 	mu            sync.RWMutex
 	node          *discovery.Node
 	lastDiscovery time.Time
+	lastSync      time.Time // the RDMANode's last successful sync
 	masters       []string
 	dp            *deviceplugin.Manager
 	started       time.Time
@@ -252,8 +253,14 @@ func (a *Agent) loop(ctx context.Context) error {
 	defer tick.Stop()
 	lastMasters := time.Now()
 	for {
-		if err := syncer.Sync(ctx, a.snapshot()); err != nil && ctx.Err() == nil {
-			log.Error(err, "sync the node inventory; retrying")
+		if err := syncer.Sync(ctx, a.snapshot()); err != nil {
+			if ctx.Err() == nil {
+				log.Error(err, "sync the node inventory; retrying")
+			}
+		} else {
+			a.mu.Lock()
+			a.lastSync = time.Now()
+			a.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -287,7 +294,11 @@ func (a *Agent) snapshot() inventory.Snapshot {
 func (a *Agent) serveMetrics(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	src := metrics.Sources{NICs: func() []railnetv1.NIC { return a.Node().NICs }}
+	src := metrics.Sources{NICs: func() []railnetv1.NIC { return a.Node().NICs }, LastSync: func() time.Time {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.lastSync
+	}}
 	if a.opts.RDMACounters {
 		src.Counters = discovery.PortCounters
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Mellanox/rdmamap"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,9 @@ type Sources struct {
 	// Resources returns the device plugin's resources; nil when the
 	// device plugin is off.
 	Resources func() []Resource
+	// LastSync returns when the agent last brought its RDMANode up to date
+	// (status written or heartbeat confirmed); zero before the first time.
+	LastSync func() time.Time
 }
 
 // Resource is one device plugin resource as the metrics see it.
@@ -40,6 +44,7 @@ type Collector struct {
 
 	linkUp, portActive, gidSize, gidUsed, mtu, speed *prometheus.Desc
 	dpDevices, dpRegistered, scrapeErrors            *prometheus.Desc
+	lastSync                                         *prometheus.Desc
 
 	mu       sync.Mutex
 	counters map[string]*prometheus.Desc // by metric name
@@ -62,6 +67,8 @@ func New(node string, src Sources) *Collector {
 		dpDevices:    d("railnet_deviceplugin_devices", "Devices a device plugin resource offers, by health.", "resource", "health"),
 		dpRegistered: d("railnet_deviceplugin_registered", "1 when the resource is registered with the kubelet.", "resource"),
 		scrapeErrors: d("railnet_rdma_unreadable_devices", "RDMA devices whose counters could not be read in this scrape."),
+		lastSync: d("railnet_rdmanode_last_sync_timestamp_seconds",
+			"When the agent last brought its RDMANode up to date (status written or heartbeat confirmed), Unix seconds; alert on time() minus it."),
 	}
 }
 
@@ -190,6 +197,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.scrapeErrors, prometheus.GaugeValue, float64(errors))
+	if c.src.LastSync != nil {
+		if t := c.src.LastSync(); !t.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.lastSync, prometheus.GaugeValue, float64(t.UnixNano())/1e9)
+		}
+	}
 	if c.src.Resources != nil {
 		for _, r := range c.src.Resources() {
 			healthy, unhealthy := 0, r.Devices

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -56,6 +57,7 @@ func TestCollector(t *testing.T) {
 			return []Resource{{Name: "spidernet.io/shared_cx5_gpu1", Devices: 100, Healthy: true, Registered: true},
 				{Name: "spidernet.io/shared_cx5_gpu2", Devices: 100}}
 		},
+		LastSync: func() time.Time { return time.Unix(1700000000, 500e6) },
 	})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -91,6 +93,9 @@ railnet_rdma_port_active{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device
 # HELP railnet_rdma_unreadable_devices RDMA devices whose counters could not be read in this scrape.
 # TYPE railnet_rdma_unreadable_devices gauge
 railnet_rdma_unreadable_devices{node="node-a"} 1
+# HELP railnet_rdmanode_last_sync_timestamp_seconds When the agent last brought its RDMANode up to date (status written or heartbeat confirmed), Unix seconds; alert on time() minus it.
+# TYPE railnet_rdmanode_last_sync_timestamp_seconds gauge
+railnet_rdmanode_last_sync_timestamp_seconds{node="node-a"} 1.7000000005e+09
 # HELP railnet_deviceplugin_devices Devices a device plugin resource offers, by health.
 # TYPE railnet_deviceplugin_devices gauge
 railnet_deviceplugin_devices{health="healthy",node="node-a",resource="spidernet.io/shared_cx5_gpu1"} 100
@@ -104,7 +109,7 @@ railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_
 `
 	names := []string{"railnet_nic_link_up", "railnet_rdma_port_xmit_data_bytes_total", "railnet_nic_speed_bytes_per_second", "railnet_rdma_hw_np_cnp_sent_total",
 		"railnet_rdma_gid_table_used", "railnet_rdma_port_active", "railnet_rdma_unreadable_devices",
-		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered"}
+		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered", "railnet_rdmanode_last_sync_timestamp_seconds"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +118,8 @@ railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 3 NICs x 6 gauges + 2 ports x 11 counters + 1 + 2 resources x 3.
-	if want := 3*6 + 2*11 + 1 + 2*3; n != want {
+	// 3 NICs x 6 gauges + 2 ports x 11 counters + 2 + 2 resources x 3.
+	if want := 3*6 + 2*11 + 2 + 2*3; n != want {
 		t.Errorf("%d series, want %d", n, want)
 	}
 	problems, err := testutil.GatherAndLint(reg)
