@@ -142,10 +142,10 @@ func TestInventoryFollowsRail(t *testing.T) {
 	t.Logf("status and labels appeared in %v", took)
 	checkTable(t, node, []string{"8", "8", "shared"})
 	checkMetrics(t, metricsAddr, map[string]string{
-		`railnet_nic_link_up{netdev="enp14s0f0np0",node="gpu-node-1",rail="3",rdma_device="mlx5_3"}`:                        "1",
+		`railnet_nic_link_up{netdev="enp14s0f0np0",node="gpu-node-1",rail="3",rdma_device="mlx5_3"}`:                              "1",
 		`railnet_rdma_port_xmit_data_bytes_total{netdev="enp11s0f0np0",node="gpu-node-1",port="1",rail="0",rdma_device="mlx5_0"}`: "3.950617284e+09",
-		`railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="gpu-node-1",rail="0",rdma_device="mlx5_0"}`:                "4",
-		`railnet_deviceplugin_devices{health="healthy",node="gpu-node-1",resource="spidernet.io/shared_cx5_gpu4"}`:          "100",
+		`railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="gpu-node-1",rail="0",rdma_device="mlx5_0"}`:                      "4",
+		`railnet_deviceplugin_devices{health="healthy",node="gpu-node-1",resource="spidernet.io/shared_cx5_gpu4"}`:                "100",
 	})
 
 	nn.SetUp(t, "enp14s0f0np0", false)
