@@ -16,7 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -123,6 +127,7 @@ type Agent struct {
 	masters       []string
 	dp            *deviceplugin.Manager
 	started       time.Time
+	recorder      record.EventRecorder
 }
 
 // Run runs the agent until ctx ends or a part fails.
@@ -145,6 +150,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer links.Close()
 	a := &Agent{opts: opts, client: c, links: links, started: time.Now()}
+	kube, err := kubernetes.NewForConfig(opts.RestConfig)
+	if err != nil {
+		return fmt.Errorf("API client: %w", err)
+	}
+	events := record.NewBroadcaster(record.WithContext(ctx))
+	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	defer events.Shutdown()
+	a.recorder = events.NewRecorder(scheme.New(), corev1.EventSource{Component: "railnet-agent", Host: opts.NodeName})
 
 	a.refreshMasters(ctx)
 	if err := a.discover(); err != nil {
@@ -248,7 +261,7 @@ func (a *Agent) refreshMasters(ctx context.Context) {
 // logged and retried on the next tick.
 func (a *Agent) loop(ctx context.Context) error {
 	log := klog.FromContext(ctx)
-	syncer := &inventory.Syncer{Client: a.client, NodeName: a.opts.NodeName, Heartbeat: a.opts.Heartbeat}
+	syncer := &inventory.Syncer{Client: a.client, NodeName: a.opts.NodeName, Heartbeat: a.opts.Heartbeat, Recorder: a.recorder}
 	tick := time.NewTicker(a.opts.DiscoveryInterval)
 	defer tick.Stop()
 	lastMasters := time.Now()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -379,4 +381,50 @@ func keys[V any](m map[string]V) string {
 	}
 	sort.Strings(ks)
 	return "[" + strings.Join(ks, " ") + "]"
+}
+
+// ChartQueries are every query of the chart at dir: its dashboards' and its
+// alert rules'.
+func ChartQueries(dir string) ([]Query, error) {
+	dashboards, err := filepath.Glob(filepath.Join(dir, "dashboards", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Query
+	for _, d := range dashboards {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			return nil, err
+		}
+		qs, err := DashboardQueries(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		out = append(out, qs...)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "rules", "railnet.rules.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	rules, err := ParseRules(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rules.Queries()...), nil
+}
+
+// QueryMetrics are the metric names q reads.
+func QueryMetrics(q Query) ([]string, error) {
+	expr, err := parser.NewParser(parser.Options{}).ParseExpr(q.Expr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", q.Where, err)
+	}
+	var out []string
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok && !slices.Contains(out, metricName(vs)) {
+			out = append(out, metricName(vs))
+		}
+		return nil
+	})
+	return out, nil
 }

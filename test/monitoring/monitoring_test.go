@@ -39,10 +39,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+func chartDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "charts", "railnet")
+}
+
 func chartFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "charts", "railnet", rel))
+	b, err := os.ReadFile(filepath.Join(chartDir(), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,6 +232,23 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 	}
 	for a := range want {
 		t.Errorf("no alert %s", a)
+	}
+}
+
+// ChartQueries finds the dashboard's panels and variable and every alert.
+func TestChartQueries(t *testing.T) {
+	qs, err := ChartQueries(chartDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, _ := DashboardQueries(chartFile(t, "dashboards/railnet-rdma.json"))
+	rules, _ := ParseRules(chartFile(t, "rules/railnet.rules.yaml"))
+	if len(qs) != len(dash)+len(rules.Queries()) || len(dash) < 20 {
+		t.Errorf("%d chart queries, want %d dashboard + %d alert queries", len(qs), len(dash), len(rules.Queries()))
+	}
+	names, err := QueryMetrics(Query{Expr: `max by (pool) (railnet_ipam_pool_used_addresses) / max by (pool) (railnet_ipam_pool_capacity_addresses)`})
+	if err != nil || strings.Join(names, " ") != "railnet_ipam_pool_used_addresses railnet_ipam_pool_capacity_addresses" {
+		t.Errorf("QueryMetrics = %v, %v", names, err)
 	}
 }
 
