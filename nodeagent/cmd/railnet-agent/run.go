@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/cmdline"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/agent"
 	"github.com/railnet/railnet/nodeagent/discovery"
@@ -50,7 +50,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.sysfsRoot, "sysfs-root", "/", "folder standing for / when reading /sys and /dev/infiniband")
 	fs.StringVar(&f.kubeletRoot, "kubelet-root", "/var/lib/kubelet", "kubelet root folder (holds device-plugins/kubelet.sock)")
 	fs.StringVar(&f.netns, "netns", "", "network namespace path whose netdevs are the NICs (default: the agent's own)")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the in-cluster config, else ~/.kube/config)")
 	fs.StringVar(&f.deviceConfig, "device-plugin-config", "", "shared RDMA device plugin config.json; empty turns the device plugin off")
 	fs.BoolVar(&f.pluginWatcher, "device-plugin-watcher", false, "register the device plugin through the kubelet's plugin watcher (plugins_registry) instead of kubelet.sock")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
@@ -66,11 +66,30 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	return f
 }
 
+// command is railnet-agent as --help shows it.
+var command = cmdline.Command{Name: "railnet-agent",
+	Description: "railnet's node agent: RDMA discovery, RDMANode inventory and rail labels, shared RDMA device plugin, IPAM service, metrics",
+	Subcommands: []string{"install-cni: copy the CNI plugins shipped with the agent (railnet-ipam, railnet-coordinator) into the node's CNI folder"}}
+
+// dispatch runs the subcommand args name, or the agent.
+func dispatch(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "install-cni" {
+		return installCNI(args[1:])
+	}
+	fs := flag.NewFlagSet(command.Name, flag.ContinueOnError)
+	f := bindFlags(fs)
+	klog.InitFlags(fs)
+	version := command.Setup(fs)
+	if done, err := command.Parse(fs, version, args); done || err != nil {
+		return err
+	}
+	return run(ctx, f)
+}
+
 func run(ctx context.Context, f *flags) error {
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: f.kubeconfig}, nil).ClientConfig()
+	cfg, err := cmdline.RestConfig(f.kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+		return err
 	}
 	klog.FromContext(ctx).Info("starting", "node", f.nodeName, "sysfsRoot", f.sysfsRoot, "ipamSocket", f.ipamSocket)
 	var netnsMode discovery.NetnsModeFunc // nil: ask the kernel
