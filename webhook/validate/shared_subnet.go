@@ -1,7 +1,9 @@
 package validate
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -18,8 +20,8 @@ type railPool struct {
 
 // SharedSubnetWarnings warns about smc (being created or updated; it
 // replaces the stored copy in configs) when, in an inject group it belongs
-// to, another rail draws addresses from a pool on the subnet of one of smc's
-// pools. A pod of the group then has several interfaces on one subnet, and
+// to, another rail draws addresses from a pool whose subnet overlaps that of
+// one of smc's pools. A pod of the group then has several interfaces on one subnet, and
 // traffic between rails leaves through whichever interface the kernel picks
 // first — the seed guide's pools as written (172.16.1N.0/16, all the network
 // 172.16.0.0/16) do exactly that. The warning names the pools and suggests
@@ -33,15 +35,14 @@ func SharedSubnetWarnings(smc *spiderv2beta1.SpiderMultusConfig, configs []*spid
 			all = append(all, c)
 		}
 	}
-	return sharedSubnets(all, pools, func(members []railPool) bool {
-		return slices.ContainsFunc(members, func(m railPool) bool { return m.config == id })
-	}, "SpiderMultusConfig "+id)
+	return sharedSubnets(all, pools, func(m railPool) bool { return m.config == id }, "SpiderMultusConfig "+id)
 }
 
 // SharedSubnetPoolWarnings is SharedSubnetWarnings for pool being created
 // or updated (it replaces the stored copy in pools): it warns when a rail
 // drawing from pool shares its subnet with another rail of the same inject
-// group.
+// group — also when pool is only dry-run, as a check of a pool file before
+// applying it.
 func SharedSubnetPoolWarnings(pool *spiderv2beta1.SpiderIPPool, configs []*spiderv2beta1.SpiderMultusConfig,
 	pools []spiderv2beta1.SpiderIPPool) []string {
 	all := []spiderv2beta1.SpiderIPPool{*pool}
@@ -50,16 +51,14 @@ func SharedSubnetPoolWarnings(pool *spiderv2beta1.SpiderIPPool, configs []*spide
 			all = append(all, p)
 		}
 	}
-	return sharedSubnets(configs, all, func(members []railPool) bool {
-		return slices.ContainsFunc(members, func(m railPool) bool { return m.pool == pool.Name })
-	}, "SpiderIPPool "+pool.Name)
+	return sharedSubnets(configs, all, func(m railPool) bool { return m.pool == pool.Name }, "SpiderIPPool "+pool.Name)
 }
 
-// sharedSubnets returns one warning per inject group and subnet on which
-// more than one rail draws, for the groups and subnets that involve says
-// concern the object being admitted (named who).
+// sharedSubnets returns one warning per pool of the admitted object (those
+// focus says are its own) whose subnet overlaps the subnet of a pool that
+// another rail of the same inject group draws from (named who).
 func sharedSubnets(configs []*spiderv2beta1.SpiderMultusConfig, pools []spiderv2beta1.SpiderIPPool,
-	involves func([]railPool) bool, who string) []string {
+	focus func(railPool) bool, who string) []string {
 	subnets := map[string]netip.Prefix{}
 	gateways := map[string]string{}
 	for _, p := range pools {
@@ -70,12 +69,7 @@ func sharedSubnets(configs []*spiderv2beta1.SpiderMultusConfig, pools []spiderv2
 			gateways[p.Name] = *p.Spec.Gateway
 		}
 	}
-	type key struct {
-		group  string
-		subnet netip.Prefix
-	}
-	bySubnet := map[key][]railPool{}
-	var keys []key
+	byGroup := map[string][]railPool{}
 	for _, c := range configs {
 		masters := c.Spec.Masters()
 		if len(masters) == 0 {
@@ -89,50 +83,54 @@ func sharedSubnets(configs []*spiderv2beta1.SpiderMultusConfig, pools []spiderv2
 		}
 		ps := c.Spec.Pools()
 		for _, name := range append(slices.Clone(ps.IPv4), ps.IPv6...) {
-			sn, ok := subnets[name]
-			if !ok {
+			if _, ok := subnets[name]; !ok {
 				continue
 			}
 			for g := range groups {
-				k := key{g, sn}
-				if _, seen := bySubnet[k]; !seen {
-					keys = append(keys, k)
-				}
-				bySubnet[k] = append(bySubnet[k], railPool{pool: name, rail: masters[0], config: c.Namespace + "/" + c.Name})
+				byGroup[g] = append(byGroup[g], railPool{pool: name, rail: masters[0], config: c.Namespace + "/" + c.Name})
 			}
 		}
 	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := strings.Compare(a.group, b.group); c != 0 {
-			return c
-		}
-		return a.subnet.Addr().Compare(b.subnet.Addr())
-	})
 	var out []string
-	for _, k := range keys {
-		members := bySubnet[k]
-		rails := map[string]bool{}
-		for _, m := range members {
-			rails[m.rail] = true
-		}
-		if len(rails) < 2 || !involves(members) {
-			continue
-		}
-		slices.SortFunc(members, func(a, b railPool) int { return strings.Compare(a.pool+a.rail, b.pool+b.rail) })
-		var list, suggest []string
-		for _, m := range members {
-			list = append(list, fmt.Sprintf("%s (rail %s)", m.pool, m.rail))
-			if s := perRailSubnet(gateways[m.pool], k.subnet); s != "" {
-				suggest = append(suggest, m.pool+" "+s)
+	for _, g := range slices.Sorted(maps.Keys(byGroup)) {
+		members := byGroup[g]
+		slices.SortFunc(members, func(a, b railPool) int {
+			return cmp.Or(strings.Compare(a.pool, b.pool), strings.Compare(a.rail, b.rail), strings.Compare(a.config, b.config))
+		})
+		done := map[string]bool{}
+		for _, f := range members {
+			if !focus(f) || done[f.pool+" "+f.rail] {
+				continue
 			}
+			done[f.pool+" "+f.rail] = true
+			sn := subnets[f.pool]
+			var others []string
+			suggest := []string{}
+			if s := perRailSubnet(gateways[f.pool], sn); s != "" {
+				suggest = append(suggest, f.pool+" "+s)
+			}
+			seen := map[string]bool{}
+			for _, o := range members {
+				if o.rail == f.rail || !subnets[o.pool].Overlaps(sn) || seen[o.pool+" "+o.rail] {
+					continue
+				}
+				seen[o.pool+" "+o.rail] = true
+				others = append(others, fmt.Sprintf("%s (rail %s, %s)", o.pool, o.rail, subnets[o.pool]))
+				if s := perRailSubnet(gateways[o.pool], subnets[o.pool]); s != "" {
+					suggest = append(suggest, o.pool+" "+s)
+				}
+			}
+			if len(others) == 0 {
+				continue
+			}
+			msg := fmt.Sprintf("%s: in inject group %s, SpiderIPPool %s (rail %s, %s) overlaps the subnets of other rails: %s; "+
+				"a pod of the group would have several interfaces on one subnet and traffic between rails could leave "+
+				"through the wrong one: give each rail's pool its own subnet", who, g, f.pool, f.rail, sn, strings.Join(others, ", "))
+			if len(suggest) > 0 {
+				msg += " (e.g. spec.subnet " + strings.Join(suggest, ", ") + ")"
+			}
+			out = append(out, msg)
 		}
-		msg := fmt.Sprintf("%s: inject group %s puts %d rails on one subnet %s through SpiderIPPools %s; "+
-			"a pod of the group would have several interfaces on that subnet and traffic between rails could leave "+
-			"through the wrong one: give each rail's pool its own subnet", who, k.group, len(rails), k.subnet, strings.Join(list, ", "))
-		if len(suggest) == len(members) {
-			msg += " (e.g. spec.subnet " + strings.Join(suggest, ", ") + ")"
-		}
-		out = append(out, msg)
 	}
 	return out
 }

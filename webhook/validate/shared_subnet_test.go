@@ -3,7 +3,6 @@ package validate
 import (
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,10 +41,11 @@ func TestSharedSubnetWarnings(t *testing.T) {
 		seedPools = append(seedPools, seedPool(n, false))
 		railPools = append(railPools, seedPool(n, true))
 	}
-	const want3 = "SpiderMultusConfig spiderpool/gpu3-macvlan: inject group rdma-network puts 3 rails on one subnet 172.16.0.0/16 " +
-		"through SpiderIPPools gpu1-net11 (rail enp11s0f0np0), gpu2-net12 (rail enp12s0f0np0), gpu3-net13 (rail enp13s0f0np0); " +
-		"a pod of the group would have several interfaces on that subnet and traffic between rails could leave through the wrong one: " +
-		"give each rail's pool its own subnet (e.g. spec.subnet gpu1-net11 172.16.11.0/24, gpu2-net12 172.16.12.0/24, gpu3-net13 172.16.13.0/24)"
+	const want3 = "SpiderMultusConfig spiderpool/gpu3-macvlan: in inject group rdma-network, SpiderIPPool gpu3-net13 " +
+		"(rail enp13s0f0np0, 172.16.0.0/16) overlaps the subnets of other rails: gpu1-net11 (rail enp11s0f0np0, 172.16.0.0/16), " +
+		"gpu2-net12 (rail enp12s0f0np0, 172.16.0.0/16); a pod of the group would have several interfaces on one subnet and " +
+		"traffic between rails could leave through the wrong one: give each rail's pool its own subnet " +
+		"(e.g. spec.subnet gpu3-net13 172.16.13.0/24, gpu1-net11 172.16.11.0/24, gpu2-net12 172.16.12.0/24)"
 	sameRail := seedConfig(3, "rdma-network")
 	sameRail.Spec.Macvlan.Master = []string{"enp11s0f0np0"}
 	otherGroup := seedConfig(3, "other")
@@ -74,16 +74,21 @@ func TestSharedSubnetWarnings(t *testing.T) {
 		})
 	}
 
-	// The pool side: a seed pool re-applied as written, or dry-run, while
-	// the group's configs exist.
+	// The pool side: the seed's pool as written, dry-run while the group's
+	// configs and the per-rail /24 pools exist: its /16 overlaps every
+	// other rail's /24.
 	configs := []*spiderv2beta1.SpiderMultusConfig{seedConfig(1, "rdma-network"), seedConfig(2, "rdma-network"), seedConfig(3, "rdma-network")}
 	p := seedPool(2, false)
 	got := SharedSubnetPoolWarnings(&p, configs, railPools)
-	if len(got) != 0 {
-		t.Errorf("one /16 pool among /24 ones shares no subnet: %q", got)
+	const wantPool = "SpiderIPPool gpu2-net12: in inject group rdma-network, SpiderIPPool gpu2-net12 (rail enp12s0f0np0, 172.16.0.0/16) " +
+		"overlaps the subnets of other rails: gpu1-net11 (rail enp11s0f0np0, 172.16.11.0/24), gpu3-net13 (rail enp13s0f0np0, 172.16.13.0/24); " +
+		"a pod of the group would have several interfaces on one subnet and traffic between rails could leave through the wrong one: " +
+		"give each rail's pool its own subnet (e.g. spec.subnet gpu2-net12 172.16.12.0/24)"
+	if len(got) != 1 || got[0] != wantPool {
+		t.Errorf("pool warnings\n%q\nwant\n%q", got, wantPool)
 	}
-	got = SharedSubnetPoolWarnings(&p, configs, seedPools)
-	if len(got) != 1 || !strings.HasPrefix(got[0], "SpiderIPPool gpu2-net12: inject group rdma-network puts 3 rails on one subnet 172.16.0.0/16") {
-		t.Errorf("pool warnings %q", got)
+	p = seedPool(2, true)
+	if got := SharedSubnetPoolWarnings(&p, configs, railPools); len(got) != 0 {
+		t.Errorf("the /24 pool: %q", got)
 	}
 }
