@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -39,14 +38,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func chartDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "charts", "railnet")
-}
-
 func chartFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(chartDir(), rel))
+	b, err := os.ReadFile(filepath.Join(ChartDir(), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +231,7 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 
 // ChartQueries finds the dashboard's panels and variable and every alert.
 func TestChartQueries(t *testing.T) {
-	qs, err := ChartQueries(chartDir())
+	qs, err := ChartQueries(ChartDir())
 	if err != nil {
 		t.Fatal(err)
 	}

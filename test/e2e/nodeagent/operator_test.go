@@ -2,11 +2,9 @@ package nodeagent
 
 import (
 	"context"
+	"io"
 	"net/http"
-	"path/filepath"
-	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,42 +25,12 @@ func checkQueriesOnScrape(t *testing.T, addr string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	c := monitoring.Catalogue{}
-	if err := c.AddText(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	_, file, _, _ := runtime.Caller(0)
-	qs, err := monitoring.ChartQueries(filepath.Join(filepath.Dir(file), "..", "..", "..", "charts", "railnet"))
+	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentMetric := func(name string) bool {
-		for _, p := range []string{"railnet_rdma_", "railnet_nic_", "railnet_deviceplugin_", "railnet_rdmanode_"} {
-			if strings.HasPrefix(name, p) {
-				return true
-			}
-		}
-		return false
-	}
-	checked := 0
-	for _, q := range qs {
-		names, err := monitoring.QueryMetrics(q)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		if len(names) == 0 || !slices.ContainsFunc(names, agentMetric) || slices.ContainsFunc(names, func(n string) bool { return !agentMetric(n) }) {
-			continue
-		}
-		checked++
-		for _, err := range monitoring.Check(q, c) {
-			t.Errorf("against the agent's scrape: %v", err)
-		}
-	}
-	if checked < 10 {
-		t.Errorf("only %d dashboard and alert queries read the agent's metrics; want the rails, device plugin and RDMANode ones", checked)
-	}
-	t.Logf("%d dashboard and alert queries checked against the agent's scrape", checked)
+	n := monitoring.CheckScrape(t, string(b), 10, "railnet_rdma_", "railnet_nic_", "railnet_deviceplugin_", "railnet_rdmanode_")
+	t.Logf("%d dashboard and alert queries checked against the agent's scrape", n)
 }
 
 // waitNodeEvents waits for the agent's events on node, with these reasons
