@@ -16,7 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -80,6 +84,9 @@ type Options struct {
 	// it with them; nil when not wired. This is the hook where cmd/railnet-
 	// agent passes the service built from --ipam-socket.
 	IPAM Service
+	// IPAMMetrics are the IPAM service's metrics, served with the agent's;
+	// nil when IPAM is off.
+	IPAMMetrics *metrics.IPAM
 }
 
 func (o *Options) defaults() error {
@@ -116,9 +123,11 @@ type Agent struct {
 	mu            sync.RWMutex
 	node          *discovery.Node
 	lastDiscovery time.Time
+	lastSync      time.Time // the RDMANode's last successful sync
 	masters       []string
 	dp            *deviceplugin.Manager
 	started       time.Time
+	recorder      record.EventRecorder
 }
 
 // Run runs the agent until ctx ends or a part fails.
@@ -141,6 +150,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer links.Close()
 	a := &Agent{opts: opts, client: c, links: links, started: time.Now()}
+	kube, err := kubernetes.NewForConfig(opts.RestConfig)
+	if err != nil {
+		return fmt.Errorf("API client: %w", err)
+	}
+	events := record.NewBroadcaster(record.WithContext(ctx))
+	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	defer events.Shutdown()
+	a.recorder = events.NewRecorder(scheme.New(), corev1.EventSource{Component: "railnet-agent", Host: opts.NodeName})
 
 	a.refreshMasters(ctx)
 	if err := a.discover(); err != nil {
@@ -244,13 +261,19 @@ func (a *Agent) refreshMasters(ctx context.Context) {
 // logged and retried on the next tick.
 func (a *Agent) loop(ctx context.Context) error {
 	log := klog.FromContext(ctx)
-	syncer := &inventory.Syncer{Client: a.client, NodeName: a.opts.NodeName, Heartbeat: a.opts.Heartbeat}
+	syncer := &inventory.Syncer{Client: a.client, NodeName: a.opts.NodeName, Heartbeat: a.opts.Heartbeat, Recorder: a.recorder}
 	tick := time.NewTicker(a.opts.DiscoveryInterval)
 	defer tick.Stop()
 	lastMasters := time.Now()
 	for {
-		if err := syncer.Sync(ctx, a.snapshot()); err != nil && ctx.Err() == nil {
-			log.Error(err, "sync the node inventory; retrying")
+		if err := syncer.Sync(ctx, a.snapshot()); err != nil {
+			if ctx.Err() == nil {
+				log.Error(err, "sync the node inventory; retrying")
+			}
+		} else {
+			a.mu.Lock()
+			a.lastSync = time.Now()
+			a.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -284,7 +307,11 @@ func (a *Agent) snapshot() inventory.Snapshot {
 func (a *Agent) serveMetrics(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	src := metrics.Sources{NICs: func() []railnetv1.NIC { return a.Node().NICs }}
+	src := metrics.Sources{NICs: func() []railnetv1.NIC { return a.Node().NICs }, LastSync: func() time.Time {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.lastSync
+	}}
 	if a.opts.RDMACounters {
 		src.Counters = discovery.PortCounters
 	}
@@ -298,6 +325,9 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 		}
 	}
 	reg.MustRegister(metrics.New(a.opts.NodeName, src))
+	if a.opts.IPAMMetrics != nil {
+		reg.MustRegister(a.opts.IPAMMetrics)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", a.healthz)

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -26,6 +27,9 @@ type Syncer struct {
 	Heartbeat time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Recorder records rail changes as events on the Node (see
+	// RailChanges); nil records none.
+	Recorder record.EventRecorder
 
 	last     *railnetv1.RDMANodeStatus
 	lastGen  int64
@@ -61,9 +65,32 @@ func (s *Syncer) Sync(ctx context.Context, snap Snapshot) error {
 	if err != nil {
 		return err
 	}
+	s.recordRailChanges(st)
 	s.last, s.lastSent = st, s.now()
 	s.labels = nil // re-read the Node with every status write
 	return s.syncLabels(ctx, *st)
+}
+
+// recordRailChanges records the rails that changed since the last status
+// written (every rail down, on the first) as events on the Node.
+func (s *Syncer) recordRailChanges(st *railnetv1.RDMANodeStatus) {
+	if s.Recorder == nil {
+		return
+	}
+	var prev []railnetv1.NIC
+	if s.last != nil {
+		prev = s.last.NICs
+	}
+	events := RailChanges(prev, st.NICs, s.last == nil)
+	if len(events) == 0 {
+		return
+	}
+	// The Node's UID lets kubectl describe node find the events; the
+	// kubelet's events use the node's name as UID too.
+	ref := &corev1.ObjectReference{Kind: "Node", APIVersion: "v1", Name: s.NodeName, UID: types.UID(s.NodeName)}
+	for _, e := range events {
+		s.Recorder.Event(ref, e.Type, e.Reason, e.Message)
+	}
 }
 
 // writeStatus creates the RDMANode if missing and updates its status,

@@ -2,7 +2,6 @@ package ipam
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
+	"github.com/railnet/railnet/nodeagent/metrics"
 )
 
 // Request, Pools, Address and Route are the wire types of the IPAM socket.
@@ -38,6 +38,8 @@ type Allocator struct {
 	Reader client.Reader
 	Writer client.Writer
 	Live   client.Reader
+	// Metrics counts allocations, releases and failures; nil counts nothing.
+	Metrics *metrics.IPAM
 }
 
 // Allocate returns one address per IP family the request names pools for,
@@ -45,11 +47,16 @@ type Allocator struct {
 // sandbox). When a later family fails, the addresses taken for this request
 // are released again.
 func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, retErr error) {
+	defer func() {
+		if retErr != nil {
+			a.Metrics.Failed(FailureReason(retErr))
+		}
+	}()
 	if req.PodUID == "" || req.IfName == "" || req.PodNamespace == "" || req.PodName == "" {
-		return nil, errors.New("ipam: the request needs the pod's namespace, name and UID and the interface name")
+		return nil, errIncompleteRequest
 	}
 	if req.Pools.Empty() {
-		return nil, fmt.Errorf("pod %s/%s %s: the network names no SpiderIPPool (ipam.ippools is empty)", req.PodNamespace, req.PodName, req.IfName)
+		return nil, &noPoolError{fmt.Sprintf("pod %s/%s %s: the network names no SpiderIPPool (ipam.ippools is empty)", req.PodNamespace, req.PodName, req.IfName)}
 	}
 	node := &corev1.Node{}
 	if err := a.Reader.Get(ctx, client.ObjectKey{Name: a.Node}, node); err != nil {
@@ -81,12 +88,16 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 		}
 		out = append(out, addr)
 	}
+	for _, t := range taken {
+		a.Metrics.Allocated(t.Spec.Pool)
+	}
 	return out, nil
 }
 
 func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, ipv6 bool, node *corev1.Node,
 	mine []railnetv1.IPAllocation) (Address, *railnetv1.IPAllocation, bool, error) {
 	var reasons []string
+	full := false
 	for _, name := range pools {
 		pool := &spiderv2beta1.SpiderIPPool{}
 		if err := a.Reader.Get(ctx, client.ObjectKey{Name: name}, pool); err != nil {
@@ -154,8 +165,9 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 			return addr, alloc, true, nil
 		}
 		reasons = append(reasons, fmt.Sprintf("SpiderIPPool %s has no free address: %d of %d in use", name, countIn(used, usable), usable.Count()))
+		full = true
 	}
-	return Address{}, nil, false, &ExhaustedError{Pod: req.PodNamespace + "/" + req.PodName, IfName: req.IfName, Reasons: reasons}
+	return Address{}, nil, false, &ExhaustedError{Pod: req.PodNamespace + "/" + req.PodName, IfName: req.IfName, Reasons: reasons, Full: full}
 }
 
 // familyMatches refuses a pool listed under the other family's ippools: an
@@ -181,6 +193,9 @@ func familyMatches(pool *spiderv2beta1.SpiderIPPool, ipv6 bool) error {
 type ExhaustedError struct {
 	Pod, IfName string
 	Reasons     []string
+	// Full is set when at least one of the pools had no free address (the
+	// others were missing, of the other family or not for this node).
+	Full bool
 }
 
 func (e *ExhaustedError) Error() string {
@@ -199,8 +214,12 @@ func (a *Allocator) Release(ctx context.Context, podUID, containerID, ifName str
 		if containerID != "" && mine[i].Spec.ContainerID != "" && mine[i].Spec.ContainerID != containerID {
 			continue // a newer sandbox of the pod owns it now
 		}
-		if err := a.Writer.Delete(ctx, &mine[i], client.Preconditions{UID: &mine[i].UID}); client.IgnoreNotFound(err) != nil {
+		err := a.Writer.Delete(ctx, &mine[i], client.Preconditions{UID: &mine[i].UID})
+		if client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("release IPAllocation %s: %w", mine[i].Name, err)
+		}
+		if err == nil {
+			a.Metrics.Released(mine[i].Spec.Pool, metrics.ReleasedByCNI)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/nodeagent/metrics"
 )
 
 // Collector releases the node's allocations whose pod is gone: deleted,
@@ -31,6 +32,8 @@ type Collector struct {
 	Grace    time.Duration
 	Interval time.Duration
 	Now      func() time.Time
+	// Metrics counts the released addresses; nil counts nothing.
+	Metrics *metrics.IPAM
 }
 
 // Run collects every Interval until ctx ends.
@@ -111,6 +114,9 @@ func (c *Collector) release(ctx context.Context, a *railnetv1.IPAllocation) (boo
 	err := c.Writer.Delete(ctx, a, client.Preconditions{UID: &a.UID, ResourceVersion: &a.ResourceVersion})
 	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
 		return false, fmt.Errorf("release IPAllocation %s: %w", a.Name, err)
+	}
+	if err == nil {
+		c.Metrics.Released(a.Spec.Pool, metrics.ReleasedByGC)
 	}
 	return err == nil, nil
 }

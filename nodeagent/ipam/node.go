@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
@@ -36,6 +37,9 @@ type NodeService struct {
 	GCGrace time.Duration
 	// NCCL, when set, writes pods' NCCL conf files (package nccl).
 	NCCL *nccl.Service
+	// Metrics receives the IPAM's counts and, while this agent keeps the
+	// pools' counters, the pools' sizes; nil records nothing.
+	Metrics *metrics.IPAM
 }
 
 // Run serves until ctx ends.
@@ -60,17 +64,17 @@ func (n *NodeService) Run(ctx context.Context) error {
 	if !c.WaitForCacheSync(ctx) {
 		return fmt.Errorf("IPAM cache did not sync")
 	}
-	alloc := &Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live}
+	alloc := &Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics}
 	grace := n.GCGrace
 	if grace == 0 {
 		grace = 5 * time.Minute
 	}
 	g.Go(func() error { return (&Service{Socket: n.Socket, Allocator: alloc, NCCL: n.NCCL}).Run(ctx) })
 	g.Go(func() error {
-		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute}).Run(ctx)
+		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}).Run(ctx)
 	})
 	if n.LeaseNamespace != "" {
-		cluster := &Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute}
+		cluster := &Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}
 		g.Go(func() error { return n.lead(ctx, cl, cluster) })
 	}
 	return g.Wait()
@@ -96,7 +100,7 @@ func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *Colle
 			OnStartedLeading: func(ctx context.Context) {
 				klog.FromContext(ctx).Info("keeping SpiderIPPool counters and collecting the cluster's leaked addresses", "node", n.Node)
 				go func() { _ = cluster.Run(ctx) }()
-				_ = (&PoolStatus{Client: cl}).Run(ctx)
+				_ = (&PoolStatus{Client: cl, Metrics: n.Metrics}).Run(ctx)
 			},
 			OnStoppedLeading: func() {},
 		},

@@ -13,6 +13,7 @@ import (
 	"github.com/railnet/railnet/api/ippool"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/nodeagent/metrics"
 )
 
 // PoolStatus keeps each SpiderIPPool's totalIPCount and allocatedIPCount
@@ -22,6 +23,9 @@ import (
 type PoolStatus struct {
 	Client   client.Client
 	Interval time.Duration
+	// Metrics exports each pool's capacity and use while this agent keeps
+	// the counters; nil exports nothing.
+	Metrics *metrics.IPAM
 }
 
 // Run syncs every Interval until ctx ends.
@@ -35,6 +39,7 @@ func (p *PoolStatus) Run(ctx context.Context) error {
 			klog.FromContext(ctx).Error(err, "pool status")
 		}
 	}, interval)
+	p.Metrics.SetPools(nil) // another agent keeps the counters now
 	return nil
 }
 
@@ -52,6 +57,8 @@ func (p *PoolStatus) Sync(ctx context.Context) error {
 	for _, a := range allocs.Items {
 		used[a.Spec.Pool]++
 	}
+	uses := make([]metrics.PoolUse, 0, len(pools.Items))
+	defer func() { p.Metrics.SetPools(uses) }()
 	for i := range pools.Items {
 		pool := &pools.Items[i]
 		var total int64
@@ -59,6 +66,7 @@ func (p *PoolStatus) Sync(ctx context.Context) error {
 			total = int64(min(u.Count(), 1<<62))
 		}
 		allocated := used[pool.Name]
+		uses = append(uses, metrics.PoolUse{Pool: pool.Name, Capacity: total, Used: allocated})
 		st := pool.Status
 		if st.TotalIPCount != nil && *st.TotalIPCount == total && st.AllocatedIPCount != nil && *st.AllocatedIPCount == allocated {
 			continue

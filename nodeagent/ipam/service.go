@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
+	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
@@ -99,6 +100,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST "+ipamwire.PathAllocate, func(w http.ResponseWriter, r *http.Request) {
 		var req Request
 		if !decode(w, r, &req) {
+			if s.Allocator != nil {
+				s.Allocator.Metrics.Failed(metrics.FailureBadRequest)
+			}
 			return
 		}
 		addrs, err := s.Allocator.Allocate(r.Context(), req)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Mellanox/rdmamap"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,9 @@ type Sources struct {
 	// Resources returns the device plugin's resources; nil when the
 	// device plugin is off.
 	Resources func() []Resource
+	// LastSync returns when the agent last brought its RDMANode up to date
+	// (status written or heartbeat confirmed); zero before the first time.
+	LastSync func() time.Time
 }
 
 // Resource is one device plugin resource as the metrics see it.
@@ -42,6 +46,7 @@ type Collector struct {
 
 	linkUp, portActive, gidSize, gidUsed, mtu, speed *prometheus.Desc
 	dpDevices, dpRegistered, dpNICDown, scrapeErrors *prometheus.Desc
+	lastSync                                         *prometheus.Desc
 
 	mu       sync.Mutex
 	counters map[string]*prometheus.Desc // by metric name
@@ -60,11 +65,13 @@ func New(node string, src Sources) *Collector {
 		gidSize:      d("railnet_rdma_gid_table_size", "Length of the RDMA port's GID table.", nl...),
 		gidUsed:      d("railnet_rdma_gid_table_used", "Non-zero entries of the RDMA port's GID table.", nl...),
 		mtu:          d("railnet_nic_mtu_bytes", "MTU of the NIC's netdev.", nl...),
-		speed:        d("railnet_nic_speed_mbps", "Link speed of the NIC in Mb/s (0 when unknown).", nl...),
+		speed:        d("railnet_nic_speed_bytes_per_second", "Link speed of the NIC in bytes per second (0 when unknown).", nl...),
 		dpDevices:    d("railnet_deviceplugin_devices", "Devices a device plugin resource offers, by health.", "resource", "health"),
 		dpRegistered: d("railnet_deviceplugin_registered", "1 when the resource is registered with the kubelet.", "resource"),
 		dpNICDown:    d("railnet_deviceplugin_nic_down", "1 for each NIC a resource matches whose link or RDMA port is down (the resource stays healthy while another serves).", "resource", "netdev"),
-		scrapeErrors: d("railnet_rdma_counter_read_errors", "RDMA devices whose counters could not be read in this scrape."),
+		scrapeErrors: d("railnet_rdma_unreadable_devices", "RDMA devices whose counters could not be read in this scrape."),
+		lastSync: d("railnet_rdmanode_last_sync_timestamp_seconds",
+			"When the agent last brought its RDMANode up to date (status written or heartbeat confirmed), Unix seconds; alert on time() minus it."),
 	}
 }
 
@@ -74,16 +81,35 @@ func (c *Collector) Describe(chan<- *prometheus.Desc) {}
 
 var nonMetric = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 
+// wordCounters are the port counters the InfiniBand specification counts
+// in 4-byte words (PortXmitData, PortRcvData: "octets divided by 4"); they
+// are exported in bytes.
+var wordCounters = map[string]bool{"port_xmit_data": true, "port_rcv_data": true}
+
 // CounterName is the metric name of an RDMA sysfs counter: counters/NAME
 // becomes railnet_rdma_NAME_total, hw_counters/NAME
-// railnet_rdma_hw_NAME_total.
+// railnet_rdma_hw_NAME_total; the two data counters, counted in 4-byte
+// words, become railnet_rdma_NAME_bytes_total (see CounterScale).
 func CounterName(file string, hw bool) string {
 	name := strings.ToLower(nonMetric.ReplaceAllString(file, "_"))
 	name = strings.TrimSuffix(name, "_total")
 	if hw {
 		return "railnet_rdma_hw_" + name + "_total"
 	}
+	if wordCounters[name] {
+		return "railnet_rdma_" + name + "_bytes_total"
+	}
 	return "railnet_rdma_" + name + "_total"
+}
+
+// CounterScale is what a counter's sysfs value is multiplied by to give the
+// unit its metric name says: 4 for the data counters counted in 4-byte
+// words, 1 otherwise.
+func CounterScale(file string, hw bool) float64 {
+	if !hw && wordCounters[strings.ToLower(file)] {
+		return 4
+	}
+	return 1
 }
 
 func (c *Collector) counterDesc(name, help string) *prometheus.Desc {
@@ -130,7 +156,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.gidSize, float64(n.GIDTableSize))
 		gauge(c.gidUsed, float64(n.GIDTableUsed))
 		gauge(c.mtu, float64(n.MTU))
-		gauge(c.speed, float64(n.SpeedMbps))
+		gauge(c.speed, float64(n.SpeedMbps)*1e6/8)
 		if n.RDMADevice != "" {
 			byPort[devPort{n.RDMADevice, n.Port}] = n
 		}
@@ -159,8 +185,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				}
 				lv := []string{rail, n.Netdev, n.RDMADevice, strconv.Itoa(ps.Port)}
 				for _, e := range ps.Stats {
-					d := c.counterDesc(CounterName(e.Name, false), "RDMA port counter "+e.Name+" from sysfs (ports/N/counters).")
-					ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(e.Value), lv...)
+					help := "RDMA port counter " + e.Name + " from sysfs (ports/N/counters)."
+					if scale := CounterScale(e.Name, false); scale != 1 {
+						help = "RDMA port counter " + e.Name + " from sysfs (ports/N/counters, in 4-byte words) in bytes."
+					}
+					d := c.counterDesc(CounterName(e.Name, false), help)
+					ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(e.Value)*CounterScale(e.Name, false), lv...)
 				}
 				for _, e := range ps.HwStats {
 					d := c.counterDesc(CounterName(e.Name, true), "RDMA port hardware counter "+e.Name+" from sysfs (ports/N/hw_counters).")
@@ -170,6 +200,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.scrapeErrors, prometheus.GaugeValue, float64(errors))
+	if c.src.LastSync != nil {
+		if t := c.src.LastSync(); !t.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.lastSync, prometheus.GaugeValue, float64(t.UnixNano())/1e9)
+		}
+	}
 	if c.src.Resources != nil {
 		for _, r := range c.src.Resources() {
 			healthy, unhealthy := 0, r.Devices

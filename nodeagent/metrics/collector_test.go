@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -29,7 +30,8 @@ func TestCounterName(t *testing.T) {
 		hw   bool
 		want string
 	}{
-		{"port_rcv_data", false, "railnet_rdma_port_rcv_data_total"},
+		{"port_rcv_data", false, "railnet_rdma_port_rcv_data_bytes_total"},
+		{"port_rcv_packets", false, "railnet_rdma_port_rcv_packets_total"},
 		{"np_cnp_sent", true, "railnet_rdma_hw_np_cnp_sent_total"},
 		{"VL15_dropped", false, "railnet_rdma_vl15_dropped_total"},
 		{"rx-dct.connect", true, "railnet_rdma_hw_rx_dct_connect_total"},
@@ -55,6 +57,7 @@ func TestCollector(t *testing.T) {
 			return []Resource{{Name: "spidernet.io/shared_cx5_gpu1", Devices: 100, Healthy: true, Registered: true},
 				{Name: "spidernet.io/shared_cx5_gpu2", Devices: 100, Down: []string{"enp12s0f0np0"}}}
 		},
+		LastSync: func() time.Time { return time.Unix(1700000000, 500e6) },
 	})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -64,10 +67,10 @@ func TestCollector(t *testing.T) {
 railnet_nic_link_up{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 1
 railnet_nic_link_up{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 0
 railnet_nic_link_up{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
-# HELP railnet_rdma_port_xmit_data_total RDMA port counter port_xmit_data from sysfs (ports/N/counters).
-# TYPE railnet_rdma_port_xmit_data_total counter
-railnet_rdma_port_xmit_data_total{netdev="enp11s0f0np0",node="node-a",port="1",rail="0",rdma_device="mlx5_0"} 9.87654321e+08
-railnet_rdma_port_xmit_data_total{netdev="enp12s0f0np0",node="node-a",port="1",rail="1",rdma_device="mlx5_1"} 9.87654321e+08
+# HELP railnet_rdma_port_xmit_data_bytes_total RDMA port counter port_xmit_data from sysfs (ports/N/counters, in 4-byte words) in bytes.
+# TYPE railnet_rdma_port_xmit_data_bytes_total counter
+railnet_rdma_port_xmit_data_bytes_total{netdev="enp11s0f0np0",node="node-a",port="1",rail="0",rdma_device="mlx5_0"} 3.950617284e+09
+railnet_rdma_port_xmit_data_bytes_total{netdev="enp12s0f0np0",node="node-a",port="1",rail="1",rdma_device="mlx5_1"} 3.950617284e+09
 # HELP railnet_rdma_hw_np_cnp_sent_total RDMA port hardware counter np_cnp_sent from sysfs (ports/N/hw_counters).
 # TYPE railnet_rdma_hw_np_cnp_sent_total counter
 railnet_rdma_hw_np_cnp_sent_total{netdev="enp11s0f0np0",node="node-a",port="1",rail="0",rdma_device="mlx5_0"} 7
@@ -77,14 +80,22 @@ railnet_rdma_hw_np_cnp_sent_total{netdev="enp12s0f0np0",node="node-a",port="1",r
 railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 4
 railnet_rdma_gid_table_used{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 4
 railnet_rdma_gid_table_used{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
+# HELP railnet_nic_speed_bytes_per_second Link speed of the NIC in bytes per second (0 when unknown).
+# TYPE railnet_nic_speed_bytes_per_second gauge
+railnet_nic_speed_bytes_per_second{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 1.25e+10
+railnet_nic_speed_bytes_per_second{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 0
+railnet_nic_speed_bytes_per_second{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
 # HELP railnet_rdma_port_active 1 when the NIC's RDMA port state is ACTIVE.
 # TYPE railnet_rdma_port_active gauge
 railnet_rdma_port_active{netdev="enp11s0f0np0",node="node-a",rail="0",rdma_device="mlx5_0"} 1
 railnet_rdma_port_active{netdev="enp12s0f0np0",node="node-a",rail="1",rdma_device="mlx5_1"} 0
 railnet_rdma_port_active{netdev="enp99s0f0np0",node="node-a",rail="",rdma_device="mlx5_99"} 0
-# HELP railnet_rdma_counter_read_errors RDMA devices whose counters could not be read in this scrape.
-# TYPE railnet_rdma_counter_read_errors gauge
-railnet_rdma_counter_read_errors{node="node-a"} 1
+# HELP railnet_rdma_unreadable_devices RDMA devices whose counters could not be read in this scrape.
+# TYPE railnet_rdma_unreadable_devices gauge
+railnet_rdma_unreadable_devices{node="node-a"} 1
+# HELP railnet_rdmanode_last_sync_timestamp_seconds When the agent last brought its RDMANode up to date (status written or heartbeat confirmed), Unix seconds; alert on time() minus it.
+# TYPE railnet_rdmanode_last_sync_timestamp_seconds gauge
+railnet_rdmanode_last_sync_timestamp_seconds{node="node-a"} 1.7000000005e+09
 # HELP railnet_deviceplugin_devices Devices a device plugin resource offers, by health.
 # TYPE railnet_deviceplugin_devices gauge
 railnet_deviceplugin_devices{health="healthy",node="node-a",resource="spidernet.io/shared_cx5_gpu1"} 100
@@ -99,9 +110,9 @@ railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_
 # TYPE railnet_deviceplugin_nic_down gauge
 railnet_deviceplugin_nic_down{netdev="enp12s0f0np0",node="node-a",resource="spidernet.io/shared_cx5_gpu2"} 1
 `
-	names := []string{"railnet_nic_link_up", "railnet_rdma_port_xmit_data_total", "railnet_rdma_hw_np_cnp_sent_total",
-		"railnet_rdma_gid_table_used", "railnet_rdma_port_active", "railnet_rdma_counter_read_errors",
-		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered", "railnet_deviceplugin_nic_down"}
+	names := []string{"railnet_nic_link_up", "railnet_rdma_port_xmit_data_bytes_total", "railnet_nic_speed_bytes_per_second", "railnet_rdma_hw_np_cnp_sent_total",
+		"railnet_rdma_gid_table_used", "railnet_rdma_port_active", "railnet_rdma_unreadable_devices",
+		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered", "railnet_deviceplugin_nic_down", "railnet_rdmanode_last_sync_timestamp_seconds"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +121,8 @@ railnet_deviceplugin_nic_down{netdev="enp12s0f0np0",node="node-a",resource="spid
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 3 NICs x 6 gauges + 2 ports x 11 counters + 1 + 2 resources x 3 + 1 NIC down.
-	if want := 3*6 + 2*11 + 1 + 2*3 + 1; n != want {
+	// 3 NICs x 6 gauges + 2 ports x 11 counters + 2 + 2 resources x 3 + 1 NIC down.
+	if want := 3*6 + 2*11 + 2 + 2*3 + 1; n != want {
 		t.Errorf("%d series, want %d", n, want)
 	}
 	problems, err := testutil.GatherAndLint(reg)

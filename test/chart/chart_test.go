@@ -31,6 +31,7 @@ var toggles = []struct {
 	{name: "inject-enabled", set: []string{"webhook.podResourceInject.enabled=true", "webhook.podResourceInject.namespacesExclude={kube-system}"}},
 	{name: "prometheus", set: []string{"nodeAgent.prometheus.enabled=true", "nodeAgent.prometheus.enabledRdmaMetric=true", "serviceMonitor.install=true"}, apis: serviceMonitorAPI},
 	{name: "grafana-dashboard", set: []string{"grafanaDashboard.install=true"}},
+	{name: "prometheus-rule", set: []string{"prometheusRule.install=true"}},
 	{name: "registry-override", set: []string{"global.imageRegistryOverride=ghcr.m.daocloud.io", "scheduler.enabled=true"}},
 	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}, apis: certManagerAPI},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -70,6 +71,15 @@ func demo(r *runner) {
 		})
 	}
 	fmt.Println("the webhook normalised the seed forms and rendered 8 NetworkAttachmentDefinitions")
+
+	step("The seed's pools as the guide writes them (subnet 172.16.1N.0/16), checked with a server dry-run")
+	seedPools := filepath.Join(r.TempDir(), "seed-pools.yaml")
+	if err := os.WriteFile(seedPools, story.SeedPoolsAsWritten(), 0o644); err != nil {
+		r.Fatal(err)
+	}
+	kubectl(e, "apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", seedPools)
+	fmt.Println("every 172.16.1N.0/16 is the network 172.16.0.0/16: as written, the 8 rails would share one subnet; " +
+		"railnet applied each rail's /24 instead (172.16.11.0/24 … 172.16.18.0/24, as the seed's own pod output shows)")
 
 	step("Deploying the training job: 2 replicas, pod template annotated cni.spidernet.io/rdma-resource-inject: rdma-network")
 	e.Cluster.EnsureNamespace(r, story.TrainNamespace)

@@ -50,6 +50,28 @@ spec:
 	return []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: spiderpool\n---\n" + b.String())
 }
 
+// SeedPoolsAsWritten are the seed guide's 8 SpiderIPPools exactly as it
+// writes them: subnet 172.16.1N.0/16, which is the network 172.16.0.0/16 for
+// every rail. SeedManifests uses the /24 of each rail instead, as the seed's
+// own pod output shows its addresses.
+func SeedPoolsAsWritten() []byte {
+	var b strings.Builder
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, `apiVersion: spiderpool.spidernet.io/v2beta1
+kind: SpiderIPPool
+metadata:
+  name: gpu%[1]d-net1%[1]d
+spec:
+  gateway: 172.16.1%[1]d.254
+  subnet: 172.16.1%[1]d.0/16
+  ips:
+    - 172.16.1%[1]d.1-172.16.1%[1]d.200
+---
+`, i)
+	}
+	return []byte(b.String())
+}
+
 // TrainNamespace is where the story's training job runs.
 const TrainNamespace = "train"
 

@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	{
-		if err := (&controller.NADReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		if err := (&controller.NADReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("railnet-webhook")}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up NAD controller: %w", err)
 		}
 		if err := (&controller.NamespaceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {

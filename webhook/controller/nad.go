@@ -6,8 +6,10 @@ import (
 	"maps"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +21,24 @@ import (
 // NADReconciler renders SpiderMultusConfigs into NetworkAttachmentDefinitions.
 type NADReconciler struct {
 	Client client.Client
+	// Recorder records, on the SpiderMultusConfig, what became of its
+	// NetworkAttachmentDefinition and why it could not be written; nil
+	// records nothing.
+	Recorder events.EventRecorder
+}
+
+// Reasons of the events recorded on a SpiderMultusConfig.
+const (
+	EventNADCreated   = "NetworkAttachmentDefinitionCreated"
+	EventNADUpdated   = "NetworkAttachmentDefinitionUpdated"
+	EventRenderFailed = "RenderFailed"
+	EventNADConflict  = "NetworkAttachmentDefinitionNotOwned"
+)
+
+func (r *NADReconciler) event(smc *spiderv2beta1.SpiderMultusConfig, typ, reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(smc, nil, typ, reason, action, note, args...)
+	}
 }
 
 // SetupWithManager registers the reconciler: it runs for every
@@ -44,6 +64,9 @@ func (r *NADReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		// The admission webhook refuses such configs; one that slipped past
 		// (webhook down) waits for its next change.
 		log.Error(err, "cannot render NetworkAttachmentDefinition")
+		r.event(&smc, corev1.EventTypeWarning, EventRenderFailed, "Render",
+			"no NetworkAttachmentDefinition: %v; pods cannot use this network until the config is fixed "+
+				"(the admission webhook refuses such configs: this one was written while it was not answering)", err)
 		return ctrl.Result{}, nil
 	}
 	var cur nadv1.NetworkAttachmentDefinition
@@ -53,6 +76,7 @@ func (r *NADReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 			return ctrl.Result{}, fmt.Errorf("create NetworkAttachmentDefinition %s: %w", req.NamespacedName, err)
 		}
 		log.V(2).Info("created NetworkAttachmentDefinition")
+		r.event(&smc, corev1.EventTypeNormal, EventNADCreated, "Create", "created NetworkAttachmentDefinition %s", req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if err != nil {
@@ -61,6 +85,9 @@ func (r *NADReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !ownedBy(&cur, &smc) {
 		log.Info("NetworkAttachmentDefinition of the same name exists and is not railnet's; leaving it alone",
 			"networkattachmentdefinition", req.NamespacedName)
+		r.event(&smc, corev1.EventTypeWarning, EventNADConflict, "Update",
+			"NetworkAttachmentDefinition %s exists and is not railnet's; railnet leaves it alone, so pods naming this network get "+
+				"that definition, not this config: delete it (railnet then writes its own) or rename this SpiderMultusConfig", req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if !NeedsUpdate(&cur, want) {
@@ -77,6 +104,7 @@ func (r *NADReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		return ctrl.Result{}, fmt.Errorf("update NetworkAttachmentDefinition %s: %w", req.NamespacedName, err)
 	}
 	log.V(2).Info("updated NetworkAttachmentDefinition")
+	r.event(&smc, corev1.EventTypeNormal, EventNADUpdated, "Update", "updated NetworkAttachmentDefinition %s to this config", req.NamespacedName)
 	return ctrl.Result{}, nil
 }
 

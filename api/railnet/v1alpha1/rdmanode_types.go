@@ -36,6 +36,7 @@ const (
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=rn,categories={railnet}
 // +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="READY",type=string,JSONPath=`.status.conditions[?(@.type=="RailsReady")].status`,description="every rail NIC has link and RDMA port up (condition RailsReady)"
 // +kubebuilder:printcolumn:name="RAILS-UP",type=integer,JSONPath=`.status.railsUp`
 // +kubebuilder:printcolumn:name="RAILS",type=integer,JSONPath=`.status.railsTotal`
 // +kubebuilder:printcolumn:name="MODE",type=string,JSONPath=`.status.netnsMode`

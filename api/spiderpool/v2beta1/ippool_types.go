@@ -10,14 +10,14 @@ import (
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=sp,categories={spiderpool,railnet}
 // +kubebuilder:subresource:status
-// +kubebuilder:printcolumn:name="VERSION",type=integer,JSONPath=`.spec.ipVersion`
-// +kubebuilder:printcolumn:name="SUBNET",type=string,JSONPath=`.spec.subnet`
-// +kubebuilder:printcolumn:name="GATEWAY",type=string,JSONPath=`.spec.gateway`
-// +kubebuilder:printcolumn:name="TOTAL",type=integer,JSONPath=`.status.totalIPCount`
-// +kubebuilder:printcolumn:name="ALLOCATED",type=integer,JSONPath=`.status.allocatedIPCount`
-// +kubebuilder:printcolumn:name="DEFAULT",type=boolean,JSONPath=`.spec.default`,priority=1
+// +kubebuilder:printcolumn:name="VERSION",type=integer,JSONPath=`.spec.ipVersion`,description="IP version"
+// +kubebuilder:printcolumn:name="SUBNET",type=string,JSONPath=`.spec.subnet`,description="subnet"
+// +kubebuilder:printcolumn:name="ALLOCATED-IP-COUNT",type=integer,JSONPath=`.status.allocatedIPCount`,description="allocated addresses"
+// +kubebuilder:printcolumn:name="TOTAL-IP-COUNT",type=integer,JSONPath=`.status.totalIPCount`,description="usable addresses"
+// +kubebuilder:printcolumn:name="DEFAULT",type=boolean,JSONPath=`.spec.default`,description="default pool"
+// +kubebuilder:printcolumn:name="GATEWAY",type=string,JSONPath=`.spec.gateway`,priority=1
 // +kubebuilder:printcolumn:name="DISABLE",type=boolean,JSONPath=`.spec.disable`,priority=1
-// +kubebuilder:printcolumn:name="AGE",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="AGE",type=date,JSONPath=`.metadata.creationTimestamp`,priority=1
 type SpiderIPPool struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

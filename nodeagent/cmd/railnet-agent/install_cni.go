@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/railnet/railnet/api/cmdline"
 )
 
 // cniPlugins are the CNI plugin binaries shipped next to railnet-agent.
@@ -18,7 +21,10 @@ func installCNI(args []string) error {
 	fs := flag.NewFlagSet("install-cni", flag.ContinueOnError)
 	dest := fs.String("dest", "/host/opt/cni/bin", "folder of the node's CNI plugins")
 	src := fs.String("src", "", "folder holding the plugins (default: this executable's folder)")
-	if err := fs.Parse(args); err != nil {
+	sub := cmdline.Command{Name: "railnet-agent install-cni",
+		Description: "copy the CNI plugins shipped with the agent (" + strings.Join(cniPlugins, ", ") + ") into the node's CNI folder"}
+	version := sub.Setup(fs)
+	if done, err := sub.Parse(fs, version, args); done || err != nil {
 		return err
 	}
 	if *src == "" {

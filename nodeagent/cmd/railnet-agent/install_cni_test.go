@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/railnet/railnet/api/cmdline"
 )
 
 func TestInstallCNI(t *testing.T) {
@@ -43,5 +47,22 @@ func TestRailFlag(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "want IFNAME=RAIL") {
 			t.Errorf("Set(%q) err %v", bad, err)
 		}
+	}
+}
+
+// --help and --version of the agent and of install-cni end at once without
+// an error (exit 0); without a kubeconfig the agent says how to give one.
+func TestDispatchHelpVersionKubeconfig(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"--version"}, {"install-cni", "--help"}, {"install-cni", "-h"}, {"install-cni", "--version"}} {
+		if err := dispatch(context.Background(), args); err != nil {
+			t.Errorf("railnet-agent %v: %v", args, err)
+		}
+	}
+	t.Setenv("KUBECONFIG", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	err := dispatch(context.Background(), []string{"--node-name=n1"})
+	if !errors.Is(err, cmdline.ErrNoKubeconfig) {
+		t.Errorf("without a kubeconfig: %v", err)
 	}
 }

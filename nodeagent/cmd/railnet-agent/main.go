@@ -7,31 +7,16 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"k8s.io/klog/v2"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	if len(os.Args) > 1 && os.Args[1] == "install-cni" {
-		err = installCNI(os.Args[2:])
-	} else if len(os.Args) > 1 && os.Args[1] == "nccl-env" {
-		err = ncclEnv(os.Args[2:])
-	} else {
-		fs := flag.NewFlagSet("railnet-agent", flag.ExitOnError)
-		f := bindFlags(fs)
-		klog.InitFlags(fs)
-		_ = fs.Parse(os.Args[1:])
-		err = run(ctx, f)
-	}
-	if err != nil {
+	if err := dispatch(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "railnet-agent:", err)
 		os.Exit(1)
 	}

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/cmdline"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/agent"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
@@ -50,7 +51,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.sysfsRoot, "sysfs-root", "/", "folder standing for / when reading /sys and /dev/infiniband")
 	fs.StringVar(&f.kubeletRoot, "kubelet-root", "/var/lib/kubelet", "kubelet root folder (holds device-plugins/kubelet.sock)")
 	fs.StringVar(&f.netns, "netns", "", "network namespace path whose netdevs are the NICs (default: the agent's own)")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the in-cluster config, else ~/.kube/config)")
 	fs.StringVar(&f.deviceConfig, "device-plugin-config", "", "shared RDMA device plugin config.json; empty turns the device plugin off")
 	fs.BoolVar(&f.pluginWatcher, "device-plugin-watcher", false, "register the device plugin through the kubelet's plugin watcher (plugins_registry) instead of kubelet.sock")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
@@ -67,11 +68,34 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	return f
 }
 
+// command is railnet-agent as --help shows it.
+var command = cmdline.Command{Name: "railnet-agent",
+	Description: "railnet's node agent: RDMA discovery, RDMANode inventory and rail labels, shared RDMA device plugin, IPAM service, metrics",
+	Subcommands: []string{"install-cni: copy the CNI plugins shipped with the agent (railnet-ipam, railnet-coordinator) into the node's CNI folder",
+		"nccl-env --pod-uid=UID: which GID NCCL uses on each of a pod's rails with railnet's conf file, and whether it is the pod's own"}}
+
+// dispatch runs the subcommand args name, or the agent.
+func dispatch(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "install-cni" {
+		return installCNI(args[1:])
+	}
+	if len(args) > 0 && args[0] == "nccl-env" {
+		return ncclEnv(args[1:])
+	}
+	fs := flag.NewFlagSet(command.Name, flag.ContinueOnError)
+	f := bindFlags(fs)
+	klog.InitFlags(fs)
+	version := command.Setup(fs)
+	if done, err := command.Parse(fs, version, args); done || err != nil {
+		return err
+	}
+	return run(ctx, f)
+}
+
 func run(ctx context.Context, f *flags) error {
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: f.kubeconfig}, nil).ClientConfig()
+	cfg, err := cmdline.RestConfig(f.kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+		return err
 	}
 	klog.FromContext(ctx).Info("starting", "node", f.nodeName, "sysfsRoot", f.sysfsRoot, "ipamSocket", f.ipamSocket)
 	var netnsMode discovery.NetnsModeFunc // nil: ask the kernel
@@ -84,9 +108,11 @@ func run(ctx context.Context, f *flags) error {
 		return fmt.Errorf("--rdma-netns-mode=%q: want shared or exclusive, or leave it empty to ask the kernel", f.rdmaNetnsMode)
 	}
 	var ipamService agent.Service
+	var ipamMetrics *metrics.IPAM
 	if f.ipamSocket != "" {
+		ipamMetrics = metrics.NewIPAM(f.nodeName)
 		ns := &ipam.NodeService{Config: cfg, Node: f.nodeName, Socket: f.ipamSocket,
-			LeaseNamespace: f.ipamLeaseNamespace, GCGrace: f.ipamGCGrace}
+			LeaseNamespace: f.ipamLeaseNamespace, GCGrace: f.ipamGCGrace, Metrics: ipamMetrics}
 		if f.ncclDir != "" {
 			root := f.sysfsRoot
 			ns.NCCL = &nccl.Service{Dir: f.ncclDir,
@@ -100,6 +126,6 @@ func run(ctx context.Context, f *flags) error {
 		DevicePluginConfig: f.deviceConfig, PluginWatcher: f.pluginWatcher, MetricsAddr: f.metricsListen, RDMACounters: f.rdmaMetrics,
 		HealthAddr: f.healthListen, IPAMSocket: f.ipamSocket,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
-		IPAM: ipamService, NetnsMode: netnsMode,
+		IPAM: ipamService, IPAMMetrics: ipamMetrics, NetnsMode: netnsMode,
 	})
 }

@@ -11,9 +11,11 @@ package main
 import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/version"
+
+	"github.com/railnet/railnet/api/cmdline"
 )
 
 func main() {
 	skel.PluginMainFuncs(skel.CNIFuncs{Add: cmdAdd, Del: cmdDel, Check: cmdCheck},
-		version.PluginSupports("0.4.0", "1.0.0", "1.1.0"), "railnet-coordinator: per-rail policy routing and ARP checks")
+		version.PluginSupports("0.4.0", "1.0.0", "1.1.0"), cmdline.VersionLine("railnet-coordinator")+": railnet's chained CNI plugin, per-rail policy routing, MTU and ARP checks")
 }

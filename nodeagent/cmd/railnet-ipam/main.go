@@ -24,6 +24,7 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
 
+	"github.com/railnet/railnet/api/cmdline"
 	"github.com/railnet/railnet/api/cniconf"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 )
@@ -36,7 +37,7 @@ type netConf struct {
 
 func main() {
 	skel.PluginMainFuncs(skel.CNIFuncs{Add: cmdAdd, Del: cmdDel, Check: cmdCheck},
-		version.PluginSupports("0.4.0", "1.0.0", "1.1.0"), "railnet-ipam: addresses from SpiderIPPools")
+		version.PluginSupports("0.4.0", "1.0.0", "1.1.0"), cmdline.VersionLine("railnet-ipam")+": railnet's IPAM CNI plugin, addresses from SpiderIPPools through the node agent")
 }
 
 func load(args *skel.CmdArgs) (*netConf, *ipamwire.K8sArgs, *ipamwire.Client, error) {

@@ -29,6 +29,7 @@ import (
 	"github.com/railnet/railnet/certs/trust"
 	"github.com/railnet/railnet/extender/schedconfig"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/monitoring"
 )
 
 // Names the chart gives release "railnet" (its RBAC grants exactly these).
@@ -150,6 +151,9 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 			t.Errorf("the extender's /metrics lacks %s…", want)
 		}
 	}
+	// The chart's dashboard panels and alerts on the extender's and the
+	// certificates' metrics read what this extender exports.
+	monitoring.CheckScrape(t, metricsText(t, httpAddr), 3, "railnet_extender_", "railnet_certificate_")
 	roll.stop()
 	t.Logf("pods created %d in %s (%.1f/s), all bound; FailedScheduling events: %d; extender filter calls answered 200: %.0f; "+
 		"serving certificates seen: %d; CA rotation took %s; scheduler starts: %d at %v",

@@ -46,7 +46,9 @@ func TestKubectlPrinterColumns(t *testing.T) {
 	mustCreate(ctx, t, smc)
 	rn := &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "worker1"}}
 	mustCreate(ctx, t, rn)
-	rn.Status = railnetv1alpha1.RDMANodeStatus{NetnsMode: railnetv1alpha1.NetnsModeShared, RailsTotal: 8, RailsUp: 7}
+	rn.Status = railnetv1alpha1.RDMANodeStatus{NetnsMode: railnetv1alpha1.NetnsModeShared, RailsTotal: 8, RailsUp: 7,
+		Conditions: []metav1.Condition{{Type: railnetv1alpha1.ConditionRailsReady, Status: metav1.ConditionFalse, Reason: "RailsDown",
+			Message: "rail 3 (enp14s0f0np0) link down", LastTransitionTime: metav1.Now()}}}
 	if err := cluster.Client.Status().Update(ctx, rn); err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +67,12 @@ func TestKubectlPrinterColumns(t *testing.T) {
 	text := string(out)
 	t.Logf("kubectl get sp,smc,rdmanodes,ipa -A:\n%s", text)
 	for _, want := range [][]string{
-		{"VERSION", "SUBNET", "GATEWAY", "TOTAL", "ALLOCATED", "AGE"},
-		{"gpu3-net13", "172.16.13.0/24", "172.16.13.254", "200", "3"},
+		{"VERSION", "SUBNET", "ALLOCATED-IP-COUNT", "TOTAL-IP-COUNT", "DEFAULT"}, // Spiderpool's columns
+		{"gpu3-net13", "172.16.13.0/24", "3", "200"},
 		{"CNITYPE", "MASTER", "RDMA-RESOURCE"},
 		{"gpu3-macvlan", "macvlan", `["enp13s0f0np0"]`, "spidernet.io/gpu3rdma"},
-		{"RAILS-UP", "RAILS", "MODE"},
-		{"worker1", "7", "8", "shared"},
+		{"READY", "RAILS-UP", "RAILS", "MODE"},
+		{"worker1", "False", "7", "8", "shared"},
 		{"POOL", "IP", "POD-NAMESPACE", "POD", "INTERFACE", "NODE"},
 		{"gpu3-net13.172-16-13-1", "gpu3-net13", "172.16.13.1", "columns", "trainer-0", "net3", "worker1"},
 	} {

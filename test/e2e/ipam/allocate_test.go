@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,6 +21,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/test/ground"
 )
 
@@ -29,10 +33,11 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 	const agents, perAgent, workers = 20, 100, 4
 	pool := createPool(ctx, t, "burst", "10.20.0.0/24", []string{"10.20.0.0-10.20.0.255"}, "")
 	var allocators []*ipam.Allocator
+	m := metrics.NewIPAM("burst") // shared: the counts of all 20 agents
 	for i := range agents {
 		node := fmt.Sprintf("burst-node-%02d", i)
 		cluster.CreateNode(t, ground.NodeSpec{Name: node})
-		allocators = append(allocators, &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client})
+		allocators = append(allocators, &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client, Metrics: m})
 	}
 
 	type outcome struct {
@@ -96,7 +101,7 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 	}
 
 	// The pool's counters follow.
-	ps := &ipam.PoolStatus{Client: cluster.Client}
+	ps := &ipam.PoolStatus{Client: cluster.Client, Metrics: m}
 	if err := ps.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +110,43 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 	}
 	if *pool.Status.TotalIPCount != 256 || *pool.Status.AllocatedIPCount != 256 {
 		t.Fatalf("pool status total=%d allocated=%d, want 256/256", *pool.Status.TotalIPCount, *pool.Status.AllocatedIPCount)
+	}
+	// The metrics say the same: 256 allocations, the rest refused as
+	// exhausted, the pool full.
+	want := fmt.Sprintf(`
+# HELP railnet_ipam_allocations_total Addresses this node's IPAM allocated, by SpiderIPPool.
+# TYPE railnet_ipam_allocations_total counter
+railnet_ipam_allocations_total{node="burst",pool="burst"} 256
+# HELP railnet_ipam_allocation_failures_total Allocations this node's IPAM refused, by reason (bad_request, no_pool, exhausted, no_usable_pool, api_error).
+# TYPE railnet_ipam_allocation_failures_total counter
+railnet_ipam_allocation_failures_total{node="burst",reason="api_error"} 0
+railnet_ipam_allocation_failures_total{node="burst",reason="bad_request"} 0
+railnet_ipam_allocation_failures_total{node="burst",reason="exhausted"} %d
+railnet_ipam_allocation_failures_total{node="burst",reason="no_pool"} 0
+railnet_ipam_allocation_failures_total{node="burst",reason="no_usable_pool"} 0
+`, agents*perAgent-256)
+	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "railnet_ipam_allocations_total", "railnet_ipam_allocation_failures_total"); err != nil {
+		t.Error(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, mt := range f.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "pool" && l.GetValue() == pool.Name && strings.HasPrefix(f.GetName(), "railnet_ipam_pool_") {
+					got[f.GetName()] = mt.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	if want := map[string]float64{"railnet_ipam_pool_capacity_addresses": 256, "railnet_ipam_pool_used_addresses": 256,
+		"railnet_ipam_pool_free_addresses": 0}; !maps.Equal(got, want) {
+		t.Errorf("pool metrics of %s: %v, want %v", pool.Name, got, want)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/agent"
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
+	"github.com/railnet/railnet/nodeagent/inventory"
 	"github.com/railnet/railnet/test/ground"
 )
 
@@ -142,11 +143,12 @@ func TestInventoryFollowsRail(t *testing.T) {
 	t.Logf("status and labels appeared in %v", took)
 	checkTable(t, node, []string{"8", "8", "shared"})
 	checkMetrics(t, metricsAddr, map[string]string{
-		`railnet_nic_link_up{netdev="enp14s0f0np0",node="gpu-node-1",rail="3",rdma_device="mlx5_3"}`:                        "1",
-		`railnet_rdma_port_xmit_data_total{netdev="enp11s0f0np0",node="gpu-node-1",port="1",rail="0",rdma_device="mlx5_0"}`: "9.87654321e+08",
-		`railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="gpu-node-1",rail="0",rdma_device="mlx5_0"}`:                "4",
-		`railnet_deviceplugin_devices{health="healthy",node="gpu-node-1",resource="spidernet.io/shared_cx5_gpu4"}`:          "100",
+		`railnet_nic_link_up{netdev="enp14s0f0np0",node="gpu-node-1",rail="3",rdma_device="mlx5_3"}`:                              "1",
+		`railnet_rdma_port_xmit_data_bytes_total{netdev="enp11s0f0np0",node="gpu-node-1",port="1",rail="0",rdma_device="mlx5_0"}`: "3.950617284e+09",
+		`railnet_rdma_gid_table_used{netdev="enp11s0f0np0",node="gpu-node-1",rail="0",rdma_device="mlx5_0"}`:                      "4",
+		`railnet_deviceplugin_devices{health="healthy",node="gpu-node-1",resource="spidernet.io/shared_cx5_gpu4"}`:                "100",
 	})
+	checkQueriesOnScrape(t, metricsAddr)
 
 	nn.SetUp(t, "enp14s0f0np0", false)
 	took = waitFor(t, node, 10*time.Second, "rail 3 down", func(s state) error {
@@ -172,6 +174,11 @@ func TestInventoryFollowsRail(t *testing.T) {
 		return railsLabels(s, 8, -1)
 	})
 	t.Logf("rail up shown in %v", took)
+	// kubectl describe node tells the story: rail 3 went down, then came back.
+	events := waitNodeEvents(t, node, inventory.EventRailDown, inventory.EventRailUp)
+	if msg := events[0].Message; !strings.HasPrefix(msg, "rail 3 (enp14s0f0np0) is down: link down; ") || events[0].Type != corev1.EventTypeWarning {
+		t.Errorf("RailDown event: %s %q", events[0].Type, msg)
+	}
 
 	// Nothing changes now: the heartbeat alone moves the status forward.
 	var first time.Time
