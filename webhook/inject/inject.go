@@ -91,6 +91,7 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	pod.Annotations[networks.Annotation] = want
 	pod.Annotations[AnnotationInjected] = want
 	res.Container = addResources(pod, res.Resources)
+	pod.Annotations[AnnotationSummary] = Summary(res)
 	return res, nil
 }
 

@@ -27,6 +27,9 @@ func TestSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got, want := seedPod.Annotations[AnnotationSummary], Summary(seed); got != want {
+		t.Errorf("the injected pod's %s = %q, want %q", AnnotationSummary, got, want)
+	}
 	for _, tc := range []struct {
 		name string
 		res  *Result
