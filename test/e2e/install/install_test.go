@@ -170,6 +170,10 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("each agent's token reaches only its own node", func(t *testing.T) {
+		checkAgentTokens(ctx, t, c, nodes[0].Name, nodes[1].Name)
+	})
+
 	t.Run("the seed's pools and configs go through the webhook Service", func(t *testing.T) {
 		if _, err := c.Apply(ctx, story.SeedManifests()); err != nil {
 			t.Fatalf("the seed's manifests: %v", err)
