@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/railnet/railnet/certs/selfmanaged"
 	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/extender/app"
 )
@@ -27,6 +28,7 @@ type certFlags struct {
 	schedulerDeployment, caFile                   string
 	caLifetime, caOverlap, servingLifetime        time.Duration
 	extraSANs                                     string
+	clientSecret                                  string
 }
 
 func main() {
@@ -53,6 +55,9 @@ func main() {
 	flag.DurationVar(&sm.caOverlap, "ca-overlap", 0, "self-managed certificates: how long old and new CA are trusted together in a rotation (default 24h)")
 	flag.DurationVar(&sm.servingLifetime, "serving-lifetime", 0, "self-managed certificates: serving certificate lifetime")
 	flag.StringVar(&sm.extraSANs, "extra-sans", "", "self-managed certificates: comma-separated extra IPs / DNS names")
+	flag.BoolVar(&cfg.RequireClientCert, "require-client-cert", true, "HTTPS: answer the scheduler's verbs only to a client certificate signed by the CA "+
+		"(self-managed: the one --client-cert-secret holds; cert-manager: signed by the CA of --tls-ca-file)")
+	flag.StringVar(&sm.clientSecret, "client-cert-secret", "", "self-managed certificates: Secret (in --namespace) kept holding the scheduler's client certificate (tls.crt, tls.key, ca.crt)")
 	flag.Int64Var(&cfg.MaxBodyBytes, "max-request-bytes", 0, "largest ExtenderArgs accepted (default 32 MiB)")
 	flag.Parse() // --kubeconfig comes from controller-runtime's config package
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -79,6 +84,13 @@ func run(ctx context.Context, cfg app.Config, sm certFlags) error {
 		}
 		if sm.bundleConfigMap != "" && sc.SelfManaged() {
 			sc.BundleConfigMaps = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.bundleConfigMap}}
+		}
+		if sm.clientSecret != "" && sc.SelfManaged() {
+			sc.ClientCerts = []selfmanaged.ClientCertOptions{{
+				Secret: types.NamespacedName{Namespace: sm.namespace, Name: sm.clientSecret}, CommonName: "railnet-scheduler"}}
+		}
+		if cfg.RequireClientCert && !sc.SelfManaged() && sm.caFile == "" {
+			return fmt.Errorf("--require-client-cert with --tls-cert-file needs --tls-ca-file, the CA that signs the scheduler's client certificate (or --require-client-cert=false)")
 		}
 		if sm.schedulerDeployment != "" {
 			if sm.namespace == "" {

@@ -27,6 +27,12 @@ the traffic never leaves the node.
     # A file, not caData: the CA is made at run time and a chart-rendered caData would be reset by every upgrade.
     # kube-scheduler reads it only at start; the extender rolls this scheduler when the bundle changes.
     caFile: /etc/railnet/extender-ca/ca.crt
+    {{- if .Values.extender.requireClientCert }}
+    # the scheduler's client certificate: the extender answers only it (mTLS). Mount Secret
+    # {{ include "railnet.schedulerClientSecret" . }} here (tls.crt, tls.key); renewals are re-read without a restart.
+    certFile: /etc/railnet/extender-client/tls.crt
+    keyFile: /etc/railnet/extender-client/tls.key
+    {{- end }}
   {{- end }}
   httpTimeout: {{ .Values.extender.httpTimeout }}
   # preemption cannot fix a broken rail; the extender itself says which failures are unresolvable
@@ -38,4 +44,9 @@ the traffic never leaves the node.
       ignoredByScheduler: false
   {{- end }}
 {{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the scheduler's client certificate for the extender (mTLS). */}}
+{{- define "railnet.schedulerClientSecret" -}}
+{{ include "railnet.fullname" (dict "root" . "component" "scheduler") }}-client
 {{- end -}}

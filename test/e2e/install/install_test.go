@@ -352,7 +352,7 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 			t.Errorf("%d NetworkAttachmentDefinitions left after uninstall", len(nads.Items))
 		}
 		for name, obj := range map[string]client.Object{
-			release + "-ca": &corev1.Secret{}, release + "-extender-ca-bundle": &corev1.ConfigMap{},
+			release + "-ca": &corev1.Secret{}, release + "-scheduler-client": &corev1.Secret{}, release + "-extender-ca-bundle": &corev1.ConfigMap{},
 			release + "-webhook": &coordinationv1.Lease{}, "railnet-ipam-pool-status": &coordinationv1.Lease{},
 			release + "-uninstall": &batchv1.Job{},
 		} {
