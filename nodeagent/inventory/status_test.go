@@ -118,7 +118,7 @@ func TestLabelChanges(t *testing.T) {
 func TestConfigValidCondition(t *testing.T) {
 	t0 := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	const dp = "device plugin config /etc/railnet/device-plugin/config.json"
-	refusal := errors.New("configList[0]: rdmaHcaMax 4611686018427387904: at most 1000 shares per resource")
+	refusal := errors.New("configList[0]: rdmaHcaMax 4611686018427387904: at most 10000 shares per resource")
 	tests := []struct {
 		name                string
 		configs             []ConfigInput
@@ -130,7 +130,7 @@ func TestConfigValidCondition(t *testing.T) {
 		{name: "served", configs: []ConfigInput{{Name: dp}}, wantStatus: "True", wantReason: ReasonConfigServed,
 			wantMsg: dp + ": in force as written"},
 		{name: "refused", configs: []ConfigInput{{Name: dp, Err: refusal}}, wantStatus: "False", wantReason: ReasonConfigRefused,
-			wantMsg: dp + " refused: configList[0]: rdmaHcaMax 4611686018427387904: at most 1000 shares per resource; " +
+			wantMsg: dp + " refused: configList[0]: rdmaHcaMax 4611686018427387904: at most 10000 shares per resource; " +
 				"the last good config stays in force: fix the input (its ConfigMap) and the agent applies it without a restart"},
 	}
 	for _, tc := range tests {
