@@ -60,24 +60,9 @@ func NewClientCert(ca SigningCA, bundle func() []byte, c client.Client, opts Cli
 
 // Start keeps the Secret current until ctx ends.
 func (k *ClientCert) Start(ctx context.Context) error {
-	log := klog.FromContext(ctx).WithValues("secret", k.opts.Secret.String())
-	changed := k.ca.Subscribe()
-	for {
-		wait, err := k.ensure(ctx, k.opts.Clock.Now())
-		if err != nil {
-			log.Error(err, "Keep the client certificate; retrying")
-			wait = 5 * time.Second
-		}
-		timer := k.opts.Clock.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil
-		case <-changed:
-		case <-timer.C():
-		}
-		timer.Stop()
-	}
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("secret", k.opts.Secret.String()))
+	return reissueLoop(ctx, k.opts.Clock, k.ca.Subscribe(), 5*time.Second, "Keep the client certificate; retrying",
+		func(now time.Time) (time.Duration, error) { return k.ensure(ctx, now) })
 }
 
 // ensure writes a new certificate when the Secret lacks a valid one signed
