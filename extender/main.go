@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/railnet/railnet/certs/selfmanaged"
 	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/extender/app"
 	"github.com/railnet/railnet/extender/schedsync"
@@ -30,6 +31,7 @@ type certFlags struct {
 	schedulerDeployment, caFile                   string
 	caLifetime, caOverlap, servingLifetime        time.Duration
 	extraSANs                                     string
+	clientSecret                                  string
 	// devicePlugin and schedulerConfigs: package schedsync's inputs.
 	devicePlugin, schedulerConfigs string
 }
@@ -60,6 +62,9 @@ func main() {
 	flag.StringVar(&sm.extraSANs, "extra-sans", "", "self-managed certificates: comma-separated extra IPs / DNS names")
 	flag.StringVar(&sm.devicePlugin, "device-plugin-configmap", "", "ConfigMap (in --namespace) of the RDMA device plugin config; with --scheduler-configs, their extenders' managedResources follow it as edited")
 	flag.StringVar(&sm.schedulerConfigs, "scheduler-configs", "", "comma-separated ConfigMaps (in --namespace) holding kube-scheduler configurations that call this extender, each as <configmap> or <configmap>:<deployment> (the Deployment is rolled when its configuration changes)")
+	flag.BoolVar(&cfg.RequireClientCert, "require-client-cert", true, "HTTPS: answer the scheduler's verbs only to a client certificate signed by the CA "+
+		"(self-managed: the one --client-cert-secret holds; cert-manager: signed by the CA of --tls-ca-file)")
+	flag.StringVar(&sm.clientSecret, "client-cert-secret", "", "self-managed certificates: Secret (in --namespace) kept holding the scheduler's client certificate (tls.crt, tls.key, ca.crt)")
 	flag.Int64Var(&cfg.MaxBodyBytes, "max-request-bytes", 0, "largest ExtenderArgs accepted (default 32 MiB)")
 	flag.Parse() // --kubeconfig comes from controller-runtime's config package
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -86,6 +91,13 @@ func run(ctx context.Context, cfg app.Config, sm certFlags) error {
 		}
 		if sm.bundleConfigMap != "" && sc.SelfManaged() {
 			sc.BundleConfigMaps = []types.NamespacedName{{Namespace: sm.namespace, Name: sm.bundleConfigMap}}
+		}
+		if sm.clientSecret != "" && sc.SelfManaged() {
+			sc.ClientCerts = []selfmanaged.ClientCertOptions{{
+				Secret: types.NamespacedName{Namespace: sm.namespace, Name: sm.clientSecret}, CommonName: "railnet-scheduler"}}
+		}
+		if cfg.RequireClientCert && !sc.SelfManaged() && sm.caFile == "" {
+			return fmt.Errorf("--require-client-cert with --tls-cert-file needs --tls-ca-file, the CA that signs the scheduler's client certificate (or --require-client-cert=false)")
 		}
 		if sm.schedulerDeployment != "" {
 			if sm.namespace == "" {

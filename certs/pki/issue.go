@@ -78,37 +78,59 @@ func IssueServing(ca *KeyPair, req ServingRequest, now time.Time) (*KeyPair, err
 	if len(req.DNSNames) == 0 && len(req.IPs) == 0 {
 		return nil, fmt.Errorf("serving certificate %q: no DNS name or IP address to certify", req.CommonName)
 	}
+	return issueLeaf(ca, "serving certificate", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: req.CommonName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    append([]string(nil), req.DNSNames...),
+		IPAddresses: append([]net.IP(nil), req.IPs...),
+	}, req.Validity, now)
+}
+
+// IssueClient signs a client certificate (client auth only: it cannot serve)
+// for commonName with ca, valid from now for validity but never beyond the
+// CA's own expiry.
+func IssueClient(ca *KeyPair, commonName string, validity time.Duration, now time.Time) (*KeyPair, error) {
+	if ca == nil || ca.Cert == nil || ca.Key == nil {
+		return nil, errors.New("issue client certificate: no CA key pair")
+	}
+	if validity <= 0 {
+		return nil, fmt.Errorf("client certificate %q: validity must be positive, got %s", commonName, validity)
+	}
+	return issueLeaf(ca, "client certificate", &x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, validity, now)
+}
+
+// issueLeaf completes tmpl (subject, usages and names set by the caller)
+// and signs it with ca.
+func issueLeaf(ca *KeyPair, kind string, tmpl *x509.Certificate, validity time.Duration, now time.Time) (*KeyPair, error) {
+	cn := tmpl.Subject.CommonName
 	if !now.Before(ca.Cert.NotAfter) {
-		return nil, fmt.Errorf("serving certificate %q: CA %q expired at %s; rotate the CA",
-			req.CommonName, ca.Cert.Subject.CommonName, ca.Cert.NotAfter.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%s %q: CA %q expired at %s; rotate the CA",
+			kind, cn, ca.Cert.Subject.CommonName, ca.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("generate key for %q: %w", req.CommonName, err)
+		return nil, fmt.Errorf("generate key for %q: %w", cn, err)
 	}
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
-	notAfter := now.Add(req.Validity).Truncate(time.Second)
+	notAfter := now.Add(validity).Truncate(time.Second)
 	if notAfter.After(ca.Cert.NotAfter) {
 		notAfter = ca.Cert.NotAfter
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: req.CommonName},
-		NotBefore:             now.Truncate(time.Second),
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              append([]string(nil), req.DNSNames...),
-		IPAddresses:           append([]net.IP(nil), req.IPs...),
-		AuthorityKeyId:        ca.Cert.SubjectKeyId,
-	}
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore = now.Truncate(time.Second)
+	tmpl.NotAfter = notAfter
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.BasicConstraintsValid = true
+	tmpl.AuthorityKeyId = ca.Cert.SubjectKeyId
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("sign serving certificate %q: %w", req.CommonName, err)
+		return nil, fmt.Errorf("sign %s %q: %w", kind, cn, err)
 	}
 	return newKeyPair(der, key)
 }

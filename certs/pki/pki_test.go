@@ -220,3 +220,32 @@ func TestCoversSANsIPForms(t *testing.T) {
 		t.Error("4- and 16-byte forms of one IP differ")
 	}
 }
+
+func TestIssueClient(t *testing.T) {
+	ca := mustCA(t, t0, time.Hour)
+	kp, err := IssueClient(ca, "railnet-scheduler", 2*time.Hour, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !SignedBy(kp.Cert, ca.Cert) || kp.Cert.Subject.CommonName != "railnet-scheduler" {
+		t.Errorf("certificate %q not signed by the CA", kp.Cert.Subject.CommonName)
+	}
+	if !slices.Equal(kp.Cert.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}) {
+		t.Errorf("usages %v, want client auth only", kp.Cert.ExtKeyUsage)
+	}
+	if !kp.Cert.NotAfter.Equal(ca.Cert.NotAfter) {
+		t.Errorf("NotAfter %v beyond the CA's %v", kp.Cert.NotAfter, ca.Cert.NotAfter)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	if _, err := kp.Cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: t0.Add(time.Minute), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("not a valid client certificate: %v", err)
+	}
+	if _, err := kp.Cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: t0.Add(time.Minute)}); err == nil {
+		t.Error("a client certificate verifies as a serving certificate")
+	}
+	if _, err := IssueClient(ca, "late", time.Hour, t0.Add(2*time.Hour)); err == nil ||
+		err.Error() != `client certificate "late": CA "railnet-ca" expired at 2026-03-01T13:00:00Z; rotate the CA` {
+		t.Errorf("issue from an expired CA: %v", err)
+	}
+}

@@ -60,6 +60,10 @@ type Options struct {
 
 	// Inject selects the webhook configurations to keep the caBundle of.
 	Inject Targets
+	// ClientCerts are client certificates kept in Secrets for this
+	// server's clients (the scheduler calling the extender); a zero
+	// Lifetime takes Serving's.
+	ClientCerts []ClientCertOptions
 
 	// Resync bounds how long a missed event can go unnoticed (default 30s).
 	Resync time.Duration
@@ -96,6 +100,7 @@ type Manager struct {
 	Authority *Authority
 	Source    *Source
 	Injector  *Injector
+	Clients   []*ClientCert
 }
 
 // New builds a Manager talking to the API server of cfg. Its cache watches
@@ -162,7 +167,21 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
 	inj := NewInjector(auth, cached, ch, InjectorOptions{Targets: opts.Inject, Resync: opts.Resync, Clock: opts.Clock})
-	return &Manager{cache: ch, Authority: auth, Source: src, Injector: inj}, nil
+	m := &Manager{cache: ch, Authority: auth, Source: src, Injector: inj}
+	for _, co := range opts.ClientCerts {
+		if co.Lifetime.Validity == 0 {
+			co.Lifetime = opts.Serving
+		}
+		if co.Clock == nil {
+			co.Clock = opts.Clock
+		}
+		cc, err := NewClientCert(auth, auth.Bundle, direct, co)
+		if err != nil {
+			return nil, fmt.Errorf("certificates: %w", err)
+		}
+		m.Clients = append(m.Clients, cc)
+	}
+	return m, nil
 }
 
 // configMapNamespaces watches, per namespace, the one target ConfigMap by
@@ -202,7 +221,7 @@ func (m *Manager) Start(parent context.Context) error {
 	if _, err := secretInformer.AddEventHandler(eventFunc(m.Authority.Trigger)); err != nil {
 		return fmt.Errorf("certificates: watch the CA secret: %w", err)
 	}
-	errs := make(chan error, 4)
+	errs := make(chan error, 4+len(m.Clients))
 	run := func(name string, f func(context.Context) error) {
 		go func() {
 			err := f(ctx)
@@ -226,8 +245,11 @@ func (m *Manager) Start(parent context.Context) error {
 	run("authority", m.Authority.Start)
 	run("serving certificate", m.Source.Start)
 	run("caBundle injector", m.Injector.Start)
+	for _, cc := range m.Clients {
+		run("client certificate "+cc.opts.Secret.String(), cc.Start)
+	}
 	var first error
-	for range 4 {
+	for range 4 + len(m.Clients) {
 		err := <-errs
 		if first == nil && ctx.Err() == nil {
 			first = err

@@ -109,15 +109,23 @@ func (s *Source) Issued() int64 { return s.issued.Load() }
 
 // Start issues and re-issues until ctx ends.
 func (s *Source) Start(ctx context.Context) error {
+	return reissueLoop(ctx, s.opts.Clock, s.ca.Subscribe(), time.Second, "Issue the serving certificate; retrying",
+		func(now time.Time) (time.Duration, error) { return s.ensure(now) })
+}
+
+// reissueLoop calls ensure until ctx ends: again after the wait it returns,
+// after retry when it fails (logging failed), and at once when the CA
+// changes.
+func reissueLoop(ctx context.Context, clk clock.WithTicker, changed <-chan struct{}, retry time.Duration, failed string,
+	ensure func(now time.Time) (time.Duration, error)) error {
 	log := klog.FromContext(ctx)
-	changed := s.ca.Subscribe()
 	for {
-		wait, err := s.ensure(s.opts.Clock.Now())
+		wait, err := ensure(clk.Now())
 		if err != nil {
-			log.Error(err, "Issue the serving certificate; retrying")
-			wait = time.Second
+			log.Error(err, failed)
+			wait = retry
 		}
-		timer := s.opts.Clock.NewTimer(wait)
+		timer := clk.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()

@@ -52,6 +52,10 @@ type Config struct {
 	// ConfigMaps are written: for kube-scheduler, which reads the extender's
 	// CA only at start.
 	RolloutDeployments []types.NamespacedName
+	// ClientCerts, in self-managed mode, are client certificates of this
+	// server's clients kept in Secrets (the scheduler's, for mTLS to the
+	// extender), issued by the same CA (see TrustedCAs).
+	ClientCerts []selfmanaged.ClientCertOptions
 }
 
 // SelfManaged reports whether c selects the self-managed mode.
@@ -121,8 +125,9 @@ func New(cfg *rest.Config, c Config) (*Source, error) {
 		Namespace: c.Namespace, SecretName: c.CASecret,
 		ServiceName: c.Service, ClusterDomain: c.ClusterDomain, ExtraSANs: c.ExtraSANs,
 		CA: pki.Lifetime{Validity: c.CALifetime}, CAOverlap: c.CAOverlap,
-		Serving: pki.Lifetime{Validity: c.ServingLifetime},
-		Inject:  targets,
+		Serving:     pki.Lifetime{Validity: c.ServingLifetime},
+		Inject:      targets,
+		ClientCerts: c.ClientCerts,
 	})
 	if err != nil {
 		return nil, err
@@ -154,6 +159,12 @@ func (s *Source) Healthy() bool { return s.src.Healthy() }
 
 // HealthError says why Healthy is false, nil when it is true.
 func (s *Source) HealthError() error { return s.src.HealthError() }
+
+// TrustedCAs are the CAs of the bundle clients trust: the self-managed
+// CAs, or cert-manager's ca.crt (nil without --tls-ca-file). They also sign
+// the client certificates of ClientCerts, so a server verifying its clients
+// trusts them.
+func (s *Source) TrustedCAs() []*x509.Certificate { return s.cas() }
 
 // Bundle is the PEM trust bundle in self-managed mode (nil before the CA is
 // read, and always nil in cert-manager mode, where cert-manager publishes it).

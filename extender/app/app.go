@@ -38,6 +38,14 @@ type Config struct {
 	// without restart). Without it, CertFile/KeyFile are served through
 	// certs/filesource (reloaded when they change). Run starts it.
 	Certs TLSSource
+	// CAFile, with CertFile/KeyFile, is the CA bundle beside them; it
+	// verifies client certificates (RequireClientCert).
+	CAFile string
+	// RequireClientCert makes the HTTPS server answer the scheduler's verbs
+	// only to a client certificate signed by a trusted CA (Certs' TrustedCAs,
+	// or CAFile): kube-scheduler's extender tlsConfig certFile/keyFile.
+	// /healthz and /metrics stay open to probes and scrapers.
+	RequireClientCert bool
 	// HTTPListener and HTTPSListener, when set, are used instead of
 	// listening on the addresses (tests open them early to know the URL).
 	HTTPListener, HTTPSListener net.Listener
@@ -101,14 +109,23 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		if cfg.CertFile == "" || cfg.KeyFile == "" {
 			return errors.New("HTTPS needs --tls-cert-file and --tls-key-file")
 		}
-		fs, err := filesource.New(filesource.Options{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile})
+		if cfg.RequireClientCert && cfg.CAFile == "" {
+			return errors.New("--require-client-cert with --tls-cert-file needs --tls-ca-file, the CA that signs the scheduler's client certificate")
+		}
+		fs, err := filesource.New(filesource.Options{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, CAFile: cfg.CAFile})
 		if err != nil {
 			return err
 		}
 		if err := fs.Load(); err != nil {
 			return err
 		}
-		cfg.Certs = fs
+		cfg.Certs = fileCAs{fs}
+	}
+	if cfg.RequireClientCert && cfg.Certs != nil {
+		if _, ok := cfg.Certs.(ClientCAs); !ok {
+			return errors.New("--require-client-cert needs the CA that signs the scheduler's client certificate " +
+				"(self-managed certificates, or --tls-ca-file beside --tls-cert-file)")
+		}
 	}
 
 	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}))
@@ -140,7 +157,9 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	synced := c.WaitForCacheSync(syncCtx)
 	cancel()
 	if !synced {
-		_ = g.Wait()
+		if err := g.Wait(); err != nil || ctx.Err() != nil {
+			return err // stopped while starting, or the cause
+		}
 		return fmt.Errorf("informer caches did not sync within %s: check the extender's RBAC (list/watch nodes, pods, rdmanodes, ipallocations, spiderippools, spidermultusconfigs)", cfg.SyncTimeout)
 	}
 	log.Info("informer caches synced")
@@ -167,7 +186,7 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 	})
 
 	var servers []*http.Server
-	serve := func(name string, l net.Listener, addr string, tlsCfg *tls.Config) error {
+	serve := func(name string, l net.Listener, addr string, tlsCfg *tls.Config, handler http.Handler) error {
 		if l == nil {
 			var err error
 			if l, err = net.Listen("tcp", addr); err != nil {
@@ -195,13 +214,18 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		return nil
 	}
 	if cfg.HTTPAddr != "" || cfg.HTTPListener != nil {
-		if err := serve("http", cfg.HTTPListener, cfg.HTTPAddr, nil); err != nil {
+		if err := serve("http", cfg.HTTPListener, cfg.HTTPAddr, nil, handler); err != nil {
 			return err
 		}
 	}
 	if cfg.Certs != nil {
 		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.Certs.GetCertificate}
-		if err := serve("https", cfg.HTTPSListener, cfg.HTTPSAddr, tlsCfg); err != nil {
+		h := handler
+		if cfg.RequireClientCert { // plain HTTP (loopback only) is never asked for one
+			tlsCfg = ClientCertTLS(tlsCfg, cfg.Certs.(ClientCAs))
+			h = RequireClientCert(handler)
+		}
+		if err := serve("https", cfg.HTTPSListener, cfg.HTTPSAddr, tlsCfg, h); err != nil {
 			return err
 		}
 	}

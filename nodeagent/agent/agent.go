@@ -290,9 +290,17 @@ func (a *Agent) loop(ctx context.Context) error {
 	}
 }
 
+// configs are the agent's hot-reloaded inputs and their last refusals.
+func (a *Agent) configs() []inventory.ConfigInput {
+	if a.dp == nil {
+		return nil
+	}
+	return []inventory.ConfigInput{{Name: "device plugin config " + a.opts.DevicePluginConfig, Err: a.dp.ConfigError()}}
+}
+
 func (a *Agent) snapshot() inventory.Snapshot {
 	n := a.Node()
-	s := inventory.Snapshot{NetnsMode: n.NetnsMode, NICs: n.NICs, GPUs: n.GPUs}
+	s := inventory.Snapshot{NetnsMode: n.NetnsMode, NICs: n.NICs, GPUs: n.GPUs, Configs: a.configs()}
 	if a.dp != nil {
 		s.Resources = map[string][]string{}
 		for _, r := range a.dp.Status() {
@@ -328,6 +336,13 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 	if a.opts.IPAMMetrics != nil {
 		reg.MustRegister(a.opts.IPAMMetrics)
 	}
+	reg.MustRegister(metrics.NewConfigCollector(a.opts.NodeName, func() []metrics.ConfigState {
+		var out []metrics.ConfigState
+		if a.dp != nil {
+			out = append(out, metrics.ConfigState{Input: "device_plugin", Valid: a.dp.ConfigError() == nil})
+		}
+		return out
+	}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", a.healthz)

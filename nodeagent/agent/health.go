@@ -44,7 +44,7 @@ func Health(in HealthInputs) (problems, warnings []string) {
 		problems = append(problems, fmt.Sprintf("IPAM socket %s: %v", in.IPAMSocket, in.IPAMSocketErr))
 	}
 	if in.ConfigError != nil {
-		warnings = append(warnings, "device plugin config refused, the last good one stays in force: "+in.ConfigError.Error())
+		warnings = append(warnings, "device plugin config refused (see the RDMANode's ConfigValid condition): "+in.ConfigError.Error())
 	}
 	return problems, warnings
 }

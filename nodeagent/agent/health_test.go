@@ -28,7 +28,7 @@ func TestHealth(t *testing.T) {
 		{"IPAM socket gone", func(h *HealthInputs) { h.IPAMSocketErr = errors.New("no such file or directory") },
 			[]string{"IPAM socket /run/railnet/ipam.sock: no such file or directory"}, nil},
 		{"bad config is a warning", func(h *HealthInputs) { h.ConfigError = errors.New("rdmaHcaMax 0: must be at least 1") },
-			nil, []string{"device plugin config refused, the last good one stays in force: rdmaHcaMax 0: must be at least 1"}},
+			nil, []string{"device plugin config refused (see the RDMANode's ConfigValid condition): rdmaHcaMax 0: must be at least 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

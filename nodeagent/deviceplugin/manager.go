@@ -65,7 +65,8 @@ type Manager struct {
 	mu         sync.Mutex
 	cfg        *Config
 	cfgData    []byte
-	cfgErr     error
+	parseErr   error              // cfgData refused
+	readErr    error              // the file unreadable
 	resources  map[string]*served // by full name
 	kubeletID  fileID
 	lastDevErr error
@@ -101,7 +102,8 @@ func statID(path string) (fileID, bool) {
 	return id, true
 }
 
-// New reads the config; an invalid config at start-up is an error.
+// New reads the config: an unreadable file is an error; an invalid one is
+// reported by ConfigError and served once it is fixed.
 func New(opts Options) (*Manager, error) {
 	if opts.HealthInterval <= 0 {
 		opts.HealthInterval = 2 * time.Second
@@ -116,11 +118,15 @@ func New(opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read device plugin config %s: %w", opts.ConfigPath, err)
 	}
-	cfg, err := ParseConfig(data)
+	m := &Manager{opts: opts, cfgData: data, resources: map[string]*served{}}
+	m.cfg, err = ParseConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", opts.ConfigPath, err)
+		// No good config yet: serve nothing, say why (ConfigError), and
+		// apply the file once it is fixed; the agent's other parts run on.
+		m.cfg = &Config{}
+		m.parseErr = fmt.Errorf("%s: %w; no resource is served until it is fixed", opts.ConfigPath, err)
 	}
-	return &Manager{opts: opts, cfg: cfg, cfgData: data, resources: map[string]*served{}}, nil
+	return m, nil
 }
 
 // ConfigError is the error of the last config reload, nil when the file in
@@ -128,7 +134,10 @@ func New(opts Options) (*Manager, error) {
 func (m *Manager) ConfigError() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.cfgErr
+	if m.readErr != nil {
+		return m.readErr
+	}
+	return m.parseErr
 }
 
 // Config returns the config in force.
@@ -246,23 +255,24 @@ func (m *Manager) reloadConfig(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
-		if m.cfgErr == nil {
+		if m.readErr == nil {
 			log.Error(err, "read device plugin config; keeping the last good config", "path", m.opts.ConfigPath)
 		}
-		m.cfgErr = fmt.Errorf("read %s: %w", m.opts.ConfigPath, err)
+		m.readErr = fmt.Errorf("read %s: %w", m.opts.ConfigPath, err)
 		return
 	}
+	m.readErr = nil
 	if bytes.Equal(data, m.cfgData) {
 		return
 	}
 	m.cfgData = data
 	cfg, err := ParseConfig(data)
 	if err != nil {
-		m.cfgErr = fmt.Errorf("%s: %w; the last good config stays in force", m.opts.ConfigPath, err)
+		m.parseErr = fmt.Errorf("%s: %w; the last good config stays in force", m.opts.ConfigPath, err)
 		log.Error(err, "refused the new device plugin config; the last good config stays in force", "path", m.opts.ConfigPath)
 		return
 	}
-	m.cfgErr = nil
+	m.parseErr = nil
 	m.cfg = cfg
 	log.Info("applying the new device plugin config", "path", m.opts.ConfigPath, "resources", len(cfg.ConfigList))
 	m.applyLocked(ctx, cfg)

@@ -358,3 +358,49 @@ func TestHealthyWhileAnyNICServes(t *testing.T) {
 		})
 	}
 }
+
+// waitConfigError polls ConfigError until check passes.
+func (h *harness) waitConfigError(t *testing.T, what string, check func(error) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !check(h.mgr.ConfigError()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s; config error %v", what, h.mgr.ConfigError())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestInvalidConfigAtStartServesNothingUntilFixed(t *testing.T) {
+	h := start(t, "rail8", `{"configList":[{"resourcePrefix":"spidernet.io","resourceName":"shared_cx5_gpu1","rdmaHcaMax":4611686018427387904,"selectors":{"ifNames":["enp11s0f0np0"]}}]}`)
+	err := h.mgr.ConfigError()
+	if err == nil || !strings.Contains(err.Error(), "rdmaHcaMax 4611686018427387904: at most") ||
+		!strings.Contains(err.Error(), "no resource is served until it is fixed") {
+		t.Fatalf("config error %v", err)
+	}
+	if st := h.mgr.Status(); len(st) != 0 {
+		t.Fatalf("served %+v from an invalid config", st)
+	}
+	h.writeConfig(t, seedConfig())
+	h.waitKubelet(t, 10*time.Second, "seed resources once fixed", func(_ map[string]int, dev map[string][]*pluginapi.Device) bool {
+		return len(dev[gpu(1)]) == 100
+	})
+	h.waitConfigError(t, "error cleared", func(err error) bool { return err == nil })
+}
+
+func TestUnreadableConfigRecovers(t *testing.T) {
+	h := start(t, "rail8", seedConfig())
+	if err := os.Remove(h.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	h.waitConfigError(t, "missing file reported", func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "read "+h.cfgPath)
+	})
+	// The same content back (a ConfigMap remount): nothing to apply, and no
+	// error left behind.
+	h.writeConfig(t, seedConfig())
+	h.waitConfigError(t, "error cleared", func(err error) bool { return err == nil })
+	if st := h.mgr.Status(); len(st) != 8 {
+		t.Errorf("resources %d, want the seed's 8", len(st))
+	}
+}

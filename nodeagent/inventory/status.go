@@ -22,7 +22,20 @@ const (
 	ReasonRailsDown     = "RailsDown"
 	ReasonNoRails       = "NoRails"
 	ReasonDiscoveryFail = "DiscoveryFailed"
+	ReasonConfigServed  = "ConfigServed"
+	ReasonConfigRefused = "ConfigRefused"
+	ReasonNoConfig      = "NoConfig"
 )
+
+// ConfigInput is one input the agent re-reads while it runs (the device
+// plugin's config.json): Err is its last refusal, nil when what is on disk
+// is in force.
+type ConfigInput struct {
+	// Name says what the input is and where, e.g. "device plugin config
+	// /etc/railnet/device-plugin/config.json".
+	Name string
+	Err  error
+}
 
 // Snapshot is what the agent knows about the node at one moment.
 type Snapshot struct {
@@ -31,6 +44,8 @@ type Snapshot struct {
 	GPUs      []railnetv1.GPU
 	// Resources maps a netdev to the device plugin resources serving it.
 	Resources map[string][]string
+	// Configs are the hot-reloaded inputs, for the ConfigValid condition.
+	Configs []ConfigInput
 }
 
 // Status computes the RDMANode status from a snapshot. prev are the current
@@ -80,7 +95,33 @@ func Status(s Snapshot, prev []metav1.Condition, generation int64, now metav1.Ti
 		ready.Message = fmt.Sprintf("%d of %d rails are up; down: %s", st.RailsUp, st.RailsTotal, strings.Join(down, "; "))
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
+	meta.SetStatusCondition(&st.Conditions, configCondition(s.Configs, generation, now))
 	return st
+}
+
+// configCondition is ConfigValid: False, naming each refused input and its
+// error, while any input is refused (its last good version stays in force).
+func configCondition(in []ConfigInput, generation int64, now metav1.Time) metav1.Condition {
+	c := metav1.Condition{Type: railnetv1.ConditionConfigValid, ObservedGeneration: generation, LastTransitionTime: now,
+		Status: metav1.ConditionTrue}
+	var refused, served []string
+	for _, i := range in {
+		if i.Err != nil {
+			refused = append(refused, fmt.Sprintf("%s refused: %v", i.Name, i.Err))
+		} else {
+			served = append(served, i.Name)
+		}
+	}
+	switch {
+	case len(refused) > 0:
+		c.Status, c.Reason = metav1.ConditionFalse, ReasonConfigRefused
+		c.Message = strings.Join(refused, "; ") + "; the last good config stays in force: fix the input (its ConfigMap) and the agent applies it without a restart"
+	case len(served) > 0:
+		c.Reason, c.Message = ReasonConfigServed, strings.Join(served, ", ")+": in force as written"
+	default:
+		c.Reason, c.Message = ReasonNoConfig, "the agent runs without a hot-reloaded config (device plugin off)"
+	}
+	return c
 }
 
 func whyDown(n *railnetv1.NIC) string {

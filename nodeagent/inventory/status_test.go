@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -111,5 +112,44 @@ func TestLabelChanges(t *testing.T) {
 	}
 	if len(LabelChanges(want, want)) != 0 {
 		t.Fatal("no change expected")
+	}
+}
+
+func TestConfigValidCondition(t *testing.T) {
+	t0 := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	const dp = "device plugin config /etc/railnet/device-plugin/config.json"
+	refusal := errors.New("configList[0]: rdmaHcaMax 4611686018427387904: at most 10000 shares per resource")
+	tests := []struct {
+		name                string
+		configs             []ConfigInput
+		wantStatus          metav1.ConditionStatus
+		wantReason, wantMsg string
+	}{
+		{name: "device plugin off", wantStatus: "True", wantReason: ReasonNoConfig,
+			wantMsg: "the agent runs without a hot-reloaded config (device plugin off)"},
+		{name: "served", configs: []ConfigInput{{Name: dp}}, wantStatus: "True", wantReason: ReasonConfigServed,
+			wantMsg: dp + ": in force as written"},
+		{name: "refused", configs: []ConfigInput{{Name: dp, Err: refusal}}, wantStatus: "False", wantReason: ReasonConfigRefused,
+			wantMsg: dp + " refused: configList[0]: rdmaHcaMax 4611686018427387904: at most 10000 shares per resource; " +
+				"the last good config stays in force: fix the input (its ConfigMap) and the agent applies it without a restart"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := Status(Snapshot{NetnsMode: "shared", Configs: tc.configs}, nil, 2, t0)
+			c := meta.FindStatusCondition(st.Conditions, railnetv1.ConditionConfigValid)
+			if c == nil {
+				t.Fatalf("no %s condition in %+v", railnetv1.ConditionConfigValid, st.Conditions)
+			}
+			if c.Status != tc.wantStatus || c.Reason != tc.wantReason || c.Message != tc.wantMsg || c.ObservedGeneration != 2 {
+				t.Errorf("condition %+v\nwant status %s reason %s message %q", c, tc.wantStatus, tc.wantReason, tc.wantMsg)
+			}
+		})
+	}
+
+	// A refusal is a change the syncer writes; its repair another.
+	good := Status(Snapshot{NetnsMode: "shared", Configs: []ConfigInput{{Name: dp}}}, nil, 1, t0)
+	bad := Status(Snapshot{NetnsMode: "shared", Configs: []ConfigInput{{Name: dp, Err: refusal}}}, good.Conditions, 1, t0)
+	if SameStatus(good, bad) {
+		t.Fatal("a refused config did not change the status")
 	}
 }

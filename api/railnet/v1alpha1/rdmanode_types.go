@@ -28,6 +28,11 @@ const (
 	ConditionRDMASharedMode = "RDMASharedMode"
 	// ConditionRailsReady is True when every rail NIC has link and RDMA port up.
 	ConditionRailsReady = "RailsReady"
+	// ConditionConfigValid is True when the agent serves its hot-reloaded
+	// inputs (the device plugin's config.json) as they are on disk; False
+	// names the refused input and the error while the last good one stays in
+	// force.
+	ConditionConfigValid = "ConfigValid"
 )
 
 // RDMANode is the node agent's inventory of one node's RDMA NICs and rails.
@@ -77,7 +82,7 @@ type RDMANodeStatus struct {
 	// +optional
 	RailsUp int32 `json:"railsUp"`
 
-	// Conditions: RDMASharedMode, RailsReady.
+	// Conditions: RDMASharedMode, RailsReady, ConfigValid.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

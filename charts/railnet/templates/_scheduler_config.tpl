@@ -21,9 +21,15 @@ mounts) beside extender.controlPlane's DaemonSet, and for the chart's secondary 
   tlsConfig:
     # the CA bundle railnet keeps in ConfigMap <release>-extender-ca-bundle (cert-manager mode: the issuer's CA).
     # A file, not caData: the CA is made at run time and a chart-rendered caData would be reset by every upgrade.
-    # kube-scheduler reads it only at start: run the extender with --scheduler-deployment=<your scheduler's
-    # Deployment> (and the RBAC to patch it) to have it rolled when the bundle changes.
+    # kube-scheduler reads it only at start: when your scheduler is a Deployment in this namespace, install with
+    # extender.schedulerDeployment=<its name> to have it rolled when the bundle changes.
     caFile: /etc/railnet/extender-ca/ca.crt
+    {{- if .Values.extender.requireClientCert }}
+    # the scheduler's client certificate: the extender answers only it (mTLS). Mount Secret
+    # {{ include "railnet.schedulerClientSecret" . }} here (tls.crt, tls.key); renewals are re-read without a restart.
+    certFile: /etc/railnet/extender-client/tls.crt
+    keyFile: /etc/railnet/extender-client/tls.key
+    {{- end }}
   {{- end }}
   httpTimeout: {{ .Values.extender.httpTimeout }}
   # preemption cannot fix a broken rail; the extender itself says which failures are unresolvable
@@ -35,4 +41,9 @@ mounts) beside extender.controlPlane's DaemonSet, and for the chart's secondary 
       ignoredByScheduler: false
   {{- end }}
 {{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the scheduler's client certificate for the extender (mTLS). */}}
+{{- define "railnet.schedulerClientSecret" -}}
+{{ include "railnet.fullname" (dict "root" . "component" "scheduler") }}-client
 {{- end -}}

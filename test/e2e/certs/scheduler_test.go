@@ -77,6 +77,9 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 		"--extra-sans=127.0.0.1",
 		"--ca-lifetime=1h", "--ca-overlap=20s", // next CA trusted 10s before it signs, the old one 10s after
 		"--serving-lifetime=9s", // re-issued every 6s
+		// This test is about the serving certificate and CA under rotation;
+		// the client certificate has TestExtenderRequiresTheSchedulersClientCertificate.
+		"--require-client-cert=false",
 	)
 	eventually(t, 60*time.Second, "the extender's /healthz", func() (bool, error) {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")

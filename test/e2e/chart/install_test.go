@@ -51,6 +51,7 @@ func TestInstallAndUninstall(t *testing.T) {
 	}
 
 	t.Run("rbac", func(t *testing.T) { checkRBAC(ctx, t) })
+	t.Run("agent scoped to its node", func(t *testing.T) { checkAgentScope(ctx, t) })
 
 	// --no-hooks: this ground has no kubelet to run the post-delete cleanup
 	// Job; test/e2e/install runs it on real nodes.
@@ -155,7 +156,8 @@ func decode(t *testing.T, manifest []byte) []*unstructured.Unstructured {
 
 func namespaced(kind string) bool {
 	switch kind {
-	case "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "CustomResourceDefinition", "Namespace":
+	case "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "CustomResourceDefinition", "Namespace",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		return false
 	}
 	return true

@@ -182,6 +182,10 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("each agent's token reaches only its own node", func(t *testing.T) {
+		checkAgentTokens(ctx, t, c, nodes[0].Name, nodes[1].Name)
+	})
+
 	t.Run("the seed's pools and configs go through the webhook Service", func(t *testing.T) {
 		if _, err := c.Apply(ctx, story.SeedManifests()); err != nil {
 			t.Fatalf("the seed's manifests: %v", err)
@@ -411,7 +415,7 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 			t.Errorf("%d NetworkAttachmentDefinitions left after uninstall", len(nads.Items))
 		}
 		for name, obj := range map[string]client.Object{
-			release + "-ca": &corev1.Secret{}, release + "-extender-ca-bundle": &corev1.ConfigMap{},
+			release + "-ca": &corev1.Secret{}, release + "-scheduler-client": &corev1.Secret{}, release + "-extender-ca-bundle": &corev1.ConfigMap{},
 			release + "-webhook": &coordinationv1.Lease{}, "railnet-ipam-pool-status": &coordinationv1.Lease{},
 			release + "-uninstall": &batchv1.Job{},
 		} {
