@@ -36,6 +36,7 @@ type CacheStore struct {
 	genMu sync.Mutex
 	gens  map[string]uint64 // by pool name
 	slots *Slots
+	facts *Facts
 }
 
 // Watched lists the kinds the extender caches.
@@ -98,7 +99,7 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 			return nil, fmt.Errorf("index %s: %w", i.field, err)
 		}
 	}
-	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots()}
+	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), facts: NewFacts()}
 	for _, o := range Watched() {
 		inf, err := c.GetInformer(ctx, o)
 		if err != nil {
@@ -106,6 +107,24 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		}
 		var poolOf func(any) string
 		switch o.(type) {
+		case *corev1.Node:
+			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { s.setNode(obj) },
+				UpdateFunc: func(_, obj any) { s.setNode(obj) },
+				DeleteFunc: func(obj any) { s.deleteNode(obj) },
+			}); err != nil {
+				return nil, fmt.Errorf("watch nodes: %w", err)
+			}
+			continue
+		case *railnetv1alpha1.RDMANode:
+			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { s.setRDMANode(obj) },
+				UpdateFunc: func(_, obj any) { s.setRDMANode(obj) },
+				DeleteFunc: func(obj any) { s.deleteRDMANode(obj) },
+			}); err != nil {
+				return nil, fmt.Errorf("watch rdmanodes: %w", err)
+			}
+			continue
 		case *corev1.Pod:
 			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 				AddFunc:    func(obj any) { s.setPod(obj) },
@@ -180,23 +199,14 @@ func (s *CacheStore) list(list client.ObjectList, opts ...client.ListOption) {
 	}
 }
 
-// Node implements Store.
-func (s *CacheStore) Node(name string) *corev1.Node {
-	n := &corev1.Node{}
-	if s.get(types.NamespacedName{Name: name}, n) {
-		return n
-	}
-	return nil
+// FillNodes implements Store.
+func (s *CacheStore) FillNodes(out []placement.NodeState) {
+	s.facts.Fill(out)
+	s.slots.Fill(out)
 }
 
-// RDMANode implements Store.
-func (s *CacheStore) RDMANode(name string) *railnetv1alpha1.RDMANode {
-	n := &railnetv1alpha1.RDMANode{}
-	if s.get(types.NamespacedName{Name: name}, n) {
-		return n
-	}
-	return nil
-}
+// NodeCount counts the Nodes in the cache.
+func (s *CacheStore) NodeCount() int { return s.facts.Len() }
 
 // Pod implements Store.
 func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
@@ -205,11 +215,6 @@ func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
 		return p
 	}
 	return nil
-}
-
-// SlotsInUse implements Store.
-func (s *CacheStore) SlotsInUse(node string) map[corev1.ResourceName]int64 {
-	return s.slots.InUse(node)
 }
 
 // PodsOfJob implements Store.
@@ -280,5 +285,35 @@ func (s *CacheStore) deletePod(obj any) {
 	}
 	if p, ok := obj.(*corev1.Pod); ok {
 		s.slots.Delete(p.UID)
+	}
+}
+
+func (s *CacheStore) setNode(obj any) {
+	if n, ok := obj.(*corev1.Node); ok {
+		s.facts.SetNode(n)
+	}
+}
+
+func (s *CacheStore) deleteNode(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if n, ok := obj.(*corev1.Node); ok {
+		s.facts.DeleteNode(n.Name)
+	}
+}
+
+func (s *CacheStore) setRDMANode(obj any) {
+	if rn, ok := obj.(*railnetv1alpha1.RDMANode); ok {
+		s.facts.SetRDMANode(rn)
+	}
+}
+
+func (s *CacheStore) deleteRDMANode(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if rn, ok := obj.(*railnetv1alpha1.RDMANode); ok {
+		s.facts.DeleteRDMANode(rn.Name)
 	}
 }

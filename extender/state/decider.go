@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
@@ -38,6 +39,7 @@ func NewDecider(s Store, heartbeatTTL, inFlightTTL time.Duration, topo placement
 		Options: func() placement.Options {
 			o := placement.DefaultOptions(time.Now())
 			o.HeartbeatTTL = heartbeatTTL
+			o.Details = klog.V(4).Enabled() // per-node details are logged at 4
 			return o
 		},
 		Topology: topo,
@@ -157,15 +159,15 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 func (d *Decider) nodes(names []string, v view) []placement.NodeState {
 	out := make([]placement.NodeState, len(names))
 	for i, name := range names {
-		n := &out[i]
-		n.Name = name
-		n.Node = d.Store.Node(name)
-		if n.Node == nil {
-			continue
+		out[i].Name = name
+	}
+	d.Store.FillNodes(out)
+	if inflight := v.slots(); inflight != nil {
+		for i := range out {
+			if out[i].Facts != nil {
+				out[i].SlotsInFlight = inflight[out[i].Name]
+			}
 		}
-		n.RDMANode = d.Store.RDMANode(name)
-		n.SlotsInFlight = v.slots(name)
-		n.SlotsBound = d.Store.SlotsInUse(name)
 	}
 	return out
 }
@@ -178,15 +180,13 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 		return nil
 	}
 	seen := map[string]bool{}
-	var out []*corev1.Node
+	var names []placement.NodeState
 	add := func(name string) {
 		if name == "" || seen[name] {
 			return
 		}
 		seen[name] = true
-		if n := d.Store.Node(name); n != nil {
-			out = append(out, n)
-		}
+		names = append(names, placement.NodeState{Name: name})
 	}
 	for _, other := range d.Store.PodsOfJob(job) {
 		if other.UID != pod.UID && !placement.Terminated(other) {
@@ -196,6 +196,13 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 	for uid, fl := range v {
 		if uid != pod.UID && fl.job == job {
 			add(fl.node)
+		}
+	}
+	d.Store.FillNodes(names)
+	var out []*corev1.Node
+	for _, n := range names {
+		if n.Facts != nil {
+			out = append(out, n.Facts.Node)
 		}
 	}
 	return out

@@ -55,7 +55,11 @@ func newDecider(s Store, now *time.Time) *Decider {
 	d := NewDecider(s, time.Minute, 30*time.Second, placement.DefaultTopology)
 	clock := func() time.Time { return *now }
 	d.InFlight = NewInFlight(30*time.Second, clock)
-	d.Options = func() placement.Options { return placement.DefaultOptions(*now) }
+	d.Options = func() placement.Options {
+		o := placement.DefaultOptions(*now)
+		o.Details = true
+		return o
+	}
 	return d
 }
 
@@ -70,12 +74,12 @@ func TestInFlightSlots(t *testing.T) {
 		t.Fatalf("a: %+v", res)
 	}
 	res := d.Filter(b, []string{"n1"})
-	if want := "1 of 1 slots in use (0 by bound pods, 1 by pods being scheduled)"; !strings.Contains(res.Failed["n1"], want) {
+	if want := "1 of 1 slots in use (0 by bound pods, 1 by pods being scheduled)"; res.Failed["n1"] == "" || !strings.Contains(res.Details["n1"], want) {
 		t.Fatalf("b on n1 while a is in flight: %+v, want FailedNodes reason containing %q", res, want)
 	}
 	a.Spec.NodeName = "n1" // the cache sees a bound
 	res = d.Filter(b, []string{"n1", "n2"})
-	if want := "1 of 1 slots in use (1 by bound pods, 0 by pods being scheduled)"; !strings.Contains(res.Failed["n1"], want) {
+	if want := "1 of 1 slots in use (1 by bound pods, 0 by pods being scheduled)"; res.Failed["n1"] == "" || !strings.Contains(res.Details["n1"], want) {
 		t.Fatalf("b on n1 after a is bound: %+v, want %q", res, want)
 	}
 	if len(res.Passed) != 1 || res.Passed[0] != "n2" {
@@ -105,7 +109,7 @@ func TestInFlightPoolAddresses(t *testing.T) {
 		}
 	}
 	res := d.Filter(c, []string{"n1", "n2"})
-	want := "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool gpu1-net11 has no free address (2 usable, 0 allocated, 2 promised to pods being scheduled)"
+	want := "rail spiderpool/gpu1-macvlan: no address for this node: SpiderIPPool gpu1-net11 has no free address (2 usable, 0 allocated, 2 promised to pods being scheduled)"
 	if !strings.Contains(res.Unresolvable["n1"], want) || !strings.Contains(res.Unresolvable["n2"], "no free address") {
 		t.Fatalf("c: %+v, want %q", res, want)
 	}
@@ -143,7 +147,7 @@ func TestDeciderPodLevelAnswers(t *testing.T) {
 		t.Fatalf("pod with unknown group: %+v", res)
 	}
 	res = d.Filter(rdmaPod("p", nil), []string{"n1", "ghost"})
-	if !strings.Contains(res.Unresolvable["ghost"], "node ghost is unknown to the railnet extender") {
+	if !strings.Contains(res.Unresolvable["ghost"], "this node is unknown to the railnet extender") {
 		t.Fatalf("unknown node: %+v", res)
 	}
 }
@@ -188,7 +192,7 @@ func TestDefaultPools(t *testing.T) {
 	p := rdmaPod("p", nil)
 	s.Pods = append(s.Pods, p)
 	res := newDecider(s, &now).Filter(p, []string{"n1"})
-	want := "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool default-v4 has no free address (1 usable, 1 allocated"
+	want := "rail spiderpool/gpu1-macvlan: no address for this node: SpiderIPPool default-v4 has no free address (1 usable, 1 allocated"
 	if !strings.Contains(res.Unresolvable["n1"], want) {
 		t.Fatalf("%+v, want %q", res, want)
 	}
