@@ -3,6 +3,8 @@ package placement
 import (
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -23,6 +25,10 @@ type NodeFacts struct {
 	Allocatable Amounts
 	// NICs parallels RDMANode's status.nics.
 	NICs []NICFacts
+
+	// The verdicts for the last pod shape Filter and Score saw.
+	filterMemo atomic.Pointer[staticVerdict]
+	scoreMemo  atomic.Pointer[scoreVerdict]
 }
 
 // NICFacts is one NIC of an RDMANode, with its health decided.
@@ -41,7 +47,7 @@ type NICFacts struct {
 func NewNodeFacts(node *corev1.Node, rn *railnetv1alpha1.RDMANode) *NodeFacts {
 	f := &NodeFacts{Node: node, RDMANode: rn, Allocatable: make(Amounts, 0, len(node.Status.Allocatable))}
 	for r, q := range node.Status.Allocatable {
-		f.Allocatable = append(f.Allocatable, Amount{Resource: r, Value: q.Value()})
+		f.Allocatable = append(f.Allocatable, Amount{Resource: Intern(r), Value: q.Value()})
 	}
 	f.Allocatable.sort()
 	if rn == nil {
@@ -83,6 +89,33 @@ func (f *NodeFacts) nic(netdev string, hint int) int {
 	return -1
 }
 
+// interned maps a resource name to its one shared copy.
+var (
+	interned  sync.Map
+	internedN atomic.Int64
+)
+
+// maxInterned bounds the table: pods may name any extended resource.
+const maxInterned = 4096
+
+// Intern returns the one shared copy of r's name. Amounts hold interned
+// names, so comparing two of them is a pointer comparison that does not
+// read the names' bytes from wherever in the heap they were decoded.
+func Intern(r corev1.ResourceName) corev1.ResourceName {
+	if v, ok := interned.Load(r); ok {
+		return v.(corev1.ResourceName)
+	}
+	if internedN.Load() >= maxInterned {
+		return r
+	}
+	r = corev1.ResourceName(strings.Clone(string(r)))
+	v, loaded := interned.LoadOrStore(r, r)
+	if !loaded {
+		internedN.Add(1)
+	}
+	return v.(corev1.ResourceName)
+}
+
 // Amount is a quantity of one resource.
 type Amount struct {
 	Resource corev1.ResourceName
@@ -100,7 +133,7 @@ func AmountsOf(m map[corev1.ResourceName]int64) Amounts {
 	}
 	out := make(Amounts, 0, len(m))
 	for r, v := range m {
-		out = append(out, Amount{Resource: r, Value: v})
+		out = append(out, Amount{Resource: Intern(r), Value: v})
 	}
 	out.sort()
 	return out
@@ -113,17 +146,22 @@ func (a Amounts) sort() {
 // Get returns the amount of r.
 func (a Amounts) Get(r corev1.ResourceName) (int64, bool) {
 	var i int
-	return a.seek(r, &i)
+	return a.at(r, &i)
 }
 
-// seek returns the amount of r, scanning from *i; called with ascending r
-// and the same i, a whole walk costs one pass over a.
-func (a Amounts) seek(r corev1.ResourceName, i *int) (int64, bool) {
-	for *i < len(a) && a[*i].Resource < r {
-		*i++
+// at returns the amount of r, trying index *hint first and leaving *hint
+// just after where r was found: walked in the order of another Amounts with
+// the same resources, every lookup is one string comparison.
+func (a Amounts) at(r corev1.ResourceName, hint *int) (int64, bool) {
+	if h := *hint; h < len(a) && a[h].Resource == r {
+		*hint = h + 1
+		return a[h].Value, true
 	}
-	if *i < len(a) && a[*i].Resource == r {
-		return a[*i].Value, true
+	for i := range a {
+		if a[i].Resource == r {
+			*hint = i + 1
+			return a[i].Value, true
+		}
 	}
 	return 0, false
 }

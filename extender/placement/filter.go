@@ -161,6 +161,8 @@ type checker struct {
 	// every node.
 	families []family
 	memo     map[reasonKey]string
+	// key identifies the pod's shape (shapeKey) in the nodes' memos.
+	key string
 
 	hard, soft, details []string
 	class               Class
@@ -187,6 +189,7 @@ type family struct {
 
 func newChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *checker {
 	c := &checker{pod: pod, pools: pools, opts: opts, resources: AmountsOf(pod.Requests), memo: map[reasonKey]string{}}
+	c.key = shapeKey(pod, c.resources, fmt.Sprint(opts.GIDsPerInterface))
 	for ri, r := range pod.Rails {
 		for range r.Masters {
 			c.hints = append(c.hints, -1)
@@ -281,17 +284,10 @@ func (c *checker) check(n *NodeState) {
 		c.detail("heartbeat %s in the future", hb.Time.Sub(opts.Now).Round(time.Second))
 		return
 	}
-	if st.NetnsMode != railnetv1alpha1.NetnsModeShared {
-		mode := st.NetnsMode
-		if mode == "" {
-			mode = "not reported"
-		}
-		c.fail(true, ClassNetns, c.reason(reasonKey{class: ClassNetns, text: mode}, func() string {
-			return fmt.Sprintf("this node's RDMA netns mode is %s; macvlan RDMA needs shared: run `rdma system set netns shared` on the node", mode)
-		}))
+	v := c.static(f)
+	for _, r := range v.before {
+		c.fail(true, r.class, r.text)
 	}
-
-	c.checkNICs(f)
 	for i := range c.families {
 		fam := &c.families[i]
 		switch {
@@ -304,10 +300,83 @@ func (c *checker) check(n *NodeState) {
 			}
 		}
 	}
-	c.checkSlots(n)
+	for _, r := range v.after {
+		c.fail(true, r.class, r.text)
+	}
+	c.checkSlots(n, v)
 }
 
-func (c *checker) checkNICs(f *NodeFacts) {
+// staticVerdict is the part of a node's verdict for one pod shape that
+// depends on the node's facts alone. A node keeps the one for the last
+// shape it was asked about (NodeFacts.filterMemo): the pods of a job share
+// a shape, so for them this is worked out once per node, not per request.
+type staticVerdict struct {
+	key string
+	// before are netns, NIC and GID table reasons; after, the pod's
+	// resources the node does not advertise.
+	before, after []classed
+	// totals[k] is the node's allocatable of the pod's k-th resource
+	// (checker.resources), 0 when it has none.
+	totals []int64
+}
+
+type classed struct {
+	class Class
+	text  string
+}
+
+// static returns the node's static verdict, from its memo when the shape
+// matches. With Options.Details it is worked out anew, to note details.
+func (c *checker) static(f *NodeFacts) *staticVerdict {
+	if v := f.filterMemo.Load(); v != nil && v.key == c.key && !c.opts.Details {
+		return v
+	}
+	v := &staticVerdict{key: c.key, totals: make([]int64, len(c.resources))}
+	st := &f.RDMANode.Status
+	if st.NetnsMode != railnetv1alpha1.NetnsModeShared {
+		mode := st.NetnsMode
+		if mode == "" {
+			mode = "not reported"
+		}
+		v.before = append(v.before, classed{ClassNetns, c.reason(reasonKey{class: ClassNetns, text: mode}, func() string {
+			return fmt.Sprintf("this node's RDMA netns mode is %s; macvlan RDMA needs shared: run `rdma system set netns shared` on the node", mode)
+		})})
+	}
+	v.before = c.checkNICs(f, v.before)
+	var ia int
+	for k, want := range c.resources {
+		total, ok := f.Allocatable.at(want.Resource, &ia)
+		v.totals[k] = total
+		if want.Value > 0 && (!ok || total == 0) {
+			res := want.Resource
+			v.after = append(v.after, classed{ClassNoResource, c.reason(reasonKey{class: ClassNoResource, text: string(res)}, func() string {
+				return fmt.Sprintf("this node advertises no %s: the RDMA device plugin does not serve it there; check the node agent's device plugin config", res)
+			})})
+		}
+	}
+	f.filterMemo.Store(v)
+	return v
+}
+
+// shapeKey identifies what of the pod a node's memoised verdict depends on.
+func shapeKey(pod Pod, resources Amounts, extra string) string {
+	var b strings.Builder
+	b.WriteString(extra)
+	for _, r := range pod.Rails {
+		b.WriteString("\x00")
+		b.WriteString(r.Network)
+		for _, m := range r.Masters {
+			b.WriteString("\x01")
+			b.WriteString(m)
+		}
+	}
+	for _, a := range resources {
+		fmt.Fprintf(&b, "\x00%s=%d", a.Resource, a.Value)
+	}
+	return b.String()
+}
+
+func (c *checker) checkNICs(f *NodeFacts, out []classed) []classed {
 	c.gidNeed = c.gidNeed[:0]
 	for range f.NICs {
 		c.gidNeed = append(c.gidNeed, 0)
@@ -318,50 +387,44 @@ func (c *checker) checkNICs(f *NodeFacts) {
 			i := f.nic(m, c.hints[k])
 			k++
 			if i < 0 {
-				c.fail(true, ClassNICMissing, c.reason(reasonKey{class: ClassNICMissing, rail: ri, text: m}, func() string {
+				out = append(out, classed{ClassNICMissing, c.reason(reasonKey{class: ClassNICMissing, rail: ri, text: m}, func() string {
 					return fmt.Sprintf("rail %s: NIC %s not found in this node's RDMANode; fix the network's master or the node's cabling", r.Network, m)
-				}))
+				})})
 				c.detail("RDMANode lists %s", nicNames(f.NICs))
 				continue
 			}
 			c.hints[k-1] = i
 			nic := &f.NICs[i]
 			if nic.Down != "" {
-				c.fail(true, ClassNICDown, c.reason(reasonKey{class: ClassNICDown, rail: ri, text: m + "\x00" + nic.Down}, func() string {
+				out = append(out, classed{ClassNICDown, c.reason(reasonKey{class: ClassNICDown, rail: ri, text: m + "\x00" + nic.Down}, func() string {
 					return fmt.Sprintf("rail %s: NIC %s is down on this node (%s); bring the link up or drain the node", r.Network, m, nic.Down)
-				}))
+				})})
 				c.detail("NIC %s: %s", m, nicState(nic.NIC))
 				continue
 			}
 			c.gidNeed[i] += c.opts.GIDsPerInterface
 			if need := c.gidNeed[i]; nic.GIDTableSize > 0 && nic.GIDTableUsed+need > nic.GIDTableSize {
-				c.fail(true, ClassGIDFull, c.reason(reasonKey{class: ClassGIDFull, rail: ri, text: m, n: int64(need)}, func() string {
+				out = append(out, classed{ClassGIDFull, c.reason(reasonKey{class: ClassGIDFull, rail: ri, text: m, n: int64(need)}, func() string {
 					return fmt.Sprintf("rail %s: the GID table of NIC %s's RDMA port is full on this node (%d free entries needed); remove pods using that NIC or pick another node",
 						r.Network, m, need)
-				}))
+				})})
 				c.detail("GID table of %s port %d (NIC %s): %d of %d entries used", nic.RDMADevice, nic.Port, m, nic.GIDTableUsed, nic.GIDTableSize)
 			}
 		}
 	}
+	return out
 }
 
-func (c *checker) checkSlots(n *NodeState) {
-	f := n.Facts
-	var ia, ib, ii int
-	for _, want := range c.resources {
-		if want.Value <= 0 {
-			continue
+func (c *checker) checkSlots(n *NodeState, v *staticVerdict) {
+	var ib, ii int
+	for k, want := range c.resources {
+		total := v.totals[k]
+		if want.Value <= 0 || total == 0 {
+			continue // not advertised: v.after says so
 		}
 		res := want.Resource
-		total, ok := f.Allocatable.seek(res, &ia)
-		if !ok || total == 0 {
-			c.fail(true, ClassNoResource, c.reason(reasonKey{class: ClassNoResource, text: string(res)}, func() string {
-				return fmt.Sprintf("this node advertises no %s: the RDMA device plugin does not serve it there; check the node agent's device plugin config", res)
-			}))
-			continue
-		}
-		bound, _ := n.SlotsBound.seek(res, &ib)
-		inflight, _ := n.SlotsInFlight.seek(res, &ii)
+		bound, _ := n.SlotsBound.at(res, &ib)
+		inflight, _ := n.SlotsInFlight.at(res, &ii)
 		if bound+inflight+want.Value > total {
 			c.fail(false, ClassSlots, c.reason(reasonKey{class: ClassSlots, text: string(res), n: want.Value}, func() string {
 				return fmt.Sprintf("RDMA resource %s: too few free slots on this node for the pod's %d; wait for pods to finish or raise rdmaHcaMax", res, want.Value)

@@ -281,3 +281,43 @@ func TestFilterDetails(t *testing.T) {
 		t.Errorf("classes %v, want %v", res.Classes, want)
 	}
 }
+
+// A node remembers its verdict for the last pod shape; pods of another
+// shape, and the same shape after the node changes, are decided anew.
+func TestFilterMemoFollowsShapeAndFacts(t *testing.T) {
+	down := healthy("n1")
+	down.rdma.Status.NICs[0].LinkState = "down" // eth1, rail gpu1
+	down.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	nodes := states(down)
+	both := twoRailPod()
+	second := twoRailPod()
+	second.Rails = second.Rails[1:]
+	delete(second.Requests, res1)
+	opts := DefaultOptions(now)
+	for i, tc := range []struct {
+		pod  Pod
+		pass bool
+	}{{both, false}, {second, true}, {both, false}, {second, true}} {
+		res := Filter(tc.pod, nodes, roomyPools(), opts)
+		if (len(res.Passed) == 1) != tc.pass {
+			t.Fatalf("call %d: passed %v, want %v: %+v", i, res.Passed, tc.pass, res)
+		}
+		if got := Score(tc.pod, nodes, nil, DefaultTopology); (got[0].Score == 1) != tc.pass {
+			t.Fatalf("call %d: score %d (GPU affinity only when every NIC of the pod is near)", i, got[0].Score)
+		}
+	}
+	// The node's facts change (an RDMANode event): new facts, new verdict.
+	up := healthy("n1")
+	if res := Filter(both, states(up), roomyPools(), opts); len(res.Passed) != 1 {
+		t.Fatalf("after the NIC came up: %+v", res)
+	}
+	// Same shape, more slots wanted than the node advertises.
+	big := twoRailPod()
+	big.Requests[res1] = 101
+	if res := Filter(big, nodes[:0:0], roomyPools(), opts); len(res.Passed) != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if res := Filter(big, states(up), roomyPools(), opts); res.Failed["n1"] == "" {
+		t.Fatalf("101 of 100 slots passed: %+v", res)
+	}
+}

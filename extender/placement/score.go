@@ -51,28 +51,29 @@ func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []Ho
 		}
 	}
 	local := len(blocks)+len(spines) > 0
-	s := scorer{pod: pod, resources: AmountsOf(pod.Requests)}
+	s := scorer{pod: pod, resources: AmountsOf(pod.Requests), topo: topo}
 	for _, r := range pod.Rails {
 		s.hints = append(s.hints, make([]int, len(r.Masters))...)
 	}
+	s.key = shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey)
 	for i := range nodes {
 		n := &nodes[i]
 		out[i].Host = n.Name
 		if len(pod.Rails) == 0 || n.Facts == nil {
 			continue
 		}
+		v := s.static(n.Facts)
 		var score int64
 		if local {
-			labels := n.Facts.Node.Labels
-			switch b, sp := labels[topo.BlockKey], labels[topo.SpineKey]; {
-			case b != "" && blocks[b]:
+			switch {
+			case v.block != "" && blocks[v.block]:
 				score += scoreSameBlock
-			case sp != "" && spines[sp]:
+			case v.spine != "" && spines[v.spine]:
 				score += scoreSameSpine
 			}
 		}
-		score += int64(math.Round(s.packing(n) * scorePackMax))
-		if s.gpuNear(n.Facts) {
+		score += int64(math.Round(s.packing(n, v) * scorePackMax))
+		if v.gpuNear {
 			score += scoreAffinityMax
 		}
 		out[i].Score = min(score, MaxScore)
@@ -84,22 +85,48 @@ func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []Ho
 type scorer struct {
 	pod       Pod
 	resources Amounts
+	topo      Topology
 	hints     []int
+	key       string
+}
+
+// scoreVerdict is what of a node's score for one pod shape depends on the
+// node's facts alone (see staticVerdict).
+type scoreVerdict struct {
+	key          string
+	block, spine string
+	gpuNear      bool
+	// totals as in staticVerdict.
+	totals []int64
+}
+
+func (s *scorer) static(f *NodeFacts) *scoreVerdict {
+	if v := f.scoreMemo.Load(); v != nil && v.key == s.key {
+		return v
+	}
+	v := &scoreVerdict{key: s.key, block: f.Node.Labels[s.topo.BlockKey], spine: f.Node.Labels[s.topo.SpineKey],
+		gpuNear: s.gpuNear(f), totals: make([]int64, len(s.resources))}
+	var ia int
+	for k, want := range s.resources {
+		v.totals[k], _ = f.Allocatable.at(want.Resource, &ia)
+	}
+	f.scoreMemo.Store(v)
+	return v
 }
 
 // packing is the mean fraction of the node's RDMA slots in use once the pod
 // is placed: fuller nodes score higher, so jobs leave whole nodes free.
-func (s *scorer) packing(n *NodeState) float64 {
+func (s *scorer) packing(n *NodeState, v *scoreVerdict) float64 {
 	var sum float64
 	var k int
-	var ia, ib, ii int
-	for _, want := range s.resources {
-		total, ok := n.Facts.Allocatable.seek(want.Resource, &ia)
-		bound, _ := n.SlotsBound.seek(want.Resource, &ib)
-		inflight, _ := n.SlotsInFlight.seek(want.Resource, &ii)
-		if !ok || total <= 0 || want.Value <= 0 {
+	var ib, ii int
+	for j, want := range s.resources {
+		total := v.totals[j]
+		if total <= 0 || want.Value <= 0 {
 			continue
 		}
+		bound, _ := n.SlotsBound.at(want.Resource, &ib)
+		inflight, _ := n.SlotsInFlight.at(want.Resource, &ii)
 		sum += min(1, float64(bound+inflight+want.Value)/float64(total))
 		k++
 	}
