@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	"github.com/railnet/railnet/extender/placement"
@@ -21,6 +22,16 @@ type Decider struct {
 
 	poolMu    sync.Mutex
 	poolCache map[string]poolEntry
+
+	// passed are the nodes the last filter request passed, for the
+	// prioritize request that follows it with exactly those names.
+	passedMu sync.Mutex
+	passed   passedNodes
+}
+
+type passedNodes struct {
+	uid   types.UID
+	nodes []placement.NodeState
 }
 
 // poolEntry is a pool's room without in-flight pods, valid for one
@@ -65,7 +76,41 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	if len(res.Passed) == 1 {
 		d.InFlight.Record(pod, p, res.Passed[0])
 	}
+	d.keepPassed(pod.UID, nodes, res.Passed)
 	return res
+}
+
+// keepPassed remembers the passed nodes' states (compacting nodes in
+// place): kube-scheduler asks to prioritize exactly them next, and looking
+// thousands of nodes up again would cost as much as deciding about them.
+func (d *Decider) keepPassed(uid types.UID, nodes []placement.NodeState, passed []string) {
+	kept := nodes[:0]
+	for i := range nodes {
+		if len(kept) < len(passed) && nodes[i].Name == passed[len(kept)] {
+			kept = append(kept, nodes[i])
+		}
+	}
+	d.passedMu.Lock()
+	d.passed = passedNodes{uid: uid, nodes: kept}
+	d.passedMu.Unlock()
+}
+
+// takePassed returns the node states the last filter request kept when it
+// was for the same pod and passed exactly names, in that order.
+func (d *Decider) takePassed(uid types.UID, names []string) []placement.NodeState {
+	d.passedMu.Lock()
+	last := d.passed
+	d.passed = passedNodes{}
+	d.passedMu.Unlock()
+	if last.uid != uid || len(last.nodes) != len(names) {
+		return nil
+	}
+	for i := range names {
+		if last.nodes[i].Name != names[i] {
+			return nil
+		}
+	}
+	return last.nodes
 }
 
 // Prioritize scores the named nodes for the pod.
@@ -76,7 +121,10 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	}
 	p := placement.NewPod(pod, d.withDefaults(rs))
 	v := d.InFlight.view(d.Store)
-	nodes := d.nodes(names, v)
+	nodes := d.takePassed(pod.UID, names)
+	if nodes == nil || pod.UID == "" {
+		nodes = d.nodes(names, v)
+	}
 	return placement.Score(p, nodes, d.peers(pod, v), d.Topology)
 }
 

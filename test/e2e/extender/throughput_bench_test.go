@@ -15,7 +15,6 @@ import (
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
-	"github.com/railnet/railnet/extender/schedconfig"
 	"github.com/railnet/railnet/test/ground"
 )
 
@@ -27,12 +26,18 @@ const (
 )
 
 // BenchmarkSchedulerThroughput measures the real kube-scheduler binding
-// benchPods RDMA pods on benchNodes simulated nodes, once with the railnet
-// extender (the package's cluster) and once on a second cluster without it,
-// and prints pods/s of both and their ratio.
+// benchPods RDMA pods on benchNodes simulated nodes, and prints pods/s of:
+//   - the scheduler with the railnet extender (the package's cluster, which
+//     scores every feasible node: percentageOfNodesToScore 100, as the
+//     chart configures it);
+//   - a plain scheduler, no extender, on the same cluster and nodes, also at
+//     100% (like with like);
+//   - a plain scheduler on a second cluster at kube-scheduler's default
+//     (adaptive) percentage, what a cluster without railnet runs.
+//
+// The ratios to both plain runs are printed.
 func BenchmarkSchedulerThroughput(b *testing.B) {
-	pct := schedconfig.PercentageOfNodesToScore
-	plain := ground.Start(b, ground.Options{NoControllerManager: true, PercentageOfNodesToScore: &pct})
+	plain := ground.Start(b, ground.Options{NoControllerManager: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	for _, c := range []*ground.Cluster{cluster, plain} {
@@ -41,15 +46,24 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 		}
 	}
 	b.Cleanup(func() { teardownBench(cluster) })
+	// Same cluster, same nodes, same percentage, no extender.
+	plain100, err := cluster.StartScheduler(ctx, ground.SchedulerSpec{Name: "plain-100"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain100.Stop()
 	b.ResetTimer()
 	for i := range b.N {
-		with := throughput(ctx, b, cluster, fmt.Sprintf("r%d", i))
-		without := throughput(ctx, b, plain, fmt.Sprintf("r%d", i))
+		with := throughput(ctx, b, cluster, "", fmt.Sprintf("r%d", i))
+		same := throughput(ctx, b, cluster, "plain-100", fmt.Sprintf("p%d", i))
+		dflt := throughput(ctx, b, plain, "", fmt.Sprintf("r%d", i))
 		b.ReportMetric(with, "pods/s-extender")
-		b.ReportMetric(without, "pods/s-plain")
-		b.ReportMetric(with/without, "x-plain")
-		fmt.Printf("scheduler throughput, %d pods on %d nodes: with railnet extender %.1f pods/s, without %.1f pods/s, ratio %.2f\n",
-			benchPods, benchNodes, with, without, with/without)
+		b.ReportMetric(same, "pods/s-plain-100pct")
+		b.ReportMetric(dflt, "pods/s-plain-default")
+		b.ReportMetric(with/same, "x-plain-100pct")
+		b.ReportMetric(with/dflt, "x-plain-default")
+		fmt.Printf("scheduler throughput, %d pods on %d nodes: with railnet extender (100%% of nodes scored) %.1f pods/s | plain, same cluster, 100%% %.1f pods/s | plain, default percentage %.1f pods/s | ratio %.2f to plain 100%%, %.2f to plain default\n",
+			benchPods, benchNodes, with, same, dflt, with/same, with/dflt)
 	}
 }
 
@@ -104,9 +118,10 @@ func teardownBench(c *ground.Cluster) {
 	})
 }
 
-// throughput creates benchPods pods and returns pods bound per second, from
-// the first create to the last binding.
-func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, round string) float64 {
+// throughput creates benchPods pods for scheduler (the cluster's own when
+// "") and returns pods bound per second, from the first create to the last
+// binding.
+func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, round string) float64 {
 	b.Helper()
 	start := time.Now()
 	err := parallel(benchPods, 8, func(i int) error {
@@ -114,7 +129,7 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, round stri
 			ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: fmt.Sprintf("%s-w%03d", round, i),
 				Labels:      map[string]string{"round": round, "railnet.io/job": round},
 				Annotations: map[string]string{"k8s.v1.cni.cncf.io/networks": benchNS + "/gpu1-macvlan"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "rdma-tools",
+			Spec: corev1.PodSpec{SchedulerName: scheduler, Containers: []corev1.Container{{Name: "c", Image: "rdma-tools",
 				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{benchResource: resource.MustParse("1")}}}}},
 		}
 		return c.Client.Create(ctx, p)
