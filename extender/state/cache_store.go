@@ -108,32 +108,11 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		var poolOf func(any) string
 		switch o.(type) {
 		case *corev1.Node:
-			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-				AddFunc:    func(obj any) { s.setNode(obj) },
-				UpdateFunc: func(_, obj any) { s.setNode(obj) },
-				DeleteFunc: func(obj any) { s.deleteNode(obj) },
-			}); err != nil {
-				return nil, fmt.Errorf("watch nodes: %w", err)
-			}
-			continue
+			err = watch(inf, s.facts.SetNode, func(n *corev1.Node) { s.facts.DeleteNode(n.Name) })
 		case *railnetv1alpha1.RDMANode:
-			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-				AddFunc:    func(obj any) { s.setRDMANode(obj) },
-				UpdateFunc: func(_, obj any) { s.setRDMANode(obj) },
-				DeleteFunc: func(obj any) { s.deleteRDMANode(obj) },
-			}); err != nil {
-				return nil, fmt.Errorf("watch rdmanodes: %w", err)
-			}
-			continue
+			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1alpha1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
-			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-				AddFunc:    func(obj any) { s.setPod(obj) },
-				UpdateFunc: func(_, obj any) { s.setPod(obj) },
-				DeleteFunc: func(obj any) { s.deletePod(obj) },
-			}); err != nil {
-				return nil, fmt.Errorf("watch pods: %w", err)
-			}
-			continue
+			err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
 		case *spiderv2beta1.SpiderIPPool:
 			poolOf = func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
@@ -149,6 +128,12 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 				return ""
 			}
 		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("watch %T: %w", o, err)
+		}
+		if poolOf == nil {
 			continue
 		}
 		// client-go updates the informer's store before it calls handlers,
@@ -273,47 +258,28 @@ func ptrs[T any](items []T) []*T {
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
-func (s *CacheStore) setPod(obj any) {
-	if p, ok := obj.(*corev1.Pod); ok {
-		s.slots.Set(p)
-	}
-}
-
-func (s *CacheStore) deletePod(obj any) {
-	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	if p, ok := obj.(*corev1.Pod); ok {
-		s.slots.Delete(p.UID)
-	}
-}
-
-func (s *CacheStore) setNode(obj any) {
-	if n, ok := obj.(*corev1.Node); ok {
-		s.facts.SetNode(n)
-	}
-}
-
-func (s *CacheStore) deleteNode(obj any) {
-	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	if n, ok := obj.(*corev1.Node); ok {
-		s.facts.DeleteNode(n.Name)
-	}
-}
-
-func (s *CacheStore) setRDMANode(obj any) {
-	if rn, ok := obj.(*railnetv1alpha1.RDMANode); ok {
-		s.facts.SetRDMANode(rn)
-	}
-}
-
-func (s *CacheStore) deleteRDMANode(obj any) {
-	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	if rn, ok := obj.(*railnetv1alpha1.RDMANode); ok {
-		s.facts.DeleteRDMANode(rn.Name)
-	}
+// watch calls set with every added or updated T and del with every deleted
+// one (also when the informer only saw its final state).
+func watch[T any](inf cache.Informer, set, del func(T)) error {
+	_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if o, ok := obj.(T); ok {
+				set(o)
+			}
+		},
+		UpdateFunc: func(_, obj any) {
+			if o, ok := obj.(T); ok {
+				set(o)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if o, ok := obj.(T); ok {
+				del(o)
+			}
+		},
+	})
+	return err
 }

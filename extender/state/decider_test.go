@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,38 @@ func TestDefaultPools(t *testing.T) {
 	s.Allocs = nil
 	if res := newDecider(s, &now).Filter(p, []string{"n1"}); len(res.Passed) != 1 {
 		t.Fatalf("default pool with room: %+v", res)
+	}
+}
+
+// Prioritize reuses the node states of the filter request before it only
+// for the same pod and exactly the nodes that request passed.
+func TestPrioritizeReusesFilteredNodes(t *testing.T) {
+	now := time.Now()
+	s := world("10", "172.16.11.1-172.16.11.100")
+	d := newDecider(s, &now)
+	a, b := rdmaPod("a", nil), rdmaPod("b", nil)
+	s.Pods = append(s.Pods, a, b)
+	res := d.Filter(a, []string{"n1", "ghost", "n2"})
+	if want := []string{"n1", "n2"}; !slices.Equal(res.Passed, want) {
+		t.Fatalf("passed %v, want %v", res.Passed, want)
+	}
+	if got := d.takePassed(b.UID, res.Passed); got != nil {
+		t.Fatalf("another pod took a's nodes: %+v", got)
+	}
+	d.Filter(a, []string{"n1", "ghost", "n2"})
+	if got := d.takePassed(a.UID, []string{"n2", "n1"}); got != nil {
+		t.Fatalf("nodes in another order were reused: %+v", got)
+	}
+	d.Filter(a, []string{"n1", "ghost", "n2"})
+	got := d.takePassed(a.UID, []string{"n1", "n2"})
+	if len(got) != 2 || got[0].Name != "n1" || got[1].Name != "n2" || got[0].Facts == nil || got[1].Facts == nil {
+		t.Fatalf("kept %+v", got)
+	}
+	if again := d.takePassed(a.UID, []string{"n1", "n2"}); again != nil {
+		t.Fatal("kept nodes were handed out twice")
+	}
+	// A stranger's prioritize request still gets every node it names.
+	if sc := d.Prioritize(b, []string{"n2", "ghost", "n1"}); len(sc) != 3 || sc[0].Host != "n2" || sc[1].Score != 0 {
+		t.Fatalf("scores %+v", sc)
 	}
 }
