@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -25,6 +26,8 @@ type NodeFacts struct {
 	Allocatable Amounts
 	// NICs parallels RDMANode's status.nics.
 	NICs []NICFacts
+	// Heartbeat is RDMANode's status.heartbeatTime; zero when it has none.
+	Heartbeat time.Time
 
 	// The verdicts for the last pod shape Filter and Score saw.
 	filterMemo atomic.Pointer[staticVerdict]
@@ -52,6 +55,9 @@ func NewNodeFacts(node *corev1.Node, rn *railnetv1alpha1.RDMANode) *NodeFacts {
 	f.Allocatable.sort()
 	if rn == nil {
 		return f
+	}
+	if hb := rn.Status.HeartbeatTime; hb != nil {
+		f.Heartbeat = hb.Time
 	}
 	f.NICs = make([]NICFacts, len(rn.Status.NICs))
 	for i := range rn.Status.NICs {

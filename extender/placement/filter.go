@@ -259,29 +259,27 @@ func (c *checker) check(n *NodeState) {
 		c.fail(true, ClassUnknownNode, "this node is unknown to the railnet extender (deleted, or its cache has not seen it yet)")
 		return
 	}
-	rn := f.RDMANode
-	if rn == nil {
+	if f.RDMANode == nil {
 		c.fail(true, ClassNoRDMANode, "this node has no RDMANode: the railnet node agent has not reported its RDMA NICs; run the agent on the node")
 		return
 	}
-	st := &rn.Status
-	switch hb := st.HeartbeatTime; {
-	case hb == nil:
+	switch hb := f.Heartbeat; {
+	case hb.IsZero():
 		c.fail(true, ClassHeartbeat, "this node's RDMANode has no heartbeat: the railnet node agent has not confirmed its inventory; check the agent on the node")
 		return
-	case opts.HeartbeatTTL > 0 && opts.Now.Sub(hb.Time) > opts.HeartbeatTTL:
+	case opts.HeartbeatTTL > 0 && opts.Now.Sub(hb) > opts.HeartbeatTTL:
 		c.fail(true, ClassHeartbeat, c.reason(reasonKey{class: ClassHeartbeat, text: "stale"}, func() string {
 			return fmt.Sprintf("this node's RDMANode is stale: no heartbeat for over %s; check the railnet node agent on the node", opts.HeartbeatTTL)
 		}))
-		c.detail("last heartbeat %s ago", opts.Now.Sub(hb.Time).Round(time.Second))
+		c.detail("last heartbeat %s ago", opts.Now.Sub(hb).Round(time.Second))
 		return
-	case opts.HeartbeatTTL > 0 && hb.Time.Sub(opts.Now) > opts.HeartbeatTTL:
+	case opts.HeartbeatTTL > 0 && hb.Sub(opts.Now) > opts.HeartbeatTTL:
 		// A heartbeat from the future would keep a dead node fresh until
 		// that time comes; a skew within the TTL is tolerated.
 		c.fail(true, ClassHeartbeat, c.reason(reasonKey{class: ClassHeartbeat, text: "future"}, func() string {
 			return fmt.Sprintf("this node's RDMANode heartbeat is over %s in the future: the node's clock is ahead; fix its time (NTP) or the agent's", opts.HeartbeatTTL)
 		}))
-		c.detail("heartbeat %s in the future", hb.Time.Sub(opts.Now).Round(time.Second))
+		c.detail("heartbeat %s in the future", hb.Sub(opts.Now).Round(time.Second))
 		return
 	}
 	v := c.static(f)
