@@ -49,12 +49,17 @@ func Watched() []client.Object {
 }
 
 // CacheOptions are the cache options the store expects: shared, never
-// deep-copied objects without managed fields, and no lazily started
-// informers.
+// deep-copied objects without managed fields (Nodes and Pods only with what
+// the extender reads: slimNode, slimPod), and no lazily started informers.
 func CacheOptions(o cache.Options) cache.Options {
 	yes := true
 	o.DefaultUnsafeDisableDeepCopy = &yes
 	o.DefaultTransform = cache.TransformStripManagedFields()
+	if o.ByObject == nil {
+		o.ByObject = map[client.Object]cache.ByObject{}
+	}
+	o.ByObject[&corev1.Node{}] = cache.ByObject{Transform: slimNode}
+	o.ByObject[&corev1.Pod{}] = cache.ByObject{Transform: slimPod}
 	o.ReaderFailOnMissingInformer = true
 	return o
 }
