@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,10 +28,18 @@ import (
 
 const (
 	benchResource = "spidernet.io/e2e_bench"
-	benchNodes    = 1000
 	benchPods     = 300
 	benchNS       = "e2e-bench"
 )
+
+// benchNodes is how many nodes the throughput benchmark makes: 1,000, or
+// RAILNET_BENCH_NODES.
+var benchNodes = func() int {
+	if n, err := strconv.Atoi(os.Getenv("RAILNET_BENCH_NODES")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
+}()
 
 // BenchmarkSchedulerThroughput measures the real kube-scheduler binding
 // benchPods RDMA pods on benchNodes simulated nodes, and prints pods/s of:
@@ -92,7 +101,7 @@ func setupBench(ctx context.Context, c *ground.Cluster) error {
 		}
 	}
 	return parallel(benchNodes, 8, func(i int) error {
-		name := fmt.Sprintf("bench-%04d", i)
+		name := fmt.Sprintf("bench-%05d", i)
 		if _, err := c.AddNode(ctx, ground.NodeSpec{Name: name,
 			Allocatable: corev1.ResourceList{benchResource: resource.MustParse("100")},
 			Labels:      map[string]string{"network.topology.nvidia.com/block": fmt.Sprintf("b%d", i/32)}}); err != nil {
@@ -118,7 +127,7 @@ func teardownBench(c *ground.Cluster) {
 	defer cancel()
 	_ = c.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(benchNS), client.GracePeriodSeconds(0))
 	_ = parallel(benchNodes, 8, func(i int) error {
-		name := fmt.Sprintf("bench-%04d", i)
+		name := fmt.Sprintf("bench-%05d", i)
 		_ = c.Client.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		_ = c.Client.Delete(ctx, &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		return nil
