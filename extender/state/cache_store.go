@@ -49,8 +49,9 @@ func Watched() []client.Object {
 }
 
 // CacheOptions are the cache options the store expects: shared, never
-// deep-copied objects without managed fields (Nodes and Pods only with what
-// the extender reads: slimNode, slimPod), and no lazily started informers.
+// deep-copied objects without managed fields (Nodes, Pods and IPAllocations
+// only with what the extender reads: slim.go), and no lazily started
+// informers.
 func CacheOptions(o cache.Options) cache.Options {
 	yes := true
 	o.DefaultUnsafeDisableDeepCopy = &yes
@@ -60,6 +61,7 @@ func CacheOptions(o cache.Options) cache.Options {
 	}
 	o.ByObject[&corev1.Node{}] = cache.ByObject{Transform: slimNode}
 	o.ByObject[&corev1.Pod{}] = cache.ByObject{Transform: slimPod}
+	o.ByObject[&railnetv1alpha1.IPAllocation{}] = cache.ByObject{Transform: slimAllocation}
 	o.ReaderFailOnMissingInformer = true
 	return o
 }

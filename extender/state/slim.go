@@ -3,12 +3,15 @@ package state
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 )
 
-// The extender caches every Node and Pod of the cluster; it keeps only what
-// it reads of them. A Node's image list and conditions, a pod's volumes,
-// environment, probes and container statuses would otherwise make up most
-// of its memory.
+// The extender caches every Node, Pod and IPAllocation of the cluster; it
+// keeps only what it reads of them. A Node's image list and conditions, a
+// pod's volumes, environment, probes and container statuses, an
+// allocation's labels and container ID would otherwise make up most of its
+// memory.
 
 // slimMeta keeps identity, labels and annotations (without the copy of the
 // whole object kubectl apply leaves).
@@ -56,4 +59,15 @@ func slimPod(obj any) (any, error) {
 		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName, SchedulerName: p.Spec.SchedulerName,
 			Containers: containers(p.Spec.Containers), InitContainers: containers(p.Spec.InitContainers)},
 		Status: corev1.PodStatus{Phase: p.Status.Phase}}, nil
+}
+
+// slimAllocation keeps an IPAllocation's pool, address and pod UID.
+func slimAllocation(obj any) (any, error) {
+	a, ok := obj.(*railnetv1alpha1.IPAllocation)
+	if !ok {
+		return obj, nil
+	}
+	return &railnetv1alpha1.IPAllocation{TypeMeta: a.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace, UID: a.UID, ResourceVersion: a.ResourceVersion},
+		Spec:       railnetv1alpha1.IPAllocationSpec{Pool: a.Spec.Pool, IP: a.Spec.IP, PodUID: a.Spec.PodUID}}, nil
 }
