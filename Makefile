@@ -80,7 +80,7 @@ bench-agent: ## Node agent: full discovery of the 8-rail fixture (time, allocati
 	$(GO) test -run '^$$' -bench DiscoverRail8 -benchtime 2s -count 1 ./nodeagent/discovery
 
 .PHONY: bench-extender
-bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p50/p99, allocs, ratio to a pass-through extender); real scheduler pods/s with vs without it.
+bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p50/p99, CPU, allocs, ratio to a pass-through extender, memory with the nodes cached); real scheduler pods/s with it vs plain at 100% and at the default percentage of nodes scored.
 	$(GO) test -run '^$$' -bench FilterPrioritize -benchtime 30x -count 1 ./extender/bench
 	$(GO) test -run '^$$' -bench SchedulerThroughput -benchtime 1x -count 1 -timeout 30m ./test/e2e/extender
 

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,16 +25,14 @@ type Pod struct {
 type NodeState struct {
 	// Name is the node name the scheduler sent.
 	Name string
-	// Node is nil when the cache has no such node.
-	Node *corev1.Node
-	// RDMANode is nil when the node agent has not reported the node.
-	RDMANode *railnetv1alpha1.RDMANode
+	// Facts is nil when the cache has no such node.
+	Facts *NodeFacts
 	// SlotsBound counts, per resource, the requests of non-terminated pods
 	// bound to the node.
-	SlotsBound map[corev1.ResourceName]int64
+	SlotsBound Amounts
 	// SlotsInFlight counts requests of pods the extender passed for this
 	// node that it has not yet seen bound.
-	SlotsInFlight map[corev1.ResourceName]int64
+	SlotsInFlight Amounts
 }
 
 // Options tune Filter.
@@ -47,6 +44,9 @@ type Options struct {
 	// GIDsPerInterface is how many GID table entries one IPv4 pod interface
 	// adds on a NIC whose agent reports no GID layout (see GIDNeed).
 	GIDsPerInterface int32
+	// Details asks Filter to say, per refused node, what it found there
+	// (Result.Details), for the log.
+	Details bool
 }
 
 // DefaultOptions returns the options the extender runs with by default.
@@ -54,7 +54,33 @@ func DefaultOptions(now time.Time) Options {
 	return Options{Now: now, HeartbeatTTL: 2 * time.Minute, GIDsPerInterface: defaultGIDsPerInterface}
 }
 
-// Result is Filter's answer, in the shape of the extender protocol.
+// Class is the kind of a node's first refusal reason; the set is fixed, so
+// it can label metrics.
+type Class string
+
+// The refusal classes.
+const (
+	ClassUnknownNode Class = "unknown-node"
+	ClassNoRDMANode  Class = "no-rdmanode"
+	ClassHeartbeat   Class = "heartbeat"
+	ClassNetns       Class = "netns"
+	ClassNICMissing  Class = "nic-missing"
+	ClassNICDown     Class = "nic-down"
+	ClassGIDFull     Class = "gid-full"
+	ClassPool        Class = "pool"
+	ClassNoResource  Class = "no-resource"
+	ClassSlots       Class = "slots"
+	// ClassPodNetworks: the pod's networks cannot be worked out (FailAll).
+	ClassPodNetworks Class = "pod-networks"
+)
+
+// Retryable reports whether refusals of the class may clear without
+// preemption (FailedNodes rather than FailedAndUnresolvableNodes).
+func (c Class) Retryable() bool { return c == ClassSlots }
+
+// Result is Filter's answer, in the shape of the extender protocol. Reasons
+// never name the node: kube-scheduler counts nodes per distinct reason, so
+// a thousand nodes refused for one cause read as one line with a count.
 type Result struct {
 	// Passed keeps the scheduler's order of node names.
 	Passed []string
@@ -63,27 +89,43 @@ type Result struct {
 	Failed map[string]string
 	// Unresolvable are nodes preemption cannot help.
 	Unresolvable map[string]string
+	// Classes counts the refused nodes by the class of their first reason.
+	Classes map[Class]int
+	// Details holds, with Options.Details, what Filter found on each
+	// refused node (NIC and port states, numbers), for the log.
+	Details map[string]string
 }
 
 // Filter decides, for every node, whether it can serve the pod's rails. A pod
 // without rails passes every node.
 func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options) Result {
-	res := Result{Passed: make([]string, 0, len(nodes)), Failed: map[string]string{}, Unresolvable: map[string]string{}}
-	resources := sortedResources(pod.Requests)
+	res := Result{Passed: make([]string, 0, len(nodes)), Failed: map[string]string{}, Unresolvable: map[string]string{},
+		Classes: map[Class]int{}}
+	if len(pod.Rails) == 0 {
+		for i := range nodes {
+			res.Passed = append(res.Passed, nodes[i].Name)
+		}
+		return res
+	}
+	if opts.Details {
+		res.Details = map[string]string{}
+	}
+	c := newChecker(pod, pools, opts)
 	for i := range nodes {
 		n := &nodes[i]
-		if len(pod.Rails) == 0 {
+		c.check(n)
+		switch {
+		case len(c.hard) > 0:
+			res.Unresolvable[n.Name] = c.join(append(c.hard, c.soft...))
+		case len(c.soft) > 0:
+			res.Failed[n.Name] = c.join(c.soft)
+		default:
 			res.Passed = append(res.Passed, n.Name)
 			continue
 		}
-		hard, soft := check(pod, resources, n, pools, opts)
-		switch {
-		case len(hard) > 0:
-			res.Unresolvable[n.Name] = strings.Join(append(hard, soft...), "; ")
-		case len(soft) > 0:
-			res.Failed[n.Name] = strings.Join(soft, "; ")
-		default:
-			res.Passed = append(res.Passed, n.Name)
+		res.Classes[c.class]++
+		if opts.Details {
+			res.Details[n.Name] = strings.Join(c.details, "; ")
 		}
 	}
 	return res
@@ -92,127 +134,346 @@ func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options
 // FailAll marks every node unresolvable with one reason: the pod's networks
 // cannot be worked out, so no node can serve them.
 func FailAll(names []string, reason string) Result {
-	res := Result{Passed: []string{}, Failed: map[string]string{}, Unresolvable: make(map[string]string, len(names))}
+	res := Result{Passed: []string{}, Failed: map[string]string{}, Unresolvable: make(map[string]string, len(names)),
+		Classes: map[Class]int{}}
 	for _, n := range names {
 		res.Unresolvable[n] = reason
+	}
+	if len(names) > 0 {
+		res.Classes[ClassPodNetworks] = len(names)
 	}
 	return res
 }
 
-// check returns the reasons preemption cannot fix (hard) and those it or
-// time can (soft).
-func check(pod Pod, resources []corev1.ResourceName, n *NodeState, pools map[string]*PoolRoom, opts Options) (hard, soft []string) {
-	if n.Node == nil {
-		return []string{fmt.Sprintf("node %s is unknown to the railnet extender (deleted, or its cache has not seen it yet)", n.Name)}, nil
+// checker checks one node after another for one pod, reusing its buffers
+// and the reasons it has built: a reason does not depend on the node, so
+// the thousand nodes refused for one cause share one string.
+type checker struct {
+	pod       Pod
+	pools     map[string]*PoolRoom
+	opts      Options
+	resources Amounts
+	// hints[k] is where the k-th (rail, master) pair's NIC sat on the last
+	// node.
+	hints   []int
+	gidNeed []int32
+	// families are the rails' pool families, with what of them holds for
+	// every node.
+	families []family
+	memo     map[reasonKey]string
+	// key identifies the pod's shape (shapeKey) in the nodes' memos.
+	key string
+
+	hard, soft, details []string
+	class               Class
+}
+
+// reasonKey identifies a reason within one Filter call.
+type reasonKey struct {
+	class Class
+	rail  int
+	text  string
+	n     int64
+}
+
+// family is one address family's pools of one rail.
+type family struct {
+	rail  int
+	names []string
+	// static is true when no pool of the family depends on the node; ok and
+	// reason then hold for every node.
+	static bool
+	ok     bool
+	reason string
+}
+
+func newChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *checker {
+	c := &checker{pod: pod, pools: pools, opts: opts, resources: AmountsOf(pod.Requests), memo: map[reasonKey]string{}}
+	c.key = shapeKey(pod, c.resources, fmt.Sprint(opts.GIDsPerInterface))
+	for ri, r := range pod.Rails {
+		for range r.Masters {
+			c.hints = append(c.hints, -1)
+		}
+		for _, fam := range [][]string{r.PoolsV4, r.PoolsV6} {
+			if len(fam) == 0 {
+				continue
+			}
+			f := family{rail: ri, names: fam, static: true}
+			for _, name := range fam {
+				if room := pools[name]; room != nil && room.nodeDependent() {
+					f.static = false
+				}
+			}
+			if f.static {
+				f.reason = c.poolReason(ri, fam, nil)
+				f.ok = f.reason == ""
+			}
+			c.families = append(c.families, f)
+		}
 	}
-	rn := n.RDMANode
-	if rn == nil {
-		return []string{fmt.Sprintf("node %s has no RDMANode: the railnet node agent has not reported its RDMA NICs; run the agent on the node", n.Name)}, nil
+	return c
+}
+
+// reason returns the memoised reason for k, building it the first time.
+func (c *checker) reason(k reasonKey, build func() string) string {
+	if s, ok := c.memo[k]; ok {
+		return s
 	}
-	st := &rn.Status
-	switch hb := st.HeartbeatTime; {
-	case hb == nil:
-		return []string{fmt.Sprintf("RDMANode %s has no heartbeat: the railnet node agent has not confirmed its inventory; check the agent on the node", n.Name)}, nil
-	case opts.HeartbeatTTL > 0 && opts.Now.Sub(hb.Time) > opts.HeartbeatTTL:
-		return []string{fmt.Sprintf("RDMANode %s is stale: last heartbeat %s ago (limit %s); check the railnet node agent on the node",
-			n.Name, opts.Now.Sub(hb.Time).Round(time.Second), opts.HeartbeatTTL)}, nil
-	case opts.HeartbeatTTL > 0 && hb.Time.Sub(opts.Now) > opts.HeartbeatTTL:
+	s := build()
+	c.memo[k] = s
+	return s
+}
+
+func (c *checker) fail(hard bool, class Class, reason string) {
+	if len(c.hard)+len(c.soft) == 0 || (hard && len(c.hard) == 0) {
+		c.class = class
+	}
+	if hard {
+		c.hard = append(c.hard, reason)
+	} else {
+		c.soft = append(c.soft, reason)
+	}
+}
+
+func (c *checker) detail(format string, args ...any) {
+	if c.opts.Details {
+		c.details = append(c.details, fmt.Sprintf(format, args...))
+	}
+}
+
+// join returns the reasons as one, memoised when there are several.
+func (c *checker) join(reasons []string) string {
+	if len(reasons) == 1 {
+		return reasons[0]
+	}
+	return c.reason(reasonKey{text: strings.Join(reasons, "\x00")}, func() string { return strings.Join(reasons, "; ") })
+}
+
+// check collects the node's reasons preemption cannot fix (hard) and those
+// it or time can (soft).
+func (c *checker) check(n *NodeState) {
+	c.hard, c.soft, c.details, c.class = c.hard[:0], c.soft[:0], c.details[:0], ""
+	opts := &c.opts
+	f := n.Facts
+	if f == nil {
+		c.fail(true, ClassUnknownNode, "this node is unknown to the railnet extender (deleted, or its cache has not seen it yet)")
+		return
+	}
+	if f.RDMANode == nil {
+		c.fail(true, ClassNoRDMANode, "this node has no RDMANode: the railnet node agent has not reported its RDMA NICs; run the agent on the node")
+		return
+	}
+	switch hb := f.Heartbeat; {
+	case hb.IsZero():
+		c.fail(true, ClassHeartbeat, "this node's RDMANode has no heartbeat: the railnet node agent has not confirmed its inventory; check the agent on the node")
+		return
+	case opts.HeartbeatTTL > 0 && opts.Now.Sub(hb) > opts.HeartbeatTTL:
+		c.fail(true, ClassHeartbeat, c.reason(reasonKey{class: ClassHeartbeat, text: "stale"}, func() string {
+			return fmt.Sprintf("this node's RDMANode is stale: no heartbeat for over %s; check the railnet node agent on the node", opts.HeartbeatTTL)
+		}))
+		c.detail("last heartbeat %s ago", opts.Now.Sub(hb).Round(time.Second))
+		return
+	case opts.HeartbeatTTL > 0 && hb.Sub(opts.Now) > opts.HeartbeatTTL:
 		// A heartbeat from the future would keep a dead node fresh until
 		// that time comes; a skew within the TTL is tolerated.
-		return []string{fmt.Sprintf("RDMANode %s heartbeat is %s in the future (limit %s): the node's clock is ahead; fix its time (NTP) or the agent's",
-			n.Name, hb.Time.Sub(opts.Now).Round(time.Second), opts.HeartbeatTTL)}, nil
+		c.fail(true, ClassHeartbeat, c.reason(reasonKey{class: ClassHeartbeat, text: "future"}, func() string {
+			return fmt.Sprintf("this node's RDMANode heartbeat is over %s in the future: the node's clock is ahead; fix its time (NTP) or the agent's", opts.HeartbeatTTL)
+		}))
+		c.detail("heartbeat %s in the future", hb.Sub(opts.Now).Round(time.Second))
+		return
 	}
+	v := c.static(f)
+	for _, r := range v.before {
+		c.fail(true, r.class, r.text)
+	}
+	for i := range c.families {
+		fam := &c.families[i]
+		switch {
+		case fam.static && fam.ok:
+		case fam.static:
+			c.fail(true, ClassPool, fam.reason)
+		default:
+			if reason := c.poolReason(fam.rail, fam.names, f.Node); reason != "" {
+				c.fail(true, ClassPool, reason)
+			}
+		}
+	}
+	for _, r := range v.after {
+		c.fail(true, r.class, r.text)
+	}
+	c.checkSlots(n, v)
+}
+
+// staticVerdict is the part of a node's verdict for one pod shape that
+// depends on the node's facts alone. A node keeps the one for the last
+// shape it was asked about (NodeFacts.filterMemo): the pods of a job share
+// a shape, so for them this is worked out once per node, not per request.
+type staticVerdict struct {
+	key string
+	// before are netns, NIC and GID table reasons; after, the pod's
+	// resources the node does not advertise.
+	before, after []classed
+	// totals[k] is the node's allocatable of the pod's k-th resource
+	// (checker.resources), 0 when it has none.
+	totals []int64
+}
+
+type classed struct {
+	class Class
+	text  string
+}
+
+// static returns the node's static verdict, from its memo when the shape
+// matches. With Options.Details it is worked out anew, to note details.
+func (c *checker) static(f *NodeFacts) *staticVerdict {
+	if v := f.filterMemo.Load(); v != nil && v.key == c.key && !c.opts.Details {
+		return v
+	}
+	v := &staticVerdict{key: c.key, totals: make([]int64, len(c.resources))}
+	st := &f.RDMANode.Status
 	if st.NetnsMode != railnetv1alpha1.NetnsModeShared {
 		mode := st.NetnsMode
 		if mode == "" {
 			mode = "not reported"
 		}
-		hard = append(hard, fmt.Sprintf("node %s RDMA netns mode is %s; macvlan RDMA needs shared: run `rdma system set netns shared` on the node", n.Name, mode))
+		v.before = append(v.before, classed{ClassNetns, c.reason(reasonKey{class: ClassNetns, text: mode}, func() string {
+			return fmt.Sprintf("this node's RDMA netns mode is %s; macvlan RDMA needs shared: run `rdma system set netns shared` on the node", mode)
+		})})
 	}
+	v.before = c.checkNICs(f, v.before)
+	var ia int
+	for k, want := range c.resources {
+		total, ok := f.Allocatable.at(want.Resource, &ia)
+		v.totals[k] = total
+		if want.Value > 0 && (!ok || total == 0) {
+			res := want.Resource
+			v.after = append(v.after, classed{ClassNoResource, c.reason(reasonKey{class: ClassNoResource, text: string(res)}, func() string {
+				return fmt.Sprintf("this node advertises no %s: the RDMA device plugin does not serve it there; check the node agent's device plugin config", res)
+			})})
+		}
+	}
+	f.filterMemo.Store(v)
+	return v
+}
 
-	gidNeed := map[string]int32{}
+// shapeKey identifies what of the pod a node's memoised verdict depends on.
+func shapeKey(pod Pod, resources Amounts, extra string) string {
+	var b strings.Builder
+	b.WriteString(extra)
 	for _, r := range pod.Rails {
+		b.WriteString("\x00")
+		b.WriteString(r.Network)
+		// the address families set the GID entries an interface needs
+		fmt.Fprintf(&b, "\x02%t%t", len(r.PoolsV4) > 0, len(r.PoolsV6) > 0)
 		for _, m := range r.Masters {
-			nic := findNIC(st.NICs, m)
-			switch {
-			case nic == nil:
-				hard = append(hard, fmt.Sprintf("rail %s: NIC %s not found on node %s (RDMANode lists %s); fix the network's master or the node's cabling",
-					r.Network, m, n.Name, nicNames(st.NICs)))
-				continue
-			case !nic.Up():
-				hard = append(hard, fmt.Sprintf("rail %s: NIC %s on node %s is down (%s); bring the link up or drain the node",
-					r.Network, m, n.Name, nicState(nic)))
-				continue
-			case nic.Rail != nil && n.Node.Labels[railnetv1alpha1.RailLabel(*nic.Rail)] == railnetv1alpha1.RailDown:
-				hard = append(hard, fmt.Sprintf("rail %s: NIC %s on node %s is down (node label %s=%s); bring the link up or drain the node",
-					r.Network, m, n.Name, railnetv1alpha1.RailLabel(*nic.Rail), railnetv1alpha1.RailDown))
-				continue
-			}
-			gidNeed[m] += GIDNeed(nic, r, opts.GIDsPerInterface)
-			if nic.GIDTableSize > 0 && nic.GIDTableUsed+gidNeed[m] > nic.GIDTableSize {
-				hard = append(hard, fmt.Sprintf("rail %s: GID table of %s port %d (NIC %s) on node %s is full (%d of %d entries used, %d needed); remove pods using that NIC or pick another node",
-					r.Network, nic.RDMADevice, nic.Port, m, n.Name, nic.GIDTableUsed, nic.GIDTableSize, gidNeed[m]))
-			}
-		}
-		for _, fam := range [][]string{r.PoolsV4, r.PoolsV6} {
-			if reason := poolReason(r, fam, n.Node, pools); reason != "" {
-				hard = append(hard, reason)
-			}
+			b.WriteString("\x01")
+			b.WriteString(m)
 		}
 	}
+	for _, a := range resources {
+		fmt.Fprintf(&b, "\x00%s=%d", a.Resource, a.Value)
+	}
+	return b.String()
+}
 
-	for _, res := range resources {
-		want := pod.Requests[res]
-		if want <= 0 {
-			continue
-		}
-		alloc, ok := n.Node.Status.Allocatable[res]
-		total := alloc.Value()
-		if !ok || total == 0 {
-			hard = append(hard, fmt.Sprintf("node %s advertises no %s: the RDMA device plugin does not serve it there; check the node agent's device plugin config", n.Name, res))
-			continue
-		}
-		bound, inflight := n.SlotsBound[res], n.SlotsInFlight[res]
-		if bound+inflight+want > total {
-			soft = append(soft, fmt.Sprintf("node %s: RDMA resource %s has %d of %d slots in use (%d by bound pods, %d by pods being scheduled), pod needs %d; wait for pods to finish or raise rdmaHcaMax",
-				n.Name, res, bound+inflight, total, bound, inflight, want))
+func (c *checker) checkNICs(f *NodeFacts, out []classed) []classed {
+	c.gidNeed = c.gidNeed[:0]
+	for range f.NICs {
+		c.gidNeed = append(c.gidNeed, 0)
+	}
+	k := 0
+	for ri, r := range c.pod.Rails {
+		for _, m := range r.Masters {
+			i := f.nic(m, c.hints[k])
+			k++
+			if i < 0 {
+				out = append(out, classed{ClassNICMissing, c.reason(reasonKey{class: ClassNICMissing, rail: ri, text: m}, func() string {
+					return fmt.Sprintf("rail %s: NIC %s not found in this node's RDMANode; fix the network's master or the node's cabling", r.Network, m)
+				})})
+				c.detail("RDMANode lists %s", nicNames(f.NICs))
+				continue
+			}
+			c.hints[k-1] = i
+			nic := &f.NICs[i]
+			if nic.Down != "" {
+				out = append(out, classed{ClassNICDown, c.reason(reasonKey{class: ClassNICDown, rail: ri, text: m + "\x00" + nic.Down}, func() string {
+					return fmt.Sprintf("rail %s: NIC %s is down on this node (%s); bring the link up or drain the node", r.Network, m, nic.Down)
+				})})
+				c.detail("NIC %s: %s", m, nicState(nic.NIC))
+				continue
+			}
+			c.gidNeed[i] += GIDNeed(nic.NIC, r, c.opts.GIDsPerInterface)
+			if need := c.gidNeed[i]; nic.GIDTableSize > 0 && nic.GIDTableUsed+need > nic.GIDTableSize {
+				out = append(out, classed{ClassGIDFull, c.reason(reasonKey{class: ClassGIDFull, rail: ri, text: m, n: int64(need)}, func() string {
+					return fmt.Sprintf("rail %s: the GID table of NIC %s's RDMA port is full on this node (%d free entries needed); remove pods using that NIC or pick another node",
+						r.Network, m, need)
+				})})
+				c.detail("GID table of %s port %d (NIC %s): %d of %d entries used", nic.RDMADevice, nic.Port, m, nic.GIDTableUsed, nic.GIDTableSize)
+			}
 		}
 	}
-	return hard, soft
+	return out
+}
+
+func (c *checker) checkSlots(n *NodeState, v *staticVerdict) {
+	var ib, ii int
+	for k, want := range c.resources {
+		total := v.totals[k]
+		if want.Value <= 0 || total == 0 {
+			continue // not advertised: v.after says so
+		}
+		res := want.Resource
+		bound, _ := n.SlotsBound.at(res, &ib)
+		inflight, _ := n.SlotsInFlight.at(res, &ii)
+		if bound+inflight+want.Value > total {
+			c.fail(false, ClassSlots, c.reason(reasonKey{class: ClassSlots, text: string(res), n: want.Value}, func() string {
+				return fmt.Sprintf("RDMA resource %s: too few free slots on this node for the pod's %d; wait for pods to finish or raise rdmaHcaMax", res, want.Value)
+			}))
+			c.detail("%s: %d of %d slots in use (%d by bound pods, %d by pods being scheduled)", res, bound+inflight, total, bound, inflight)
+		}
+	}
 }
 
 // poolReason is "" when one of the rail's pools of one family can give the
-// node an address, else why none can.
-func poolReason(r rails.Rail, names []string, node *corev1.Node, pools map[string]*PoolRoom) string {
-	if len(names) == 0 {
-		return ""
-	}
-	var why []string
-	for _, name := range names {
-		room := pools[name]
+// node an address, else why none can. node nil: only the node-independent
+// checks (the family has no node-dependent pool).
+func (c *checker) poolReason(ri int, names []string, node *corev1.Node) string {
+	var failed uint64 // bit i: pool i refused for a node-dependent cause
+	for i, name := range names {
+		room := c.pools[name]
 		if room == nil {
-			why = append(why, fmt.Sprintf("SpiderIPPool %s does not exist; create it or fix the network's ippools", name))
 			continue
 		}
-		reason := room.usableOn(node)
-		if reason == "" {
+		switch {
+		case room.invalid():
+		case node != nil && !room.serves(node):
+			if i < 64 {
+				failed |= 1 << i
+			}
+		case room.Free() == 0:
+		default:
 			return ""
 		}
-		why = append(why, reason)
 	}
-	return fmt.Sprintf("rail %s: no address for node %s: %s", r.Network, node.Name, strings.Join(why, "; "))
-}
-
-func findNIC(nics []railnetv1alpha1.NIC, netdev string) *railnetv1alpha1.NIC {
-	for i := range nics {
-		if nics[i].Netdev == netdev {
-			return &nics[i]
+	r := c.pod.Rails[ri]
+	return c.reason(reasonKey{class: ClassPool, rail: ri, text: strings.Join(names, ","), n: int64(failed)}, func() string {
+		why := make([]string, 0, len(names))
+		for i, name := range names {
+			room := c.pools[name]
+			switch {
+			case room == nil:
+				why = append(why, fmt.Sprintf("SpiderIPPool %s does not exist; create it or fix the network's ippools", name))
+			case i < 64 && failed&(1<<i) != 0:
+				why = append(why, room.servesReason())
+			default:
+				why = append(why, room.staticReason())
+			}
 		}
-	}
-	return nil
+		return fmt.Sprintf("rail %s: no address for this node: %s", r.Network, strings.Join(why, "; "))
+	})
 }
 
-func nicNames(nics []railnetv1alpha1.NIC) string {
+func nicNames(nics []NICFacts) string {
 	if len(nics) == 0 {
 		return "no NICs"
 	}
@@ -236,13 +497,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-func sortedResources(m map[corev1.ResourceName]int64) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

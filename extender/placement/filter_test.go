@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,42 +17,42 @@ import (
 
 func TestFilter(t *testing.T) {
 	opts := DefaultOptions(now)
-	withStatus := func(name string, mut func(*railnetv1alpha1.RDMANodeStatus)) NodeState {
+	withStatus := func(name string, mut func(*railnetv1alpha1.RDMANodeStatus)) fixture {
 		n := healthy(name)
-		n.RDMANode = rdmaNode(name, mut)
+		n.rdma = rdmaNode(name, mut)
 		return n
 	}
 	disabled := true
 	tests := []struct {
 		name      string
 		pod       Pod
-		node      NodeState
+		node      fixture
 		pools     map[string]*PoolRoom
 		wantPass  bool
 		wantRetry string // substring of a FailedNodes reason
 		wantUnres string // substring of a FailedAndUnresolvableNodes reason
 	}{
 		{name: "healthy node passes", pod: twoRailPod(), node: healthy("n1"), wantPass: true},
-		{name: "pod without rails passes an unknown node", pod: Pod{Ref: "a/b"}, node: NodeState{Name: "ghost"}, wantPass: true},
-		{name: "unknown node", pod: twoRailPod(), node: NodeState{Name: "ghost"},
-			wantUnres: "node ghost is unknown to the railnet extender"},
-		{name: "no RDMANode", pod: twoRailPod(), node: NodeState{Name: "n1", Node: node("n1", nil)},
-			wantUnres: "node n1 has no RDMANode: the railnet node agent has not reported its RDMA NICs; run the agent on the node"},
+		{name: "pod without rails passes an unknown node", pod: Pod{Ref: "a/b"}, node: fixture{name: "ghost"}, wantPass: true},
+		{name: "unknown node", pod: twoRailPod(), node: fixture{name: "ghost"},
+			wantUnres: "this node is unknown to the railnet extender (deleted, or its cache has not seen it yet)"},
+		{name: "no RDMANode", pod: twoRailPod(), node: fixture{name: "n1", node: node("n1", nil)},
+			wantUnres: "this node has no RDMANode: the railnet node agent has not reported its RDMA NICs; run the agent on the node"},
 		{name: "no heartbeat", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.HeartbeatTime = nil }),
-			wantUnres: "RDMANode n1 has no heartbeat"},
+			wantUnres: "this node's RDMANode has no heartbeat: the railnet node agent has not confirmed its inventory; check the agent on the node"},
 		{name: "stale heartbeat", pod: twoRailPod(),
 			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
 				hb := metav1.NewTime(now.Add(-5 * time.Minute))
 				s.HeartbeatTime = &hb
 			}),
-			wantUnres: "RDMANode n1 is stale: last heartbeat 5m0s ago (limit 2m0s); check the railnet node agent on the node"},
+			wantUnres: "this node's RDMANode is stale: no heartbeat for over 2m0s; check the railnet node agent on the node"},
 		{name: "heartbeat from the future", pod: twoRailPod(),
 			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
 				hb := metav1.NewTime(now.Add(time.Hour))
 				s.HeartbeatTime = &hb
 			}),
-			wantUnres: "RDMANode n1 heartbeat is 1h0m0s in the future (limit 2m0s): the node's clock is ahead; fix its time (NTP) or the agent's"},
+			wantUnres: "this node's RDMANode heartbeat is over 2m0s in the future: the node's clock is ahead; fix its time (NTP) or the agent's"},
 		{name: "clock skew within the TTL", pod: twoRailPod(), wantPass: true,
 			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
 				hb := metav1.NewTime(now.Add(30 * time.Second))
@@ -59,22 +60,22 @@ func TestFilter(t *testing.T) {
 			})},
 		{name: "netns exclusive", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NetnsMode = railnetv1alpha1.NetnsModeExclusive }),
-			wantUnres: "node n1 RDMA netns mode is exclusive; macvlan RDMA needs shared: run `rdma system set netns shared` on the node"},
+			wantUnres: "this node's RDMA netns mode is exclusive; macvlan RDMA needs shared: run `rdma system set netns shared` on the node"},
 		{name: "rail NIC missing", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs = s.NICs[:1] }),
-			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 not found on node n1 (RDMANode lists eth1); fix the network's master or the node's cabling"},
+			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 not found in this node's RDMANode; fix the network's master or the node's cabling"},
 		{name: "link down", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].LinkState = "down" }),
-			wantUnres: "rail spiderpool/gpu1-macvlan: NIC eth1 on node n1 is down (link down, RDMA mlx5_1 port 1 ACTIVE); bring the link up or drain the node"},
+			wantUnres: "rail spiderpool/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node"},
 		{name: "RDMA port down", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[1].PortState = "DOWN" }),
-			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 on node n1 is down (link up, RDMA mlx5_2 port 1 DOWN)"},
+			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 is down on this node (RDMA port DOWN); bring the link up or drain the node"},
 		{name: "rail label down", pod: twoRailPod(),
-			node:      NodeState{Name: "n1", Node: node("n1", map[string]string{"railnet.io/rail.1": "down"}), RDMANode: rdmaNode("n1")},
-			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 on node n1 is down (node label railnet.io/rail.1=down)"},
+			node:      fixture{name: "n1", node: node("n1", map[string]string{"railnet.io/rail.1": "down"}), rdma: rdmaNode("n1")},
+			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 is down on this node (node label railnet.io/rail.1=down); bring the link up or drain the node"},
 		{name: "GID table full", pod: twoRailPod(),
 			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 253 }),
-			wantUnres: "rail spiderpool/gpu1-macvlan: GID table of mlx5_1 port 1 (NIC eth1) on node n1 is full (253 of 256 entries used, 4 needed)"},
+			wantUnres: "rail spiderpool/gpu1-macvlan: the GID table of NIC eth1's RDMA port is full on this node (4 free entries needed); remove pods using that NIC or pick another node"},
 		{name: "GID table with room", pod: twoRailPod(),
 			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 252 }), wantPass: true},
 		{name: "GID table with room for a NIC the agent saw without IPv6", pod: twoRailPod(),
@@ -86,7 +87,7 @@ func TestFilter(t *testing.T) {
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1", "172.16.11.2"}), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
-			wantUnres: "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool gpu1-net11 has no free address (2 usable, 2 allocated, 0 promised to pods being scheduled); add addresses to spec.ips or free some"},
+			wantUnres: "rail spiderpool/gpu1-macvlan: no address for this node: SpiderIPPool gpu1-net11 has no free address (2 usable, 2 allocated, 0 promised to pods being scheduled); add addresses to spec.ips or free some"},
 		{name: "pool full through in-flight pods", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1"}), 1),
@@ -95,7 +96,7 @@ func TestFilter(t *testing.T) {
 			wantUnres: "SpiderIPPool gpu1-net11 has no free address (2 usable, 1 allocated, 1 promised to pods being scheduled)"},
 		{name: "pool missing", pod: twoRailPod(), node: healthy("n1"),
 			pools:     map[string]*PoolRoom{"gpu1-net11": roomyPools()["gpu1-net11"]},
-			wantUnres: "rail spiderpool/gpu2-macvlan: no address for node n1: SpiderIPPool gpu2-net12 does not exist; create it or fix the network's ippools"},
+			wantUnres: "rail spiderpool/gpu2-macvlan: no address for this node: SpiderIPPool gpu2-net12 does not exist; create it or fix the network's ippools"},
 		{name: "pool disabled", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.Disable = &disabled }), slices.Values([]string(nil)), 0),
@@ -107,7 +108,7 @@ func TestFilter(t *testing.T) {
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.NodeName = []string{"n2", "n3"} }), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
-			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes n2,n3 (spec.nodeName), not n1; add the node or name another pool"},
+			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes n2,n3 (spec.nodeName), not this one; add the node or name another pool"},
 		{name: "pool for other nodes by affinity", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
@@ -115,9 +116,9 @@ func TestFilter(t *testing.T) {
 				}), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
-			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes matching rack=r7 (spec.nodeAffinity), not n1; label the node or name another pool"},
+			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes matching rack=r7 (spec.nodeAffinity), not this one; label the node or name another pool"},
 		{name: "pool affinity matches", pod: twoRailPod(),
-			node: NodeState{Name: "n1", Node: node("n1", map[string]string{"rack": "r7"}), RDMANode: rdmaNode("n1")},
+			node: fixture{name: "n1", node: node("n1", map[string]string{"rack": "r7"}), rdma: rdmaNode("n1")},
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
 					p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
@@ -138,27 +139,27 @@ func TestFilter(t *testing.T) {
 			}(),
 			wantPass: true},
 		{name: "slots all in use is retryable", pod: twoRailPod(),
-			node: func() NodeState {
+			node: func() fixture {
 				n := healthy("n1")
-				n.SlotsBound = map[corev1.ResourceName]int64{res1: 98}
-				n.SlotsInFlight = map[corev1.ResourceName]int64{res1: 2}
+				n.bound = map[corev1.ResourceName]int64{res1: 98}
+				n.inflight = map[corev1.ResourceName]int64{res1: 2}
 				return n
 			}(),
-			wantRetry: "node n1: RDMA resource spidernet.io/shared_cx5_gpu1 has 100 of 100 slots in use (98 by bound pods, 2 by pods being scheduled), pod needs 1; wait for pods to finish or raise rdmaHcaMax"},
+			wantRetry: "RDMA resource spidernet.io/shared_cx5_gpu1: too few free slots on this node for the pod's 1; wait for pods to finish or raise rdmaHcaMax"},
 		{name: "node advertises no resource", pod: twoRailPod(),
-			node: func() NodeState {
+			node: func() fixture {
 				n := healthy("n1")
-				delete(n.Node.Status.Allocatable, res2)
+				delete(n.node.Status.Allocatable, res2)
 				return n
 			}(),
-			wantUnres: "node n1 advertises no spidernet.io/shared_cx5_gpu2"},
+			wantUnres: "this node advertises no spidernet.io/shared_cx5_gpu2: the RDMA device plugin does not serve it there; check the node agent's device plugin config"},
 		{name: "down rail and full slots: unresolvable wins and says both", pod: twoRailPod(),
-			node: func() NodeState {
+			node: func() fixture {
 				n := withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].LinkState = "down" })
-				n.SlotsBound = map[corev1.ResourceName]int64{res2: 100}
+				n.bound = map[corev1.ResourceName]int64{res2: 100}
 				return n
 			}(),
-			wantUnres: "NIC eth1 on node n1 is down"},
+			wantUnres: "rail spiderpool/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node; RDMA resource spidernet.io/shared_cx5_gpu2: too few free slots on this node for the pod's 1; wait for pods to finish or raise rdmaHcaMax"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,8 +167,8 @@ func TestFilter(t *testing.T) {
 			if pools == nil {
 				pools = roomyPools()
 			}
-			res := Filter(tt.pod, []NodeState{tt.node}, pools, opts)
-			name := tt.node.Name
+			res := Filter(tt.pod, []NodeState{tt.node.state()}, pools, opts)
+			name := tt.node.name
 			passed := len(res.Passed) == 1 && res.Passed[0] == name
 			if passed != tt.wantPass {
 				t.Fatalf("passed=%v, want %v; result %+v", passed, tt.wantPass, res)
@@ -184,8 +185,8 @@ func TestFilter(t *testing.T) {
 
 func TestFilterKeepsOrderAndNeverPicksOne(t *testing.T) {
 	down := healthy("c")
-	down.RDMANode.Status.NICs[0].LinkState = "down"
-	nodes := []NodeState{healthy("b"), healthy("a"), down, healthy("d")}
+	down.rdma.Status.NICs[0].LinkState = "down"
+	nodes := states(healthy("b"), healthy("a"), down, healthy("d"))
 	res := Filter(twoRailPod(), nodes, roomyPools(), DefaultOptions(now))
 	if want := []string{"b", "a", "d"}; !reflect.DeepEqual(res.Passed, want) {
 		t.Fatalf("passed %v, want %v", res.Passed, want)
@@ -199,5 +200,128 @@ func TestFailAll(t *testing.T) {
 	res := FailAll([]string{"a", "b"}, "why")
 	if len(res.Passed) != 0 || res.Unresolvable["a"] != "why" || res.Unresolvable["b"] != "why" {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// Reasons do not name the node, so kube-scheduler folds a refusal of many
+// nodes into one line per cause with a count; what differs per node goes to
+// Details (the extender's log) and Classes (its metrics).
+func TestFilterReasonsFoldAcrossNodes(t *testing.T) {
+	rack := &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
+	pools := roomyPools()
+	pools["gpu2-net12"] = NewPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200", func(p *spiderv2beta1.SpiderIPPool) {
+		p.Spec.NodeAffinity = rack
+	}), slices.Values([]string(nil)), 0)
+	var fs []fixture
+	for i := range 300 {
+		f := healthy(fmt.Sprintf("gpu-%03d", i))
+		f.node.Labels = map[string]string{"rack": "r7"}
+		switch i % 3 {
+		case 0: // NIC down, in a different way on each node
+			f.rdma.Status.NICs[0].LinkState = "down"
+			f.rdma.Status.NICs[0].RDMADevice = fmt.Sprintf("mlx5_%d", i)
+		case 1: // outside the pool's rack
+			f.node.Labels = map[string]string{"rack": fmt.Sprintf("x%d", i)}
+		}
+		fs = append(fs, f)
+	}
+	opts := DefaultOptions(now)
+	opts.Details = true
+	res := Filter(twoRailPod(), states(fs...), pools, opts)
+	count := map[string]int{}
+	for name, reason := range res.Unresolvable {
+		if strings.Contains(reason, name) {
+			t.Fatalf("reason for %s names the node: %q", name, reason)
+		}
+		count[reason]++
+	}
+	want := map[string]int{
+		"rail spiderpool/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node":                                                                              100,
+		"rail spiderpool/gpu2-macvlan: no address for this node: SpiderIPPool gpu2-net12 serves only nodes matching rack=r7 (spec.nodeAffinity), not this one; label the node or name another pool": 100,
+	}
+	if !reflect.DeepEqual(count, want) {
+		t.Fatalf("reasons by count %v, want %v", count, want)
+	}
+	if len(res.Passed) != 100 || len(res.Failed) != 0 {
+		t.Fatalf("passed %d failed %d, want 100 and 0", len(res.Passed), len(res.Failed))
+	}
+	if wantC := map[Class]int{ClassNICDown: 100, ClassPool: 100}; !reflect.DeepEqual(res.Classes, wantC) {
+		t.Fatalf("classes %v, want %v", res.Classes, wantC)
+	}
+	if got := res.Details["gpu-003"]; got != "NIC eth1: link down, RDMA mlx5_3 port 1 ACTIVE" {
+		t.Fatalf("details of gpu-003 %q", got)
+	}
+	if got := Filter(twoRailPod(), states(fs...), pools, DefaultOptions(now)); got.Details != nil {
+		t.Fatalf("details without Options.Details: %v", got.Details)
+	}
+}
+
+// Details name what the reasons leave out.
+func TestFilterDetails(t *testing.T) {
+	opts := DefaultOptions(now)
+	opts.Details = true
+	stale := healthy("n1")
+	hb := metav1.NewTime(now.Add(-5 * time.Minute))
+	stale.rdma.Status.HeartbeatTime = &hb
+	missing := healthy("n2")
+	missing.rdma.Status.NICs = missing.rdma.Status.NICs[:1]
+	gid := healthy("n3")
+	gid.rdma.Status.NICs[0].GIDTableUsed = 255
+	slots := healthy("n4")
+	slots.bound = map[corev1.ResourceName]int64{res1: 98}
+	slots.inflight = map[corev1.ResourceName]int64{res1: 2}
+	res := Filter(twoRailPod(), states(stale, missing, gid, slots), roomyPools(), opts)
+	for node, want := range map[string]string{
+		"n1": "last heartbeat 5m0s ago",
+		"n2": "RDMANode lists eth1",
+		"n3": "GID table of mlx5_1 port 1 (NIC eth1): 255 of 256 entries used",
+		"n4": "spidernet.io/shared_cx5_gpu1: 100 of 100 slots in use (98 by bound pods, 2 by pods being scheduled)",
+	} {
+		if got := res.Details[node]; got != want {
+			t.Errorf("details of %s %q, want %q", node, got, want)
+		}
+	}
+	if want := (map[Class]int{ClassHeartbeat: 1, ClassNICMissing: 1, ClassGIDFull: 1, ClassSlots: 1}); !reflect.DeepEqual(res.Classes, want) {
+		t.Errorf("classes %v, want %v", res.Classes, want)
+	}
+}
+
+// A node remembers its verdict for the last pod shape; pods of another
+// shape, and the same shape after the node changes, are decided anew.
+func TestFilterMemoFollowsShapeAndFacts(t *testing.T) {
+	down := healthy("n1")
+	down.rdma.Status.NICs[0].LinkState = "down" // eth1, rail gpu1
+	down.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	nodes := states(down)
+	both := twoRailPod()
+	second := twoRailPod()
+	second.Rails = second.Rails[1:]
+	delete(second.Requests, res1)
+	opts := DefaultOptions(now)
+	for i, tc := range []struct {
+		pod  Pod
+		pass bool
+	}{{both, false}, {second, true}, {both, false}, {second, true}} {
+		res := Filter(tc.pod, nodes, roomyPools(), opts)
+		if (len(res.Passed) == 1) != tc.pass {
+			t.Fatalf("call %d: passed %v, want %v: %+v", i, res.Passed, tc.pass, res)
+		}
+		if got := Score(tc.pod, nodes, nil, DefaultTopology); (got[0].Score == 1) != tc.pass {
+			t.Fatalf("call %d: score %d (GPU affinity only when every NIC of the pod is near)", i, got[0].Score)
+		}
+	}
+	// The node's facts change (an RDMANode event): new facts, new verdict.
+	up := healthy("n1")
+	if res := Filter(both, states(up), roomyPools(), opts); len(res.Passed) != 1 {
+		t.Fatalf("after the NIC came up: %+v", res)
+	}
+	// Same shape, more slots wanted than the node advertises.
+	big := twoRailPod()
+	big.Requests[res1] = 101
+	if res := Filter(big, nodes[:0:0], roomyPools(), opts); len(res.Passed) != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if res := Filter(big, states(up), roomyPools(), opts); res.Failed["n1"] == "" {
+		t.Fatalf("101 of 100 slots passed: %+v", res)
 	}
 }

@@ -63,8 +63,32 @@ func rdmaNode(name string, mut ...func(*railnetv1alpha1.RDMANodeStatus)) *railne
 	return rn
 }
 
-func healthy(name string) NodeState {
-	return NodeState{Name: name, Node: node(name, nil), RDMANode: rdmaNode(name)}
+// fixture is a node as a test builds it; state computes its facts.
+type fixture struct {
+	name            string
+	node            *corev1.Node
+	rdma            *railnetv1alpha1.RDMANode
+	bound, inflight map[corev1.ResourceName]int64
+}
+
+func (f fixture) state() NodeState {
+	s := NodeState{Name: f.name, SlotsBound: AmountsOf(f.bound), SlotsInFlight: AmountsOf(f.inflight)}
+	if f.node != nil {
+		s.Facts = NewNodeFacts(f.node, f.rdma)
+	}
+	return s
+}
+
+func states(fs ...fixture) []NodeState {
+	out := make([]NodeState, len(fs))
+	for i, f := range fs {
+		out[i] = f.state()
+	}
+	return out
+}
+
+func healthy(name string) fixture {
+	return fixture{name: name, node: node(name, nil), rdma: rdmaNode(name)}
 }
 
 func pool(name, ips string, mut ...func(*spiderv2beta1.SpiderIPPool)) *spiderv2beta1.SpiderIPPool {

@@ -63,25 +63,55 @@ func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], i
 	return r
 }
 
-// usableOn says why the pool cannot give node an address, or "" when it can.
-func (r *PoolRoom) usableOn(node *corev1.Node) string {
+// nodeDependent reports whether the pool serves only some nodes.
+func (r *PoolRoom) nodeDependent() bool {
+	return len(r.Pool.Spec.NodeName) > 0 || r.selector != nil
+}
+
+// invalid reports whether the pool cannot be used at all: its spec is
+// broken or it is disabled.
+func (r *PoolRoom) invalid() bool {
+	return r.Err != nil || (r.Pool.Spec.Disable != nil && *r.Pool.Spec.Disable)
+}
+
+// staticReason says why the pool can give no node an address, or "".
+func (r *PoolRoom) staticReason() string {
 	p := r.Pool
 	switch {
 	case r.Err != nil:
 		return fmt.Sprintf("%v; fix the pool", r.Err)
 	case p.Spec.Disable != nil && *p.Spec.Disable:
 		return fmt.Sprintf("SpiderIPPool %s is disabled (spec.disable); enable it or name another pool", p.Name)
-	case len(p.Spec.NodeName) > 0 && !slices.Contains(p.Spec.NodeName, node.Name):
-		return fmt.Sprintf("SpiderIPPool %s serves only nodes %s (spec.nodeName), not %s; add the node or name another pool",
-			p.Name, strings.Join(p.Spec.NodeName, ","), node.Name)
-	case r.selector != nil && !r.selector.Matches(labels.Set(node.Labels)):
-		return fmt.Sprintf("SpiderIPPool %s serves only nodes matching %s (spec.nodeAffinity), not %s; label the node or name another pool",
-			p.Name, r.selector, node.Name)
 	case r.Free() == 0:
 		return fmt.Sprintf("SpiderIPPool %s has no free address (%d usable, %d allocated, %d promised to pods being scheduled); add addresses to spec.ips or free some",
 			p.Name, r.Total, r.Allocated, r.InFlight)
 	}
 	return ""
+}
+
+// serves reports whether the pool's spec.nodeName and spec.nodeAffinity
+// admit node.
+func (r *PoolRoom) serves(node *corev1.Node) bool {
+	p := r.Pool
+	if len(p.Spec.NodeName) > 0 && !slices.Contains(p.Spec.NodeName, node.Name) {
+		return false
+	}
+	return r.selector == nil || r.selector.Matches(labels.Set(node.Labels))
+}
+
+// servesReason says which nodes the pool serves, for a node it does not.
+func (r *PoolRoom) servesReason() string {
+	p := r.Pool
+	if len(p.Spec.NodeName) > 0 && r.selector != nil {
+		return fmt.Sprintf("SpiderIPPool %s serves only nodes %s (spec.nodeName) matching %s (spec.nodeAffinity), not this one; add the node or name another pool",
+			p.Name, strings.Join(p.Spec.NodeName, ","), r.selector)
+	}
+	if len(p.Spec.NodeName) > 0 {
+		return fmt.Sprintf("SpiderIPPool %s serves only nodes %s (spec.nodeName), not this one; add the node or name another pool",
+			p.Name, strings.Join(p.Spec.NodeName, ","))
+	}
+	return fmt.Sprintf("SpiderIPPool %s serves only nodes matching %s (spec.nodeAffinity), not this one; label the node or name another pool",
+		p.Name, r.selector)
 }
 
 // maxCount caps a pool's size (an IPv6 /64 is, for room, unlimited).

@@ -4,8 +4,6 @@ import (
 	"math"
 
 	corev1 "k8s.io/api/core/v1"
-
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 )
 
 // Topology names the Node labels that place a node in the network fabric.
@@ -52,41 +50,84 @@ func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []Ho
 			spines[v] = true
 		}
 	}
+	local := len(blocks)+len(spines) > 0
+	s := scorer{pod: pod, resources: AmountsOf(pod.Requests), topo: topo}
+	for _, r := range pod.Rails {
+		s.hints = append(s.hints, make([]int, len(r.Masters))...)
+	}
+	s.key = shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey)
 	for i := range nodes {
 		n := &nodes[i]
 		out[i].Host = n.Name
-		if len(pod.Rails) == 0 || n.Node == nil {
+		if len(pod.Rails) == 0 || n.Facts == nil {
 			continue
 		}
-		var s int64
-		switch {
-		case blocks[n.Node.Labels[topo.BlockKey]] && n.Node.Labels[topo.BlockKey] != "":
-			s += scoreSameBlock
-		case spines[n.Node.Labels[topo.SpineKey]] && n.Node.Labels[topo.SpineKey] != "":
-			s += scoreSameSpine
+		v := s.static(n.Facts)
+		var score int64
+		if local {
+			switch {
+			case v.block != "" && blocks[v.block]:
+				score += scoreSameBlock
+			case v.spine != "" && spines[v.spine]:
+				score += scoreSameSpine
+			}
 		}
-		s += int64(math.Round(packing(pod, n) * scorePackMax))
-		if gpuNear(pod, n) {
-			s += scoreAffinityMax
+		score += int64(math.Round(s.packing(n, v) * scorePackMax))
+		if v.gpuNear {
+			score += scoreAffinityMax
 		}
-		out[i].Score = min(s, MaxScore)
+		out[i].Score = min(score, MaxScore)
 	}
 	return out
 }
 
+// scorer scores one node after another for one pod.
+type scorer struct {
+	pod       Pod
+	resources Amounts
+	topo      Topology
+	hints     []int
+	key       string
+}
+
+// scoreVerdict is what of a node's score for one pod shape depends on the
+// node's facts alone (see staticVerdict).
+type scoreVerdict struct {
+	key          string
+	block, spine string
+	gpuNear      bool
+	// totals as in staticVerdict.
+	totals []int64
+}
+
+func (s *scorer) static(f *NodeFacts) *scoreVerdict {
+	if v := f.scoreMemo.Load(); v != nil && v.key == s.key {
+		return v
+	}
+	v := &scoreVerdict{key: s.key, block: f.Node.Labels[s.topo.BlockKey], spine: f.Node.Labels[s.topo.SpineKey],
+		gpuNear: s.gpuNear(f), totals: make([]int64, len(s.resources))}
+	var ia int
+	for k, want := range s.resources {
+		v.totals[k], _ = f.Allocatable.at(want.Resource, &ia)
+	}
+	f.scoreMemo.Store(v)
+	return v
+}
+
 // packing is the mean fraction of the node's RDMA slots in use once the pod
 // is placed: fuller nodes score higher, so jobs leave whole nodes free.
-func packing(pod Pod, n *NodeState) float64 {
+func (s *scorer) packing(n *NodeState, v *scoreVerdict) float64 {
 	var sum float64
 	var k int
-	for res, want := range pod.Requests {
-		q, ok := n.Node.Status.Allocatable[res]
-		total := q.Value()
-		if !ok || total <= 0 || want <= 0 {
+	var ib, ii int
+	for j, want := range s.resources {
+		total := v.totals[j]
+		if total <= 0 || want.Value <= 0 {
 			continue
 		}
-		used := n.SlotsBound[res] + n.SlotsInFlight[res] + want
-		sum += min(1, float64(used)/float64(total))
+		bound, _ := n.SlotsBound.at(want.Resource, &ib)
+		inflight, _ := n.SlotsInFlight.at(want.Resource, &ii)
+		sum += min(1, float64(bound+inflight+want.Value)/float64(total))
 		k++
 	}
 	if k == 0 {
@@ -97,20 +138,20 @@ func packing(pod Pod, n *NodeState) float64 {
 
 // gpuNear reports whether every rail NIC of the pod sits at most a PCIe
 // switch tree away (PIX or PXB) from a GPU.
-func gpuNear(pod Pod, n *NodeState) bool {
-	if n.RDMANode == nil {
+func (s *scorer) gpuNear(f *NodeFacts) bool {
+	if f.RDMANode == nil {
 		return false
 	}
 	seen := false
-	for _, r := range pod.Rails {
+	k := 0
+	for _, r := range s.pod.Rails {
 		for _, m := range r.Masters {
-			nic := findNIC(n.RDMANode.Status.NICs, m)
-			if nic == nil {
+			i := f.nic(m, s.hints[k])
+			if i < 0 || !f.NICs[i].GPUNear {
 				return false
 			}
-			if nic.GPUDistance != railnetv1alpha1.DistancePIX && nic.GPUDistance != railnetv1alpha1.DistancePXB {
-				return false
-			}
+			s.hints[k] = i
+			k++
 			seen = true
 		}
 	}

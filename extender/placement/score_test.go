@@ -12,31 +12,31 @@ import (
 
 func TestScore(t *testing.T) {
 	topo := DefaultTopology
-	at := func(name, block, spine string) NodeState {
+	at := func(name, block, spine string) fixture {
 		n := healthy(name)
-		n.Node.Labels = map[string]string{topo.BlockKey: block, topo.SpineKey: spine}
+		n.node.Labels = map[string]string{topo.BlockKey: block, topo.SpineKey: spine}
 		return n
 	}
 	peer := func(block, spine string) *corev1.Node {
 		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "peer", Labels: map[string]string{topo.BlockKey: block, topo.SpineKey: spine}}}
 	}
-	half := func(n NodeState) NodeState {
-		n.SlotsBound = map[corev1.ResourceName]int64{res1: 49, res2: 49} // 50 of 100 after the pod
+	half := func(n fixture) fixture {
+		n.bound = map[corev1.ResourceName]int64{res1: 49, res2: 49} // 50 of 100 after the pod
 		return n
 	}
-	far := func(n NodeState) NodeState {
-		n.RDMANode.Status.NICs[1].GPUDistance = railnetv1alpha1.DistanceSYS
+	far := func(n fixture) fixture {
+		n.rdma.Status.NICs[1].GPUDistance = railnetv1alpha1.DistanceSYS
 		return n
 	}
 	tests := []struct {
 		name  string
 		pod   Pod
-		node  NodeState
+		node  fixture
 		peers []*corev1.Node
 		want  int64
 	}{
 		{name: "no rails scores zero", pod: Pod{Ref: "a/b"}, node: healthy("n"), want: 0},
-		{name: "unknown node scores zero", pod: twoRailPod(), node: NodeState{Name: "ghost"}, want: 0},
+		{name: "unknown node scores zero", pod: twoRailPod(), node: fixture{name: "ghost"}, want: 0},
 		{name: "empty node, GPU near", pod: twoRailPod(), node: at("n", "b1", "s1"), want: 1},
 		{name: "empty node, a NIC far from GPUs", pod: twoRailPod(), node: far(at("n", "b1", "s1")), want: 0},
 		{name: "half full packs", pod: twoRailPod(), node: far(half(at("n", "b1", "s1"))), want: 2},
@@ -45,18 +45,18 @@ func TestScore(t *testing.T) {
 		{name: "other spine", pod: twoRailPod(), node: far(at("n", "b3", "s2")), peers: []*corev1.Node{peer("b1", "s1")}, want: 0},
 		{name: "node without topology labels", pod: twoRailPod(), node: far(healthy("n")), peers: []*corev1.Node{peer("", "")}, want: 0},
 		{name: "everything", pod: twoRailPod(),
-			node: func() NodeState {
+			node: func() fixture {
 				n := at("n", "b1", "s1")
-				n.SlotsBound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
+				n.bound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
 				return n
 			}(),
 			peers: []*corev1.Node{peer("b1", "s1")}, want: 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Score(tt.pod, []NodeState{tt.node}, tt.peers, topo)
-			if len(got) != 1 || got[0].Host != tt.node.Name || got[0].Score != tt.want {
-				t.Fatalf("score %+v, want %s=%d", got, tt.node.Name, tt.want)
+			got := Score(tt.pod, []NodeState{tt.node.state()}, tt.peers, topo)
+			if len(got) != 1 || got[0].Host != tt.node.name || got[0].Score != tt.want {
+				t.Fatalf("score %+v, want %s=%d", got, tt.node.name, tt.want)
 			}
 		})
 	}
@@ -66,20 +66,20 @@ func TestScore(t *testing.T) {
 func TestScoreOrder(t *testing.T) {
 	topo := DefaultTopology
 	near := healthy("same-block-empty")
-	near.Node.Labels = map[string]string{topo.BlockKey: "b1"}
-	near.RDMANode.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	near.node.Labels = map[string]string{topo.BlockKey: "b1"}
+	near.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
 	full := healthy("other-block-full")
-	full.Node.Labels = map[string]string{topo.BlockKey: "b2"}
-	full.SlotsBound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
+	full.node.Labels = map[string]string{topo.BlockKey: "b2"}
+	full.bound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
 	peers := []*corev1.Node{{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{topo.BlockKey: "b1"}}}}
-	got := Score(twoRailPod(), []NodeState{near, full}, peers, topo)
+	got := Score(twoRailPod(), states(near, full), peers, topo)
 	if got[0].Score <= got[1].Score {
 		t.Fatalf("same block %d should beat a full node elsewhere %d", got[0].Score, got[1].Score)
 	}
 	packed, affine := healthy("packed"), healthy("affine")
-	packed.RDMANode.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
-	packed.SlotsBound = map[corev1.ResourceName]int64{res1: 60, res2: 60}
-	got = Score(twoRailPod(), []NodeState{packed, affine}, nil, topo)
+	packed.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	packed.bound = map[corev1.ResourceName]int64{res1: 60, res2: 60}
+	got = Score(twoRailPod(), states(packed, affine), nil, topo)
 	if got[0].Score <= got[1].Score {
 		t.Fatalf("packed %d should beat GPU-affine empty %d", got[0].Score, got[1].Score)
 	}

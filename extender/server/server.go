@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -68,11 +69,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"verb", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "railnet_extender_request_duration_seconds", Help: "Time to answer a scheduler extender request.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"verb"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "railnet_extender_node_verdicts_total", Help: "Filter verdicts per candidate node: passed, failed (retryable) or unresolvable.",
-		}, []string{"verdict"}),
+			Name: "railnet_extender_node_verdicts_total",
+			Help: "Filter verdicts per candidate node: passed, failed (retryable) or unresolvable, by the class of the node's first reason (none when passed).",
+		}, []string{"verdict", "reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.verdicts)
 	return m
@@ -177,14 +179,48 @@ func (h *handler) filter(c *gin.Context) {
 		}
 		out.Nodes = list
 	}
-	h.m.verdicts.WithLabelValues("passed").Add(float64(len(res.Passed)))
-	h.m.verdicts.WithLabelValues("failed").Add(float64(len(res.Failed)))
-	h.m.verdicts.WithLabelValues("unresolvable").Add(float64(len(res.Unresolvable)))
-	if len(res.Failed)+len(res.Unresolvable) > 0 {
-		klog.Background().V(3).Info("filtered", "pod", klog.KObj(args.Pod), "passed", len(res.Passed),
-			"failed", res.Failed, "unresolvable", len(res.Unresolvable))
+	h.count(res)
+	h.log(args.Pod, res)
+	b := bufs.Get().(*[]byte)
+	defer bufs.Put(b)
+	var err error
+	if *b, err = AppendFilterResult((*b)[:0], &out); err != nil {
+		h.fail(c, "filter", http.StatusInternalServerError, fmt.Errorf("encode the filter answer: %w", err))
+		return
 	}
-	h.done(c, "filter", start, out)
+	h.done(c, "filter", start, *b)
+}
+
+// count adds the verdicts to the metrics, refusals by reason class.
+func (h *handler) count(res placement.Result) {
+	h.m.verdicts.WithLabelValues("passed", "none").Add(float64(len(res.Passed)))
+	for class, n := range res.Classes {
+		verdict := "unresolvable"
+		if class.Retryable() {
+			verdict = "failed"
+		}
+		h.m.verdicts.WithLabelValues(verdict, string(class)).Add(float64(n))
+	}
+}
+
+// log says what was refused: counts at 3, each node with what was found
+// there at 4 (the reasons the scheduler shows do not name nodes).
+func (h *handler) log(pod *corev1.Pod, res placement.Result) {
+	if len(res.Failed)+len(res.Unresolvable) == 0 {
+		return
+	}
+	log := klog.Background()
+	if v := log.V(3); v.Enabled() {
+		v.Info("filtered", "pod", klog.KObj(pod), "passed", len(res.Passed), "failed", len(res.Failed),
+			"unresolvable", len(res.Unresolvable), "classes", res.Classes)
+	}
+	if v := log.V(4); v.Enabled() {
+		for _, refused := range []map[string]string{res.Unresolvable, res.Failed} {
+			for node, reason := range refused {
+				v.Info("refused node", "pod", klog.KObj(pod), "node", node, "reason", reason, "found", res.Details[node])
+			}
+		}
+	}
 }
 
 func (h *handler) prioritize(c *gin.Context) {
@@ -198,11 +234,14 @@ func (h *handler) prioritize(c *gin.Context) {
 	for i, s := range scores {
 		out[i] = extenderv1.HostPriority{Host: s.Host, Score: s.Score}
 	}
-	h.done(c, "prioritize", start, out)
+	b := bufs.Get().(*[]byte)
+	defer bufs.Put(b)
+	*b = AppendPriorities((*b)[:0], out)
+	h.done(c, "prioritize", start, *b)
 }
 
-func (h *handler) done(c *gin.Context, verb string, start time.Time, body any) {
-	c.JSON(http.StatusOK, body)
+func (h *handler) done(c *gin.Context, verb string, start time.Time, body []byte) {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 	h.m.requests.WithLabelValues(verb, "200").Inc()
 	h.m.duration.WithLabelValues(verb).Observe(time.Since(start).Seconds())
 }

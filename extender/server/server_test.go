@@ -74,10 +74,10 @@ func TestFilterWire(t *testing.T) {
 		t.Fatalf("NodeNames %v, want [up]; body %s", names, rec.Body)
 	}
 	unres := got["FailedAndUnresolvableNodes"].(map[string]any)
-	if r := unres["down"].(string); r != "rail spiderpool/gpu1-macvlan: NIC eth1 on node down is down (link down); bring the link up or drain the node" {
+	if r := unres["down"].(string); r != "rail spiderpool/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node" {
 		t.Fatalf("reason for down: %q", r)
 	}
-	if r := unres["ghost"].(string); !strings.Contains(r, "node ghost is unknown to the railnet extender") {
+	if r := unres["ghost"].(string); r != "this node is unknown to the railnet extender (deleted, or its cache has not seen it yet)" {
 		t.Fatalf("reason for ghost: %q", r)
 	}
 	if got["Error"] != "" {
@@ -177,8 +177,8 @@ func TestHealthzAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		`railnet_extender_requests_total{code="200",verb="filter"} 1`,
 		`railnet_extender_requests_total{code="400",verb="filter"} 1`,
-		`railnet_extender_node_verdicts_total{verdict="unresolvable"} 1`,
-		`railnet_extender_node_verdicts_total{verdict="passed"} 1`,
+		`railnet_extender_node_verdicts_total{reason="nic-down",verdict="unresolvable"} 1`,
+		`railnet_extender_node_verdicts_total{reason="none",verdict="passed"} 1`,
 		`railnet_extender_request_duration_seconds_count{verb="filter"} 1`,
 	} {
 		if !strings.Contains(body, want) {

@@ -35,6 +35,7 @@ type CacheStore struct {
 	genMu sync.Mutex
 	gens  map[string]uint64 // by pool name
 	slots *Slots
+	facts *Facts
 }
 
 // Watched lists the kinds the extender caches.
@@ -47,12 +48,19 @@ func Watched() []client.Object {
 }
 
 // CacheOptions are the cache options the store expects: shared, never
-// deep-copied objects without managed fields, and no lazily started
+// deep-copied objects without managed fields (Nodes, Pods and IPAllocations
+// only with what the extender reads: slim.go), and no lazily started
 // informers.
 func CacheOptions(o cache.Options) cache.Options {
 	yes := true
 	o.DefaultUnsafeDisableDeepCopy = &yes
 	o.DefaultTransform = cache.TransformStripManagedFields()
+	if o.ByObject == nil {
+		o.ByObject = map[client.Object]cache.ByObject{}
+	}
+	o.ByObject[&corev1.Node{}] = cache.ByObject{Transform: slimNode}
+	o.ByObject[&corev1.Pod{}] = cache.ByObject{Transform: slimPod}
+	o.ByObject[&railnetv1alpha1.IPAllocation{}] = cache.ByObject{Transform: slimAllocation}
 	o.ReaderFailOnMissingInformer = true
 	return o
 }
@@ -91,7 +99,7 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 			return nil, fmt.Errorf("index %s: %w", i.field, err)
 		}
 	}
-	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots()}
+	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), facts: NewFacts()}
 	for _, o := range Watched() {
 		inf, err := c.GetInformer(ctx, o)
 		if err != nil {
@@ -99,15 +107,12 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		}
 		var poolOf func(any) string
 		switch o.(type) {
+		case *corev1.Node:
+			err = watch(inf, s.facts.SetNode, func(n *corev1.Node) { s.facts.DeleteNode(n.Name) })
+		case *railnetv1alpha1.RDMANode:
+			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1alpha1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
-			if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-				AddFunc:    func(obj any) { s.setPod(obj) },
-				UpdateFunc: func(_, obj any) { s.setPod(obj) },
-				DeleteFunc: func(obj any) { s.deletePod(obj) },
-			}); err != nil {
-				return nil, fmt.Errorf("watch pods: %w", err)
-			}
-			continue
+			err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
 		case *spiderv2beta1.SpiderIPPool:
 			poolOf = func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
@@ -123,6 +128,12 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 				return ""
 			}
 		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("watch %T: %w", o, err)
+		}
+		if poolOf == nil {
 			continue
 		}
 		// client-go updates the informer's store before it calls handlers,
@@ -173,23 +184,14 @@ func (s *CacheStore) list(list client.ObjectList, opts ...client.ListOption) {
 	}
 }
 
-// Node implements Store.
-func (s *CacheStore) Node(name string) *corev1.Node {
-	n := &corev1.Node{}
-	if s.get(types.NamespacedName{Name: name}, n) {
-		return n
-	}
-	return nil
+// FillNodes implements Store.
+func (s *CacheStore) FillNodes(out []placement.NodeState) {
+	s.facts.Fill(out)
+	s.slots.Fill(out)
 }
 
-// RDMANode implements Store.
-func (s *CacheStore) RDMANode(name string) *railnetv1alpha1.RDMANode {
-	n := &railnetv1alpha1.RDMANode{}
-	if s.get(types.NamespacedName{Name: name}, n) {
-		return n
-	}
-	return nil
-}
+// NodeCount counts the Nodes in the cache.
+func (s *CacheStore) NodeCount() int { return s.facts.Len() }
 
 // Pod implements Store.
 func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
@@ -198,11 +200,6 @@ func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
 		return p
 	}
 	return nil
-}
-
-// SlotsInUse implements Store.
-func (s *CacheStore) SlotsInUse(node string) map[corev1.ResourceName]int64 {
-	return s.slots.InUse(node)
 }
 
 // PodsOfJob implements Store.
@@ -254,17 +251,28 @@ func ptrs[T any](items []T) []*T {
 
 func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
-func (s *CacheStore) setPod(obj any) {
-	if p, ok := obj.(*corev1.Pod); ok {
-		s.slots.Set(p)
-	}
-}
-
-func (s *CacheStore) deletePod(obj any) {
-	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	if p, ok := obj.(*corev1.Pod); ok {
-		s.slots.Delete(p.UID)
-	}
+// watch calls set with every added or updated T and del with every deleted
+// one (also when the informer only saw its final state).
+func watch[T any](inf cache.Informer, set, del func(T)) error {
+	_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if o, ok := obj.(T); ok {
+				set(o)
+			}
+		},
+		UpdateFunc: func(_, obj any) {
+			if o, ok := obj.(T); ok {
+				set(o)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if o, ok := obj.(T); ok {
+				del(o)
+			}
+		},
+	})
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
@@ -20,6 +22,16 @@ type Decider struct {
 
 	poolMu    sync.Mutex
 	poolCache map[string]poolEntry
+
+	// passed are the nodes the last filter request passed, for the
+	// prioritize request that follows it with exactly those names.
+	passedMu sync.Mutex
+	passed   passedNodes
+}
+
+type passedNodes struct {
+	uid   types.UID
+	nodes []placement.NodeState
 }
 
 // poolEntry is a pool's room without in-flight pods, valid for one
@@ -38,6 +50,7 @@ func NewDecider(s Store, heartbeatTTL, inFlightTTL time.Duration, topo placement
 		Options: func() placement.Options {
 			o := placement.DefaultOptions(time.Now())
 			o.HeartbeatTTL = heartbeatTTL
+			o.Details = klog.V(4).Enabled() // per-node details are logged at 4
 			return o
 		},
 		Topology: topo,
@@ -62,7 +75,41 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	if len(res.Passed) == 1 {
 		d.InFlight.Record(pod, p, res.Passed[0])
 	}
+	d.keepPassed(pod.UID, nodes, res.Passed)
 	return res
+}
+
+// keepPassed remembers the passed nodes' states (compacting nodes in
+// place): kube-scheduler asks to prioritize exactly them next, and looking
+// thousands of nodes up again would cost as much as deciding about them.
+func (d *Decider) keepPassed(uid types.UID, nodes []placement.NodeState, passed []string) {
+	kept := nodes[:0]
+	for i := range nodes {
+		if len(kept) < len(passed) && nodes[i].Name == passed[len(kept)] {
+			kept = append(kept, nodes[i])
+		}
+	}
+	d.passedMu.Lock()
+	d.passed = passedNodes{uid: uid, nodes: kept}
+	d.passedMu.Unlock()
+}
+
+// takePassed returns the node states the last filter request kept when it
+// was for the same pod and passed exactly names, in that order.
+func (d *Decider) takePassed(uid types.UID, names []string) []placement.NodeState {
+	d.passedMu.Lock()
+	last := d.passed
+	d.passed = passedNodes{}
+	d.passedMu.Unlock()
+	if last.uid != uid || len(last.nodes) != len(names) {
+		return nil
+	}
+	for i := range names {
+		if last.nodes[i].Name != names[i] {
+			return nil
+		}
+	}
+	return last.nodes
 }
 
 // Prioritize scores the named nodes for the pod.
@@ -73,7 +120,10 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	}
 	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
-	nodes := d.nodes(names, v)
+	nodes := d.takePassed(pod.UID, names)
+	if nodes == nil || pod.UID == "" {
+		nodes = d.nodes(names, v)
+	}
 	return placement.Score(p, nodes, d.peers(pod, v), d.Topology)
 }
 
@@ -145,15 +195,15 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 func (d *Decider) nodes(names []string, v view) []placement.NodeState {
 	out := make([]placement.NodeState, len(names))
 	for i, name := range names {
-		n := &out[i]
-		n.Name = name
-		n.Node = d.Store.Node(name)
-		if n.Node == nil {
-			continue
+		out[i].Name = name
+	}
+	d.Store.FillNodes(out)
+	if inflight := v.slots(); inflight != nil {
+		for i := range out {
+			if out[i].Facts != nil {
+				out[i].SlotsInFlight = inflight[out[i].Name]
+			}
 		}
-		n.RDMANode = d.Store.RDMANode(name)
-		n.SlotsInFlight = v.slots(name)
-		n.SlotsBound = d.Store.SlotsInUse(name)
 	}
 	return out
 }
@@ -166,15 +216,13 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 		return nil
 	}
 	seen := map[string]bool{}
-	var out []*corev1.Node
+	var names []placement.NodeState
 	add := func(name string) {
 		if name == "" || seen[name] {
 			return
 		}
 		seen[name] = true
-		if n := d.Store.Node(name); n != nil {
-			out = append(out, n)
-		}
+		names = append(names, placement.NodeState{Name: name})
 	}
 	for _, other := range d.Store.PodsOfJob(job) {
 		if other.UID != pod.UID && !placement.Terminated(other) {
@@ -184,6 +232,13 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 	for uid, fl := range v {
 		if uid != pod.UID && fl.job == job {
 			add(fl.node)
+		}
+	}
+	d.Store.FillNodes(names)
+	var out []*corev1.Node
+	for _, n := range names {
+		if n.Facts != nil {
+			out = append(out, n.Facts.Node)
 		}
 	}
 	return out

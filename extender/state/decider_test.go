@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,11 @@ func newDecider(s Store, now *time.Time) *Decider {
 	d := NewDecider(s, time.Minute, 30*time.Second, placement.DefaultTopology)
 	clock := func() time.Time { return *now }
 	d.InFlight = NewInFlight(30*time.Second, clock)
-	d.Options = func() placement.Options { return placement.DefaultOptions(*now) }
+	d.Options = func() placement.Options {
+		o := placement.DefaultOptions(*now)
+		o.Details = true
+		return o
+	}
 	return d
 }
 
@@ -70,12 +75,12 @@ func TestInFlightSlots(t *testing.T) {
 		t.Fatalf("a: %+v", res)
 	}
 	res := d.Filter(b, []string{"n1"})
-	if want := "1 of 1 slots in use (0 by bound pods, 1 by pods being scheduled)"; !strings.Contains(res.Failed["n1"], want) {
+	if want := "1 of 1 slots in use (0 by bound pods, 1 by pods being scheduled)"; res.Failed["n1"] == "" || !strings.Contains(res.Details["n1"], want) {
 		t.Fatalf("b on n1 while a is in flight: %+v, want FailedNodes reason containing %q", res, want)
 	}
 	a.Spec.NodeName = "n1" // the cache sees a bound
 	res = d.Filter(b, []string{"n1", "n2"})
-	if want := "1 of 1 slots in use (1 by bound pods, 0 by pods being scheduled)"; !strings.Contains(res.Failed["n1"], want) {
+	if want := "1 of 1 slots in use (1 by bound pods, 0 by pods being scheduled)"; res.Failed["n1"] == "" || !strings.Contains(res.Details["n1"], want) {
 		t.Fatalf("b on n1 after a is bound: %+v, want %q", res, want)
 	}
 	if len(res.Passed) != 1 || res.Passed[0] != "n2" {
@@ -105,7 +110,7 @@ func TestInFlightPoolAddresses(t *testing.T) {
 		}
 	}
 	res := d.Filter(c, []string{"n1", "n2"})
-	want := "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool gpu1-net11 has no free address (2 usable, 0 allocated, 2 promised to pods being scheduled)"
+	want := "rail spiderpool/gpu1-macvlan: no address for this node: SpiderIPPool gpu1-net11 has no free address (2 usable, 0 allocated, 2 promised to pods being scheduled)"
 	if !strings.Contains(res.Unresolvable["n1"], want) || !strings.Contains(res.Unresolvable["n2"], "no free address") {
 		t.Fatalf("c: %+v, want %q", res, want)
 	}
@@ -143,7 +148,7 @@ func TestDeciderPodLevelAnswers(t *testing.T) {
 		t.Fatalf("pod with unknown group: %+v", res)
 	}
 	res = d.Filter(rdmaPod("p", nil), []string{"n1", "ghost"})
-	if !strings.Contains(res.Unresolvable["ghost"], "node ghost is unknown to the railnet extender") {
+	if !strings.Contains(res.Unresolvable["ghost"], "this node is unknown to the railnet extender") {
 		t.Fatalf("unknown node: %+v", res)
 	}
 }
@@ -190,5 +195,38 @@ func TestPoollessNetworkFitsNoNode(t *testing.T) {
 	want := "pod train/p: SpiderMultusConfig spiderpool/gpu1-macvlan names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.macvlan.ippools.ipv4 or .ipv6 in it"
 	if len(res.Passed) != 0 || res.Unresolvable["n1"] != want {
 		t.Fatalf("%+v, want n1 unresolvable: %q", res, want)
+	}
+}
+
+// Prioritize reuses the node states of the filter request before it only
+// for the same pod and exactly the nodes that request passed.
+func TestPrioritizeReusesFilteredNodes(t *testing.T) {
+	now := time.Now()
+	s := world("10", "172.16.11.1-172.16.11.100")
+	d := newDecider(s, &now)
+	a, b := rdmaPod("a", nil), rdmaPod("b", nil)
+	s.Pods = append(s.Pods, a, b)
+	res := d.Filter(a, []string{"n1", "ghost", "n2"})
+	if want := []string{"n1", "n2"}; !slices.Equal(res.Passed, want) {
+		t.Fatalf("passed %v, want %v", res.Passed, want)
+	}
+	if got := d.takePassed(b.UID, res.Passed); got != nil {
+		t.Fatalf("another pod took a's nodes: %+v", got)
+	}
+	d.Filter(a, []string{"n1", "ghost", "n2"})
+	if got := d.takePassed(a.UID, []string{"n2", "n1"}); got != nil {
+		t.Fatalf("nodes in another order were reused: %+v", got)
+	}
+	d.Filter(a, []string{"n1", "ghost", "n2"})
+	got := d.takePassed(a.UID, []string{"n1", "n2"})
+	if len(got) != 2 || got[0].Name != "n1" || got[1].Name != "n2" || got[0].Facts == nil || got[1].Facts == nil {
+		t.Fatalf("kept %+v", got)
+	}
+	if again := d.takePassed(a.UID, []string{"n1", "n2"}); again != nil {
+		t.Fatal("kept nodes were handed out twice")
+	}
+	// A stranger's prioritize request still gets every node it names.
+	if sc := d.Prioritize(b, []string{"n2", "ghost", "n1"}); len(sc) != 3 || sc[0].Host != "n2" || sc[1].Score != 0 {
+		t.Fatalf("scores %+v", sc)
 	}
 }

@@ -96,19 +96,29 @@ func (f *InFlight) view(s Store) view {
 	return out
 }
 
-// slots sums the in-flight requests on node.
-func (v view) slots(node string) map[corev1.ResourceName]int64 {
-	var out map[corev1.ResourceName]int64
+// slots sums the in-flight requests per node; nil when there are none.
+func (v view) slots() map[string]placement.Amounts {
+	var sums map[string]map[corev1.ResourceName]int64
 	for _, fl := range v {
-		if fl.node != node || len(fl.requests) == 0 {
+		if len(fl.requests) == 0 {
 			continue
 		}
-		if out == nil {
-			out = map[corev1.ResourceName]int64{}
+		if sums == nil {
+			sums = map[string]map[corev1.ResourceName]int64{}
+		}
+		if sums[fl.node] == nil {
+			sums[fl.node] = map[corev1.ResourceName]int64{}
 		}
 		for r, q := range fl.requests {
-			out[r] += q
+			sums[fl.node][r] += q
 		}
+	}
+	if sums == nil {
+		return nil
+	}
+	out := make(map[string]placement.Amounts, len(sums))
+	for node, m := range sums {
+		out[node] = placement.AmountsOf(m)
 	}
 	return out
 }

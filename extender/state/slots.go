@@ -17,7 +17,7 @@ import (
 // changed afterwards (copy on write).
 type Slots struct {
 	mu     sync.Mutex
-	byNode map[string]map[corev1.ResourceName]int64
+	byNode map[string]placement.Amounts
 	byPod  map[types.UID]podSlots
 }
 
@@ -28,14 +28,25 @@ type podSlots struct {
 
 // NewSlots returns empty books.
 func NewSlots() *Slots {
-	return &Slots{byNode: map[string]map[corev1.ResourceName]int64{}, byPod: map[types.UID]podSlots{}}
+	return &Slots{byNode: map[string]placement.Amounts{}, byPod: map[types.UID]podSlots{}}
 }
 
 // InUse returns the node's use; the caller must not modify it.
-func (s *Slots) InUse(node string) map[corev1.ResourceName]int64 {
+func (s *Slots) InUse(node string) placement.Amounts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.byNode[node]
+}
+
+// Fill sets out[i].SlotsBound for every known node of out.
+func (s *Slots) Fill(out []placement.NodeState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range out {
+		if out[i].Facts != nil {
+			out[i].SlotsBound = s.byNode[out[i].Name]
+		}
+	}
 }
 
 // Set records the pod's current state (bound or not, running or done).
@@ -67,10 +78,9 @@ func (s *Slots) Delete(uid types.UID) {
 }
 
 func (s *Slots) apply(p podSlots, sign int64) {
-	cur := s.byNode[p.node]
-	next := make(map[corev1.ResourceName]int64, len(cur)+len(p.req))
-	for r, q := range cur {
-		next[r] = q
+	next := make(map[corev1.ResourceName]int64, len(s.byNode[p.node])+len(p.req))
+	for _, a := range s.byNode[p.node] {
+		next[a.Resource] = a.Value
 	}
 	for r, q := range p.req {
 		if next[r] += sign * q; next[r] <= 0 {
@@ -81,7 +91,7 @@ func (s *Slots) apply(p podSlots, sign int64) {
 		delete(s.byNode, p.node)
 		return
 	}
-	s.byNode[p.node] = next
+	s.byNode[p.node] = placement.AmountsOf(next)
 }
 
 func extendedRequests(pod *corev1.Pod) map[corev1.ResourceName]int64 {

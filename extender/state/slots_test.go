@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/railnet/railnet/extender/placement"
 )
 
 func TestSlots(t *testing.T) {
@@ -24,20 +26,20 @@ func TestSlots(t *testing.T) {
 	s.Set(mk("a", "n1", "1"))
 	s.Set(mk("b", "n1", "2"))
 	held := s.InUse("n1")
-	if want := map[corev1.ResourceName]int64{gpu1: 3}; !reflect.DeepEqual(held, want) {
+	if want := (placement.Amounts{{Resource: gpu1, Value: 3}}); !reflect.DeepEqual(held, want) {
 		t.Fatalf("in use %v, want %v (cpu is not an extended resource)", held, want)
 	}
 	done := mk("b", "n1", "2")
 	done.Status.Phase = corev1.PodSucceeded
 	s.Set(done)
-	if got := s.InUse("n1")[gpu1]; got != 1 {
+	if got, _ := s.InUse("n1").Get(gpu1); got != 1 {
 		t.Fatalf("after b finished: %d, want 1", got)
 	}
-	if held[gpu1] != 3 {
+	if got, _ := held.Get(gpu1); got != 3 {
 		t.Fatal("a map handed out changed")
 	}
 	s.Set(mk("a", "n1", "1")) // resync: same state, no double count
-	if got := s.InUse("n1")[gpu1]; got != 1 {
+	if got, _ := s.InUse("n1").Get(gpu1); got != 1 {
 		t.Fatalf("after resync: %d, want 1", got)
 	}
 	s.Delete("a")

@@ -5,6 +5,7 @@ import (
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
 )
 
@@ -13,12 +14,12 @@ import (
 // objects are shared with the cache and must not be modified.
 type Store interface {
 	rails.Configs
-	Node(name string) *corev1.Node
-	RDMANode(name string) *railnetv1alpha1.RDMANode
+	// FillNodes fills, for every out[i].Name, its Facts (nil: no such Node)
+	// and SlotsBound (the summed extended-resource requests of the
+	// non-terminated pods bound there). What it fills is shared and must
+	// not be modified.
+	FillNodes(out []placement.NodeState)
 	Pod(namespace, name string) *corev1.Pod
-	// SlotsInUse returns the summed extended-resource requests of the
-	// non-terminated pods bound to node; the caller must not modify it.
-	SlotsInUse(node string) map[corev1.ResourceName]int64
 	// PodsOfJob returns the bound pods whose JobKey is job.
 	PodsOfJob(job string) []*corev1.Pod
 	Pool(name string) *spiderv2beta1.SpiderIPPool

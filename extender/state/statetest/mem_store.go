@@ -23,6 +23,8 @@ type MemStore struct {
 	frozen      bool
 	podByKey    map[string]*corev1.Pod
 	slotsByNode map[string]map[corev1.ResourceName]int64
+	facts       map[string]*placement.NodeFacts
+	slots       map[string]placement.Amounts
 	allocByPool map[string][]*railnetv1alpha1.IPAllocation
 	podsByJob   map[string][]*corev1.Pod
 	gen         uint64
@@ -57,13 +59,33 @@ func (s *MemStore) Freeze() {
 	for _, a := range s.Allocs {
 		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], a)
 	}
+	s.facts = make(map[string]*placement.NodeFacts, len(s.Nodes))
+	for name, n := range s.Nodes {
+		s.facts[name] = placement.NewNodeFacts(n, s.RDMANodes[name])
+	}
+	s.slots = make(map[string]placement.Amounts, len(s.slotsByNode))
+	for name, m := range s.slotsByNode {
+		s.slots[name] = placement.AmountsOf(m)
+	}
 }
 
-// Node implements state.Store.
-func (s *MemStore) Node(n string) *corev1.Node { return s.Nodes[n] }
-
-// RDMANode implements state.Store.
-func (s *MemStore) RDMANode(n string) *railnetv1alpha1.RDMANode { return s.RDMANodes[n] }
+// FillNodes implements state.Store: from the indexes once frozen, else
+// worked out anew on every call, so tests may change the store between
+// calls.
+func (s *MemStore) FillNodes(out []placement.NodeState) {
+	for i := range out {
+		name := out[i].Name
+		if s.frozen {
+			out[i].Facts, out[i].SlotsBound = s.facts[name], s.slots[name]
+			continue
+		}
+		out[i].Facts, out[i].SlotsBound = nil, nil
+		if n := s.Nodes[name]; n != nil {
+			out[i].Facts = placement.NewNodeFacts(n, s.RDMANodes[name])
+			out[i].SlotsBound = placement.AmountsOf(s.slotsInUse(name))
+		}
+	}
+}
 
 // Pool implements state.Store.
 func (s *MemStore) Pool(n string) *spiderv2beta1.SpiderIPPool { return s.Pools[n] }
@@ -81,11 +103,7 @@ func (s *MemStore) Pod(ns, name string) *corev1.Pod {
 	return nil
 }
 
-// SlotsInUse implements state.Store.
-func (s *MemStore) SlotsInUse(n string) map[corev1.ResourceName]int64 {
-	if s.frozen {
-		return s.slotsByNode[n]
-	}
+func (s *MemStore) slotsInUse(n string) map[corev1.ResourceName]int64 {
 	var out map[corev1.ResourceName]int64
 	for _, p := range s.Pods {
 		if p.Spec.NodeName != n || placement.Terminated(p) {

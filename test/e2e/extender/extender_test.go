@@ -1,6 +1,7 @@
 package extender
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -40,11 +41,11 @@ func TestPodsLandWhereRailsAreUpAndPoolsHaveRoom(t *testing.T) {
 	second := r.pod("second", nil)
 	msg := r.waitUnschedulable(second, "SpiderIPPool e2e-rails-net11 has no free address")
 	for _, want := range []string{
-		"rail e2e-rails/gpu1-macvlan: NIC eth1 on node rails-link-down is down (link down, RDMA mlx5_1 port 1 ACTIVE)",
-		"rail e2e-rails/gpu1-macvlan: NIC eth1 on node rails-port-down is down (link up, RDMA mlx5_1 port 1 DOWN)",
-		"SpiderIPPool e2e-rails-net11 serves only nodes matching e2e-pool=gpu1 (spec.nodeAffinity), not rails-no-pool",
-		"rail e2e-rails/gpu1-macvlan: NIC eth1 not found on node rails-other-nic (RDMANode lists eth9)",
-		"SpiderIPPool e2e-rails-net11 has no free address (2 usable, ",
+		"1 rail e2e-rails/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node",
+		"1 rail e2e-rails/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node",
+		"1 rail e2e-rails/gpu1-macvlan: no address for this node: SpiderIPPool e2e-rails-net11 serves only nodes matching e2e-pool=gpu1 (spec.nodeAffinity), not this one",
+		"1 rail e2e-rails/gpu1-macvlan: NIC eth1 not found in this node's RDMANode",
+		"1 rail e2e-rails/gpu1-macvlan: no address for this node: SpiderIPPool e2e-rails-net11 has no free address (2 usable, ",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("second pod's PodScheduled message lacks %q:\n%s", want, msg)
@@ -74,15 +75,43 @@ func TestRailDownSendsNextPodElsewhere(t *testing.T) {
 	}
 	r.setNIC(other, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
 	third := r.pod("third", nil)
-	want := "rail e2e-down/gpu1-macvlan: NIC eth1 on node " + other + " is down (link up, RDMA mlx5_1 port 1 DOWN); bring the link up or drain the node"
+	want := "1 rail e2e-down/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node"
 	ev := r.waitEvent(third, want)
-	if !strings.Contains(ev, "rail e2e-down/gpu1-macvlan: NIC eth1 on node "+on+" is down (link down") {
-		t.Fatalf("event does not name the other down node %s: %s", on, ev)
+	if !strings.Contains(ev, "1 rail e2e-down/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node") {
+		t.Fatalf("event does not count the other down node %s: %s", on, ev)
 	}
 	// The rail comes back: the Node label change requeues the pod.
 	r.setNIC(on, func(n *railnetv1alpha1.NIC) { n.LinkState = "up" })
 	if got := r.waitBound(third); got != on {
 		t.Fatalf("third pod bound to %s once %s's rail came back, want %s", got, on, on)
+	}
+}
+
+// Reasons do not name nodes, so the scheduler folds a refusal by hundreds
+// of nodes into one line per cause with its count, well within the event's
+// length limit.
+func TestRefusalsFoldAcrossNodes(t *testing.T) {
+	r := newRig(t, "e2e-fold", resources[4], []string{"172.16.11.1-172.16.11.100"}, nil)
+	const perCause = 110
+	err := parallel(2*perCause, 8, func(i int) error {
+		name := fmt.Sprintf("fold-%03d", i)
+		if i < perCause {
+			r.node(name, nil, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
+		} else {
+			r.node(name, nil, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.pod("lost", nil)
+	ev := r.waitEvent(p, fmt.Sprintf("%d rail e2e-fold/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node", perCause))
+	if want := fmt.Sprintf("%d rail e2e-fold/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node", perCause); !strings.Contains(ev, want) {
+		t.Fatalf("event lacks %q:\n%s", want, ev)
+	}
+	if strings.Contains(ev, "fold-") {
+		t.Fatalf("event names a node: %s", ev)
 	}
 }
 

@@ -28,6 +28,7 @@ var resources = []string{
 	"spidernet.io/e2e_down",
 	"spidernet.io/e2e_job",
 	"spidernet.io/e2e_group",
+	"spidernet.io/e2e_fold",
 	benchResource,
 }
 

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+)
+
+// The answers are written by hand: a filter answer for 5,000 nodes is
+// mostly node names, and encoding/json's reflection would cost more than
+// deciding about the nodes. The output is what encoding/json writes for the
+// same values (the tests compare them).
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// AppendFilterResult appends res as JSON.
+func AppendFilterResult(b []byte, res *extenderv1.ExtenderFilterResult) ([]byte, error) {
+	if res.Nodes != nil {
+		// Only schedulers without nodeCacheCapable send whole Nodes.
+		out, err := json.Marshal(res)
+		return append(b, out...), err
+	}
+	b = append(b, `{"Nodes":null,"NodeNames":`...)
+	if res.NodeNames == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, n := range *res.NodeNames {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, n)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"FailedNodes":`...)
+	b = appendReasons(b, res.FailedNodes)
+	b = append(b, `,"FailedAndUnresolvableNodes":`...)
+	b = appendReasons(b, res.FailedAndUnresolvableNodes)
+	b = append(b, `,"Error":`...)
+	b = appendString(b, res.Error)
+	return append(b, '}'), nil
+}
+
+// appendReasons appends a FailedNodesMap; its order does not matter to the
+// scheduler, so it is not sorted.
+func appendReasons(b []byte, m extenderv1.FailedNodesMap) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	first := true
+	for node, reason := range m {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, node)
+		b = append(b, ':')
+		b = appendString(b, reason)
+	}
+	return append(b, '}')
+}
+
+// AppendPriorities appends a HostPriorityList as JSON.
+func AppendPriorities(b []byte, list extenderv1.HostPriorityList) []byte {
+	if list == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, p := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Host":`...)
+		b = appendString(b, p.Host)
+		b = append(b, `,"Score":`...)
+		b = strconv.AppendInt(b, p.Score, 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendString appends s as a JSON string the way encoding/json does; plain
+// printable ASCII, what node names and reasons are, is copied as is.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+			out, _ := json.Marshal(s) // never fails for a string
+			return append(b, out...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
