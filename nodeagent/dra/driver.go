@@ -51,9 +51,8 @@ type Driver struct {
 	opts   Options
 	cancel context.CancelCauseFunc
 
-	mu         sync.Mutex
-	published  []resourceapi.Device
-	registered bool
+	mu        sync.Mutex
+	published []resourceapi.Device
 }
 
 // New checks the options.
@@ -101,6 +100,7 @@ func (d *Driver) Run(ctx context.Context) error {
 	}
 	helper, err := kubeletplugin.Start(ctx, d,
 		kubeletplugin.DriverName(DriverName),
+		kubeletplugin.HealthService(false),
 		kubeletplugin.KubeClient(d.opts.KubeClient),
 		kubeletplugin.NodeName(d.opts.NodeName),
 		kubeletplugin.RegistrarDirectoryPath(filepath.Join(d.opts.KubeletRoot, "plugins_registry")),
@@ -117,11 +117,6 @@ func (d *Driver) Run(ctx context.Context) error {
 		if err := d.publish(ctx, helper); err != nil {
 			log.Error(err, "compute the rails ResourceSlice; retrying")
 		}
-		if st := helper.RegistrationStatus(); st != nil {
-			d.mu.Lock()
-			d.registered = st.PluginRegistered
-			d.mu.Unlock()
-		}
 		select {
 		case <-ctx.Done():
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -131,13 +126,6 @@ func (d *Driver) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// Registered says whether the kubelet confirmed the registration.
-func (d *Driver) Registered() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.registered
 }
 
 // publish recomputes the devices and hands a changed slice to the helper.
@@ -301,8 +289,8 @@ func (d *Driver) HandleError(ctx context.Context, err error, msg string) {
 	}
 }
 
-// WatchHealthStatus implements kubeletplugin.DRAPlugin. Health is expressed
-// through the slice (unhealthy rails leave it), not per-device reports.
+// WatchHealthStatus implements kubeletplugin.DRAPlugin; the health service
+// is off: health is expressed through the slice (unhealthy rails leave it).
 func (d *Driver) WatchHealthStatus(context.Context, chan<- kubeletplugin.DeviceHealthReport) error {
 	return kubeletplugin.ErrHealthNotSupported
 }

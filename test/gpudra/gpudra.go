@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -87,10 +88,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ctx, d.cancel = context.WithCancelCause(ctx)
 	defer d.cancel(nil)
-	helper, err := kubeletplugin.Start(ctx, d,
+	dataDir := filepath.Join(o.KubeletRoot, "plugins", DriverName)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+	helper, err := kubeletplugin.Start(ctx, d, kubeletplugin.HealthService(false),
 		kubeletplugin.DriverName(DriverName), kubeletplugin.KubeClient(o.KubeClient), kubeletplugin.NodeName(o.NodeName),
 		kubeletplugin.RegistrarDirectoryPath(filepath.Join(o.KubeletRoot, "plugins_registry")),
-		kubeletplugin.PluginDataDirectoryPath(filepath.Join(o.KubeletRoot, "plugins", DriverName)))
+		kubeletplugin.PluginDataDirectoryPath(dataDir))
 	if err != nil {
 		return err
 	}
@@ -148,7 +153,7 @@ func (d *driver) HandleError(ctx context.Context, err error, msg string) {
 	}
 }
 
-// WatchHealthStatus: the test GPUs report no health.
+// WatchHealthStatus: the test GPUs report no health (the service is off).
 func (d *driver) WatchHealthStatus(context.Context, chan<- kubeletplugin.DeviceHealthReport) error {
 	return kubeletplugin.ErrHealthNotSupported
 }
