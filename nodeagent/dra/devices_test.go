@@ -211,9 +211,15 @@ func TestPrepare(t *testing.T) {
 		})
 	}
 
-	pc, err := Prepare(tests[0].claim, "node-a", nics, chars)
+	withPods := tests[0].claim.DeepCopy()
+	withPods.Status.ReservedFor = []resourceapi.ResourceClaimConsumerReference{
+		{Resource: "pods", Name: "trainer", UID: "pod-1"}, {APIGroup: "example.com", Resource: "jobs", Name: "j", UID: "job-1"}}
+	pc, err := Prepare(withPods, "node-a", nics, chars)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(pc.Pods, []string{"pod-1"}) {
+		t.Errorf("claim reserved for pods %v, want [pod-1] (the CNI's key)", pc.Pods)
 	}
 	if pc.Rails[0].ShareID != "share-a" || pc.Rails[0].Netdev != "eth0" || !slices.Equal(pc.Rails[0].CharDevices, []string{"/dev/infiniband/uverbs0"}) {
 		t.Errorf("rail 0 prepared as %+v", pc.Rails[0])

@@ -21,8 +21,9 @@
 // allocations one NIC takes (like the device plugin's rdmaHcaMax).
 //
 // Prepare. For each claim, the rails allocated by this driver on this node
-// become a PreparedClaim (rail order), written as JSON under the plugin's
-// data folder (claims/<claim UID>.json) for the CNI to read, and a CDI spec
+// become a PreparedClaim (rail order, with the UIDs of the pods the claim is
+// reserved for), written as JSON under the plugin's data folder
+// (claims/<claim UID>.json, ClaimFile) for the CNI to read, and a CDI spec
 // (kind railnet.io/rail) per claim giving the containers the NICs'
 // /dev/infiniband nodes and RAILNET_RAILS / RAILNET_RAIL_<i>_NETDEV /
 // RAILNET_RAIL_<i>_RDMA_DEVICE variables. Unprepare removes both. The

@@ -32,10 +32,13 @@ type PreparedRail struct {
 // PreparedClaim is what NodePrepareResources learned about a claim: the file
 // the CNI reads to create the claimed rails.
 type PreparedClaim struct {
-	UID       string         `json:"uid"`
-	Namespace string         `json:"namespace"`
-	Name      string         `json:"name"`
-	Rails     []PreparedRail `json:"rails"` // rail order
+	UID       string `json:"uid"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Pods are the UIDs of the pods the claim is reserved for: the CNI,
+	// called with K8S_POD_UID, finds its pod's rails by them.
+	Pods  []string       `json:"pods,omitempty"`
+	Rails []PreparedRail `json:"rails"` // rail order
 }
 
 // Prepare maps a claim's allocation to this node's NICs: every device result
@@ -47,6 +50,11 @@ func Prepare(claim *resourceapi.ResourceClaim, pool string, nics []railnetv1.NIC
 	pc := PreparedClaim{UID: string(claim.UID), Namespace: claim.Namespace, Name: claim.Name}
 	if claim.Status.Allocation == nil {
 		return pc, fmt.Errorf("ResourceClaim %s/%s is not allocated; the scheduler allocates it before the pod starts", claim.Namespace, claim.Name)
+	}
+	for _, ref := range claim.Status.ReservedFor {
+		if ref.Resource == "pods" && ref.APIGroup == "" {
+			pc.Pods = append(pc.Pods, string(ref.UID))
+		}
 	}
 	byDevice := map[string]railnetv1.NIC{}
 	for _, n := range nics {

@@ -112,6 +112,9 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		if !slices.Equal(got, railsA) {
 			t.Errorf("claim file rails %v, allocation %v", got, railsA)
 		}
+		if !slices.Equal(pc.Pods, []string{string(podA.UID)}) {
+			t.Errorf("claim file names pods %v, want pod A %s (the CNI finds its rails by pod UID)", pc.Pods, podA.UID)
+		}
 		spec, err := os.ReadFile(e.node.HostPath(filepath.Join("/run/cdi", "railnet.io-rail_"+string(claimA.UID)+".json")))
 		if err != nil || !strings.Contains(string(spec), "RAILNET_RAILS="+joinInts(railsA)) {
 			t.Errorf("CDI spec: %v\n%s", err, spec)
