@@ -11,27 +11,23 @@ import (
 	"k8s.io/utils/ptr"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/api/railsdra"
 )
 
-// DriverName is the rails driver's name: the ResourceSlices' spec.driver,
-// the DeviceClass's selector and the kubelet plugin's registration name.
-const DriverName = "rails.railnet.io"
-
-// Attribute and capacity names (in the driver's domain, DriverName).
+// Names shared with the claim writers (package api/railsdra).
 const (
-	AttrRail       = "rail"
-	AttrNetdev     = "netdev"
-	AttrRDMADevice = "rdmaDevice"
-	AttrPort       = "port"
-	AttrNUMANode   = "numaNode"
-	AttrLinkState  = "linkState"
-	AttrPortState  = "portState"
-	AttrLinkLayer  = "linkLayer"
-	AttrPCIAddress = "pciAddress"
-	AttrSpeedMbps  = "speedMbps"
-	// CapacityShares is the consumable capacity each allocation takes one
-	// of by default: how many pods share the NIC.
-	CapacityShares = "shares"
+	DriverName     = railsdra.DriverName
+	AttrRail       = railsdra.AttrRail
+	AttrNetdev     = railsdra.AttrNetdev
+	AttrRDMADevice = railsdra.AttrRDMADevice
+	AttrPort       = railsdra.AttrPort
+	AttrNUMANode   = railsdra.AttrNUMANode
+	AttrLinkState  = railsdra.AttrLinkState
+	AttrPortState  = railsdra.AttrPortState
+	AttrLinkLayer  = railsdra.AttrLinkLayer
+	AttrPCIAddress = railsdra.AttrPCIAddress
+	AttrSpeedMbps  = railsdra.AttrSpeedMbps
+	CapacityShares = railsdra.CapacityShares
 )
 
 // DefaultShares is a NIC's shares when Options.Shares is 0.

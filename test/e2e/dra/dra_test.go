@@ -200,6 +200,29 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		waitSlice(ctx, t, c, dra.DriverName, func(s *resourceapi.ResourceSlice) bool { return len(s.Spec.Devices) == 8 })
 	})
 
+	t.Run("the pairwise template pairs each GPU with a rail on its root", func(t *testing.T) {
+		podD := claimPod(ctx, t, c, "trainer-d", &corev1.PodResourceClaim{Name: "pairs", ResourceClaimTemplateName: ptr.To("gpu-rail-pairs-2")})
+		cd := podClaim(ctx, t, c, podD)
+		byRequest := map[string]int{}
+		for _, r := range cd.Status.Allocation.Devices.Results {
+			var i int
+			if _, err := fmt.Sscanf(r.Device[strings.LastIndex(r.Device, "-")+1:], "%d", &i); err != nil {
+				t.Fatalf("device %s: %v", r.Device, err)
+			}
+			byRequest[r.Request] = i
+		}
+		for _, pair := range []string{"0", "1"} {
+			g, gok := byRequest["gpu-"+pair]
+			r, rok := byRequest["rail-"+pair]
+			if !gok || !rok || fixtureRoots[g] != fixtureRoots[r] {
+				t.Errorf("pair %s: GPU %d (%v) and rail %d (%v) not on one PCIe root; allocation %v", pair, g, gok, r, rok, byRequest)
+			}
+		}
+		if byRequest["rail-0"] == byRequest["rail-1"] {
+			t.Errorf("both pairs got rail %d; the rails must be distinct", byRequest["rail-0"])
+		}
+	})
+
 	t.Run("deleting the pods releases the claims and their files", func(t *testing.T) {
 		var uids []string
 		var claims resourceapi.ResourceClaimList
