@@ -3,6 +3,8 @@ package dra
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,7 +75,7 @@ func Prepare(claim *resourceapi.ResourceClaim, pool string, nics []railnetv1.NIC
 		}
 		n, ok := byDevice[r.Device]
 		if !ok {
-			return pc, fmt.Errorf("ResourceClaim %s/%s: node %s has no rail NIC %s (its rails: %s); check the node's RDMANode and the agent's rail configuration", claim.Namespace, claim.Name, pool, r.Device, strings.Join(sortedKeys(byDevice), ", "))
+			return pc, fmt.Errorf("ResourceClaim %s/%s: node %s has no rail NIC %s (its rails: %s); check the node's RDMANode and the agent's rail configuration", claim.Namespace, claim.Name, pool, r.Device, strings.Join(slices.Sorted(maps.Keys(byDevice)), ", "))
 		}
 		pr := PreparedRail{Request: r.Request, Device: r.Device, Rail: *n.Rail, Netdev: n.Netdev, RDMADevice: n.RDMADevice}
 		if r.ShareID != nil {
@@ -120,13 +122,4 @@ func CDISpec(pc PreparedClaim) ([]byte, error) {
 		spec.Devices = append(spec.Devices, cdispec.Device{Name: CDIDeviceName(pc.UID, r), ContainerEdits: e})
 	}
 	return json.MarshalIndent(spec, "", "  ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
