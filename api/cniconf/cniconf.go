@@ -49,6 +49,11 @@ type CoordinatorOptions struct {
 	// address when a check fails (default: RAILNET_IPAM_SOCKET or the
 	// default path).
 	IPAMSocket string `json:"ipamSocket,omitempty"`
+	// RDMAMaster is the node NIC whose RDMA device the interface shares
+	// (the macvlan/ipvlan master of a network with an RDMA resource): after
+	// ADD the node agent finds the pod's own RoCE GID on it and writes the
+	// pod's NCCL conf file. Empty for networks without RDMA.
+	RDMAMaster string `json:"rdmaMaster,omitempty"`
 }
 
 // Coordinator is the coordinator's entry of a network's plugin list.

@@ -44,14 +44,14 @@ type Options struct {
 	Now time.Time
 	// HeartbeatTTL is how old an RDMANode heartbeat may be.
 	HeartbeatTTL time.Duration
-	// GIDsPerInterface is how many GID table entries one pod interface adds
-	// (RoCE v1 and v2 entries for its address).
+	// GIDsPerInterface is how many GID table entries one IPv4 pod interface
+	// adds on a NIC whose agent reports no GID layout (see GIDNeed).
 	GIDsPerInterface int32
 }
 
 // DefaultOptions returns the options the extender runs with by default.
 func DefaultOptions(now time.Time) Options {
-	return Options{Now: now, HeartbeatTTL: 2 * time.Minute, GIDsPerInterface: 2}
+	return Options{Now: now, HeartbeatTTL: 2 * time.Minute, GIDsPerInterface: defaultGIDsPerInterface}
 }
 
 // Result is Filter's answer, in the shape of the extender protocol.
@@ -148,7 +148,7 @@ func check(pod Pod, resources []corev1.ResourceName, n *NodeState, pools map[str
 					r.Network, m, n.Name, railnetv1alpha1.RailLabel(*nic.Rail), railnetv1alpha1.RailDown))
 				continue
 			}
-			gidNeed[m] += opts.GIDsPerInterface
+			gidNeed[m] += GIDNeed(nic, r, opts.GIDsPerInterface)
 			if nic.GIDTableSize > 0 && nic.GIDTableUsed+gidNeed[m] > nic.GIDTableSize {
 				hard = append(hard, fmt.Sprintf("rail %s: GID table of %s port %d (NIC %s) on node %s is full (%d of %d entries used, %d needed); remove pods using that NIC or pick another node",
 					r.Network, nic.RDMADevice, nic.Port, m, n.Name, nic.GIDTableUsed, nic.GIDTableSize, gidNeed[m]))

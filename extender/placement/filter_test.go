@@ -73,10 +73,14 @@ func TestFilter(t *testing.T) {
 			node:      NodeState{Name: "n1", Node: node("n1", map[string]string{"railnet.io/rail.1": "down"}), RDMANode: rdmaNode("n1")},
 			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 on node n1 is down (node label railnet.io/rail.1=down)"},
 		{name: "GID table full", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 255 }),
-			wantUnres: "rail spiderpool/gpu1-macvlan: GID table of mlx5_1 port 1 (NIC eth1) on node n1 is full (255 of 256 entries used, 2 needed)"},
+			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 253 }),
+			wantUnres: "rail spiderpool/gpu1-macvlan: GID table of mlx5_1 port 1 (NIC eth1) on node n1 is full (253 of 256 entries used, 4 needed)"},
 		{name: "GID table with room", pod: twoRailPod(),
-			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 254 }), wantPass: true},
+			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 252 }), wantPass: true},
+		{name: "GID table with room for a NIC the agent saw without IPv6", pod: twoRailPod(),
+			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+				s.NICs[0].GIDTableUsed, s.NICs[0].GIDsPerAddress, s.NICs[0].GIDsPerInterface = 254, 2, 2
+			}), wantPass: true},
 		{name: "pool full", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
 				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1", "172.16.11.2"}), 0),

@@ -2,6 +2,7 @@ package placement
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/railnet/railnet/extender/rails"
 )
@@ -30,45 +31,69 @@ func JobKey(pod *corev1.Pod) string {
 // NewPod gathers what placement needs from a pod and its rails.
 func NewPod(pod *corev1.Pod, rs []rails.Rail) Pod {
 	p := Pod{Ref: pod.Namespace + "/" + pod.Name, Rails: rs}
+	var reqs corev1.ResourceList
 	for _, r := range rs {
 		if r.Resource == "" {
 			continue
 		}
 		if p.Requests == nil {
 			p.Requests = map[corev1.ResourceName]int64{}
+			reqs = podRequests(pod)
 		}
-		p.Requests[r.Resource] = Request(pod, r.Resource)
+		q := reqs[r.Resource]
+		p.Requests[r.Resource] = q.Value()
 	}
 	return p
 }
 
-// Request is the pod's effective request of res, as the scheduler counts it:
-// the sum over app containers or the largest init container, whichever is
-// more. A container's limit stands in for a missing request.
+// Request is the pod's effective request of res, as kube-scheduler counts
+// it (component-helpers resource.PodRequests, the scheduler's own rule): app
+// containers and restartable (sidecar) init containers add up; an ordinary
+// init container needs its own request plus the sidecars started before it,
+// and the pod needs the largest of those moments; pod overhead is added. A
+// container's limit stands in for a missing request, as the API server's
+// defaulting does it.
 func Request(pod *corev1.Pod, res corev1.ResourceName) int64 {
-	var sum int64
-	for i := range pod.Spec.Containers {
-		sum += containerRequest(&pod.Spec.Containers[i], res)
-	}
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			sum += containerRequest(c, res) // sidecar: runs alongside the app
-			continue
-		}
-		sum = max(sum, containerRequest(c, res))
-	}
-	return sum
+	q := podRequests(pod)[res]
+	return q.Value()
 }
 
-func containerRequest(c *corev1.Container, res corev1.ResourceName) int64 {
-	if q, ok := c.Resources.Requests[res]; ok {
-		return q.Value()
+func podRequests(pod *corev1.Pod) corev1.ResourceList {
+	return resourcehelper.PodRequests(withDefaultedRequests(pod), resourcehelper.PodResourcesOptions{})
+}
+
+// withDefaultedRequests returns the pod with each container's missing
+// requests set to its limits, as the API server stores pods; the pod itself
+// when nothing is missing (the usual case), else a copy.
+func withDefaultedRequests(pod *corev1.Pod) *corev1.Pod {
+	missing := func(cs []corev1.Container) bool {
+		for i := range cs {
+			for r := range cs[i].Resources.Limits {
+				if _, ok := cs[i].Resources.Requests[r]; !ok {
+					return true
+				}
+			}
+		}
+		return false
 	}
-	if q, ok := c.Resources.Limits[res]; ok {
-		return q.Value()
+	if !missing(pod.Spec.Containers) && !missing(pod.Spec.InitContainers) {
+		return pod
 	}
-	return 0
+	cp := pod.DeepCopy()
+	for _, cs := range [][]corev1.Container{cp.Spec.Containers, cp.Spec.InitContainers} {
+		for i := range cs {
+			rr := &cs[i].Resources
+			for r, q := range rr.Limits {
+				if _, ok := rr.Requests[r]; !ok {
+					if rr.Requests == nil {
+						rr.Requests = corev1.ResourceList{}
+					}
+					rr.Requests[r] = q
+				}
+			}
+		}
+	}
+	return cp
 }
 
 // Terminated reports whether a pod no longer holds its node's resources.

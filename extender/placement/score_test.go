@@ -103,8 +103,8 @@ func TestRequestAndJobKey(t *testing.T) {
 	if got := Request(pod, res1); got != 5 {
 		t.Errorf("request of %s = %d, want 5 (init container larger than the sum)", res1, got)
 	}
-	if got := Request(pod, res2); got != 2 {
-		t.Errorf("request of %s = %d, want 2", res2, got)
+	if got := Request(pod, res2); got != 1 {
+		t.Errorf("request of %s = %d, want 1 (the sidecar starts after the init container has finished)", res2, got)
 	}
 	if got := JobKey(pod); got != "ns/batch.kubernetes.io/job-name=j" {
 		t.Errorf("job key %q", got)

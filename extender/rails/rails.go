@@ -62,6 +62,9 @@ func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 			if smc == nil {
 				continue
 			}
+			if err := needsPools(pod, smc); err != nil {
+				return nil, err
+			}
 			rail := FromConfig(smc)
 			rail.Interface = r.Interface
 			out = append(out, rail)
@@ -87,6 +90,9 @@ func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 					pod.Namespace, pod.Name, g, key, key, g)
 			}
 			for _, smc := range smcs {
+				if err := needsPools(pod, smc); err != nil {
+					return nil, err
+				}
 				rail := FromConfig(smc)
 				if seen[rail.Network] {
 					continue
@@ -99,6 +105,19 @@ func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 		return out, nil
 	}
 	return nil, nil
+}
+
+// needsPools refuses a network that names no SpiderIPPool: the IPAM gives
+// an interface addresses only from the pools its config names (there is no
+// fallback to spec.default pools; the webhook refuses such configs, this
+// catches ones made before it or around it).
+func needsPools(pod *corev1.Pod, smc *spiderv2beta1.SpiderMultusConfig) error {
+	if !smc.Spec.Pools().Empty() {
+		return nil
+	}
+	sub := strings.ReplaceAll(smc.Spec.Type(), "-", "")
+	return fmt.Errorf("pod %s/%s: SpiderMultusConfig %s/%s names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.%s.ippools.ipv4 or .ipv6 in it",
+		pod.Namespace, pod.Name, smc.Namespace, smc.Name, sub)
 }
 
 // FromConfig reads one SpiderMultusConfig's rail through the shared accessors.

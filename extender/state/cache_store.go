@@ -24,7 +24,6 @@ const (
 	indexPodJob    = "railnet.extender/pod-job"
 	indexAllocPool = "railnet.extender/alloc-pool"
 	indexSMCGroup  = "railnet.extender/smc-group"
-	indexPoolDflt  = "railnet.extender/pool-default"
 )
 
 // CacheStore is a Store over a controller-runtime cache. Reads never reach
@@ -76,12 +75,6 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		}},
 		{&railnetv1alpha1.IPAllocation{}, indexAllocPool, func(o client.Object) []string {
 			return []string{o.(*railnetv1alpha1.IPAllocation).Spec.Pool}
-		}},
-		{&spiderv2beta1.SpiderIPPool{}, indexPoolDflt, func(o client.Object) []string {
-			if d := o.(*spiderv2beta1.SpiderIPPool).Spec.Default; d != nil && *d {
-				return []string{"true"}
-			}
-			return nil
 		}},
 		{&spiderv2beta1.SpiderMultusConfig{}, indexSMCGroup, func(o client.Object) []string {
 			var keys []string
@@ -226,13 +219,6 @@ func (s *CacheStore) Pool(name string) *spiderv2beta1.SpiderIPPool {
 		return p
 	}
 	return nil
-}
-
-// DefaultPools implements Store.
-func (s *CacheStore) DefaultPools() []*spiderv2beta1.SpiderIPPool {
-	var l spiderv2beta1.SpiderIPPoolList
-	s.list(&l, client.MatchingFields{indexPoolDflt: "true"})
-	return ptrs(l.Items)
 }
 
 // Allocations implements Store.

@@ -53,7 +53,6 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	if len(rs) == 0 {
 		return placement.Filter(placement.Pod{}, passOnly(names), nil, placement.Options{})
 	}
-	rs = d.withDefaults(rs)
 	d.InFlight.Forget(pod.UID)
 	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
@@ -72,21 +71,10 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	if err != nil || len(rs) == 0 {
 		return placement.Score(placement.Pod{}, passOnly(names), nil, d.Topology)
 	}
-	p := placement.NewPod(pod, d.withDefaults(rs))
+	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
 	nodes := d.nodes(names, v)
 	return placement.Score(p, nodes, d.peers(pod, v), d.Topology)
-}
-
-// withDefaults fills in default pools for rails that name none; the lookup
-// is skipped when every rail names its pools.
-func (d *Decider) withDefaults(rs []rails.Rail) []rails.Rail {
-	for _, r := range rs {
-		if len(r.PoolsV4) == 0 && len(r.PoolsV6) == 0 {
-			return rails.WithDefaultPools(rs, d.Store.DefaultPools())
-		}
-	}
-	return rs
 }
 
 func passOnly(names []string) []placement.NodeState {

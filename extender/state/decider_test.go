@@ -174,26 +174,21 @@ func TestPrioritizeJobLocality(t *testing.T) {
 	}
 }
 
-// A network that names no pool gets its address from the default pools, so
-// their room is what counts.
-func TestDefaultPools(t *testing.T) {
+// A network that names no pool cannot give its interface an address: the
+// IPAM serves only the pools a config names, so the extender does not fall
+// back to spec.default pools either, and says what to fix.
+func TestPoollessNetworkFitsNoNode(t *testing.T) {
 	now := time.Now()
 	s := world("10", "172.16.11.1-172.16.11.100")
 	s.SMCs[0].Spec.Macvlan.IPPools = nil
 	yes := true
 	s.Pools["default-v4"] = &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: "default-v4"},
 		Spec: spiderv2beta1.IPPoolSpec{Subnet: "10.9.0.0/24", IPs: []string{"10.9.0.1"}, Default: &yes}}
-	s.Allocs = append(s.Allocs, &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "y"},
-		Spec: railnetv1alpha1.IPAllocationSpec{Pool: "default-v4", IP: "10.9.0.1", PodUID: "someone"}})
 	p := rdmaPod("p", nil)
 	s.Pods = append(s.Pods, p)
 	res := newDecider(s, &now).Filter(p, []string{"n1"})
-	want := "rail spiderpool/gpu1-macvlan: no address for node n1: SpiderIPPool default-v4 has no free address (1 usable, 1 allocated"
-	if !strings.Contains(res.Unresolvable["n1"], want) {
-		t.Fatalf("%+v, want %q", res, want)
-	}
-	s.Allocs = nil
-	if res := newDecider(s, &now).Filter(p, []string{"n1"}); len(res.Passed) != 1 {
-		t.Fatalf("default pool with room: %+v", res)
+	want := "pod train/p: SpiderMultusConfig spiderpool/gpu1-macvlan names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.macvlan.ippools.ipv4 or .ipv6 in it"
+	if len(res.Passed) != 0 || res.Unresolvable["n1"] != want {
+		t.Fatalf("%+v, want n1 unresolvable: %q", res, want)
 	}
 }

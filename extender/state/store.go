@@ -22,8 +22,6 @@ type Store interface {
 	// PodsOfJob returns the bound pods whose JobKey is job.
 	PodsOfJob(job string) []*corev1.Pod
 	Pool(name string) *spiderv2beta1.SpiderIPPool
-	// DefaultPools returns the pools marked spec.default.
-	DefaultPools() []*spiderv2beta1.SpiderIPPool
 	// Allocations returns the IPAllocations of a pool.
 	Allocations(pool string) []*railnetv1alpha1.IPAllocation
 	// PoolGeneration changes whenever the pool or one of its IPAllocations

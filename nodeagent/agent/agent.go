@@ -326,7 +326,7 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 		src.Resources = func() []metrics.Resource {
 			var out []metrics.Resource
 			for _, r := range a.dp.Status() {
-				out = append(out, metrics.Resource{Name: r.Name, Devices: r.Devices, Healthy: r.Healthy, Registered: r.Registered})
+				out = append(out, metrics.Resource{Name: r.Name, Devices: r.Devices, Healthy: r.Healthy, Registered: r.Registered, Down: r.Down})
 			}
 			return out
 		}

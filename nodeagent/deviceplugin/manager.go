@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,6 +52,7 @@ type Options struct {
 type ResourceStatus struct {
 	Name       string   // prefix/name
 	Netdevs    []string // matched NICs
+	Down       []string // matched NICs whose link or RDMA port is down
 	Devices    int
 	Healthy    bool
 	Registered bool
@@ -143,7 +145,7 @@ func (m *Manager) Status() []ResourceStatus {
 	out := make([]ResourceStatus, 0, len(m.resources))
 	for name, s := range m.resources {
 		cfg, nics, _ := s.res.snapshot()
-		st := ResourceStatus{Name: name, Devices: cfg.MaxSlots(), Healthy: Healthy(nics), Registered: s.registered}
+		st := ResourceStatus{Name: name, Devices: cfg.MaxSlots(), Healthy: Healthy(nics), Down: DownNICs(nics), Registered: s.registered}
 		for _, n := range nics {
 			st.Netdevs = append(st.Netdevs, n.Netdev)
 		}
@@ -209,9 +211,30 @@ func (m *Manager) refreshHealth(ctx context.Context) {
 		return
 	}
 	m.lastDevErr = nil
-	for _, s := range m.resources {
-		cfg, _, _ := s.res.snapshot()
-		s.res.update(cfg, Select(cfg.Selectors, nics))
+	for name, s := range m.resources {
+		cfg, before, _ := s.res.snapshot()
+		after := Select(cfg.Selectors, nics)
+		s.res.update(cfg, after)
+		logDown(ctx, name, before, after)
+	}
+}
+
+// logDown logs a change of a resource's down NICs: which are down, and
+// whether the resource still serves.
+func logDown(ctx context.Context, name string, before, after []railnetv1.NIC) {
+	was, now := DownNICs(before), DownNICs(after)
+	if slices.Equal(was, now) {
+		return
+	}
+	log := klog.FromContext(ctx)
+	switch {
+	case len(now) == 0:
+		log.Info("all NICs of the resource serve again", "resource", name, "nics", len(after))
+	case Healthy(after):
+		log.Info("NICs of the resource are down; it stays healthy while the others serve",
+			"resource", name, "down", now, "serving", len(after)-len(now))
+	default:
+		log.Info("every NIC of the resource is down; its devices are Unhealthy", "resource", name, "down", now)
 	}
 }
 

@@ -288,3 +288,73 @@ func TestConfigHotReload(t *testing.T) {
 		t.Errorf("last good config not in force: %+v", st)
 	}
 }
+
+// A resource whose selectors match every NIC (the chart's vendor-wide
+// default) keeps serving while one NIC is down, and says which one is; its
+// devices turn Unhealthy only when no matched NIC serves. A per-NIC
+// resource on the down NIC turns Unhealthy at once.
+func TestVendorWideResourceSurvivesOneNICDown(t *testing.T) {
+	const all = "spidernet.io/all_cx5"
+	h := start(t, "rail8", `{"configList":[{"resourcePrefix":"spidernet.io","resourceName":"shared_cx5_gpu3","rdmaHcaMax":10,"selectors":{"ifNames":["enp13s0f0np0"]}},
+	 {"resourcePrefix":"spidernet.io","resourceName":"all_cx5","rdmaHcaMax":10,"selectors":{"vendors":["15b3"]}}]}`)
+	h.waitKubelet(t, 10*time.Second, "both resources healthy", func(_ map[string]int, dev map[string][]*pluginapi.Device) bool {
+		return len(dev[all]) == 10 && allHealth(dev[all], pluginapi.Healthy) && allHealth(dev[gpu(3)], pluginapi.Healthy)
+	})
+	h.nn.SetUp(t, "enp13s0f0np0", false)
+	h.waitKubelet(t, 10*time.Second, "gpu3 unhealthy, all_cx5 still healthy", func(_ map[string]int, dev map[string][]*pluginapi.Device) bool {
+		return len(dev[gpu(3)]) == 10 && allHealth(dev[gpu(3)], pluginapi.Unhealthy) && len(dev[all]) == 10 && allHealth(dev[all], pluginapi.Healthy)
+	})
+	status := func() map[string]ResourceStatus {
+		out := map[string]ResourceStatus{}
+		for _, s := range h.mgr.Status() {
+			out[s.Name] = s
+		}
+		return out
+	}
+	if st := status(); !st[all].Healthy || !reflect.DeepEqual(st[all].Down, []string{"enp13s0f0np0"}) || len(st[all].Netdevs) != 8 ||
+		st[gpu(3)].Healthy || !reflect.DeepEqual(st[gpu(3)].Down, []string{"enp13s0f0np0"}) {
+		t.Errorf("status with enp13s0f0np0 down: %+v", st)
+	}
+	h.nn.SetUp(t, "enp13s0f0np0", true)
+	h.waitKubelet(t, 10*time.Second, "gpu3 healthy again", func(_ map[string]int, dev map[string][]*pluginapi.Device) bool {
+		return allHealth(dev[gpu(3)], pluginapi.Healthy)
+	})
+	if st := status(); len(st[all].Down) != 0 {
+		t.Errorf("all_cx5 still reports down NICs %v", st[all].Down)
+	}
+}
+
+func TestHealthyWhileAnyNICServes(t *testing.T) {
+	up := railnetv1.NIC{Netdev: "eth1", LinkState: "up", PortState: "ACTIVE"}
+	linkDown := railnetv1.NIC{Netdev: "eth2", LinkState: "down", PortState: "ACTIVE"}
+	portDown := railnetv1.NIC{Netdev: "eth3", RDMADevice: "mlx5_2", LinkState: "up", PortState: "DOWN"}
+	tests := []struct {
+		name    string
+		nics    []railnetv1.NIC
+		healthy bool
+		down    []string
+	}{
+		{name: "no NIC", healthy: false},
+		{name: "one up", nics: []railnetv1.NIC{up}, healthy: true},
+		{name: "one of three up", nics: []railnetv1.NIC{linkDown, up, portDown}, healthy: true, down: []string{"eth2", "eth3"}},
+		{name: "all down", nics: []railnetv1.NIC{linkDown, portDown}, healthy: false, down: []string{"eth2", "eth3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Healthy(tt.nics); got != tt.healthy {
+				t.Errorf("Healthy = %v, want %v", got, tt.healthy)
+			}
+			if got := DownNICs(tt.nics); !reflect.DeepEqual(got, tt.down) {
+				t.Errorf("DownNICs = %v, want %v", got, tt.down)
+			}
+			want := pluginapi.Unhealthy
+			if tt.healthy {
+				want = pluginapi.Healthy
+			}
+			slots := 2
+			if devs := Devices(ResourceConfig{ResourceName: "r", RdmaHcaMax: &slots}, tt.nics); len(devs) != 2 || !allHealth(devs, want) {
+				t.Errorf("devices not all %s", want)
+			}
+		})
+	}
+}

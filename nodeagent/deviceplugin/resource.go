@@ -35,17 +35,29 @@ func newResource(cfg ResourceConfig, charDevices CharDevicesFunc) *resource {
 }
 
 // Healthy reports whether the resource's devices can be used: at least one
-// NIC matches and every matched NIC has link and RDMA port up.
+// matched NIC has link and RDMA port up. A resource whose selectors match
+// several NICs (a vendor-wide one) keeps serving while any of them does: the
+// pod's network names the NIC it needs, and the extender refuses nodes
+// where that NIC's rail is down.
 func Healthy(nics []railnetv1.NIC) bool {
-	if len(nics) == 0 {
-		return false
-	}
 	for i := range nics {
-		if !nics[i].Up() {
-			return false
+		if nics[i].Up() {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// DownNICs lists the netdevs of the matched NICs whose link or RDMA port is
+// down, in the NICs' order; nil when all serve.
+func DownNICs(nics []railnetv1.NIC) []string {
+	var out []string
+	for i := range nics {
+		if !nics[i].Up() {
+			out = append(out, nics[i].Netdev)
+		}
+	}
+	return out
 }
 
 // Devices returns the kubelet devices of a resource: MaxSlots slots, all of

@@ -118,11 +118,12 @@ func (s sysfs) rdmaDeviceNICs(links Links, dev string, gpus []pciDevice) ([]rail
 		port.PortState = portState(s.readOr(pdir+"/state", ""))
 		port.PhysState = physState(s.readOr(pdir+"/phys_state", ""))
 		port.LinkLayer = s.readOr(pdir+"/link_layer", "")
-		size, used, ndevs, err := s.gidTable(pdir)
+		gids, err := s.gidTable(pdir)
 		if err != nil {
 			return nil, err
 		}
-		port.GIDTableSize, port.GIDTableUsed = size, used
+		port.GIDTableSize, port.GIDTableUsed = gids.size, int32(len(gids.used))
+		ndevs := gids.ndevs()
 		// The port's netdev: named by its GID attributes, else the PCI
 		// function's netdev when it has exactly one port and one netdev.
 		name := ""
@@ -139,6 +140,7 @@ func (s sysfs) rdmaDeviceNICs(links Links, dev string, gpus []pciDevice) ([]rail
 			continue // an RDMA port without a netdev is not a NIC we can use
 		}
 		port.Netdev = name
+		port.GIDsPerAddress, port.GIDsPerInterface = GIDsPerInterface(gids.used, name)
 		port.SpeedMbps = max(s.readInt("sys/class/net/"+name+"/speed", 0), 0)
 		port.LinkState, port.MTU, err = linkState(links, name)
 		if err != nil {
@@ -149,25 +151,43 @@ func (s sysfs) rdmaDeviceNICs(links Links, dev string, gpus []pciDevice) ([]rail
 	return out, nil
 }
 
-// gidTable returns the GID table length, the non-zero entries and the
-// netdevs named by the entries' attributes.
-func (s sysfs) gidTable(portDir string) (size, used int32, ndevs []string, err error) {
-	gids, err := s.names(portDir + "/gids")
+// gidTable reads the port's GID table: its length and the used entries.
+func (s sysfs) gidTable(portDir string) (gidTable, error) {
+	names, err := s.names(portDir + "/gids")
 	if err != nil {
-		return 0, 0, nil, err
+		return gidTable{}, err
 	}
-	for _, g := range gids {
-		size++
+	var t gidTable
+	for _, g := range names {
+		t.size++
 		v := s.readOr(portDir+"/gids/"+g, "")
-		if v != "" && strings.Trim(v, "0:") != "" {
-			used++
-			// Unused entries' ndevs cannot be read (EINVAL on a node).
-			if nd := s.readOr(portDir+"/gid_attrs/ndevs/"+g, ""); nd != "" && !contains(ndevs, nd) {
-				ndevs = append(ndevs, nd)
-			}
+		if v == "" || strings.Trim(v, "0:") == "" {
+			continue
+		}
+		// Unused entries' attributes cannot be read (EINVAL on a node).
+		t.used = append(t.used, GIDEntry{
+			GID:    v,
+			Type:   s.readOr(portDir+"/gid_attrs/types/"+g, ""),
+			Netdev: s.readOr(portDir+"/gid_attrs/ndevs/"+g, ""),
+		})
+	}
+	return t, nil
+}
+
+type gidTable struct {
+	size int32
+	used []GIDEntry
+}
+
+// ndevs are the netdevs the used entries name, in table order.
+func (t gidTable) ndevs() []string {
+	var out []string
+	for _, e := range t.used {
+		if e.Netdev != "" && !contains(out, e.Netdev) {
+			out = append(out, e.Netdev)
 		}
 	}
-	return size, used, ndevs, nil
+	return out
 }
 
 func contains(list []string, v string) bool {

@@ -29,7 +29,7 @@ func expectedNIC(i int) railnetv1.NIC {
 		MTU: 9000, SpeedMbps: 100000, PCIAddress: fmt.Sprintf("0000:%02x:00.0", 11+i),
 		VendorID: "15b3", DeviceID: "1017", Driver: "mlx5_core", NUMANode: numa,
 		NearestGPU: fmt.Sprintf("0000:%02x:00.0", 0x50+i), GPUDistance: railnetv1.DistancePIX,
-		Rail: ptr(int32(i)), GIDTableSize: 255, GIDTableUsed: 4,
+		Rail: ptr(int32(i)), GIDTableSize: 255, GIDTableUsed: 4, GIDsPerAddress: 2, GIDsPerInterface: 4,
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
 // NodeService is the node agent's IPAM: the socket service for railnet-ipam,
@@ -33,6 +34,8 @@ type NodeService struct {
 	LeaseNamespace string
 	// GCGrace is how old an allocation of a gone pod must be to be released.
 	GCGrace time.Duration
+	// NCCL, when set, writes pods' NCCL conf files (package nccl).
+	NCCL *nccl.Service
 }
 
 // Run serves until ctx ends.
@@ -62,7 +65,7 @@ func (n *NodeService) Run(ctx context.Context) error {
 	if grace == 0 {
 		grace = 5 * time.Minute
 	}
-	g.Go(func() error { return (&Service{Socket: n.Socket, Allocator: alloc}).Run(ctx) })
+	g.Go(func() error { return (&Service{Socket: n.Socket, Allocator: alloc, NCCL: n.NCCL}).Run(ctx) })
 	g.Go(func() error {
 		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute}).Run(ctx)
 	})

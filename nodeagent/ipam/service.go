@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
+	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
 // DefaultSocket is where the agent serves IPAM and railnet-ipam looks for it.
@@ -35,6 +36,9 @@ type Service struct {
 	// ReadTimeout bounds reading a request (default 10 s): a client that
 	// stalls is cut off rather than holding a connection.
 	ReadTimeout time.Duration
+	// NCCL, when set, writes pods' NCCL conf files (PathNCCL) and removes
+	// them with the pod's addresses.
+	NCCL *nccl.Service
 }
 
 // Run serves until ctx ends.
@@ -118,7 +122,31 @@ func (s *Service) Handler() http.Handler {
 			writeJSON(w, http.StatusInternalServerError, ErrorResponse{Error: err.Error()})
 			return
 		}
+		if s.NCCL != nil {
+			if err := s.NCCL.Remove(req.PodUID); err != nil {
+				klog.FromContext(r.Context()).Error(err, "remove the pod's NCCL folder", "podUID", req.PodUID)
+			}
+		}
 		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	mux.HandleFunc("POST "+ipamwire.PathNCCL, func(w http.ResponseWriter, r *http.Request) {
+		var req ipamwire.NCCLRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		if s.NCCL == nil {
+			writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "this node agent writes no NCCL conf files (--nccl-dir is empty)"})
+			return
+		}
+		rail, conf, err := s.NCCL.Rail(r.Context(), req.PodUID, req.IfName, req.Master, req.IP)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: err.Error()})
+			return
+		}
+		if conf.Warning != "" {
+			klog.FromContext(r.Context()).Info("NCCL cannot be pointed at the pod's own GIDs", "podUID", req.PodUID, "warning", conf.Warning)
+		}
+		writeJSON(w, http.StatusOK, ipamwire.NCCLResponse{HCA: rail.HCA, Port: rail.Port, GIDIndex: rail.GIDIndex, Warning: conf.Warning})
 	})
 	mux.HandleFunc("POST "+ipamwire.PathCheck, func(w http.ResponseWriter, r *http.Request) {
 		var req CheckRequest

@@ -29,6 +29,8 @@ type Resource struct {
 	Devices    int
 	Healthy    bool
 	Registered bool
+	// Down are the matched NICs whose link or RDMA port is down.
+	Down []string
 }
 
 var nicLabels = []string{"node", "rail", "netdev", "rdma_device"}
@@ -39,7 +41,7 @@ type Collector struct {
 	src  Sources
 
 	linkUp, portActive, gidSize, gidUsed, mtu, speed *prometheus.Desc
-	dpDevices, dpRegistered, scrapeErrors            *prometheus.Desc
+	dpDevices, dpRegistered, dpNICDown, scrapeErrors *prometheus.Desc
 
 	mu       sync.Mutex
 	counters map[string]*prometheus.Desc // by metric name
@@ -61,6 +63,7 @@ func New(node string, src Sources) *Collector {
 		speed:        d("railnet_nic_speed_mbps", "Link speed of the NIC in Mb/s (0 when unknown).", nl...),
 		dpDevices:    d("railnet_deviceplugin_devices", "Devices a device plugin resource offers, by health.", "resource", "health"),
 		dpRegistered: d("railnet_deviceplugin_registered", "1 when the resource is registered with the kubelet.", "resource"),
+		dpNICDown:    d("railnet_deviceplugin_nic_down", "1 for each NIC a resource matches whose link or RDMA port is down (the resource stays healthy while another serves).", "resource", "netdev"),
 		scrapeErrors: d("railnet_rdma_counter_read_errors", "RDMA devices whose counters could not be read in this scrape."),
 	}
 }
@@ -176,6 +179,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.dpDevices, prometheus.GaugeValue, float64(healthy), r.Name, "healthy")
 			ch <- prometheus.MustNewConstMetric(c.dpDevices, prometheus.GaugeValue, float64(unhealthy), r.Name, "unhealthy")
 			ch <- prometheus.MustNewConstMetric(c.dpRegistered, prometheus.GaugeValue, b2f(r.Registered), r.Name)
+			for _, nd := range r.Down {
+				ch <- prometheus.MustNewConstMetric(c.dpNICDown, prometheus.GaugeValue, 1, r.Name, nd)
+			}
 		}
 	}
 }

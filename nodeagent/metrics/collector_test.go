@@ -53,7 +53,7 @@ func TestCollector(t *testing.T) {
 		Counters: discovery.PortCounters,
 		Resources: func() []Resource {
 			return []Resource{{Name: "spidernet.io/shared_cx5_gpu1", Devices: 100, Healthy: true, Registered: true},
-				{Name: "spidernet.io/shared_cx5_gpu2", Devices: 100}}
+				{Name: "spidernet.io/shared_cx5_gpu2", Devices: 100, Down: []string{"enp12s0f0np0"}}}
 		},
 	})
 	reg := prometheus.NewPedanticRegistry()
@@ -95,10 +95,13 @@ railnet_deviceplugin_devices{health="unhealthy",node="node-a",resource="spiderne
 # TYPE railnet_deviceplugin_registered gauge
 railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_gpu1"} 1
 railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_gpu2"} 0
+# HELP railnet_deviceplugin_nic_down 1 for each NIC a resource matches whose link or RDMA port is down (the resource stays healthy while another serves).
+# TYPE railnet_deviceplugin_nic_down gauge
+railnet_deviceplugin_nic_down{netdev="enp12s0f0np0",node="node-a",resource="spidernet.io/shared_cx5_gpu2"} 1
 `
 	names := []string{"railnet_nic_link_up", "railnet_rdma_port_xmit_data_total", "railnet_rdma_hw_np_cnp_sent_total",
 		"railnet_rdma_gid_table_used", "railnet_rdma_port_active", "railnet_rdma_counter_read_errors",
-		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered"}
+		"railnet_deviceplugin_devices", "railnet_deviceplugin_registered", "railnet_deviceplugin_nic_down"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +110,8 @@ railnet_deviceplugin_registered{node="node-a",resource="spidernet.io/shared_cx5_
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 3 NICs x 6 gauges + 2 ports x 11 counters + 1 + 2 resources x 3.
-	if want := 3*6 + 2*11 + 1 + 2*3; n != want {
+	// 3 NICs x 6 gauges + 2 ports x 11 counters + 1 + 2 resources x 3 + 1 NIC down.
+	if want := 3*6 + 2*11 + 1 + 2*3 + 1; n != want {
 		t.Errorf("%d series, want %d", n, want)
 	}
 	problems, err := testutil.GatherAndLint(reg)

@@ -24,20 +24,26 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 var toggles = []struct {
 	name string
 	set  []string
+	apis []string // --api-versions: what the cluster serves beyond Kubernetes' own
 }{
 	{name: "default"},
 	{name: "rdma-device-plugin", set: []string{"rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "inject-enabled", set: []string{"webhook.podResourceInject.enabled=true", "webhook.podResourceInject.namespacesExclude={kube-system}"}},
-	{name: "prometheus", set: []string{"nodeAgent.prometheus.enabled=true", "nodeAgent.prometheus.enabledRdmaMetric=true", "serviceMonitor.install=true"}},
+	{name: "prometheus", set: []string{"nodeAgent.prometheus.enabled=true", "nodeAgent.prometheus.enabledRdmaMetric=true", "serviceMonitor.install=true"}, apis: serviceMonitorAPI},
 	{name: "grafana-dashboard", set: []string{"grafanaDashboard.install=true"}},
 	{name: "registry-override", set: []string{"global.imageRegistryOverride=ghcr.m.daocloud.io", "scheduler.enabled=true"}},
-	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}},
+	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}, apis: certManagerAPI},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
-	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}},
+	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}, apis: certManagerAPI},
 	{name: "control-plane-extender", set: []string{"extender.controlPlane.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "fixture-node", set: []string{"nodeAgent.sysfsRoot=/srv/fixture/rail8", "nodeAgent.rdmaNetnsMode=shared"}},
 	{name: "dra", set: []string{"dra.enabled=true"}},
 }
+
+var (
+	certManagerAPI    = []string{"cert-manager.io/v1/Certificate", "cert-manager.io/v1/Issuer"}
+	serviceMonitorAPI = []string{"monitoring.coreos.com/v1/ServiceMonitor"}
+)
 
 func TestLint(t *testing.T) {
 	out, err := helm(t, "lint", "--strict", chartDir(t))
@@ -49,7 +55,7 @@ func TestLint(t *testing.T) {
 func TestTemplateGolden(t *testing.T) {
 	for _, tt := range toggles {
 		t.Run(tt.name, func(t *testing.T) {
-			got := render(t, tt.set...)
+			got := renderWith(t, tt.apis, tt.set...)
 			golden := filepath.Join("testdata", tt.name+".yaml")
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
@@ -100,7 +106,7 @@ func TestSchemaRejectsTypos(t *testing.T) {
 // No role of any rendering grants a wildcard verb, resource or API group.
 func TestRBACHasNoWildcards(t *testing.T) {
 	for _, tt := range toggles {
-		for _, obj := range decode(t, render(t, tt.set...)) {
+		for _, obj := range decode(t, renderWith(t, tt.apis, tt.set...)) {
 			if obj.GetKind() != "ClusterRole" && obj.GetKind() != "Role" {
 				continue
 			}
@@ -123,7 +129,16 @@ func TestRBACHasNoWildcards(t *testing.T) {
 
 func render(t *testing.T, set ...string) []byte {
 	t.Helper()
+	return renderWith(t, nil, set...)
+}
+
+// renderWith renders as for a cluster that also serves apis.
+func renderWith(t *testing.T, apis []string, set ...string) []byte {
+	t.Helper()
 	args := []string{"template", "railnet", chartDir(t), "--namespace", "railnet"}
+	for _, a := range apis {
+		args = append(args, "--api-versions", a)
+	}
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}

@@ -75,6 +75,7 @@ func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefi
 	}
 	var ann map[string]string
 	var plugins []any
+	var rdmaMaster string
 	missing := func() error {
 		return fmt.Errorf("SpiderMultusConfig %s/%s: cniType %s has no matching sub-config", smc.Namespace, smc.Name, s.Type())
 	}
@@ -95,6 +96,12 @@ func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefi
 			master += "." + strconv.Itoa(int(*c.VlanID))
 		}
 		plugins = append(plugins, macvlanPlugin{Type: typ, Master: master, Mode: mode, MTU: c.MTU, IPAM: ipam})
+		if c.RDMAResourceName != "" {
+			rdmaMaster = c.Master[0] // the physical NIC: its RDMA device holds the GIDs of VLANs on it too
+			if c.Bond != nil && c.Bond.Name != "" {
+				rdmaMaster = c.Bond.Name
+			}
+		}
 	case spiderv2beta1.CNITypeSRIOV:
 		c := s.SRIOV
 		if c == nil {
@@ -128,6 +135,7 @@ func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefi
 			co.DetectGateway, co.DetectIPConflict = c.DetectGateway, c.DetectIPConflict
 			co.PodDefaultRouteNIC, co.TunePodRoutes = c.PodDefaultRouteNIC, c.TunePodRoutes
 		}
+		co.RDMAMaster = rdmaMaster
 		plugins = append(plugins, co)
 	}
 	cfg, err := json.MarshalIndent(conflist{CNIVersion: cniconf.CNIVersion, Name: smc.Name, Plugins: plugins}, "", "  ")

@@ -4,5 +4,7 @@
 // matchConditions see an inject annotation on the pod, or when their
 // namespace carries NamespaceLabel (the controller mirrors a namespace's
 // inject annotation into it); every other pod is admitted without calling
-// the webhook, so an outage never blocks it.
+// the webhook, so an outage never blocks it. Pods of kube-system and of
+// railnet's own namespace never reach it at all (a static namespaceSelector),
+// so a broken railnet cannot block its own recovery.
 package registration

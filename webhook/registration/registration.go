@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -47,6 +48,31 @@ type Options struct {
 	CABundle []byte
 	// TimeoutSeconds per call; 10 when zero.
 	TimeoutSeconds int32
+	// Namespace is railnet's own namespace, whose pods never reach the pod
+	// webhooks; Service's namespace when empty.
+	Namespace string
+}
+
+// ExcludedNamespaces are the namespaces whose pods the pod webhooks never
+// see, whatever the live include/exclude lists say: kube-system and
+// railnet's own namespace, so that a broken railnet can never block the
+// cluster's or its own recovery.
+func (o Options) ExcludedNamespaces() []string {
+	ns := o.Namespace
+	if ns == "" && o.Service != nil {
+		ns = o.Service.Namespace
+	}
+	out := []string{metav1.NamespaceSystem}
+	if ns != "" && ns != metav1.NamespaceSystem {
+		out = append(out, ns)
+	}
+	return out
+}
+
+// notExcluded is the namespace selector term that keeps ExcludedNamespaces
+// out, by the name label the API server sets on every namespace.
+func (o Options) notExcluded() metav1.LabelSelectorRequirement {
+	return metav1.LabelSelectorRequirement{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: o.ExcludedNamespaces()}
 }
 
 func (o Options) client(path string) admissionregv1.WebhookClientConfig {
@@ -90,10 +116,11 @@ func Mutating(o Options) *admissionregv1.MutatingWebhookConfiguration {
 		}
 	}
 	pods := base("pods.inject.railnet.io", MutatePodPath, podRule)
+	pods.NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{o.notExcluded()}}
 	pods.MatchConditions = []admissionregv1.MatchCondition{{Name: "pod-names-inject-group", Expression: podAnnotated}}
 	nsPods := base("namespaces.inject.railnet.io", MutatePodPath, podRule)
 	nsPods.NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-		{Key: NamespaceLabel, Operator: metav1.LabelSelectorOpExists}}}
+		{Key: NamespaceLabel, Operator: metav1.LabelSelectorOpExists}, o.notExcluded()}}
 	nsPods.MatchConditions = []admissionregv1.MatchCondition{{Name: "pod-does-not-name-inject-group", Expression: "!(" + podAnnotated + ")"}}
 	pools := base("spiderippools.mutate.railnet.io", MutateSpiderIPPoolPath, []admissionregv1.RuleWithOperations{
 		crdRule("spiderippools", admissionregv1.Create, admissionregv1.Update)})

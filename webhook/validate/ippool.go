@@ -44,6 +44,11 @@ func DefaultPool(p *spiderv2beta1.SpiderIPPool) []string {
 				p.Name, gw))
 		}
 	}
+	if s.Default != nil && *s.Default {
+		warnings = append(warnings, fmt.Sprintf(
+			"SpiderIPPool %s: spec.default has no effect in railnet: interfaces get addresses only from the pools their SpiderMultusConfig names in ippools; name %s there",
+			p.Name, p.Name))
+	}
 	return warnings
 }
 

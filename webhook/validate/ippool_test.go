@@ -34,6 +34,12 @@ func TestDefaultPool(t *testing.T) {
 			wantWarnings: []string{"SpiderIPPool gpu1-net11: spec.subnet 172.16.11.0/16 is not a network address; normalised to 172.16.0.0/16 (network address 172.16.0.0)"},
 		},
 		{
+			name:         "spec.default is kept, with a warning that railnet does not use it",
+			spec:         "{subnet: 10.1.0.0/24, ips: [10.1.0.10-10.1.0.20], default: true}",
+			wantSpec:     "{ipVersion: 4, subnet: 10.1.0.0/24, ips: [10.1.0.10-10.1.0.20], default: true}",
+			wantWarnings: []string{"SpiderIPPool gpu1-net11: spec.default has no effect in railnet: interfaces get addresses only from the pools their SpiderMultusConfig names in ippools; name gpu1-net11 there"},
+		},
+		{
 			name:     "IPv6, canonical",
 			spec:     "{subnet: 'fd00:11::/64', ips: ['fd00:11::10-fd00:11::20']}",
 			wantSpec: "{ipVersion: 6, subnet: 'fd00:11::/64', ips: ['fd00:11::10-fd00:11::20']}",

@@ -133,15 +133,28 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 		switch {
 		case len(m.cfg.Master) == 0 || slices.Contains(m.cfg.Master, ""):
 			add("%s.master is empty; name the node's NIC, e.g. [\"enp11s0f0np0\"]", f)
-		case len(m.cfg.Master) > 1 && m.cfg.Bond == nil:
-			add("%s.master lists %d NICs (%s) but %s.bond is not set; set %s.bond or use one master",
-				f, len(m.cfg.Master), strings.Join(m.cfg.Master, ", "), f, f)
+		case len(m.cfg.Master) > 1:
+			add("%s.master lists %d NICs (%s) but a pod's %s interface sits on a single NIC; use one SpiderMultusConfig per NIC, "+
+				"or bond the NICs on the node and name the bond as the only master", f, len(m.cfg.Master), strings.Join(m.cfg.Master, ", "), m.name)
 		}
-		if m.cfg.Bond != nil && m.cfg.Bond.Name == "" {
-			add("%s.bond.name is empty", f)
+		// railnet's CNI chain has no step that creates a bond or a VLAN
+		// interface (Spiderpool's ifacer): refused rather than rendered
+		// onto a master that does not exist.
+		if m.cfg.Bond != nil {
+			add("%s.bond is not supported: railnet does not create bond interfaces; create the bond on every node "+
+				"(e.g. with NetworkManager or systemd-networkd), name it in %s.master and remove %s.bond", f, f, f)
 		}
-		checkVlan(add, f, m.cfg.VlanID)
+		if m.cfg.VlanID != nil && *m.cfg.VlanID != 0 {
+			add("%s.vlanID %d is not supported: railnet does not create VLAN interfaces; create the VLAN interface on every node "+
+				"(e.g. %s.%d), name it in %s.master and remove %s.vlanID", f, *m.cfg.VlanID, firstOr(m.cfg.Master, "enp11s0f0np0"), *m.cfg.VlanID, f, f)
+		}
 		checkMTU(add, f, m.cfg.MTU)
+	}
+	// A config without pools is refused: the IPAM serves only the pools a
+	// config names. An inject annotation's own message says it when present.
+	if dst := poolsField(s); dst != nil && (*dst == nil || (*dst).Empty()) && slices.Contains(inject.Supported, typ) && !annotationNamesPools(smc) {
+		add("%s.ippools names no SpiderIPPool: railnet gives an interface only addresses of the pools its config names "+
+			"(it does not fall back to spec.default pools); set %s.ippools.ipv4 or .ipv6, e.g. {ipv4: [gpu1-net11]}", want, want)
 	}
 	if s.SRIOV != nil {
 		checkVlan(add, "spec.sriov", s.SRIOV.VlanID)
@@ -164,6 +177,29 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 		return nil
 	}
 	return fmt.Errorf("SpiderMultusConfig %s/%s: %s", smc.Namespace, smc.Name, strings.Join(probs, "; "))
+}
+
+// annotationNamesPools reports whether an inject annotation's refusal will
+// already say that the config has no pool.
+func annotationNamesPools(smc *spiderv2beta1.SpiderMultusConfig) bool {
+	for _, key := range inject.Keys {
+		if _, ok := smc.Annotations[key]; !ok {
+			continue
+		}
+		for _, m := range inject.Missing(&smc.Spec, key) {
+			if strings.HasPrefix(m, "no IP pool") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 && list[0] != "" {
+		return list[0]
+	}
+	return def
 }
 
 func checkVlan(add func(string, ...any), f string, v *int32) {

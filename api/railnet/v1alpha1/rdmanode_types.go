@@ -153,6 +153,21 @@ type NIC struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	GIDTableUsed int32 `json:"gidTableUsed,omitempty"`
+	// GIDsPerAddress is how many GID entries the port gets for each IP
+	// address of a netdev on it: one per RoCE GID type it populates (2 for
+	// RoCE v1 and v2), as observed on the port's used entries; 0 when the
+	// agent saw none.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	GIDsPerAddress int32 `json:"gidsPerAddress,omitempty"`
+	// GIDsPerInterface is how many GID entries one pod interface with a
+	// single IPv4 address adds to the port: GIDsPerAddress for the address,
+	// plus GIDsPerAddress for its IPv6 link-local address when the NIC's own
+	// netdev has one (so pod interfaces get one too); each IPv6 global
+	// address adds GIDsPerAddress more. 0 when the agent saw no entry.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	GIDsPerInterface int32 `json:"gidsPerInterface,omitempty"`
 	// Resources are the device plugin resources this NIC serves.
 	// +optional
 	Resources []string `json:"resources,omitempty"`

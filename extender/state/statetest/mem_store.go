@@ -68,17 +68,6 @@ func (s *MemStore) RDMANode(n string) *railnetv1alpha1.RDMANode { return s.RDMAN
 // Pool implements state.Store.
 func (s *MemStore) Pool(n string) *spiderv2beta1.SpiderIPPool { return s.Pools[n] }
 
-// DefaultPools implements state.Store.
-func (s *MemStore) DefaultPools() []*spiderv2beta1.SpiderIPPool {
-	var out []*spiderv2beta1.SpiderIPPool
-	for _, p := range s.Pools {
-		if p.Spec.Default != nil && *p.Spec.Default {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // Pod implements state.Store.
 func (s *MemStore) Pod(ns, name string) *corev1.Pod {
 	if s.frozen {

@@ -1,7 +1,8 @@
 // Command railnet-agent is the railnet node agent: RDMA discovery, RDMANode
 // inventory and Node rail labels, the shared RDMA device plugin, metrics and
 // the IPAM service. "railnet-agent install-cni --dest=DIR" copies the CNI
-// plugins shipped next to it into DIR.
+// plugins shipped next to it into DIR; "railnet-agent nccl-env --pod-uid=UID"
+// tells which GID NCCL uses on each of a pod's rails.
 package main
 
 import (
@@ -21,6 +22,8 @@ func main() {
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "install-cni" {
 		err = installCNI(os.Args[2:])
+	} else if len(os.Args) > 1 && os.Args[1] == "nccl-env" {
+		err = ncclEnv(os.Args[2:])
 	} else {
 		fs := flag.NewFlagSet("railnet-agent", flag.ExitOnError)
 		f := bindFlags(fs)

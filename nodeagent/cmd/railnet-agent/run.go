@@ -16,12 +16,13 @@ import (
 	"github.com/railnet/railnet/nodeagent/agent"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
 type flags struct {
 	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig   string
 	deviceConfig, metricsListen, ipamSocket, healthListen string
-	ipamLeaseNamespace, rdmaNetnsMode, cdiDir             string
+	ipamLeaseNamespace, rdmaNetnsMode, ncclDir, cdiDir    string
 	draShares                                             int64
 	dra                                                   bool
 	ipamGCGrace                                           time.Duration
@@ -60,6 +61,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.ipamSocket, "ipam-socket", ipam.DefaultSocket, "unix socket of the IPAM service (empty turns IPAM off)")
 	fs.StringVar(&f.ipamLeaseNamespace, "ipam-lease-namespace", "", "namespace of the Lease electing the one agent that keeps SpiderIPPool counters (empty: this agent never does)")
 	fs.StringVar(&f.rdmaNetnsMode, "rdma-netns-mode", "", "RDMA netns mode to report instead of asking the kernel (shared or exclusive); for nodes whose RDMA sits behind a fixture sysfs tree, as in railnet's simulated nodes")
+	fs.StringVar(&f.ncclDir, "nccl-dir", nccl.DefaultDir, "host folder of the pods' NCCL conf files (one folder per pod UID, written after CNI ADD with the pod's own RoCE GIDs); empty turns them off")
 	fs.DurationVar(&f.ipamGCGrace, "ipam-gc-grace", 5*time.Minute, "how old an address of a gone pod must be before the agent releases it")
 	fs.DurationVar(&f.discoveryInterval, "discovery-interval", 2*time.Second, "how often NICs, ports and links are re-read")
 	fs.DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "how often an unchanged RDMANode status is confirmed")
@@ -88,8 +90,15 @@ func run(ctx context.Context, f *flags) error {
 	}
 	var ipamService agent.Service
 	if f.ipamSocket != "" {
-		ipamService = &ipam.NodeService{Config: cfg, Node: f.nodeName, Socket: f.ipamSocket,
+		ns := &ipam.NodeService{Config: cfg, Node: f.nodeName, Socket: f.ipamSocket,
 			LeaseNamespace: f.ipamLeaseNamespace, GCGrace: f.ipamGCGrace}
+		if f.ncclDir != "" {
+			root := f.sysfsRoot
+			ns.NCCL = &nccl.Service{Dir: f.ncclDir,
+				PortOf:   func(master string) (nccl.Port, bool) { return nccl.SysfsPort(root, master) },
+				ReadPort: func(p nccl.Port) (nccl.Table, error) { return nccl.ReadPort(root, p.HCA, p.Port) }}
+		}
+		ipamService = ns
 	}
 	return agent.Run(ctx, agent.Options{
 		NodeName: f.nodeName, SysfsRoot: f.sysfsRoot, NetnsPath: f.netns, KubeletRoot: f.kubeletRoot,

@@ -94,7 +94,31 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 	if err != nil {
 		return err
 	}
+	if conf.RDMAMaster != "" {
+		nccl(conf, args, addrs)
+	}
 	return types.PrintResult(prev, conf.CNIVersion)
+}
+
+// nccl asks the node agent to find the interface's own RoCE GID and write
+// the pod's NCCL conf file. The interface works without it, so nothing here
+// fails the ADD: the agent logs and the conf file says what went wrong.
+func nccl(conf *netConf, args *skel.CmdArgs, addrs []coordinator.Address) {
+	ka := &ipamwire.K8sArgs{}
+	if err := types.LoadArgs(args.Args, ka); err != nil || ka.K8S_POD_UID == "" || len(addrs) == 0 {
+		return
+	}
+	ip := addrs[0].IP.Addr()
+	for _, a := range addrs {
+		if a.IP.Addr().Is4() { // NCCL's default address family
+			ip = a.IP.Addr()
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = ipamwire.NewClient(ipamwire.Socket(conf.IPAMSocket)).NCCL(ctx, ipamwire.NCCLRequest{
+		PodUID: string(ka.K8S_POD_UID), IfName: args.IfName, Master: conf.RDMAMaster, IP: ip})
 }
 
 // release gives the interface's address back to the node agent after a

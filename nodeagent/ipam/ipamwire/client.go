@@ -55,6 +55,13 @@ func (c *Client) Check(ctx context.Context, req CheckRequest) error {
 	return c.call(ctx, PathCheck, req, nil)
 }
 
+// NCCL asks the agent for the interface's GID and the pod's NCCL conf file.
+func (c *Client) NCCL(ctx context.Context, req NCCLRequest) (NCCLResponse, error) {
+	var resp NCCLResponse
+	err := c.call(ctx, PathNCCL, req, &resp)
+	return resp, err
+}
+
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {

@@ -14,7 +14,28 @@ const (
 	PathAllocate = "/v1/allocate" // Request → AllocateResponse
 	PathRelease  = "/v1/release"  // ReleaseRequest → {}
 	PathCheck    = "/v1/check"    // CheckRequest → {}
+	PathNCCL     = "/v1/nccl"     // NCCLRequest → NCCLResponse
 )
+
+// NCCLRequest asks the agent, after an interface is set up, to find the
+// pod's own RoCE v2 GID on the interface's RDMA port and to write the pod's
+// NCCL conf file (package nccl).
+type NCCLRequest struct {
+	PodUID string `json:"podUID"`
+	IfName string `json:"ifName"`
+	// Master is the node NIC the interface sits on.
+	Master string     `json:"master"`
+	IP     netip.Addr `json:"ip"`
+}
+
+// NCCLResponse is what the agent found and wrote.
+type NCCLResponse struct {
+	HCA      string `json:"hca"`
+	Port     int    `json:"port"`
+	GIDIndex int    `json:"gidIndex"`
+	// Warning is set when NCCL cannot be pointed at the pod's own GIDs.
+	Warning string `json:"warning,omitempty"`
+}
 
 // Pools are the ipam.ippools of the network configuration, passed on as
 // they are.

@@ -3,10 +3,12 @@ package extender
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
@@ -137,4 +139,24 @@ func TestInjectGroup(t *testing.T) {
 	}
 	lost := grouped("no-group", "nope")
 	r.waitEvent(lost, `pod e2e-group/no-group asks for inject group "nope" (annotation cni.spidernet.io/rdma-resource-inject) but no SpiderMultusConfig carries cni.spidernet.io/rdma-resource-inject: nope; create one or fix the pod's annotation`)
+}
+
+// A network that names no SpiderIPPool gets no address from the IPAM (there
+// is no fallback to spec.default pools), so a pod on it fits no node, with a
+// message naming the SpiderMultusConfig and what to set. The webhook refuses
+// such configs; this one was changed where the webhook does not run.
+func TestPoollessNetworkFitsNoNode(t *testing.T) {
+	r := newRig(t, "e2e-poolless", resources[3], []string{"172.16.11.1-172.16.11.100"}, nil)
+	r.node("poolless-a", nil, nil)
+	ctx := ctxT(t, 30*time.Second)
+	smc := &spiderv2beta1.SpiderMultusConfig{}
+	if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: r.ns, Name: "gpu1-macvlan"}, smc); err != nil {
+		t.Fatal(err)
+	}
+	smc.Spec.Macvlan.IPPools = nil
+	if err := cluster.Client.Update(ctx, smc); err != nil {
+		t.Fatal(err)
+	}
+	p := r.pod("on-poolless", nil)
+	r.waitEvent(p, "pod e2e-poolless/on-poolless: SpiderMultusConfig e2e-poolless/gpu1-macvlan names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.macvlan.ippools.ipv4 or .ipv6 in it")
 }

@@ -249,13 +249,26 @@ func TestRefusalsThroughAPIServer(t *testing.T) {
 			}
 		})
 	}
-	// A SpiderMultusConfig the webhook refuses.
-	bad := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: "bad",
-		Annotations: map[string]string{rdmaKey: "rdma-network"}},
-		Spec: spiderv2beta1.MultusCNIConfigSpec{Macvlan: &spiderv2beta1.MacvlanConfig{Master: []string{"eth1", "eth2"}}}}
-	err = cluster.Client.Create(ctx, bad)
-	if want := "SpiderMultusConfig spiderpool/bad: spec.macvlan.master lists 2 NICs (eth1, eth2) but spec.macvlan.bond is not set"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("bad SMC: err = %v, want %q", err, want)
+	// SpiderMultusConfigs the webhook refuses.
+	vlan := int32(100)
+	for _, tt := range []struct {
+		spec spiderv2beta1.MultusCNIConfigSpec
+		ann  map[string]string
+		want string
+	}{
+		{spec: spiderv2beta1.MultusCNIConfigSpec{Macvlan: &spiderv2beta1.MacvlanConfig{Master: []string{"eth1", "eth2"}}}, ann: map[string]string{rdmaKey: "rdma-network"},
+			want: "SpiderMultusConfig spiderpool/bad: spec.macvlan.master lists 2 NICs (eth1, eth2) but a pod's macvlan interface sits on a single NIC"},
+		{spec: spiderv2beta1.MultusCNIConfigSpec{Macvlan: &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, VlanID: &vlan,
+			IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{"gpu1-net11"}}}},
+			want: "SpiderMultusConfig spiderpool/bad: spec.macvlan.vlanID 100 is not supported: railnet does not create VLAN interfaces"},
+		{spec: spiderv2beta1.MultusCNIConfigSpec{Macvlan: &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}}},
+			ann:  map[string]string{spiderv2beta1.AnnotationNetworkResourceInject: "underlay"},
+			want: "SpiderMultusConfig spiderpool/bad: spec.macvlan.ippools names no SpiderIPPool"},
+	} {
+		bad := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: "bad", Annotations: tt.ann}, Spec: tt.spec}
+		if err := cluster.Client.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("bad SMC: err = %v, want %q", err, tt.want)
+		}
 	}
 	// A pool with a live allocation cannot be deleted.
 	alloc := &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "gpu2-net12-172-16-12-7",
