@@ -41,6 +41,8 @@ type env struct {
 	c    *ground.Cluster
 	sn   *simnode.Node
 	node *realnode.Node
+	// cniID names the rails' host-local networks (dra-<id>-rail<i>).
+	cniID string
 }
 
 func TestRailsFollowTheGPUs(t *testing.T) {
@@ -97,6 +99,22 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		}
 		if !slices.Equal(railsA, want) {
 			t.Errorf("GPUs %v on %s got rails %v, want the rails on that root %v", gpusA, root, railsA, want)
+		}
+	})
+
+	t.Run("the pod has exactly its claimed rails as net<rail+1>", func(t *testing.T) {
+		got := railInterfaces(ctx, t, c, podA.Name)
+		var want []string
+		for _, r := range railsA {
+			want = append(want, dra.InterfaceName(int32(r)))
+		}
+		var names []string
+		for n := range got {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if !slices.Equal(names, want) {
+			t.Errorf("pod A interfaces %v (%v), want %v for rails %v", names, got, want, railsA)
 		}
 	})
 
@@ -176,6 +194,13 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		if len(shares) != 4 {
 			t.Errorf("%d distinct share IDs over the two claims' 4 rail allocations, want 4", len(shares))
 		}
+		a, b := railInterfaces(ctx, t, c, podA.Name), railInterfaces(ctx, t, c, podB.Name)
+		for _, r := range railsA {
+			name := dra.InterfaceName(int32(r))
+			if b[name] == "" || b[name] == a[name] {
+				t.Errorf("%s: pod A %q, pod B %q; want both on the shared NIC with their own addresses", name, a[name], b[name])
+			}
+		}
 	})
 
 	t.Run("a rail going down leaves the slice and new claims avoid it", func(t *testing.T) {
@@ -251,6 +276,17 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 			}
 			return len(left.Items) == 0 && len(files) == 0, fmt.Sprintf("%d claims, claim files of %v", len(left.Items), files)
 		})
+		// CNI DEL ran while the claim files were still there: the rails'
+		// host-local addresses are released.
+		for i := range simnode.SeedRails() {
+			dir := e.node.HostPath(fmt.Sprintf("/var/lib/cni/networks/dra-%s-rail%d", e.cniID, i))
+			entries, _ := os.ReadDir(dir)
+			for _, ent := range entries {
+				if !strings.HasPrefix(ent.Name(), "last_reserved_ip") && ent.Name() != "lock" {
+					t.Errorf("rail %d: address %s still allocated after the pods were deleted", i, ent.Name())
+				}
+			}
+		}
 	})
 }
 
@@ -265,7 +301,7 @@ func up(ctx context.Context, t *testing.T) *env {
 	}
 	fixture := filepath.Join(root, "nodeagent", "testdata", "sysfs", "rail8")
 	bin := t.TempDir()
-	if err := ground.BuildCommands(ctx, bin, "./nodeagent/cmd/railnet-agent", "./test/gpudra/cmd/railnet-test-gpu-dra"); err != nil {
+	if err := ground.BuildCommands(ctx, bin, "./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-dra-cni", "./test/gpudra/cmd/railnet-test-gpu-dra"); err != nil {
 		t.Fatal(err)
 	}
 	network := realnode.NewNetwork(t)
@@ -292,11 +328,18 @@ func up(ctx context.Context, t *testing.T) *env {
 	for name := range ground.CNIPluginsTool().Binaries {
 		cniBin[name] = filepath.Join(cniDir, name)
 	}
+	cniBin["railnet-dra-cni"] = filepath.Join(bin, "railnet-dra-cni")
+	cniID := ""
 	rn := realnode.Start(t, c, network, bins, realnode.Spec{Name: nodeName, Netns: sn.Netns, Devices: devices, CNIBin: cniBin,
 		CNIConf: func(n *realnode.Node) map[string][]byte {
-			return map[string][]byte{"10-cluster.conflist": fmt.Appendf(nil, `{"cniVersion":"1.0.0","name":"cluster","plugins":[
-{"type":"ptp","ipam":{"type":"host-local","subnet":%q}},{"type":"loopback"}]}`, n.PodCIDR)}
+			cniID = strings.TrimPrefix(filepath.Base(n.Dir), "railnet-node-"+nodeName+"-")
+			return map[string][]byte{"10-cluster.conflist": clusterConf(n.PodCIDR.String(), cniID)}
 		}})
+	t.Cleanup(func() {
+		for i := range simnode.SeedRails() {
+			_ = os.RemoveAll(filepath.Join("/var/lib/cni/networks", fmt.Sprintf("dra-%s-rail%d", cniID, i)))
+		}
+	})
 
 	agentKC := filepath.Join(rn.Dir, "railnet-agent.kubeconfig")
 	if err := ground.RewriteKubeconfig(kubeconfigs["node-agent"], agentKC, rn.APIServer); err != nil {
@@ -345,7 +388,44 @@ func up(ctx context.Context, t *testing.T) *env {
 		t.Fatal(err)
 	}
 	applyKinds(ctx, t, c, example, "ResourceClaimTemplate")
-	return &env{c: c, sn: sn, node: rn}
+	return &env{c: c, sn: sn, node: rn, cniID: cniID}
+}
+
+// clusterConf is the node's CNI: ptp for eth0, then railnet-dra-cni whose
+// rails are macvlan on the rail NIC with host-local addresses on the rail's
+// subnet (the seed's 172.16.1<N>.0/24), so the pod gets exactly its claimed
+// rails as net<rail+1>. id keeps the rails' host-local state apart from
+// other runs.
+func clusterConf(podCIDR, id string) []byte {
+	rails := map[string]any{}
+	for i, r := range simnode.SeedRails() {
+		rails[fmt.Sprint(i)] = map[string]any{"cniVersion": "1.0.0", "name": fmt.Sprintf("dra-%s-rail%d", id, i),
+			"plugins": []any{map[string]any{"type": "macvlan", "master": r.Master, "mode": "bridge",
+				"ipam": map[string]any{"type": "host-local", "subnet": r.Gateway.Masked().String(), "rangeStart": r.Gateway.Masked().Addr().Next().String()}}}}
+	}
+	b, _ := json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": "cluster", "plugins": []any{
+		map[string]any{"type": "ptp", "ipam": map[string]any{"type": "host-local", "subnet": podCIDR}},
+		map[string]any{"type": "railnet-dra-cni", "rails": rails},
+		map[string]any{"type": "loopback"},
+	}})
+	return b
+}
+
+// railInterfaces lists the pod's net<N> interfaces and their IPv4 addresses.
+func railInterfaces(ctx context.Context, t *testing.T, c *ground.Cluster, pod string) map[string]string {
+	t.Helper()
+	out, err := c.ExecWhenReady(ctx, time.Minute, ns, pod, "main", "ip", "-o", "-4", "addr", "show")
+	if err != nil {
+		t.Fatalf("ip addr in %s: %v\n%s", pod, err, out)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && strings.HasPrefix(f[1], "net") {
+			got[f[1]] = f[3]
+		}
+	}
+	return got
 }
 
 // onNode makes an impersonating kubeconfig carry the node-name extra that a
