@@ -2,7 +2,9 @@ package dra
 
 import (
 	"encoding/json"
+
 	"fmt"
+	resourceapi "k8s.io/api/resource/v1"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,4 +69,49 @@ func ReadClaimFiles(dir string) ([]PreparedClaim, error) {
 		out = append(out, pc)
 	}
 	return out, nil
+}
+
+// PodNetwork is what railnet-dra-cni made for a pod: per rail, its
+// interface (network data as KEP-4817 has it), written to NetworkFile for
+// the agent to publish into the claims' status.devices.
+type PodNetwork struct {
+	PodUID string                                  `json:"podUID"`
+	Rails  map[int32]resourceapi.NetworkDeviceData `json:"rails"`
+}
+
+// NetworkFile is where railnet-dra-cni records a pod's rail interfaces.
+func NetworkFile(claimsDir, podUID string) string {
+	return filepath.Join(claimsDir, "net", podUID+".json")
+}
+
+// ReadNetworkFiles reads the pods' network files under claimsDir, by pod
+// UID; unreadable files are skipped (a pod being set up or torn down).
+func ReadNetworkFiles(claimsDir string) map[string]PodNetwork {
+	out := map[string]PodNetwork{}
+	entries, _ := os.ReadDir(filepath.Join(claimsDir, "net"))
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(claimsDir, "net", e.Name()))
+		var pn PodNetwork
+		if err != nil || json.Unmarshal(b, &pn) != nil || pn.PodUID == "" {
+			continue
+		}
+		out[pn.PodUID] = pn
+	}
+	return out
+}
+
+// ClaimNetwork is the network data of a claim's rails: from the network
+// file of the first pod it is reserved for that has one (a claim shared by
+// several pods shows one pod's interfaces: status.devices has one entry per
+// device).
+func ClaimNetwork(pc PreparedClaim, pods map[string]PodNetwork) map[int32]resourceapi.NetworkDeviceData {
+	for _, uid := range pc.Pods {
+		if pn, ok := pods[uid]; ok {
+			return pn.Rails
+		}
+	}
+	return nil
 }

@@ -58,3 +58,30 @@ func TestReadClaimFiles(t *testing.T) {
 		t.Errorf("a broken claim file: %v, want an error naming it", err)
 	}
 }
+
+func TestClaimNetwork(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, "net", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("pod-b.json", `{"podUID":"pod-b","rails":{"1":{"interfaceName":"net2","ips":["172.16.12.2/24"]}}}`)
+	write("half.json", `{"podUID":`)
+	pods := ReadNetworkFiles(dir)
+	if len(pods) != 1 {
+		t.Fatalf("network files %v, want pod-b's only", pods)
+	}
+	if got := ClaimNetwork(PreparedClaim{Pods: []string{"pod-a", "pod-b"}}, pods); got[1].InterfaceName != "net2" {
+		t.Errorf("claim of pods a, b: %v, want pod b's net2", got)
+	}
+	if got := ClaimNetwork(PreparedClaim{Pods: []string{"pod-a"}}, pods); got != nil {
+		t.Errorf("claim of pod a: %v, want none yet", got)
+	}
+	if NetworkFile(dir, "pod-b") != filepath.Join(dir, "net", "pod-b.json") {
+		t.Errorf("NetworkFile = %s", NetworkFile(dir, "pod-b"))
+	}
+}

@@ -247,11 +247,15 @@ func TestPrepare(t *testing.T) {
 
 	other := resourceapi.AllocatedDeviceStatus{Driver: "gpu.example.com", Pool: "node-a", Device: "gpu-0"}
 	stale := resourceapi.AllocatedDeviceStatus{Driver: DriverName, Pool: "node-a", Device: "rail-9"}
-	st := DeviceStatuses([]resourceapi.AllocatedDeviceStatus{other, stale}, "node-a", pc)
+	st := DeviceStatuses([]resourceapi.AllocatedDeviceStatus{other, stale}, "node-a", pc,
+		map[int32]resourceapi.NetworkDeviceData{5: {InterfaceName: "net6", IPs: []string{"172.16.16.3/24"}, HardwareAddress: "02:00:00:00:00:06"}})
 	if len(st) != 3 || st[0].Driver != "gpu.example.com" || st[1].Device != "rail-0" || st[2].Device != "rail-5" {
 		t.Fatalf("statuses %+v", st)
 	}
 	if st[1].ShareID == nil || *st[1].ShareID != "share-a" || !strings.Contains(string(st[1].Data.Raw), `"netdev":"eth0"`) {
 		t.Errorf("rail-0 status %+v data %s", st[1], st[1].Data.Raw)
+	}
+	if st[1].NetworkData != nil || st[2].NetworkData == nil || st[2].NetworkData.InterfaceName != "net6" {
+		t.Errorf("network data: rail-0 %+v, rail-5 %+v; want only rail 5's (net6)", st[1].NetworkData, st[2].NetworkData)
 	}
 }

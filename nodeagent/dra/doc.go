@@ -30,4 +30,9 @@
 // device's allocation, its rail and netdev and its RDMA device are also
 // written into the ResourceClaim's status.devices (data), so kubectl shows
 // them.
+//
+// Networking. railnet-dra-cni (nodeagent/cmd/railnet-dra-cni) finds a pod's
+// rails in the claim files by pod UID (RailsForPod), creates net<rail+1>
+// per rail and records the interfaces in a network file (NetworkFile); the
+// driver publishes them as each rail's networkData (KEP-4817).
 package dra

@@ -53,6 +53,8 @@ type Driver struct {
 
 	mu        sync.Mutex
 	published []resourceapi.Device
+	// netWritten is the network data last written per claim UID.
+	netWritten map[string]string
 }
 
 // New checks the options.
@@ -117,6 +119,7 @@ func (d *Driver) Run(ctx context.Context) error {
 		if err := d.publish(ctx, helper); err != nil {
 			log.Error(err, "compute the rails ResourceSlice; retrying")
 		}
+		d.syncNetworkData(ctx)
 		select {
 		case <-ctx.Done():
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -166,6 +169,44 @@ func (d *Driver) publish(ctx context.Context, helper *kubeletplugin.Helper) erro
 	return nil
 }
 
+// syncNetworkData publishes the rails' interfaces that railnet-dra-cni
+// recorded into their claims' status.devices (networkData), once per
+// change; errors are logged and retried on the next tick.
+func (d *Driver) syncNetworkData(ctx context.Context) {
+	dir := filepath.Join(d.dataDir(), "claims")
+	claims, err := ReadClaimFiles(dir)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "read the prepared claims for their network data")
+		return
+	}
+	pods := ReadNetworkFiles(dir)
+	d.mu.Lock()
+	if d.netWritten == nil {
+		d.netWritten = map[string]string{}
+	}
+	d.mu.Unlock()
+	for _, pc := range claims {
+		net := ClaimNetwork(pc, pods)
+		if net == nil {
+			continue
+		}
+		key, _ := json.Marshal(net)
+		d.mu.Lock()
+		done := d.netWritten[pc.UID] == string(key)
+		d.mu.Unlock()
+		if done {
+			continue
+		}
+		if err := d.writeStatus(ctx, pc, net); err != nil {
+			klog.FromContext(ctx).Error(err, "publish the rails' network data into the claim's status.devices", "claim", pc.Namespace+"/"+pc.Name)
+			continue
+		}
+		d.mu.Lock()
+		d.netWritten[pc.UID] = string(key)
+		d.mu.Unlock()
+	}
+}
+
 // PrepareResourceClaims implements kubeletplugin.DRAPlugin.
 func (d *Driver) PrepareResourceClaims(ctx context.Context, claims []*resourceapi.ResourceClaim) (map[types.UID]kubeletplugin.PrepareResult, error) {
 	nics, err := d.opts.NICs()
@@ -198,7 +239,7 @@ func (d *Driver) prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 	if err := writeAtomic(ClaimFile(d.opts.KubeletRoot, pc.UID), state); err != nil {
 		return kubeletplugin.PrepareResult{Err: fmt.Errorf("ResourceClaim %s/%s: claim file: %w", claim.Namespace, claim.Name, err)}
 	}
-	if err := d.writeStatus(ctx, claim, pc); err != nil {
+	if err := d.writeStatus(ctx, pc, nil); err != nil {
 		// The pod can run without it; kubectl shows less.
 		klog.FromContext(ctx).Error(err, "write the rails into the claim's status.devices", "claim", klog.KObj(claim))
 	}
@@ -225,9 +266,10 @@ type StatusData struct {
 	RDMADevice string `json:"rdmaDevice,omitempty"`
 }
 
-// DeviceStatuses are the status.devices entries of a prepared claim; other
-// drivers' entries in current are kept.
-func DeviceStatuses(current []resourceapi.AllocatedDeviceStatus, pool string, pc PreparedClaim) []resourceapi.AllocatedDeviceStatus {
+// DeviceStatuses are the status.devices entries of a prepared claim, with
+// each rail's network data when net has it; other drivers' entries in
+// current are kept.
+func DeviceStatuses(current []resourceapi.AllocatedDeviceStatus, pool string, pc PreparedClaim, net map[int32]resourceapi.NetworkDeviceData) []resourceapi.AllocatedDeviceStatus {
 	out := make([]resourceapi.AllocatedDeviceStatus, 0, len(current)+len(pc.Rails))
 	for _, s := range current {
 		if s.Driver != DriverName {
@@ -243,22 +285,25 @@ func DeviceStatuses(current []resourceapi.AllocatedDeviceStatus, pool string, pc
 		if r.ShareID != "" {
 			s.ShareID = &r.ShareID
 		}
+		if nd, ok := net[r.Rail]; ok {
+			s.NetworkData = &nd
+		}
 		out = append(out, s)
 	}
 	return out
 }
 
-func (d *Driver) writeStatus(ctx context.Context, claim *resourceapi.ResourceClaim, pc PreparedClaim) error {
-	claims := d.opts.KubeClient.ResourceV1().ResourceClaims(claim.Namespace)
+func (d *Driver) writeStatus(ctx context.Context, pc PreparedClaim, net map[int32]resourceapi.NetworkDeviceData) error {
+	claims := d.opts.KubeClient.ResourceV1().ResourceClaims(pc.Namespace)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := claims.Get(ctx, claim.Name, metav1.GetOptions{})
+		cur, err := claims.Get(ctx, pc.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		if cur.UID != claim.UID {
-			return fmt.Errorf("ResourceClaim %s/%s was replaced", claim.Namespace, claim.Name)
+		if string(cur.UID) != pc.UID {
+			return fmt.Errorf("ResourceClaim %s/%s was replaced", pc.Namespace, pc.Name)
 		}
-		cur.Status.Devices = DeviceStatuses(cur.Status.Devices, d.opts.NodeName, pc)
+		cur.Status.Devices = DeviceStatuses(cur.Status.Devices, d.opts.NodeName, pc, net)
 		_, err = claims.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 		return err
 	})
@@ -276,6 +321,9 @@ func (d *Driver) UnprepareResourceClaims(ctx context.Context, claims []kubeletpl
 			}
 		}
 		out[c.UID] = errors.Join(errs...)
+		d.mu.Lock()
+		delete(d.netWritten, string(c.UID))
+		d.mu.Unlock()
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
+	resourceapi "k8s.io/api/resource/v1"
 
 	"github.com/railnet/railnet/nodeagent/dra"
 )
@@ -59,7 +60,8 @@ func cniArgs(args string) (pairs [][2]string, podUID string) {
 	return pairs, podUID
 }
 
-// railLists returns the configuration list and runtime of each claimed rail.
+// railLists returns the configuration list and runtime of each claimed rail
+// (its rail number in the runtime's IfName, net<rail+1>).
 func railLists(c *conf, args *skel.CmdArgs) ([]*libcni.NetworkConfigList, []*libcni.RuntimeConf, error) {
 	pairs, uid := cniArgs(args.Args)
 	if uid == "" {
@@ -106,6 +108,12 @@ func cmdAdd(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	_, uid := cniArgs(args.Args)
+	pn := dra.PodNetwork{PodUID: uid, Rails: map[int32]resourceapi.NetworkDeviceData{}}
+	rails := make([]int32, len(rts))
+	for i, rt := range rts {
+		rails[i] = railOf(rt.IfName)
+	}
 	cni := cniConfig()
 	for i, list := range lists {
 		res, err := cni.AddNetworkList(context.Background(), list, rts[i])
@@ -119,6 +127,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 		if err != nil {
 			return err
 		}
+		pn.Rails[rails[i]] = networkData(rts[i].IfName, r)
 		base := len(out.Interfaces)
 		out.Interfaces = append(out.Interfaces, r.Interfaces...)
 		for _, ip := range r.IPs {
@@ -128,13 +137,61 @@ func cmdAdd(args *skel.CmdArgs) error {
 			out.IPs = append(out.IPs, ip)
 		}
 	}
+	if len(lists) > 0 {
+		if err := writeNetworkFile(dra.NetworkFile(c.ClaimsDir, uid), pn); err != nil {
+			// The pod has its rails; only kubectl shows less.
+			fmt.Fprintf(os.Stderr, "railnet-dra-cni: record the rails' network data: %v\n", err)
+		}
+	}
 	return types.PrintResult(out, c.CNIVersion)
+}
+
+// railOf is the rail of interface net<rail+1>.
+func railOf(ifName string) int32 {
+	n, _ := strconv.Atoi(strings.TrimPrefix(ifName, "net"))
+	return int32(n - 1)
+}
+
+// networkData is a rail's network data from its result: the interface in
+// the pod's netns (the one with a sandbox), its MAC and addresses.
+func networkData(ifName string, r *current.Result) resourceapi.NetworkDeviceData {
+	nd := resourceapi.NetworkDeviceData{InterfaceName: ifName}
+	for i, itf := range r.Interfaces {
+		if itf.Name != ifName || itf.Sandbox == "" {
+			continue
+		}
+		nd.HardwareAddress = itf.Mac
+		for _, ip := range r.IPs {
+			if ip.Interface != nil && *ip.Interface == i {
+				nd.IPs = append(nd.IPs, ip.Address.String())
+			}
+		}
+	}
+	return nd
+}
+
+func writeNetworkFile(path string, pn dra.PodNetwork) error {
+	b, err := json.Marshal(pn)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func cmdDel(args *skel.CmdArgs) error {
 	c, err := load(args)
 	if err != nil {
 		return err
+	}
+	if _, uid := cniArgs(args.Args); uid != "" {
+		_ = os.Remove(dra.NetworkFile(c.ClaimsDir, uid))
 	}
 	lists, rts, err := railLists(c, args)
 	if err != nil {

@@ -154,6 +154,28 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		if len(statusRails) != 2 {
 			t.Errorf("claim status.devices names rails %v, want the 2 allocated", statusRails)
 		}
+		// railnet-dra-cni recorded the interfaces; the agent publishes them
+		// as each rail's networkData (KEP-4817).
+		ifs := railInterfaces(ctx, t, c, podA.Name)
+		waitFor(ctx, t, "networkData in claim "+claimA.Name, func() (bool, string) {
+			cur := &resourceapi.ResourceClaim{}
+			if err := c.Client.Get(ctx, client.ObjectKeyFromObject(claimA), cur); err != nil {
+				return false, err.Error()
+			}
+			var got []string
+			ok := 0
+			for _, d := range cur.Status.Devices {
+				if d.Driver != dra.DriverName || d.NetworkData == nil {
+					continue
+				}
+				nd := d.NetworkData
+				got = append(got, fmt.Sprintf("%s: %s %v %s", d.Device, nd.InterfaceName, nd.IPs, nd.HardwareAddress))
+				if len(nd.IPs) == 1 && nd.IPs[0] == ifs[nd.InterfaceName] && nd.HardwareAddress != "" {
+					ok++
+				}
+			}
+			return ok == 2, fmt.Sprintf("networkData %v, pod interfaces %v", got, ifs)
+		})
 	})
 
 	// Pod B: no GPU, 2 rails on pod A's PCIe root: it shares A's NICs.
@@ -274,7 +296,11 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 					files = append(files, u)
 				}
 			}
-			return len(left.Items) == 0 && len(files) == 0, fmt.Sprintf("%d claims, claim files of %v", len(left.Items), files)
+			nets, _ := os.ReadDir(e.node.HostPath(filepath.Dir(dra.NetworkFile(filepath.Dir(dra.ClaimFile(realnode.KubeletRoot, "x")), "x"))))
+			for _, n := range nets {
+				files = append(files, "net/"+n.Name())
+			}
+			return len(left.Items) == 0 && len(files) == 0, fmt.Sprintf("%d claims, claim and network files %v", len(left.Items), files)
 		})
 		// CNI DEL ran while the claim files were still there: the rails'
 		// host-local addresses are released.
