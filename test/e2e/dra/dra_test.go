@@ -20,11 +20,13 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/dra"
 	"github.com/railnet/railnet/test/gpudra"
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/realnode"
 	"github.com/railnet/railnet/test/simnode"
+	"github.com/railnet/railnet/test/story"
 )
 
 const (
@@ -41,8 +43,6 @@ type env struct {
 	c    *ground.Cluster
 	sn   *simnode.Node
 	node *realnode.Node
-	// cniID names the rails' host-local networks (dra-<id>-rail<i>).
-	cniID string
 }
 
 func TestRailsFollowTheGPUs(t *testing.T) {
@@ -115,6 +115,36 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		sort.Strings(names)
 		if !slices.Equal(names, want) {
 			t.Errorf("pod A interfaces %v (%v), want %v for rails %v", names, got, want, railsA)
+		}
+		var allocs railnetv1.IPAllocationList
+		if err := c.Client.List(ctx, &allocs); err != nil {
+			t.Fatal(err)
+		}
+		var mine []string
+		for _, a := range allocs.Items {
+			if a.Spec.PodUID == string(podA.UID) {
+				mine = append(mine, a.Spec.Interface+"="+a.Spec.IP)
+			}
+		}
+		if len(mine) != len(railsA) {
+			t.Errorf("pod A's IPAllocations %v, want one per claimed rail %v", mine, railsA)
+		}
+		rules, err := c.Exec(ctx, ns, podA.Name, "main", "ip", "rule")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range railsA {
+			ifName := dra.InterfaceName(int32(r))
+			addr, _, _ := strings.Cut(got[ifName], "/")
+			table := fmt.Sprint(100 + r)
+			if !strings.Contains(rules, "from "+addr+" lookup "+table) {
+				t.Errorf("%s (%s): no policy rule to table %s in\n%s", ifName, addr, table, rules)
+			}
+			routes, err := c.Exec(ctx, ns, podA.Name, "main", "ip", "route", "show", "table", table)
+			gw := simnode.SeedRails()[r].Gateway.Addr().String()
+			if err != nil || !strings.Contains(routes, "default via "+gw+" dev "+ifName) {
+				t.Errorf("table %s: %q, %v; want the default route via rail %d's gateway %s", table, routes, err, r, gw)
+			}
 		}
 	})
 
@@ -302,17 +332,21 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 			}
 			return len(left.Items) == 0 && len(files) == 0, fmt.Sprintf("%d claims, claim and network files %v", len(left.Items), files)
 		})
-		// CNI DEL ran while the claim files were still there: the rails'
-		// host-local addresses are released.
-		for i := range simnode.SeedRails() {
-			dir := e.node.HostPath(fmt.Sprintf("/var/lib/cni/networks/dra-%s-rail%d", e.cniID, i))
-			entries, _ := os.ReadDir(dir)
-			for _, ent := range entries {
-				if !strings.HasPrefix(ent.Name(), "last_reserved_ip") && ent.Name() != "lock" {
-					t.Errorf("rail %d: address %s still allocated after the pods were deleted", i, ent.Name())
+		// CNI DEL ran while the claim files were still there: railnet-ipam
+		// released the pods' rail addresses.
+		waitFor(ctx, t, "the pods' rail addresses released", func() (bool, string) {
+			var allocs railnetv1.IPAllocationList
+			if err := c.Client.List(ctx, &allocs); err != nil {
+				return false, err.Error()
+			}
+			var left []string
+			for _, a := range allocs.Items {
+				if a.Spec.PodNamespace == ns {
+					left = append(left, a.Spec.PodName+" "+a.Spec.IP)
 				}
 			}
-		}
+			return len(left) == 0, fmt.Sprintf("IPAllocations left: %v", left)
+		})
 	})
 }
 
@@ -327,7 +361,8 @@ func up(ctx context.Context, t *testing.T) *env {
 	}
 	fixture := filepath.Join(root, "nodeagent", "testdata", "sysfs", "rail8")
 	bin := t.TempDir()
-	if err := ground.BuildCommands(ctx, bin, "./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-dra-cni", "./test/gpudra/cmd/railnet-test-gpu-dra"); err != nil {
+	if err := ground.BuildCommands(ctx, bin, "./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-dra-cni",
+		"./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator", "./test/gpudra/cmd/railnet-test-gpu-dra"); err != nil {
 		t.Fatal(err)
 	}
 	network := realnode.NewNetwork(t)
@@ -354,18 +389,25 @@ func up(ctx context.Context, t *testing.T) *env {
 	for name := range ground.CNIPluginsTool().Binaries {
 		cniBin[name] = filepath.Join(cniDir, name)
 	}
-	cniBin["railnet-dra-cni"] = filepath.Join(bin, "railnet-dra-cni")
-	cniID := ""
+	for _, p := range []string{"railnet-dra-cni", "railnet-ipam", "railnet-coordinator"} {
+		cniBin[p] = filepath.Join(bin, p)
+	}
 	rn := realnode.Start(t, c, network, bins, realnode.Spec{Name: nodeName, Netns: sn.Netns, Devices: devices, CNIBin: cniBin,
 		CNIConf: func(n *realnode.Node) map[string][]byte {
-			cniID = strings.TrimPrefix(filepath.Base(n.Dir), "railnet-node-"+nodeName+"-")
-			return map[string][]byte{"10-cluster.conflist": clusterConf(n.PodCIDR.String(), cniID)}
+			return map[string][]byte{"10-cluster.conflist": clusterConf(n.PodCIDR.String())}
 		}})
-	t.Cleanup(func() {
-		for i := range simnode.SeedRails() {
-			_ = os.RemoveAll(filepath.Join("/var/lib/cni/networks", fmt.Sprintf("dra-%s-rail%d", cniID, i)))
+	// The seed's 8 pools, one per rail subnet, for railnet-ipam.
+	pools, err := ground.DecodeYAML(story.SeedManifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range pools {
+		if o.GetKind() == "SpiderIPPool" {
+			if err := c.Client.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
 		}
-	})
+	}
 
 	agentKC := filepath.Join(rn.Dir, "railnet-agent.kubeconfig")
 	if err := ground.RewriteKubeconfig(kubeconfigs["node-agent"], agentKC, rn.APIServer); err != nil {
@@ -373,7 +415,7 @@ func up(ctx context.Context, t *testing.T) *env {
 	}
 	onNode(t, agentKC, nodeName)
 	if err := rn.Run("railnet-agent", filepath.Join(bin, "railnet-agent"), "--kubeconfig="+agentKC, "--node-name="+nodeName,
-		"--sysfs-root="+fixture, "--rdma-netns-mode=shared", "--discovery-interval=1s", "--ipam-socket=", "--dra"); err != nil {
+		"--sysfs-root="+fixture, "--rdma-netns-mode=shared", "--discovery-interval=1s", "--ipam-gc-grace=20s", "--dra"); err != nil {
 		t.Fatal(err)
 	}
 	gpuKC := filepath.Join(rn.Dir, "gpu-dra.kubeconfig")
@@ -414,20 +456,23 @@ func up(ctx context.Context, t *testing.T) *env {
 		t.Fatal(err)
 	}
 	applyKinds(ctx, t, c, example, "ResourceClaimTemplate")
-	return &env{c: c, sn: sn, node: rn, cniID: cniID}
+	return &env{c: c, sn: sn, node: rn}
 }
 
 // clusterConf is the node's CNI: ptp for eth0, then railnet-dra-cni whose
-// rails are macvlan on the rail NIC with host-local addresses on the rail's
-// subnet (the seed's 172.16.1<N>.0/24), so the pod gets exactly its claimed
-// rails as net<rail+1>. id keeps the rails' host-local state apart from
-// other runs.
-func clusterConf(podCIDR, id string) []byte {
+// rail i runs what rail i's SpiderMultusConfig renders (macvlan on the rail
+// NIC → railnet-ipam on the seed's pool gpu<i+1>-net1<i+1> →
+// railnet-coordinator), so the pod gets exactly its claimed rails as
+// net<rail+1> with policy routing.
+func clusterConf(podCIDR string) []byte {
 	rails := map[string]any{}
 	for i, r := range simnode.SeedRails() {
-		rails[fmt.Sprint(i)] = map[string]any{"cniVersion": "1.0.0", "name": fmt.Sprintf("dra-%s-rail%d", id, i),
-			"plugins": []any{map[string]any{"type": "macvlan", "master": r.Master, "mode": "bridge",
-				"ipam": map[string]any{"type": "host-local", "subnet": r.Gateway.Masked().String(), "rangeStart": r.Gateway.Masked().Addr().Next().String()}}}}
+		rails[fmt.Sprint(i)] = map[string]any{"cniVersion": "1.0.0", "name": fmt.Sprintf("gpu%d-macvlan", i+1),
+			"plugins": []any{
+				map[string]any{"type": "macvlan", "master": r.Master, "mode": "bridge",
+					"ipam": map[string]any{"type": "railnet-ipam", "ippools": map[string]any{"ipv4": []string{fmt.Sprintf("gpu%d-net1%d", i+1, i+1)}}}},
+				map[string]any{"type": "railnet-coordinator"},
+			}}
 	}
 	b, _ := json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": "cluster", "plugins": []any{
 		map[string]any{"type": "ptp", "ipam": map[string]any{"type": "host-local", "subnet": podCIDR}},
