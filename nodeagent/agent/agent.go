@@ -29,6 +29,7 @@ import (
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/deviceplugin"
 	"github.com/railnet/railnet/nodeagent/discovery"
+	"github.com/railnet/railnet/nodeagent/dra"
 	"github.com/railnet/railnet/nodeagent/inventory"
 	"github.com/railnet/railnet/nodeagent/metrics"
 )
@@ -78,6 +79,15 @@ type Options struct {
 	Heartbeat time.Duration
 	// NetnsMode asks for the RDMA netns mode (default: the kernel).
 	NetnsMode discovery.NetnsModeFunc
+
+	// DRA runs the rails DRA driver (package dra) beside the device plugin:
+	// off by default, so device-plugin mode is unchanged.
+	DRA bool
+	// DRAShares is each rail NIC's consumable "shares" capacity (how many
+	// allocations one NIC takes; 0 = dra.DefaultShares).
+	DRAShares int64
+	// CDIDir is where the DRA driver writes CDI specs (default /var/run/cdi).
+	CDIDir string
 
 	// IPAM is the node's IPAM service (nodeagent/ipam, owned by the IPAM
 	// work): the agent runs IPAM.Run(ctx) next to its other parts and stops
@@ -184,10 +194,20 @@ func Run(ctx context.Context, opts Options) error {
 		a.dp = dp
 	}
 
+	var railsDriver *dra.Driver
+	if opts.DRA {
+		if railsDriver, err = a.newDRADriver(); err != nil {
+			return err
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.loop(gctx) })
 	if a.dp != nil {
 		g.Go(func() error { return a.dp.Run(gctx) })
+	}
+	if railsDriver != nil {
+		g.Go(func() error { return railsDriver.Run(gctx) })
 	}
 	if opts.MetricsAddr != "" {
 		g.Go(func() error { return a.serveMetrics(gctx) })
@@ -206,6 +226,19 @@ func Run(ctx context.Context, opts Options) error {
 		})
 	}
 	return g.Wait()
+}
+
+// newDRADriver builds the rails DRA driver on the agent's discovery.
+func (a *Agent) newDRADriver() (*dra.Driver, error) {
+	cs, err := kubernetes.NewForConfig(a.opts.RestConfig)
+	if err != nil {
+		return nil, fmt.Errorf("DRA driver client: %w", err)
+	}
+	return dra.New(dra.Options{
+		NodeName: a.opts.NodeName, KubeClient: cs, KubeletRoot: a.opts.KubeletRoot, CDIDir: a.opts.CDIDir,
+		SysfsRoot: a.opts.SysfsRoot, Shares: a.opts.DRAShares, Interval: a.opts.DiscoveryInterval,
+		NICs: a.nics, CharDevices: discovery.CharDevices,
+	})
 }
 
 // Node returns the last discovery.

@@ -40,6 +40,7 @@ var toggles = []struct {
 	{name: "cert-manager-own-scheduler-deployment", set: []string{"certificate.mode=cert-manager", "extender.schedulerDeployment=kube-scheduler"}, apis: certManagerAPI},
 	{name: "control-plane-extender", set: []string{"extender.controlPlane.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "fixture-node", set: []string{"nodeAgent.sysfsRoot=/srv/fixture/rail8", "nodeAgent.rdmaNetnsMode=shared"}},
+	{name: "dra", set: []string{"dra.enabled=true"}},
 }
 
 var (
@@ -89,6 +90,7 @@ func TestSchemaRejectsTypos(t *testing.T) {
 		{"nodeAgent.rdmaNetnsMode=shard", "/nodeAgent/rdmaNetnsMode"},
 		{"nodeAgent.sysfsRoot=fixture", "/nodeAgent/sysfsRoot"},
 		{"spiderpoolAgent.debug=true", "debug"},
+		{"dra.sharesPerNIC=0", "/dra/sharesPerNIC"},
 		{"rdma.rdmaSharedDevicePlugin.config.configList[0].rdmaHcaMax=20000", "rdmaHcaMax': maximum: got 20,000, want 10,000"},
 	}
 	for _, tt := range tests {

@@ -23,7 +23,9 @@ import (
 type flags struct {
 	nodeName, sysfsRoot, kubeletRoot, netns, kubeconfig   string
 	deviceConfig, metricsListen, ipamSocket, healthListen string
-	ipamLeaseNamespace, rdmaNetnsMode, ncclDir            string
+	ipamLeaseNamespace, rdmaNetnsMode, ncclDir, cdiDir    string
+	draShares                                             int64
+	dra                                                   bool
 	ipamGCGrace                                           time.Duration
 	rdmaMetrics, pluginWatcher                            bool
 	discoveryInterval, heartbeat                          time.Duration
@@ -64,6 +66,9 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.DurationVar(&f.ipamGCGrace, "ipam-gc-grace", 5*time.Minute, "how old an address of a gone pod must be before the agent releases it")
 	fs.DurationVar(&f.discoveryInterval, "discovery-interval", 2*time.Second, "how often NICs, ports and links are re-read")
 	fs.DurationVar(&f.heartbeat, "heartbeat", 30*time.Second, "how often an unchanged RDMANode status is confirmed")
+	fs.BoolVar(&f.dra, "dra", false, "run the rails DRA driver (rails.railnet.io): publish the rail NICs as a ResourceSlice and prepare claims (DRA mode; the device plugin keeps running when configured)")
+	fs.Int64Var(&f.draShares, "dra-shares", 0, "with --dra, how many allocations one rail NIC takes (its consumable \"shares\" capacity; 0 = 100)")
+	fs.StringVar(&f.cdiDir, "cdi-dir", "/var/run/cdi", "with --dra, where the CDI specs of prepared claims are written (the container runtime's CDI spec folder)")
 	fs.Var(f.rails, "rail", "IFNAME=RAIL rail of a NIC, repeatable; overrides SpiderMultusConfig masters and GPU affinity")
 	return f
 }
@@ -127,5 +132,6 @@ func run(ctx context.Context, f *flags) error {
 		HealthAddr: f.healthListen, IPAMSocket: f.ipamSocket,
 		RailsByIfName: f.rails, RestConfig: cfg, DiscoveryInterval: f.discoveryInterval, Heartbeat: f.heartbeat,
 		IPAM: ipamService, IPAMMetrics: ipamMetrics, NetnsMode: netnsMode,
+		DRA: f.dra, DRAShares: f.draShares, CDIDir: f.cdiDir,
 	})
 }
