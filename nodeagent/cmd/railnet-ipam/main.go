@@ -103,10 +103,11 @@ func cmdDel(args *skel.CmdArgs) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
 	err = c.Release(ctx, ipamwire.ReleaseRequest{PodUID: string(ka.K8S_POD_UID), ContainerID: args.ContainerID, IfName: args.IfName})
-	if errors.Is(err, ipamwire.ErrUnreachable) {
-		// DEL is best effort and must not fail while the agent is down, or
-		// the runtime retries the pod's teardown for ever. The agent's
-		// collector releases the addresses of pods that are gone.
+	if errors.Is(err, ipamwire.ErrUnreachable) || errors.Is(err, ipamwire.ErrInterrupted) {
+		// DEL is best effort and must not fail while the agent is down (or
+		// dies mid-call), or the runtime retries the pod's teardown for
+		// ever. The agent's collector releases the addresses of pods that
+		// are gone.
 		fmt.Fprintf(os.Stderr, "railnet-ipam: DEL of %s in container %s: %v; leaving the release to the agent's collector\n", args.IfName, args.ContainerID, err)
 		return nil
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -15,6 +17,11 @@ import (
 // listens on the socket (the agent is down or restarting), so nothing was
 // allocated or released.
 var ErrUnreachable = errors.New("no IPAM service listens on the socket")
+
+// ErrInterrupted marks a call whose connection the service dropped before
+// answering: the agent died or restarted mid-call, so whether it acted is
+// unknown (its collector settles releases; an allocation is retried).
+var ErrInterrupted = errors.New("the IPAM service went away before answering")
 
 // Client calls the agent's IPAM service; the railnet-ipam plugin uses it.
 type Client struct {
@@ -76,6 +83,8 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		if opErr := (*net.OpError)(nil); errors.As(err, &opErr) && opErr.Op == "dial" {
 			err = fmt.Errorf("%w: %w", ErrUnreachable, err)
+		} else if dropped(err) {
+			err = fmt.Errorf("%w: %w", ErrInterrupted, err)
 		}
 		return fmt.Errorf("railnet IPAM service at %s: %w (is the railnet node agent running on this node?)", c.Socket, err)
 	}
@@ -91,4 +100,11 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// dropped reports whether err is the service closing the connection
+// mid-call (reset, broken pipe, or end of stream before a response).
+func dropped(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
