@@ -74,7 +74,7 @@ func (h *Handler) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest)
 	case req.Kind == poolKind && (req.Operation == admissionv1.Create || req.Operation == admissionv1.Update):
 		return h.mutatePool(ctx, req)
 	case req.Kind == smcKind && (req.Operation == admissionv1.Create || req.Operation == admissionv1.Update):
-		return h.mutateMultusConfig(req)
+		return h.mutateMultusConfig(ctx, req)
 	}
 	return allowed(req)
 }
@@ -209,6 +209,15 @@ func (h *Handler) mutatePool(ctx context.Context, req *admissionv1.AdmissionRequ
 	if resp := h.checkPool(ctx, req, &pool); resp != nil {
 		return resp
 	}
+	configs, err := h.Store.MultusConfigs(ctx)
+	if err != nil {
+		return h.storeError(req, err)
+	}
+	pools, err := h.Store.IPPools(ctx)
+	if err != nil {
+		return h.storeError(req, err)
+	}
+	warnings = append(warnings, validate.SharedSubnetPoolWarnings(&pool, configs, pools)...)
 	return patched(req, &pool, warnings)
 }
 
@@ -236,7 +245,7 @@ func (h *Handler) checkPool(ctx context.Context, req *admissionv1.AdmissionReque
 	return nil
 }
 
-func (h *Handler) mutateMultusConfig(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+func (h *Handler) mutateMultusConfig(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	var smc spiderv2beta1.SpiderMultusConfig
 	if err := json.Unmarshal(req.Object.Raw, &smc); err != nil {
 		return h.deny(req, ReasonBadObject, http.StatusBadRequest, fmt.Errorf("decode SpiderMultusConfig %s/%s: %w", req.Namespace, req.Name, err))
@@ -254,6 +263,15 @@ func (h *Handler) mutateMultusConfig(req *admissionv1.AdmissionRequest) *admissi
 		resp.Warnings = warnings
 		return resp
 	}
+	configs, err := h.Store.MultusConfigs(ctx)
+	if err != nil {
+		return h.storeError(req, err)
+	}
+	pools, err := h.Store.IPPools(ctx)
+	if err != nil {
+		return h.storeError(req, err)
+	}
+	warnings = append(warnings, validate.SharedSubnetWarnings(&smc, configs, pools)...)
 	smc.Namespace = origNS
 	return patched(req, &smc, warnings)
 }

@@ -3,6 +3,7 @@ package admission
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
@@ -98,4 +101,55 @@ func applyPatch(t testing.TB, pod *corev1.Pod, patch []byte) *corev1.Pod {
 		t.Fatal(err)
 	}
 	return &got
+}
+
+// The seed's pools as written (172.16.1N.0/16, every one the network
+// 172.16.0.0/16) put the eight rails of group rdma-network on one subnet:
+// admitting a pool or a config of the group warns, naming the pools and
+// suggesting each rail's /24; per-rail /24 pools draw no warning.
+func TestSharedSubnetAcrossRailsWarns(t *testing.T) {
+	store := seedStore()
+	for n := 2; n <= 8; n++ {
+		store.pools = append(store.pools, spiderv2beta1.SpiderIPPool{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("gpu%d-net1%d", n, n)},
+			Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.0.0/16", Gateway: ptr.To(fmt.Sprintf("172.16.1%d.254", n)),
+				IPs: []string{fmt.Sprintf("172.16.1%d.1-172.16.1%d.200", n, n)}}})
+	}
+	h := &Handler{Store: store}
+	resp, _ := decodeReview(t, func() string {
+		_, body := post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
+			review(t, "p1", poolKind, admissionv1.Create, "", "gpu1-net11", seedPool(t), nil))
+		return body
+	}())
+	want := "SpiderIPPool gpu1-net11: in inject group rdma-network, SpiderIPPool gpu1-net11 (rail enp11s0f0np0, 172.16.0.0/16) overlaps the subnets of other rails: " +
+		"gpu2-net12 (rail enp12s0f0np0, 172.16.0.0/16)"
+	if !resp.Allowed || len(resp.Warnings) != 2 || !strings.HasPrefix(resp.Warnings[1], want) ||
+		!strings.Contains(resp.Warnings[1], "give each rail's pool its own subnet (e.g. spec.subnet gpu1-net11 172.16.11.0/24, gpu2-net12 172.16.12.0/24") {
+		t.Errorf("pool warnings %q\nwant the normalisation warning, then one starting %q", resp.Warnings, want)
+	}
+
+	store.pools = append(store.pools, *seedPool(t))
+	store.pools[len(store.pools)-1].Spec.Subnet = "172.16.0.0/16"
+	resp, _ = decodeReview(t, func() string {
+		_, body := post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
+			review(t, "c1", smcKind, admissionv1.Update, "spiderpool", "gpu3-sriov", store.configs[2], store.configs[2]))
+		return body
+	}())
+	if !resp.Allowed || len(resp.Warnings) != 1 || !strings.HasPrefix(resp.Warnings[0],
+		"SpiderMultusConfig spiderpool/gpu3-sriov: in inject group rdma-network, SpiderIPPool gpu3-net13 (rail enp13s0f0np0, 172.16.0.0/16) overlaps") {
+		t.Errorf("config warnings %q", resp.Warnings)
+	}
+
+	for i := range store.pools {
+		p := &store.pools[i]
+		p.Spec.Subnet = strings.TrimSuffix(*p.Spec.Gateway, ".254") + ".0/24"
+	}
+	resp, _ = decodeReview(t, func() string {
+		_, body := post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
+			review(t, "c2", smcKind, admissionv1.Update, "spiderpool", "gpu3-sriov", store.configs[2], store.configs[2]))
+		return body
+	}())
+	if !resp.Allowed || len(resp.Warnings) != 0 {
+		t.Errorf("per-rail /24 pools: warnings %q, want none", resp.Warnings)
+	}
 }
