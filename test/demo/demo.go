@@ -21,6 +21,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/test/simnode"
 	"github.com/railnet/railnet/test/story"
+	"github.com/railnet/railnet/webhook/inject"
 )
 
 func demo(r *runner) {
@@ -88,6 +89,8 @@ func demo(r *runner) {
 		r.Fatal(err)
 	}
 	pods := e.WaitRunning(ctx, r, 2)
+	fmt.Printf("what the webhook injected, as kubectl describe pod %s shows it (annotation railnet.io/injection):\n    %s\n",
+		pods[0].Name, pods[0].Annotations[inject.AnnotationSummary])
 	printPods(r, e, pods)
 
 	step(fmt.Sprintf("Inside pod %s: policy routing per rail (the seed's step 2), read through kubectl exec", pods[0].Name))
