@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"net/http"
 	"net/netip"
 	"sort"
@@ -119,7 +120,7 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	// annotation (nor one on its namespace) costs this decode and two
 	// cache reads.
 	var fields podFields
-	if err := json.Unmarshal(req.Object.Raw, &fields); err != nil {
+	if err := gojson.Unmarshal(req.Object.Raw, &fields); err != nil {
 		return h.deny(req, ReasonBadObject, http.StatusBadRequest, fmt.Errorf("decode pod: %w", decodePodError(req.Object.Raw, err)))
 	}
 	cfg, err := h.Store.InjectConfig(ctx)

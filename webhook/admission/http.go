@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"mime"
 	"net/http"
@@ -121,7 +122,11 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			return
 		}
 		var in admissionv1.AdmissionReview
-		if err := json.Unmarshal(body, &in); err != nil {
+		if err := gojson.Unmarshal(body, &in); err != nil {
+			// encoding/json words the error better; only refusals pay for it.
+			if stdErr := json.Unmarshal(body, &admissionv1.AdmissionReview{}); stdErr != nil {
+				err = stdErr
+			}
 			httpError(w, http.StatusBadRequest, fmt.Sprintf("body is not an AdmissionReview: %v", err))
 			return
 		}
@@ -141,7 +146,7 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			Response: resp,
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if err := json.NewEncoder(w).Encode(out); err != nil {
+		if err := gojson.NewEncoder(w).Encode(out); err != nil {
 			klog.FromContext(r.Context()).Error(err, "write admission response", "endpoint", name)
 		}
 	})
