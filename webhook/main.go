@@ -4,17 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/railnet/railnet/api/cmdline"
-	"github.com/railnet/railnet/webhook/app"
 )
 
 func main() {
@@ -38,24 +33,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, "railnet-webhook:", err)
 		os.Exit(1)
 	}
-}
-
-func run(ctx context.Context, f flags, kubeconfig string) error {
-	cfg, err := cmdline.RestConfig(kubeconfig) // --kubeconfig, $KUBECONFIG, in-cluster or ~/.kube/config
-	if err != nil {
-		return err
-	}
-	f.certs.MutatingWebhooks = []string{f.webhookConfig}
-	f.certs.ValidatingWebhooks = []string{f.webhookConfig}
-	o := app.Options{Config: cfg, Certs: f.certs, LeaderElection: f.leaderElect, LeaderElectionID: f.leaderElectionID,
-		ConfigMap: client.ObjectKey{Namespace: f.certs.Namespace, Name: f.configMap}, ReviewBudgetBytes: f.reviewBudget}
-	if o.Listener, err = net.Listen("tcp", f.listen); err != nil {
-		return fmt.Errorf("listen on %s: %w", f.listen, err)
-	}
-	if f.metricsListen != "" {
-		if o.MetricsListener, err = net.Listen("tcp", f.metricsListen); err != nil {
-			return fmt.Errorf("listen on %s: %w", f.metricsListen, err)
-		}
-	}
-	return app.Run(ctx, o)
 }
