@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -134,9 +135,17 @@ func checkAgentScope(ctx context.Context, t *testing.T) {
 
 	// Pods: the NCCL warning annotation only on its own node's pods (the same
 	// merge patch, naming the pod's UID, as the agent's).
+	// The cluster may not have made the namespace's default ServiceAccount
+	// yet (its controller runs asynchronously); pods need it.
+	if err := cluster.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "default"}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 	pod := func(name, node string) *corev1.Pod {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
 			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		if node == "" { // kept unbound: no node matches
+			p.Spec.NodeSelector = map[string]string{"railnet.io/no-such-node": "true"}
+		}
 		if err := cluster.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
