@@ -197,7 +197,20 @@ func TestRailPath(t *testing.T) {
 		}
 	}
 	t.Logf("%d addresses of worker2's pods wait for its agent", len(left.Items))
+	// Their NCCL folders too (the DEL could not reach the agent).
+	ncclDir := worker2.HostPath("/run/railnet/nccl")
+	if folders, err := os.ReadDir(ncclDir); err != nil || len(folders) == 0 {
+		t.Errorf("worker2's NCCL folders with its agent down: %d (%v), want its gone pods' folders", len(folders), err)
+	}
 	must(t, worker2.Restart("railnet-agent"))
+	story.WaitFor(ctx, t, "worker2's agent collecting the NCCL folders of its gone pods", func() (bool, string) {
+		folders, err := os.ReadDir(ncclDir)
+		var names []string
+		for _, f := range folders {
+			names = append(names, f.Name())
+		}
+		return err == nil && len(folders) == 0, fmt.Sprint(names, err)
+	})
 	story.WaitFor(ctx, t, "all IPAllocations released", func() (bool, string) {
 		var list railnetv1.IPAllocationList
 		_ = c.List(ctx, &list)
