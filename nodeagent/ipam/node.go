@@ -84,7 +84,8 @@ func (n *NodeService) Run(ctx context.Context) error {
 		svc.NCCLNotifier = &nccl.Notifier{Pods: podWarner{client: live, recorder: recorder}}
 		defer svc.NCCLNotifier.Wait()
 		g.Go(func() error {
-			return (&nccl.Collector{Service: n.NCCL, LivePods: livePods(live, n.Node), Grace: grace, Interval: time.Minute}).Run(ctx)
+			return (&nccl.Collector{Service: n.NCCL, LivePods: livePods(live, n.Node), Grace: grace, Interval: time.Minute,
+				Notifier: svc.NCCLNotifier}).Run(ctx)
 		})
 	}
 	g.Go(func() error { return svc.Run(ctx) })

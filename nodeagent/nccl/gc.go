@@ -65,6 +65,8 @@ type Collector struct {
 	Grace    time.Duration
 	Interval time.Duration
 	Now      func() time.Time
+	// Notifier, when set, forgets the collected pods.
+	Notifier *Notifier
 }
 
 // Run collects every Interval (default a minute) until ctx ends.
@@ -103,6 +105,9 @@ func (c *Collector) Collect(ctx context.Context) ([]string, error) {
 	for _, uid := range Stale(folders, live, now(), c.Grace) {
 		if err := c.Service.Remove(uid); err != nil {
 			return removed, err
+		}
+		if c.Notifier != nil {
+			c.Notifier.Forget(uid)
 		}
 		removed = append(removed, uid)
 	}

@@ -58,12 +58,20 @@ func TestCollectorRemovesGonePodsFolders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := &Collector{Service: s, Grace: 5 * time.Minute,
+	notifier := &Notifier{Pods: &recordingPods{}, Settle: time.Millisecond}
+	notifier.Warn(context.Background(), PodRef{Namespace: "ns", Name: "gone", UID: gone}, "w")
+	notifier.Wait()
+	c := &Collector{Service: s, Grace: 5 * time.Minute, Notifier: notifier,
 		LivePods: func(context.Context) (map[string]bool, error) { return map[string]bool{live: true}, nil }}
 	removed, err := c.Collect(context.Background())
 	if err != nil || !slices.Equal(removed, []string{gone}) {
 		t.Fatalf("Collect = %v, %v; want [%s]", removed, err, gone)
 	}
+	notifier.mu.Lock()
+	if _, ok := notifier.told[gone]; ok {
+		t.Error("the Notifier still remembers the collected pod")
+	}
+	notifier.mu.Unlock()
 	entries, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
