@@ -11,9 +11,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -69,7 +71,24 @@ func (n *NodeService) Run(ctx context.Context) error {
 	if grace == 0 {
 		grace = 5 * time.Minute
 	}
-	g.Go(func() error { return (&Service{Socket: n.Socket, Allocator: alloc, NCCL: n.NCCL}).Run(ctx) })
+	svc := &Service{Socket: n.Socket, Allocator: alloc, NCCL: n.NCCL}
+	if n.NCCL != nil {
+		kube, err := kubernetes.NewForConfig(n.Config)
+		if err != nil {
+			return err
+		}
+		events := record.NewBroadcaster(record.WithContext(ctx))
+		events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+		defer events.Shutdown()
+		recorder := events.NewRecorder(s, corev1.EventSource{Component: "railnet-agent", Host: n.Node})
+		svc.NCCLNotifier = &nccl.Notifier{Pods: podWarner{client: live, recorder: recorder}}
+		defer svc.NCCLNotifier.Wait()
+		g.Go(func() error {
+			return (&nccl.Collector{Service: n.NCCL, LivePods: livePods(live, n.Node), Grace: grace, Interval: time.Minute,
+				Notifier: svc.NCCLNotifier}).Run(ctx)
+		})
+	}
+	g.Go(func() error { return svc.Run(ctx) })
 	g.Go(func() error {
 		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}).Run(ctx)
 	})

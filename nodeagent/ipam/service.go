@@ -40,6 +40,9 @@ type Service struct {
 	// NCCL, when set, writes pods' NCCL conf files (PathNCCL) and removes
 	// them with the pod's addresses.
 	NCCL *nccl.Service
+	// NCCLNotifier, when set, tells a pod whose NCCL cannot be pointed at
+	// its own GIDs (annotation and event).
+	NCCLNotifier *nccl.Notifier
 }
 
 // Run serves until ctx ends.
@@ -131,6 +134,9 @@ func (s *Service) Handler() http.Handler {
 				klog.FromContext(r.Context()).Error(err, "remove the pod's NCCL folder", "podUID", req.PodUID)
 			}
 		}
+		if s.NCCLNotifier != nil {
+			s.NCCLNotifier.Forget(req.PodUID)
+		}
 		writeJSON(w, http.StatusOK, struct{}{})
 	})
 	mux.HandleFunc("POST "+ipamwire.PathNCCL, func(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +155,9 @@ func (s *Service) Handler() http.Handler {
 		}
 		if conf.Warning != "" {
 			klog.FromContext(r.Context()).Info("NCCL cannot be pointed at the pod's own GIDs", "podUID", req.PodUID, "warning", conf.Warning)
+		}
+		if s.NCCLNotifier != nil {
+			s.NCCLNotifier.Warn(r.Context(), nccl.PodRef{Namespace: req.PodNamespace, Name: req.PodName, UID: req.PodUID}, conf.Warning)
 		}
 		writeJSON(w, http.StatusOK, ipamwire.NCCLResponse{HCA: rail.HCA, Port: rail.Port, GIDIndex: rail.GIDIndex, Warning: conf.Warning})
 	})

@@ -18,7 +18,12 @@
 //     pod's rails' HCAs in rail order, NCCL_SOCKET_IFNAME, and
 //     NCCL_IB_GID_INDEX when every rail's own GID sits at the same index —
 //     else no index (NCCL would pick another pod's GID on some rail) and a
-//     warning that names each rail's index, for the pod's annotation/event.
+//     warning that names each rail's index, for the pod's annotation/event;
+//   - Service: the per-pod folders <dir>/<pod UID>/{nccl.conf,rails/*.json}
+//     the webhook mounts into the pod's RDMA container; Collector removes
+//     the folders of pods gone from the node (Stale decides which);
+//   - Notifier: tells a pod (railnet.io/nccl-warning and a Warning event,
+//     through a PodWriter) once its rails settle with differing GID indices.
 //
 // NCCL reads NCCL_CONF_FILE only for variables not set in the environment,
 // so railnet never puts NCCL_IB_GID_INDEX in the environment.

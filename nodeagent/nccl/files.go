@@ -45,8 +45,12 @@ type Service struct {
 	// root).
 	ReadPort func(Port) (Table, error)
 	// Wait bounds the wait for the kernel to add the GID (default 3s); Every
-	// is the poll period (default 50ms).
-	Wait, Every time.Duration
+	// is the poll period (default 50ms). Once one rail of a pod waited in
+	// vain, its further rails wait at most Retry (default 250ms): the kernel
+	// adds a pod's GIDs on all its rails alike, and the runtime sets rails up
+	// one after the other, so a node whose ports never show the pod's GIDs
+	// does not hold the pod's sandbox for Wait per rail.
+	Wait, Every, Retry time.Duration
 
 	mu sync.Mutex // one conf file rewrite at a time
 }
@@ -73,6 +77,12 @@ func (s *Service) Rail(ctx context.Context, podUID, ifName, master string, ip ne
 	if every == 0 {
 		every = 50 * time.Millisecond
 	}
+	if s.waitedInVain(podUID) {
+		wait = s.Retry
+		if wait == 0 {
+			wait = 250 * time.Millisecond
+		}
+	}
 	idx, err := WaitOwn(ctx, func() (Table, error) { return s.ReadPort(p) }, ip, wait, every)
 	if err != nil {
 		klog.FromContext(ctx).Error(err, "GID table unreadable", "hca", p.HCA, "port", p.Port)
@@ -97,6 +107,20 @@ func (s *Service) Rail(ctx context.Context, podUID, ifName, master string, ip ne
 		return Rail{}, Conf{}, err
 	}
 	return r, conf, nil
+}
+
+// waitedInVain reports whether a rail of the pod recorded so far has no
+// GID (its wait ran out).
+func (s *Service) waitedInVain(podUID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rails, _ := readRails(filepath.Join(s.dir(), podUID, "rails"))
+	for _, r := range rails {
+		if r.GIDIndex < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Remove deletes a pod's folder (its sandbox is gone).

@@ -64,6 +64,28 @@ func TestServiceWritesConf(t *testing.T) {
 		t.Errorf("conf file with a missing GID:\n%s", b)
 	}
 
+	// Once a rail of the pod waited in vain, its next rails wait only
+	// Retry, not Wait each: the pod's sandbox is not held Wait × rails.
+	s.Wait, s.Retry = time.Minute, 50*time.Millisecond
+	writePort(t, root, "mlx5_3", table(linkLocal))
+	if err := os.MkdirAll(filepath.Join(root, "sys/class/net/enpmlx5_3/device/infiniband/mlx5_3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r, conf, err = s.Rail(ctx, uid, "net4", "enpmlx5_3", netip.MustParseAddr("172.16.14.5"))
+	if took := time.Since(start); err != nil || r.GIDIndex != -1 || took > 30*time.Second || !strings.Contains(conf.Warning, "net3, net4") {
+		t.Fatalf("net4 after net3 waited in vain: %+v, %v, took %v (Wait is a minute), warning %q", r, err, took, conf.Warning)
+	}
+	// Another pod still waits the full Wait for its own GIDs.
+	s.Wait = 5 * time.Second
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		writePort(t, root, "mlx5_3", table(linkLocal, roce("172.16.14.6")))
+	}()
+	if r, _, err := s.Rail(ctx, "other-pod", "net4", "enpmlx5_3", netip.MustParseAddr("172.16.14.6")); err != nil || r.GIDIndex != 3 {
+		t.Fatalf("another pod's rail: %+v, %v; want GID index 3", r, err)
+	}
+
 	for _, tt := range []struct{ uid, ifName, master, want string }{
 		{uid: "../etc", ifName: "net1", master: "enpmlx5_0", want: "not a pod UID"},
 		{uid: uid, ifName: "net1/x", master: "enpmlx5_0", want: "not a pod UID, interface name"},

@@ -82,6 +82,10 @@ func demo(r *runner) {
 	fmt.Println("every 172.16.1N.0/16 is the network 172.16.0.0/16: as written, the 8 rails would share one subnet; " +
 		"railnet applied each rail's /24 instead (172.16.11.0/24 … 172.16.18.0/24, as the seed's own pod output shows)")
 
+	// The fixture nodes have no RDMA kernel: a stand-in adds each pod
+	// address's RoCE GIDs to the node's GID tables, as the kernel does.
+	e.StartRoCEKernel(ctx, r)
+
 	step("Deploying the training job: 2 replicas, pod template annotated cni.spidernet.io/rdma-resource-inject: rdma-network")
 	e.Cluster.EnsureNamespace(r, story.TrainNamespace)
 	dep := story.Trainer(2)
@@ -93,8 +97,9 @@ func demo(r *runner) {
 		pods[0].Name, pods[0].Annotations[inject.AnnotationSummary])
 	printPods(r, e, pods)
 
-	step(fmt.Sprintf("Inside pod %s: policy routing per rail (the seed's step 2), read through kubectl exec", pods[0].Name))
-	for _, args := range [][]string{{"ip", "rule"}, {"ip", "route", "show", "table", "100"}, {"ip", "route", "show", "table", "main"}, {"ls", "/dev/infiniband"}} {
+	step(fmt.Sprintf("Inside pod %s: policy routing per rail (the seed's step 2) and the pod's NCCL conf file, read through kubectl exec", pods[0].Name))
+	for _, args := range [][]string{{"ip", "rule"}, {"ip", "route", "show", "table", "100"}, {"ip", "route", "show", "table", "main"}, {"ls", "/dev/infiniband"},
+		{"cat", "/run/railnet/nccl/nccl.conf"}} {
 		kubectl(e, append([]string{"-n", story.TrainNamespace, "exec", pods[0].Name, "--"}, args...)...)
 	}
 

@@ -67,6 +67,9 @@ const AgentGCGrace = 20 * time.Second
 type Node struct {
 	*simnode.Node
 	Real *realnode.Node
+	// SysfsRoot is the node's own copy of the fixture sysfs tree, which
+	// its agent reads (RoCEKernel writes its GID tables).
+	SysfsRoot string
 }
 
 // ResourceName of rail i (0-based), as the seed's device plugin config
@@ -202,12 +205,14 @@ func (e *Env) addNode(tb ground.TB, name, dpConfig, fixture string) {
 	})
 	agentKubeconfig := filepath.Join(rn.Dir, "railnet-agent.kubeconfig")
 	must(tb, ground.RewriteKubeconfig(e.kubeconfigs["node-agent"], agentKubeconfig, rn.APIServer))
+	sysfs := filepath.Join(e.dir, name+"-sysfs")
+	must(tb, copyTree(fixture, sysfs))
 	e.logf("%s: starting railnet-agent on the node (fixture RDMA sysfs, shared device plugin, IPAM)", name)
 	must(tb, rn.Run("railnet-agent", filepath.Join(e.bin, "railnet-agent"), "--kubeconfig="+agentKubeconfig,
-		"--node-name="+name, "--sysfs-root="+fixture, "--device-plugin-config="+dpConfig,
+		"--node-name="+name, "--sysfs-root="+sysfs, "--device-plugin-config="+dpConfig,
 		"--ipam-lease-namespace="+Namespace, "--discovery-interval=1s", "--rdma-netns-mode=shared",
 		"--ipam-gc-grace="+AgentGCGrace.String()))
-	e.Nodes = append(e.Nodes, &Node{Node: sn, Real: rn})
+	e.Nodes = append(e.Nodes, &Node{Node: sn, Real: rn, SysfsRoot: sysfs})
 }
 
 // apiServerFromNodes is the API server's URL as the nodes reach it.

@@ -30,8 +30,20 @@ type podFields struct {
 				Limits   corev1.ResourceList `json:"limits"`
 				Requests corev1.ResourceList `json:"requests"`
 			} `json:"resources"`
+			// Env and VolumeMounts: injection reads them and appends to
+			// them (the NCCL conf file, inject.AddNCCL).
+			Env          []corev1.EnvVar      `json:"env"`
+			VolumeMounts []corev1.VolumeMount `json:"volumeMounts"`
 		} `json:"containers"`
+		// Volumes: their names and host paths are all injection reads.
+		Volumes []volumeFields `json:"volumes"`
 	} `json:"spec"`
+}
+
+// volumeFields is what injection reads of a pod volume.
+type volumeFields struct {
+	Name     string                       `json:"name"`
+	HostPath *corev1.HostPathVolumeSource `json:"hostPath"`
 }
 
 // annotations returns the pod's annotations (nil when it has none).
@@ -57,7 +69,10 @@ func (p *podFields) pod() *corev1.Pod {
 			pod.Spec.Containers[i].Resources = corev1.ResourceRequirements{
 				Limits: maps.Clone(r.Limits), Requests: maps.Clone(r.Requests)}
 		}
+		pod.Spec.Containers[i].Env = slices.Clone(c.Env)
+		pod.Spec.Containers[i].VolumeMounts = slices.Clone(c.VolumeMounts)
 	}
+	pod.Spec.Volumes = podVolumes(p.Spec.Volumes)
 	return pod
 }
 
@@ -103,6 +118,10 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 		}
 		ops = mapOps(ops, base+"/limits", c.Resources.Limits, res.Limits, resource.Quantity.Equal)
 		ops = mapOps(ops, base+"/requests", c.Resources.Requests, res.Requests, resource.Quantity.Equal)
+	}
+	ops, err := listOps(ops, orig, after)
+	if err != nil {
+		return nil, err
 	}
 	if len(ops) == 0 {
 		return nil, nil

@@ -11,6 +11,12 @@ type Config struct {
 	// NamespacesExclude are namespaces where pods are never injected; it wins
 	// over NamespacesInclude.
 	NamespacesExclude []string `json:"namespacesExclude,omitempty"`
+	// NCCLConf mounts the node agent's NCCL conf file of the pod into the
+	// RDMA container and points NCCL_CONF_FILE at it (AddNCCL); unset means
+	// true.
+	NCCLConf *bool `json:"ncclConf,omitempty"`
+	// NCCLDir is the node agent's --nccl-dir (DefaultNCCLDir when empty).
+	NCCLDir string `json:"ncclDir,omitempty"`
 }
 
 // Applies reports whether pods in namespace are injected at all.
@@ -19,4 +25,14 @@ func (c Config) Applies(namespace string) bool {
 		return false
 	}
 	return len(c.NamespacesInclude) == 0 || slices.Contains(c.NamespacesInclude, namespace)
+}
+
+// NCCL reports whether injected RDMA containers get the NCCL conf file, and
+// the node folder it lives in.
+func (c Config) NCCL() (bool, string) {
+	dir := c.NCCLDir
+	if dir == "" {
+		dir = DefaultNCCLDir
+	}
+	return c.NCCLConf == nil || *c.NCCLConf, dir
 }

@@ -39,6 +39,9 @@ type Result struct {
 	Resources []corev1.ResourceName
 	// Container is the name of the container that got the resources.
 	Container string
+	// NCCL is what AddNCCL did to that container; nil when the pod got no
+	// RDMA resource or the configuration turns the NCCL conf file off.
+	NCCL *NCCLResult
 }
 
 // Pod injects the inject group the pod (or its namespace) names into pod, in
@@ -91,6 +94,10 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	pod.Annotations[networks.Annotation] = want
 	pod.Annotations[AnnotationInjected] = want
 	res.Container = addResources(pod, res.Resources)
+	if on, dir := cfg.NCCL(); on && len(res.Resources) > 0 && res.Container != "" {
+		n := AddNCCL(pod, res.Container, dir)
+		res.NCCL = &n
+	}
 	pod.Annotations[AnnotationSummary] = Summary(res)
 	return res, nil
 }

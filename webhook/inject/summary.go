@@ -56,5 +56,6 @@ func Summary(res *Result) string {
 		b.WriteString(" on container ")
 		b.WriteString(res.Container)
 	}
+	b.WriteString(ncclSummary(res.NCCL))
 	return b.String()
 }

@@ -39,10 +39,10 @@ func TestSummary(t *testing.T) {
 			"spiderpool/gpu1-macvlan,spiderpool/gpu2-macvlan,spiderpool/gpu3-macvlan,spiderpool/gpu4-macvlan," +
 			"spiderpool/gpu5-macvlan,spiderpool/gpu6-macvlan,spiderpool/gpu7-macvlan,spiderpool/gpu8-macvlan; " +
 			"1 each of spidernet.io/gpu1rdma,spidernet.io/gpu2rdma,spidernet.io/gpu3rdma,spidernet.io/gpu4rdma," +
-			"spidernet.io/gpu5rdma,spidernet.io/gpu6rdma,spidernet.io/gpu7rdma,spidernet.io/gpu8rdma on container main"},
+			"spidernet.io/gpu5rdma,spidernet.io/gpu6rdma,spidernet.io/gpu7rdma,spidernet.io/gpu8rdma on container main; NCCL conf file /run/railnet/nccl/nccl.conf"},
 		{"group from the namespace, resources on the GPU container", fromNS,
 			"group rdma-network (namespace annotation cni.spidernet.io/rdma-resource-inject): networks " +
-				"spiderpool/gpu1-macvlan,spiderpool/gpu2-macvlan; 1 each of spidernet.io/gpu1rdma,spidernet.io/gpu2rdma on container trainer"},
+				"spiderpool/gpu1-macvlan,spiderpool/gpu2-macvlan; 1 each of spidernet.io/gpu1rdma,spidernet.io/gpu2rdma on container trainer; NCCL conf file /run/railnet/nccl/nccl.conf"},
 		{"networks without RDMA", plain, "group plain (pod annotation cni.spidernet.io/network-resource-inject): networks spiderpool/gpu1-macvlan; no RDMA resource"},
 		{"nothing injected", nil, ""},
 	} {

@@ -24,6 +24,8 @@ podResourceInject:
 `}, want: inject.Config{Enabled: true, NamespacesExclude: []string{"kube-system", "spiderpool"}, NamespacesInclude: []string{}}},
 		{name: "chart key wins", data: map[string]string{ConfigKey: "podResourceInject: {enabled: true}", LegacyConfigKey: "podResourceInject: {enabled: false}"},
 			want: inject.Config{Enabled: true}},
+		{name: "NCCL conf file off, its folder", data: map[string]string{ConfigKey: "podResourceInject: {enabled: true, ncclConf: false, ncclDir: /var/run/nccl}"},
+			want: inject.Config{Enabled: true, NCCLConf: new(bool), NCCLDir: "/var/run/nccl"}},
 		{name: "malformed", data: map[string]string{ConfigKey: "podResourceInject: [1"},
 			wantErr: "ConfigMap key conf.yaml: error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"},
 	}

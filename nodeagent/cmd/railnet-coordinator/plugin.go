@@ -118,6 +118,7 @@ func nccl(conf *netConf, args *skel.CmdArgs, addrs []coordinator.Address) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _ = ipamwire.NewClient(ipamwire.Socket(conf.IPAMSocket)).NCCL(ctx, ipamwire.NCCLRequest{
+		PodNamespace: string(ka.K8S_POD_NAMESPACE), PodName: string(ka.K8S_POD_NAME),
 		PodUID: string(ka.K8S_POD_UID), IfName: args.IfName, Master: conf.RDMAMaster, IP: ip})
 }
 

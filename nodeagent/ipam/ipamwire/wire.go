@@ -21,8 +21,12 @@ const (
 // pod's own RoCE v2 GID on the interface's RDMA port and to write the pod's
 // NCCL conf file (package nccl).
 type NCCLRequest struct {
-	PodUID string `json:"podUID"`
-	IfName string `json:"ifName"`
+	// PodNamespace and PodName name the pod to tell when NCCL cannot be
+	// pointed at its own GIDs.
+	PodNamespace string `json:"podNamespace,omitempty"`
+	PodName      string `json:"podName,omitempty"`
+	PodUID       string `json:"podUID"`
+	IfName       string `json:"ifName"`
 	// Master is the node NIC the interface sits on.
 	Master string     `json:"master"`
 	IP     netip.Addr `json:"ip"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -130,6 +131,40 @@ func checkAgentScope(ctx context.Context, t *testing.T) {
 	}
 	if err := agent.Delete(ctx, gone); err != nil {
 		t.Errorf("the cluster collector's delete of another node's IPAllocation: %v", err)
+	}
+
+	// Pods: the NCCL warning annotation only on its own node's pods (the same
+	// merge patch, naming the pod's UID, as the agent's).
+	// The cluster may not have made the namespace's default ServiceAccount
+	// yet (its controller runs asynchronously); pods need it.
+	if err := cluster.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "default"}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	pod := func(name, node string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		if node == "" { // kept unbound: no node matches
+			p.Spec.NodeSelector = map[string]string{"railnet.io/no-such-node": "true"}
+		}
+		if err := cluster.Client.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	warn := func(p *corev1.Pod) error {
+		patch := []byte(fmt.Sprintf(`{"metadata":{"uid":%q,"annotations":{"railnet.io/nccl-warning":"net1: GID index 3; net2: GID index 5"}}}`, p.UID))
+		return agent.Patch(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name}}, client.RawPatch(types.MergePatchType, patch))
+	}
+	ownPod, otherPod, pending := pod("scope-own", own), pod("scope-other", other), pod("scope-pending", "")
+	if err := warn(ownPod); err != nil {
+		t.Errorf("annotate a pod of its own node: %v", err)
+	}
+	refused("annotate another node's pod", warn(otherPod),
+		fmt.Sprintf("railnet node agent of node %s may not update Pod scope-other, which belongs to node %s", own, other))
+	refused("annotate a pod bound to no node", warn(pending),
+		fmt.Sprintf("railnet node agent of node %s may not update Pod scope-pending, which belongs to node :", own))
+	for _, p := range []*corev1.Pod{ownPod, otherPod, pending} {
+		_ = cluster.Client.Delete(ctx, p, client.GracePeriodSeconds(0))
 	}
 
 	refused("a credential without a node claim", noClaim.Status().Update(ctx, mine),

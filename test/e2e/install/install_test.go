@@ -253,6 +253,7 @@ func TestHelmInstallOnRealNodes(t *testing.T) {
 			if err != nil || strings.Count(rules, "lookup 10") != 8 {
 				t.Errorf("pod %s policy rules (%v):\n%s", p.Name, err, rules)
 			}
+			checkNCCLConf(ctx, t, c, p)
 		}
 		if out := g.run(ctx, t, "kubectl -n train get pods -o wide", nil); strings.Count(out, "Running") != 2 {
 			t.Errorf("the guide's kubectl get pods:\n%s", out)

@@ -47,6 +47,9 @@ func TestRailPath(t *testing.T) {
 		})
 	}
 
+	// The kernel's RoCE GID management, on the nodes' fixture sysfs trees.
+	kernel := e.StartRoCEKernel(ctx, t)
+
 	e.Cluster.EnsureNamespace(t, "train")
 	dep := story.Trainer(2)
 	if err := c.Create(ctx, dep); err != nil {
@@ -90,6 +93,9 @@ func TestRailPath(t *testing.T) {
 		t.Fatalf("%d distinct rail addresses for 2 pods × 8 rails", len(seenIPs))
 	}
 	checkPolicyRouting(ctx, t, e, pods[0])
+	for _, p := range pods {
+		checkNCCL(ctx, t, e, kernel, p)
+	}
 
 	var allocs railnetv1.IPAllocationList
 	if err := c.List(ctx, &allocs); err != nil || len(allocs.Items) != 16 {
@@ -120,6 +126,9 @@ func TestRailPath(t *testing.T) {
 		must(t, n.StartContainerd(ctx))
 		assertUntouched(ctx, t, e, pods)
 		runOn(ctx, t, e, "worker1")
+	})
+	t.Run("rails at different GID indices: the pod is told", func(t *testing.T) {
+		checkNCCLMismatch(ctx, t, e, kernel)
 	})
 	t.Run("pod deleted while its sandbox is created", func(t *testing.T) {
 		deletedDuringCreate(ctx, t, e)
@@ -188,7 +197,20 @@ func TestRailPath(t *testing.T) {
 		}
 	}
 	t.Logf("%d addresses of worker2's pods wait for its agent", len(left.Items))
+	// Their NCCL folders too (the DEL could not reach the agent).
+	ncclDir := worker2.HostPath("/run/railnet/nccl")
+	if folders, err := os.ReadDir(ncclDir); err != nil || len(folders) == 0 {
+		t.Errorf("worker2's NCCL folders with its agent down: %d (%v), want its gone pods' folders", len(folders), err)
+	}
 	must(t, worker2.Restart("railnet-agent"))
+	story.WaitFor(ctx, t, "worker2's agent collecting the NCCL folders of its gone pods", func() (bool, string) {
+		folders, err := os.ReadDir(ncclDir)
+		var names []string
+		for _, f := range folders {
+			names = append(names, f.Name())
+		}
+		return err == nil && len(folders) == 0, fmt.Sprint(names, err)
+	})
 	story.WaitFor(ctx, t, "all IPAllocations released", func() (bool, string) {
 		var list railnetv1.IPAllocationList
 		_ = c.List(ctx, &list)
