@@ -16,7 +16,7 @@ var command = cmdline.Command{Name: "railnet-webhook",
 
 type flags struct {
 	listen, metricsListen, configMap, webhookConfig, leaderElectionID string
-	leaderElect                                                       bool
+	leaderElect, dra                                                  bool
 	reviewBudget                                                      int64
 	certs                                                             serving.Config
 }
@@ -43,6 +43,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.webhookConfig, "webhook-configuration", "railnet-webhook", "self-managed mode: Mutating/ValidatingWebhookConfiguration whose caBundle is kept current")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run the NAD and namespace controllers on one replica only (Lease in --namespace)")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "railnet-webhook", "name of that Lease")
+	fs.BoolVar(&f.dra, "dra", false, "DRA mode (charts/railnet/docs/dra.md): serve inject groups whose SpiderMultusConfigs carry railnet.io/inject-mode=dra with a ResourceClaim pairing GPUs and rails (needs resource.k8s.io/v1)")
 	fs.Int64Var(&f.reviewBudget, "review-budget-bytes", admission.DefaultBudgetBytes,
 		"admission review bodies served at once, in bytes; more is answered 429 with Retry-After, which the apiserver retries (at least the 7 MiB of one review; decoding takes ~3x this in heap)")
 	return f

@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 	"github.com/railnet/railnet/webhook/validate"
 )
@@ -36,6 +37,9 @@ type Store interface {
 	IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error)
 	// AllocatedIPs returns the addresses of pool that are allocated.
 	AllocatedIPs(ctx context.Context, pool string) ([]netip.Addr, error)
+	// ClaimTemplateExists reports whether the ResourceClaimTemplate
+	// namespace/name exists (DRA mode).
+	ClaimTemplateExists(ctx context.Context, namespace, name string) (bool, error)
 }
 
 // Recorder counts outcomes; webhook/metrics implements it.
@@ -146,6 +150,15 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	}
 	pod := fields.pod()
 	pod.Namespace = ns
+	if ir, ok := inject.Lookup(pod.Annotations, nsAnn); ok {
+		g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
+		if err != nil {
+			return h.refuse(req, err)
+		}
+		if g != nil {
+			return h.mutatePodDRA(ctx, req, &fields, pod, ir, g)
+		}
+	}
 	res, err := inject.Pod(pod, nsAnn, cfg, configs)
 	var refusal *inject.Refusal
 	if errors.As(err, &refusal) {
