@@ -50,6 +50,9 @@ type Options struct {
 	// reads ResourceClaimTemplates, so inject groups in DRA mode can be
 	// served. It needs resource.k8s.io/v1 and the chart's DRA RBAC.
 	DRA bool
+	// GPUDeviceClass and RailDeviceClass are the DeviceClasses of the
+	// claim templates the DRA controller keeps (DRA mode).
+	GPUDeviceClass, RailDeviceClass string
 	// ReviewBudgetBytes bounds the admission review bodies served at once
 	// (admission.Limit); 0 means admission.DefaultBudgetBytes.
 	ReviewBudgetBytes int64
@@ -84,6 +87,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 		if err := (&controller.NamespaceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up namespace controller: %w", err)
+		}
+		if o.DRA {
+			r := &controller.DRAReconciler{Client: mgr.GetClient(), GPUClass: o.GPUDeviceClass, RailClass: o.RailDeviceClass}
+			if err := r.SetupWithManager(mgr); err != nil {
+				return fmt.Errorf("set up DRA-mode controller: %w", err)
+			}
 		}
 	}
 	// Start every informer the store reads with the manager, so readiness
