@@ -22,6 +22,11 @@ import (
 // the pod's namespace.
 func (h *Handler) mutatePodDRA(ctx context.Context, req *admissionv1.AdmissionRequest, fields *podFields, pod *corev1.Pod,
 	ir inject.Request, g *drainject.Group) *admissionv1.AdmissionResponse {
+	if ir.FromNamespace && drainject.GPUs(pod, drainject.GPUResource) == 0 {
+		// A namespace-wide DRA group gives rails to the namespace's GPU
+		// pods; its other pods are left as they are.
+		return allowed(req)
+	}
 	network := g.Network()
 	out, template, changed, err := drainject.Plan(pod, g.Name, drainject.Options{GPUResource: drainject.GPUResource, Network: network})
 	if err != nil {

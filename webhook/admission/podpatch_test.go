@@ -282,6 +282,9 @@ func TestPodPatchDRA(t *testing.T) {
 			pod:         `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"2"}}}]}}`,
 			wantOps:     []string{"add /metadata/annotations", "remove /spec/containers/0/resources/limits/nvidia.com~1gpu", "add /spec/resourceClaims", "add /spec/containers/0/resources/claims"},
 			wantSummary: "group rdma-network (namespace annotation cni.spidernet.io/rdma-resource-inject): DRA mode, claim railnet-rails from ResourceClaimTemplate railnet-rdma-network-2 (2 GPUs, each with a rail on its PCIe root); network spiderpool/railnet-dra-rdma-network"},
+		{name: "group from the namespace, pod without GPUs: left alone", ns: "train-ns",
+			pod:     `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"}}}]}}`,
+			wantOps: nil},
 		{name: "already injected: no patch", ns: "train",
 			pod:     `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"resourceClaims":[{"name":"railnet-rails","resourceClaimTemplateName":"railnet-rdma-network-2"}],"containers":[{"name":"c","resources":{"claims":[{"name":"railnet-rails"}]}}]}}`,
 			wantOps: nil},
@@ -329,6 +332,12 @@ func TestPodPatchDRA(t *testing.T) {
 			g, err := drainject.Resolve(ir, st.configs, drainject.PodRef(&want))
 			if err != nil || g == nil {
 				t.Fatalf("Resolve = %v, %v", g, err)
+			}
+			if tt.wantOps == nil && drainject.GPUs(&want, drainject.GPUResource) == 0 {
+				if string(patched) != tt.pod {
+					t.Errorf("GPU-less pod patched: %s", patched)
+				}
+				return
 			}
 			out, tpl, changed, err := drainject.Plan(&want, g.Name, drainject.Options{GPUResource: drainject.GPUResource, Network: g.Network()})
 			if err != nil {
