@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -150,13 +151,17 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	}
 	pod := fields.pod()
 	pod.Namespace = ns
-	if ir, ok := inject.Lookup(pod.Annotations, nsAnn); ok {
-		g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
-		if err != nil {
-			return h.refuse(req, err)
-		}
-		if g != nil {
-			return h.mutatePodDRA(ctx, req, &fields, pod, ir, g)
+	// DRA mode only where some SpiderMultusConfig carries a mode: the
+	// device-plugin path pays one map lookup per config for it.
+	if slices.ContainsFunc(configs, drainject.HasMode) {
+		if ir, ok := inject.Lookup(pod.Annotations, nsAnn); ok {
+			g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
+			if err != nil {
+				return h.refuse(req, err)
+			}
+			if g != nil {
+				return h.mutatePodDRA(ctx, req, &fields, pod, ir, g)
+			}
 		}
 	}
 	res, err := inject.Pod(pod, nsAnn, cfg, configs)
