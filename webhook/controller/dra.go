@@ -31,8 +31,10 @@ import (
 type DRAWant struct {
 	Networks  []*nadv1.NetworkAttachmentDefinition
 	Templates []*resourceapi.ResourceClaimTemplate
-	// Problems say why a group gets nothing (mixed modes, a config that
-	// cannot be rendered); pods naming it are refused with the same words.
+	// Problems say why a group gets nothing (mixed modes: pods naming it
+	// are refused with the same words; a config that cannot be rendered:
+	// the controller logs it, and the group's pods fail at CNI ADD with
+	// Multus naming the missing network).
 	Problems []string
 }
 
