@@ -11,8 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
+	"github.com/railnet/railnet/webhook/nad"
 )
 
 // mutatePodDRA injects a pod of an inject group in DRA mode
@@ -21,11 +23,16 @@ import (
 // one network in its Multus annotation. The claim's template must exist in
 // the pod's namespace.
 func (h *Handler) mutatePodDRA(ctx context.Context, req *admissionv1.AdmissionRequest, fields *podFields, pod *corev1.Pod,
-	ir inject.Request, g *drainject.Group) *admissionv1.AdmissionResponse {
+	ir inject.Request, g *drainject.Group, configs []*spiderv2beta1.SpiderMultusConfig) *admissionv1.AdmissionResponse {
 	if ir.FromNamespace && drainject.GPUs(pod, drainject.GPUResource) == 0 {
 		// A namespace-wide DRA group gives rails to the namespace's GPU
 		// pods; its other pods are left as they are.
 		return allowed(req)
+	}
+	if _, err := nad.DRARails(g.Name, g.Members, nad.RailMasters(configs)); err != nil {
+		// The controller cannot render the group's network either.
+		return h.refuse(req, &inject.Refusal{Reason: drainject.ReasonMode, Message: fmt.Sprintf(
+			"pod %s: %v; the group has no network until then", drainject.PodRef(pod), err)})
 	}
 	network := g.Network()
 	out, template, changed, err := drainject.Plan(pod, g.Name, drainject.Options{GPUResource: drainject.GPUResource, Network: network})

@@ -160,7 +160,7 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 				return h.refuse(req, err)
 			}
 			if g != nil {
-				return h.mutatePodDRA(ctx, req, &fields, pod, ir, g)
+				return h.mutatePodDRA(ctx, req, &fields, pod, ir, g, configs)
 			}
 		}
 	}

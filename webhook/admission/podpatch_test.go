@@ -465,6 +465,8 @@ func TestMutatePodDRARefusals(t *testing.T) {
 			`pod train/t-*: inject group "rdma-network" is in DRA mode and its SpiderMultusConfigs are in namespaces rails, spiderpool; its one network (railnet-dra-rdma-network) is rendered beside them: keep the group's SpiderMultusConfigs in one namespace`},
 		{"member without a pool", func(m *memStore) { m.configs[1].Spec.Macvlan.IPPools = nil }, gpuPod(ann, 2), inject.ReasonUnusable,
 			`pod train/t-* asks for inject group "rdma-network" (DRA mode), whose SpiderMultusConfigs spiderpool/gpu2-sriov have no IP pool; set spec.macvlan.ippools.ipv4 (or .ipv6) on them`},
+		{"two members on one rail", func(m *memStore) { m.configs[1].Spec.Macvlan.Master = []string{"enp11s0f0np0"} }, gpuPod(ann, 2), drainject.ReasonMode,
+			`pod train/t-*: SpiderMultusConfigs spiderpool/gpu1-sriov and spiderpool/gpu2-sriov of inject group "rdma-network" (DRA mode) are both on rail 0 (master enp11s0f0np0); keep one config per rail in the group; the group has no network until then`},
 		{"unknown mode", func(m *memStore) { m.configs[0].Annotations[drainject.ModeAnnotation] = "DRA" }, gpuPod(ann, 2), drainject.ReasonMode,
 			`SpiderMultusConfig spiderpool/gpu1-sriov of inject group "rdma-network": annotation railnet.io/inject-mode="DRA"; use "dra" or "device-plugin" (or leave it out)`},
 		{"group that cannot name objects", func(m *memStore) {

@@ -31,10 +31,10 @@ import (
 type DRAWant struct {
 	Networks  []*nadv1.NetworkAttachmentDefinition
 	Templates []*resourceapi.ResourceClaimTemplate
-	// Problems say why a group gets nothing (mixed modes: pods naming it
-	// are refused with the same words; a config that cannot be rendered:
-	// the controller logs it, and the group's pods fail at CNI ADD with
-	// Multus naming the missing network).
+	// Problems say why a group gets nothing (mixed modes, members that
+	// cannot make one network: drainject.GroupIsDRA, nad.DRARails); the
+	// controller logs them and the admission handler refuses the group's
+	// pods with the same words.
 	Problems []string
 }
 
@@ -58,11 +58,7 @@ func PlanDRA(configs []*spiderv2beta1.SpiderMultusConfig, namespaces []corev1.Na
 			}
 		}
 	}
-	specs := make([]*spiderv2beta1.MultusCNIConfigSpec, len(configs))
-	for i, c := range configs {
-		specs[i] = &c.Spec
-	}
-	masters := spiderv2beta1.RailMasters(specs)
+	masters := nad.RailMasters(configs)
 	var groups []string
 	for _, kg := range asked {
 		var members []*spiderv2beta1.SpiderMultusConfig

@@ -37,45 +37,25 @@ type draPlugin struct {
 // the group's pods, and it creates the rails their claim names. The
 // network is owned by every member: it goes when the last one does.
 func RenderDRA(group string, members []*spiderv2beta1.SpiderMultusConfig, masters []string) (*nadv1.NetworkAttachmentDefinition, error) {
-	if len(members) == 0 {
-		return nil, fmt.Errorf("inject group %q has no SpiderMultusConfig", group)
+	rails, err := DRARails(group, members, masters)
+	if err != nil {
+		return nil, err
 	}
-	members = slices.Clone(members)
-	inject.SortConfigs(members) // rail order: owners in a stable order
 	ns := members[0].Namespace
-	rails := map[string]json.RawMessage{}
-	by := map[string]string{}
+	conf := map[string]json.RawMessage{}
 	var owners []metav1.OwnerReference
-	for _, smc := range members {
-		ref := smc.Namespace + "/" + smc.Name
-		if smc.Namespace != ns {
-			return nil, fmt.Errorf("inject group %q (DRA mode) has SpiderMultusConfigs in namespaces %s and %s; its one network lives beside them: keep them in one namespace", group, ns, smc.Namespace)
-		}
-		m := smc.Spec.Masters()
-		rail := -1
-		for i, x := range masters {
-			if len(m) > 0 && x == m[0] {
-				rail = i
-			}
-		}
-		if rail < 0 {
-			return nil, fmt.Errorf("SpiderMultusConfig %s of inject group %q (DRA mode) names no rail master; DRA mode makes each claimed rail from the macvlan or ipvlan config on its NIC: set spec.macvlan.master", ref, group)
-		}
-		key := strconv.Itoa(rail)
-		if other, dup := by[key]; dup {
-			return nil, fmt.Errorf("SpiderMultusConfigs %s and %s of inject group %q (DRA mode) are both on rail %d (master %s); keep one config per rail in the group", other, ref, group, rail, m[0])
-		}
-		one, err := Render(smc)
+	for _, r := range rails {
+		one, err := Render(r.Config)
 		if err != nil {
 			return nil, err
 		}
-		rails[key], by[key] = json.RawMessage(one.Spec.Config), ref
+		conf[strconv.Itoa(r.Rail)] = json.RawMessage(one.Spec.Config)
 		owners = append(owners, metav1.OwnerReference{APIVersion: spiderv2beta1.GroupVersion.String(), Kind: "SpiderMultusConfig",
-			Name: smc.Name, UID: smc.UID})
+			Name: r.Config.Name, UID: r.Config.UID})
 	}
 	name := drainject.NetworkName(group)
 	cfg, err := json.MarshalIndent(conflist{CNIVersion: cniconf.CNIVersion, Name: name,
-		Plugins: []any{draPlugin{Type: DRAPluginType, Rails: rails}}}, "", "  ")
+		Plugins: []any{draPlugin{Type: DRAPluginType, Rails: conf}}}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("marshal CNI config of %s/%s: %w", ns, name, err)
 	}
@@ -89,4 +69,55 @@ func RenderDRA(group string, members []*spiderv2beta1.SpiderMultusConfig, master
 		},
 		Spec: nadv1.NetworkAttachmentDefinitionSpec{Config: string(cfg)},
 	}, nil
+}
+
+// DRARail is one member of a DRA-mode group with its rail index.
+type DRARail struct {
+	Rail   int
+	Config *spiderv2beta1.SpiderMultusConfig
+}
+
+// DRARails assigns each member of a DRA-mode group its rail index (the
+// position of its first master among masters), in rail order, or says why
+// the group cannot have one network: no member, members in several
+// namespaces, a member without a rail master, two members on one rail. The
+// admission handler refuses the group's pods with the same words.
+func DRARails(group string, members []*spiderv2beta1.SpiderMultusConfig, masters []string) ([]DRARail, error) {
+	if len(members) == 0 {
+		return nil, fmt.Errorf("inject group %q has no SpiderMultusConfig", group)
+	}
+	members = slices.Clone(members)
+	inject.SortConfigs(members) // rail order
+	ns := members[0].Namespace
+	var out []DRARail
+	for _, smc := range members {
+		ref := smc.Namespace + "/" + smc.Name
+		if smc.Namespace != ns {
+			return nil, fmt.Errorf("inject group %q (DRA mode) has SpiderMultusConfigs in namespaces %s and %s; its one network lives beside them: keep them in one namespace", group, ns, smc.Namespace)
+		}
+		m := smc.Spec.Masters()
+		rail := -1
+		if len(m) > 0 {
+			rail = slices.Index(masters, m[0])
+		}
+		if rail < 0 {
+			return nil, fmt.Errorf("SpiderMultusConfig %s of inject group %q (DRA mode) names no rail master; DRA mode makes each claimed rail from the macvlan or ipvlan config on its NIC: set spec.macvlan.master", ref, group)
+		}
+		if i := slices.IndexFunc(out, func(r DRARail) bool { return r.Rail == rail }); i >= 0 {
+			other := out[i].Config
+			return nil, fmt.Errorf("SpiderMultusConfigs %s/%s and %s of inject group %q (DRA mode) are both on rail %d (master %s); keep one config per rail in the group", other.Namespace, other.Name, ref, group, rail, m[0])
+		}
+		out = append(out, DRARail{Rail: rail, Config: smc})
+	}
+	return out, nil
+}
+
+// RailMasters are the rail masters of configs, in rail order
+// (spiderv2beta1.RailMasters).
+func RailMasters(configs []*spiderv2beta1.SpiderMultusConfig) []string {
+	specs := make([]*spiderv2beta1.MultusCNIConfigSpec, len(configs))
+	for i, c := range configs {
+		specs[i] = &c.Spec
+	}
+	return spiderv2beta1.RailMasters(specs)
 }
