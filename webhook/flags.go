@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/railnet/railnet/api/cmdline"
+	"github.com/railnet/railnet/api/railsdra"
 	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/webhook/admission"
 )
@@ -16,7 +17,8 @@ var command = cmdline.Command{Name: "railnet-webhook",
 
 type flags struct {
 	listen, metricsListen, configMap, webhookConfig, leaderElectionID string
-	leaderElect                                                       bool
+	gpuClass, railClass                                               string
+	leaderElect, dra                                                  bool
 	reviewBudget                                                      int64
 	certs                                                             serving.Config
 }
@@ -43,6 +45,9 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.webhookConfig, "webhook-configuration", "railnet-webhook", "self-managed mode: Mutating/ValidatingWebhookConfiguration whose caBundle is kept current")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run the NAD and namespace controllers on one replica only (Lease in --namespace)")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "railnet-webhook", "name of that Lease")
+	fs.BoolVar(&f.dra, "dra", false, "DRA mode (charts/railnet/docs/dra.md): serve inject groups whose SpiderMultusConfigs carry railnet.io/inject-mode=dra with a ResourceClaim pairing GPUs and rails (needs resource.k8s.io/v1)")
+	fs.StringVar(&f.gpuClass, "dra-gpu-device-class", railsdra.GPUDeviceClassName, "DRA mode: the GPU DeviceClass of the claim templates railnet keeps")
+	fs.StringVar(&f.railClass, "dra-rail-device-class", railsdra.DeviceClassName, "DRA mode: the rails DeviceClass of the claim templates (the chart's dra.deviceClassName)")
 	fs.Int64Var(&f.reviewBudget, "review-budget-bytes", admission.DefaultBudgetBytes,
 		"admission review bodies served at once, in bytes; more is answered 429 with Retry-After, which the apiserver retries (at least the 7 MiB of one review; decoding takes ~3x this in heap)")
 	return f

@@ -20,7 +20,8 @@ func run(ctx context.Context, f flags, kubeconfig string) error {
 	f.certs.MutatingWebhooks = []string{f.webhookConfig}
 	f.certs.ValidatingWebhooks = []string{f.webhookConfig}
 	o := app.Options{Config: cfg, Certs: f.certs, LeaderElection: f.leaderElect, LeaderElectionID: f.leaderElectionID,
-		ConfigMap: client.ObjectKey{Namespace: f.certs.Namespace, Name: f.configMap}, ReviewBudgetBytes: f.reviewBudget}
+		ConfigMap: client.ObjectKey{Namespace: f.certs.Namespace, Name: f.configMap}, ReviewBudgetBytes: f.reviewBudget,
+		DRA: f.dra, GPUDeviceClass: f.gpuClass, RailDeviceClass: f.railClass}
 	if o.Listener, err = net.Listen("tcp", f.listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", f.listen, err)
 	}

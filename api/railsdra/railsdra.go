@@ -15,6 +15,10 @@ const DriverName = "rails.railnet.io"
 // DeviceClassName is the chart's default rails DeviceClass (dra.deviceClassName).
 const DeviceClassName = "rails.railnet.io"
 
+// GPUDeviceClassName is the GPU DeviceClass the webhook's claim templates
+// ask for by default: NVIDIA's DRA driver's class.
+const GPUDeviceClassName = "gpu.nvidia.com"
+
 // Attribute and capacity names, in the driver's domain (DriverName).
 const (
 	AttrRail       = "rail"

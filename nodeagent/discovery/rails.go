@@ -24,20 +24,14 @@ const (
 )
 
 // RailMasters returns the rail masters named by SpiderMultusConfigs: every
-// macvlan/ipvlan/ipoib master, de-duplicated, in natural order.
+// macvlan/ipvlan/ipoib master, de-duplicated, in natural order
+// (spiderv2beta1.RailMasters, shared with the webhook).
 func RailMasters(smcs []spiderv2beta1.SpiderMultusConfig) []string {
-	seen := map[string]bool{}
-	var out []string
+	specs := make([]*spiderv2beta1.MultusCNIConfigSpec, len(smcs))
 	for i := range smcs {
-		for _, m := range smcs[i].Spec.Masters() {
-			if m != "" && !seen[m] {
-				seen[m] = true
-				out = append(out, m)
-			}
-		}
+		specs[i] = &smcs[i].Spec
 	}
-	sort.Slice(out, func(i, j int) bool { return NaturalLess(out[i], out[j]) })
-	return out
+	return spiderv2beta1.RailMasters(specs)
 }
 
 // NaturalLess orders strings with digit runs compared as numbers, so eth2

@@ -19,8 +19,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/test/draground"
 	"github.com/railnet/railnet/test/simnode"
 	"github.com/railnet/railnet/test/story"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 )
 
@@ -40,7 +42,7 @@ func demo(r *runner) {
 	klog.SetOutput(logFile)
 	fmt.Printf("railnet demo — components' logs: %s\n\n", logFile.Name())
 
-	e := story.Up(r, story.Options{Nodes: 2, Coordinator: true, Log: os.Stdout, ComponentLog: logFile})
+	e := story.Up(r, story.Options{Nodes: 2, Coordinator: true, DRA: true, Log: os.Stdout, ComponentLog: logFile})
 	c := e.Cluster.Client
 	e.WaitNodesReady(ctx, r)
 	step("Nodes: a real kubelet and containerd each, in their own network, mount and PID namespaces")
@@ -131,7 +133,49 @@ func demo(r *runner) {
 	fmt.Println("the extender's verdict for that pod on every node:")
 	explain(r, e, next)
 
+	draAct(r, e)
+
 	fmt.Printf("\ndone in %s; stopping everything\n", time.Since(start).Round(time.Second))
+}
+
+// draAct shows DRA mode: a second inject group opts in, and a pod asking
+// for 2 GPUs gets the 2 rails whose NICs share a PCIe root with them.
+func draAct(r *runner, e *story.Env) {
+	ctx := r.ctx
+	step(fmt.Sprintf("DRA mode: inject group %s (the same 8 rails, SpiderMultusConfigs annotated railnet.io/inject-mode: dra)", story.DRAGroup))
+	e.ApplyDRAGroup(ctx, r)
+	fmt.Printf("railnet rendered NetworkAttachmentDefinition spiderpool/%s and keeps ResourceClaimTemplates %s … %s in namespace %s\n",
+		drainject.NetworkName(story.DRAGroup), drainject.TemplateName(story.DRAGroup, 1), drainject.TemplateName(story.DRAGroup, drainject.MaxGPUs), story.DRANamespace)
+	fmt.Println("fixture topology: GPU i and rail i's NIC share a PCIe root complex, two of each per root:")
+	tw := table("ROOT", "GPUS", "RAILS (NIC)")
+	for i := 0; i < len(draground.FixtureRoots); i += 2 {
+		fmt.Fprintf(tw, "%s\tgpu-%d gpu-%d\trail-%d (%s) rail-%d (%s)\n", draground.FixtureRoots[i], i, i+1,
+			i, simnode.SeedRails()[i].Master, i+1, simnode.SeedRails()[i+1].Master)
+	}
+	tw.Flush()
+
+	step("A pod asking for 2 GPUs (nvidia.com/gpu: 2), annotated cni.spidernet.io/rdma-resource-inject: " + story.DRAGroup)
+	pod, claim := e.RunDRAPod(ctx, r, "dra-trainer", 2)
+	fmt.Printf("pod %s/%s → %s\n%s: %s\n", pod.Namespace, pod.Name, pod.Spec.NodeName, inject.AnnotationSummary, pod.Annotations[inject.AnnotationSummary])
+	gpus, rails := draground.Allocated(claim)
+	fmt.Printf("the scheduler's DRA allocator filled ResourceClaim %s:\n", claim.Name)
+	tw = table("GPU", "ROOT", "RAIL", "NIC", "ROOT", "IFACE")
+	for i := range max(len(gpus), len(rails)) {
+		g, rl := "", ""
+		groot, rroot, nic, iface := "", "", "", ""
+		if i < len(gpus) {
+			g, groot = fmt.Sprintf("gpu-%d", gpus[i]), draground.FixtureRoots[gpus[i]]
+		}
+		if i < len(rails) {
+			rl, rroot = fmt.Sprintf("rail-%d", rails[i]), draground.FixtureRoots[rails[i]]
+			nic, iface = simnode.SeedRails()[rails[i]].Master, fmt.Sprintf("net%d", rails[i]+1)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g, groot, rl, nic, rroot, iface)
+	}
+	tw.Flush()
+	step(fmt.Sprintf("Inside pod %s: exactly its 2 claimed rails (railnet-dra-cni, run by Multus for the group's network)", pod.Name))
+	kubectl(e, "-n", story.DRANamespace, "exec", pod.Name, "--", "ip", "-o", "-4", "addr", "show")
+	kubectl(e, "-n", story.DRANamespace, "exec", pod.Name, "--", "ip", "rule")
 }
 
 func step(title string) { fmt.Printf("\n== %s\n", title) }

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/extender/schedconfig"
+	"github.com/railnet/railnet/test/draground"
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/realnode"
 	"github.com/railnet/railnet/test/simnode"
@@ -38,6 +39,11 @@ type Options struct {
 	Log io.Writer
 	// ComponentLog receives the components' output; nil means Log.
 	ComponentLog io.Writer
+	// DRA adds DRA mode beside device-plugin mode (test/draground): each
+	// agent also runs the rails driver, each node the test GPU driver,
+	// railnet-dra-cni is in the nodes' /opt/cni/bin, the webhook runs with
+	// --dra, and the rails and gpu.nvidia.com DeviceClasses exist.
+	DRA bool
 }
 
 // Env is a running story.
@@ -56,6 +62,7 @@ type Env struct {
 	// kubeconfigs by component impersonate the chart's ServiceAccounts.
 	kubeconfigs map[string]string
 	nodeBins    realnode.Binaries
+	dra         bool
 }
 
 // AgentGCGrace is how old an address of a gone pod must be before a node's
@@ -80,7 +87,7 @@ func ResourceName(i int) string { return fmt.Sprintf("spidernet.io/shared_cx5_gp
 func Up(tb ground.TB, opts Options) *Env {
 	tb.Helper()
 	ctx := tb.Context()
-	e := &Env{log: opts.Log, clog: opts.ComponentLog}
+	e := &Env{log: opts.Log, clog: opts.ComponentLog, dra: opts.DRA}
 	if e.log == nil {
 		e.log = io.Discard
 	}
@@ -103,6 +110,9 @@ func Up(tb ground.TB, opts Options) *Env {
 	cmds := []string{"./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-ipam"}
 	if opts.Coordinator {
 		cmds = append(cmds, "./nodeagent/cmd/railnet-coordinator")
+	}
+	if opts.DRA {
+		cmds = append(cmds, draground.Commands...)
 	}
 	must(tb, ground.BuildCommands(ctx, bin, cmds...))
 	must(tb, buildAs(ctx, bin, "railnet-webhook", "./webhook"))
@@ -133,7 +143,7 @@ func Up(tb ground.TB, opts Options) *Env {
 	c := e.Cluster
 	c.EnsureNamespace(tb, Namespace)
 	e.logf("installing the chart's ServiceAccounts and RBAC; each component runs as its ServiceAccount")
-	e.kubeconfigs = installChartRBAC(tb, c, dir)
+	e.kubeconfigs = installChartRBAC(tb, c, dir, opts.DRA)
 
 	e.logf("starting railnet-extender on %s", extenderAddr)
 	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+e.kubeconfigs["extender"],
@@ -149,9 +159,13 @@ func Up(tb ground.TB, opts Options) *Env {
 	reg := registration.Options{Name: "railnet-webhook", URL: "https://" + webhookAddr}
 	must(tb, c.Client.Create(ctx, registration.Mutating(reg)))
 	must(tb, c.Client.Create(ctx, registration.Validating(reg)))
-	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), "--kubeconfig="+e.kubeconfigs["webhook"],
-		"--listen="+webhookAddr, "--namespace="+Namespace, "--config-map=railnet-config",
-		"--ca-secret=railnet-ca", "--extra-sans=127.0.0.1", "--webhook-configuration=railnet-webhook")
+	webhookArgs := []string{"--kubeconfig=" + e.kubeconfigs["webhook"],
+		"--listen=" + webhookAddr, "--namespace=" + Namespace, "--config-map=railnet-config",
+		"--ca-secret=railnet-ca", "--extra-sans=127.0.0.1", "--webhook-configuration=railnet-webhook"}
+	if opts.DRA {
+		webhookArgs = append(webhookArgs, "--dra")
+	}
+	e.start(tb, "webhook", filepath.Join(bin, "railnet-webhook"), webhookArgs...)
 	waitWebhook(tb, c)
 
 	e.logf("building the rail fabric: 8 rail switches, %d nodes × 8 rail NICs, and the nodes' network", opts.Nodes)
@@ -163,6 +177,10 @@ func Up(tb ground.TB, opts Options) *Env {
 	must(tb, err)
 	for i := range opts.Nodes {
 		e.addNode(tb, fmt.Sprintf("worker%d", i+1), dpConfig, fixture)
+	}
+	if opts.DRA {
+		e.logf("DRA mode: the rails DeviceClass (the chart's) and gpu.nvidia.com (the test GPU driver's)")
+		draground.ApplyDeviceClasses(ctx, tb, c)
 	}
 	return e
 }
@@ -182,7 +200,7 @@ func (e *Env) addNode(tb ground.TB, name, dpConfig, fixture string) {
 	cniBin := map[string]string{}
 	entries, err := os.ReadDir(e.bin)
 	must(tb, err)
-	notCNI := map[string]bool{"railnet-agent": true, "railnet-webhook": true, "railnet-extender": true}
+	notCNI := map[string]bool{"railnet-agent": true, "railnet-webhook": true, "railnet-extender": true, draground.GPUDriverBinary: true}
 	for _, ent := range entries {
 		if !notCNI[ent.Name()] {
 			cniBin[ent.Name()] = filepath.Join(e.bin, ent.Name())
@@ -207,11 +225,21 @@ func (e *Env) addNode(tb ground.TB, name, dpConfig, fixture string) {
 	must(tb, ground.RewriteKubeconfig(e.kubeconfigs["node-agent"], agentKubeconfig, rn.APIServer))
 	sysfs := filepath.Join(e.dir, name+"-sysfs")
 	must(tb, copyTree(fixture, sysfs))
-	e.logf("%s: starting railnet-agent on the node (fixture RDMA sysfs, shared device plugin, IPAM)", name)
-	must(tb, rn.Run("railnet-agent", filepath.Join(e.bin, "railnet-agent"), "--kubeconfig="+agentKubeconfig,
-		"--node-name="+name, "--sysfs-root="+sysfs, "--device-plugin-config="+dpConfig,
-		"--ipam-lease-namespace="+Namespace, "--discovery-interval=1s", "--rdma-netns-mode=shared",
-		"--ipam-gc-grace="+AgentGCGrace.String()))
+	args := []string{"--kubeconfig=" + agentKubeconfig,
+		"--node-name=" + name, "--sysfs-root=" + sysfs, "--device-plugin-config=" + dpConfig,
+		"--ipam-lease-namespace=" + Namespace, "--discovery-interval=1s", "--rdma-netns-mode=shared",
+		"--ipam-gc-grace=" + AgentGCGrace.String()}
+	if e.dra {
+		draground.OnNode(tb, agentKubeconfig, name)
+		args = append(args, "--dra")
+		e.logf("%s: starting railnet-agent on the node (fixture RDMA sysfs, shared device plugin, rails DRA driver, IPAM) and the test GPU DRA driver", name)
+	} else {
+		e.logf("%s: starting railnet-agent on the node (fixture RDMA sysfs, shared device plugin, IPAM)", name)
+	}
+	must(tb, rn.Run("railnet-agent", filepath.Join(e.bin, "railnet-agent"), args...))
+	if e.dra {
+		draground.StartGPUDriver(tb, c, rn, e.bin, sysfs)
+	}
 	e.Nodes = append(e.Nodes, &Node{Node: sn, Real: rn, SysfsRoot: sysfs})
 }
 

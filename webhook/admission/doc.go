@@ -2,8 +2,9 @@
 // runs the typed logic of webhook/inject and webhook/validate on Pods,
 // SpiderIPPools and SpiderMultusConfigs, and returns allowed/denied with a
 // JSON patch: for pods the few operations injection makes (annotations,
-// resource limits, entries appended to env, volumeMounts and volumes),
-// written directly; for the CRDs a diff of the object
+// resource limits, entries appended to env, volumeMounts and volumes; in
+// DRA mode, webhook/drainject, also the pod's resource claims and its
+// containers' claims), written directly; for the CRDs a diff of the object
 // before and after. Limit bounds the review bodies served at once. What it
 // needs from the cluster comes through the Store interface.
 //

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 )
 
@@ -28,7 +29,11 @@ type memStore struct {
 	configs []*spiderv2beta1.SpiderMultusConfig
 	pools   []spiderv2beta1.SpiderIPPool
 	inUse   map[string][]netip.Addr
-	err     error
+	// templates holds the ResourceClaimTemplates ("namespace/name") that
+	// exist; noDRA makes the store answer as a webhook without DRA mode.
+	templates map[string]bool
+	noDRA     bool
+	err       error
 }
 
 func (m *memStore) InjectConfig(context.Context) (inject.Config, error) { return m.cfg, m.err }
@@ -43,6 +48,13 @@ func (m *memStore) IPPools(context.Context) ([]spiderv2beta1.SpiderIPPool, error
 }
 func (m *memStore) AllocatedIPs(_ context.Context, pool string) ([]netip.Addr, error) {
 	return m.inUse[pool], m.err
+}
+
+func (m *memStore) ClaimTemplateExists(_ context.Context, ns, name string) (bool, error) {
+	if m.noDRA {
+		return false, drainject.ErrDisabled
+	}
+	return m.templates[ns+"/"+name], m.err
 }
 
 type countRecorder struct {

@@ -8,6 +8,7 @@ import (
 	gojson "github.com/goccy/go-json"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 	"github.com/railnet/railnet/webhook/validate"
 )
@@ -37,6 +39,9 @@ type Store interface {
 	IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error)
 	// AllocatedIPs returns the addresses of pool that are allocated.
 	AllocatedIPs(ctx context.Context, pool string) ([]netip.Addr, error)
+	// ClaimTemplateExists reports whether the ResourceClaimTemplate
+	// namespace/name exists (DRA mode).
+	ClaimTemplateExists(ctx context.Context, namespace, name string) (bool, error)
 }
 
 // Recorder counts outcomes; webhook/metrics implements it.
@@ -147,6 +152,19 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	}
 	pod := fields.pod()
 	pod.Namespace = ns
+	// DRA mode only where some SpiderMultusConfig carries a mode: the
+	// device-plugin path pays one map lookup per config for it.
+	if slices.ContainsFunc(configs, drainject.HasMode) {
+		if ir, ok := inject.Lookup(pod.Annotations, nsAnn); ok {
+			g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
+			if err != nil {
+				return h.refuse(req, err)
+			}
+			if g != nil {
+				return h.mutatePodDRA(ctx, req, &fields, pod, ir, g, configs)
+			}
+		}
+	}
 	res, err := inject.Pod(pod, nsAnn, cfg, configs)
 	var refusal *inject.Refusal
 	if errors.As(err, &refusal) {

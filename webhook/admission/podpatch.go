@@ -12,8 +12,9 @@ import (
 )
 
 // podFields is the part of a pod that injection reads or writes, decoded
-// straight from the review's object: names for messages, annotations, and
-// each container's name and resources. Everything else is skipped, never
+// straight from the review's object: names for messages, annotations, the
+// pod's resource claims, and each container's name and resources (with
+// their claims, for DRA mode). Everything else is skipped, never
 // decoded. Pointers record whether a member is present in the JSON, so the
 // patch adds a missing map instead of writing into it.
 type podFields struct {
@@ -24,11 +25,14 @@ type podFields struct {
 		Annotations  map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Spec struct {
-		Containers []struct {
+		// ResourceClaims is nil when the member is missing or null.
+		ResourceClaims []corev1.PodResourceClaim `json:"resourceClaims"`
+		Containers     []struct {
 			Name      string `json:"name"`
 			Resources *struct {
-				Limits   corev1.ResourceList `json:"limits"`
-				Requests corev1.ResourceList `json:"requests"`
+				Limits   corev1.ResourceList    `json:"limits"`
+				Requests corev1.ResourceList    `json:"requests"`
+				Claims   []corev1.ResourceClaim `json:"claims"`
 			} `json:"resources"`
 			// Env and VolumeMounts: injection reads them and appends to
 			// them (the NCCL conf file, inject.AddNCCL).
@@ -62,12 +66,13 @@ func (p *podFields) pod() *corev1.Pod {
 		pod.Name, pod.GenerateName, pod.Namespace = m.Name, m.GenerateName, m.Namespace
 		pod.Annotations = maps.Clone(m.Annotations)
 	}
+	pod.Spec.ResourceClaims = slices.Clone(p.Spec.ResourceClaims)
 	pod.Spec.Containers = make([]corev1.Container, len(p.Spec.Containers))
 	for i, c := range p.Spec.Containers {
 		pod.Spec.Containers[i].Name = c.Name
 		if r := c.Resources; r != nil {
 			pod.Spec.Containers[i].Resources = corev1.ResourceRequirements{
-				Limits: maps.Clone(r.Limits), Requests: maps.Clone(r.Requests)}
+				Limits: maps.Clone(r.Limits), Requests: maps.Clone(r.Requests), Claims: slices.Clone(r.Claims)}
 		}
 		pod.Spec.Containers[i].Env = slices.Clone(c.Env)
 		pod.Spec.Containers[i].VolumeMounts = slices.Clone(c.VolumeMounts)
@@ -84,8 +89,9 @@ type patchOp struct {
 }
 
 // podPatch returns the JSON patch that turns the pod orig was decoded from
-// into after, looking only at what injection may change: annotations and
-// the containers' resource limits and requests. Maps missing from the
+// into after, looking only at what injection may change: annotations, the
+// containers' resource limits and requests, and (DRA mode) the pod's
+// resource claims and the containers' claims. Maps missing from the
 // original are added whole; keys are added, replaced or removed one by one,
 // in key order. nil means no change.
 func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
@@ -123,10 +129,62 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ops = podClaimOps(ops, orig, after)
+	ops = containerClaimOps(ops, orig, after)
 	if len(ops) == 0 {
 		return nil, nil
 	}
 	return encodeOps(ops)
+}
+
+// podClaimOps appends the operations adding the claims after has beyond
+// the original's spec.resourceClaims: the whole list when the member is
+// missing, else each new claim at the end. Injection only appends claims.
+func podClaimOps(ops []patchOp, orig *podFields, after *corev1.Pod) []patchOp {
+	before := orig.Spec.ResourceClaims
+	if len(after.Spec.ResourceClaims) <= len(before) {
+		return ops
+	}
+	if before == nil {
+		return append(ops, patchOp{Op: "add", Path: "/spec/resourceClaims", Value: after.Spec.ResourceClaims})
+	}
+	for _, c := range after.Spec.ResourceClaims[len(before):] {
+		ops = append(ops, patchOp{Op: "add", Path: "/spec/resourceClaims/-", Value: c})
+	}
+	return ops
+}
+
+// containerClaimOps appends the operations adding the claims each
+// container has in after beyond its original resources.claims: the
+// resources member with the claims when it is missing and the limits and
+// requests operations did not add it, the claims list when it is missing,
+// else each new claim at the end. Injection only appends claims.
+func containerClaimOps(ops []patchOp, orig *podFields, after *corev1.Pod) []patchOp {
+	for i, c := range orig.Spec.Containers {
+		if i >= len(after.Spec.Containers) {
+			break
+		}
+		var before []corev1.ResourceClaim
+		if c.Resources != nil {
+			before = c.Resources.Claims
+		}
+		res := &after.Spec.Containers[i].Resources
+		if len(res.Claims) <= len(before) {
+			continue
+		}
+		base := "/spec/containers/" + strconv.Itoa(i) + "/resources"
+		switch {
+		case c.Resources == nil && len(res.Limits) == 0 && len(res.Requests) == 0:
+			ops = append(ops, patchOp{Op: "add", Path: base, Value: map[string][]corev1.ResourceClaim{"claims": res.Claims}})
+		case before == nil:
+			ops = append(ops, patchOp{Op: "add", Path: base + "/claims", Value: res.Claims})
+		default:
+			for _, cl := range res.Claims[len(before):] {
+				ops = append(ops, patchOp{Op: "add", Path: base + "/claims/-", Value: cl})
+			}
+		}
+	}
+	return ops
 }
 
 // encodeOps writes ops as json.Marshal does, by hand for the values

@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 )
 
@@ -303,5 +305,280 @@ func TestPodPatchListsAppendOnly(t *testing.T) {
 	patch, err := podPatch(&orig, after)
 	if want := `[{"op":"add","path":"/spec/volumes/-","value":{"name":"w"}}]`; err != nil || string(patch) != want {
 		t.Errorf("patch %s, %v; want %s", patch, err, want)
+	}
+}
+
+// draStore is seedStore with the group in DRA mode and the 1- and 2-GPU
+// claim templates in namespace train.
+func draStore() *memStore {
+	st := seedStore()
+	for _, c := range st.configs {
+		c.Annotations[drainject.ModeAnnotation] = drainject.ModeDRA
+	}
+	st.templates = map[string]bool{"train/railnet-rdma-network-1": true, "train/railnet-rdma-network-2": true, "train/railnet-rdma-network-3": true}
+	st.nsAnn = map[string]map[string]string{"train-ns": {spiderv2beta1.AnnotationRDMAResourceInject: "rdma-network"}}
+	st.templates["train-ns/railnet-rdma-network-2"] = true
+	return st
+}
+
+// TestPodPatchDRA sends pods of a DRA-mode group through the mutating
+// handler, applies the patch with a real JSON-patch library and compares
+// the result with what drainject plans from a full decode: the claim, the
+// GPU containers' claims instead of their GPU limits, the group's one
+// network, the summary.
+func TestPodPatchDRA(t *testing.T) {
+	const ann = `"cni.spidernet.io/rdma-resource-inject":"rdma-network"`
+	const (
+		networksOp = "add /metadata/annotations/k8s.v1.cni.cncf.io~1networks"
+		summaryOp  = "add /metadata/annotations/railnet.io~1injection"
+	)
+	tests := []struct {
+		name, ns, pod string
+		wantOps       []string
+		wantSummary   string
+	}{
+		{name: "2-GPU container: claim added, GPU limit and request removed", ns: "train",
+			pod: `{"metadata":{"generateName":"t-","annotations":{` + ann + `}},"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":"1","nvidia.com/gpu":"2"},"requests":{"nvidia.com/gpu":"2"}}}]}}`,
+			wantOps: []string{networksOp, summaryOp,
+				"remove /spec/containers/0/resources/limits/nvidia.com~1gpu", "remove /spec/containers/0/resources/requests/nvidia.com~1gpu",
+				"add /spec/resourceClaims", "add /spec/containers/0/resources/claims"},
+			wantSummary: "group rdma-network (pod annotation cni.spidernet.io/rdma-resource-inject): DRA mode, claim railnet-rails from ResourceClaimTemplate railnet-rdma-network-2 (2 GPUs, each with a rail on its PCIe root); network spiderpool/railnet-dra-rdma-network"},
+		{name: "the pod's own claims and networks are kept, railnet's appended", ns: "train",
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `,"k8s.v1.cni.cncf.io/networks":"other/storage"}},"spec":{"resourceClaims":[{"name":"scratch","resourceClaimName":"scratch"}],` +
+				`"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1"},"claims":[{"name":"scratch"}]}}]}}`,
+			wantOps: []string{"replace /metadata/annotations/k8s.v1.cni.cncf.io~1networks", summaryOp,
+				"remove /spec/containers/0/resources/limits/nvidia.com~1gpu",
+				"add /spec/resourceClaims/-", "add /spec/containers/0/resources/claims/-"}},
+		{name: "null claims are replaced", ns: "train",
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"resourceClaims":null,"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1"},"claims":null}}]}}`,
+			wantOps: []string{networksOp, summaryOp, "remove /spec/containers/0/resources/limits/nvidia.com~1gpu",
+				"add /spec/resourceClaims", "add /spec/containers/0/resources/claims"}},
+		{name: "GPU containers share the claim; the sidecar without resources is untouched", ns: "train",
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"containers":[{"name":"side"},{"name":"a","resources":{"limits":{"nvidia.com/gpu":"2"}}},{"name":"b","resources":{"limits":{"nvidia.com/gpu":"1"}}}]}}`,
+			wantOps: []string{networksOp, summaryOp, "remove /spec/containers/1/resources/limits/nvidia.com~1gpu",
+				"remove /spec/containers/2/resources/limits/nvidia.com~1gpu",
+				"add /spec/resourceClaims", "add /spec/containers/1/resources/claims", "add /spec/containers/2/resources/claims"},
+			wantSummary: "group rdma-network (pod annotation cni.spidernet.io/rdma-resource-inject): DRA mode, claim railnet-rails from ResourceClaimTemplate railnet-rdma-network-3 (3 GPUs, each with a rail on its PCIe root); network spiderpool/railnet-dra-rdma-network"},
+		{name: "group from the namespace", ns: "train-ns",
+			pod:         `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"2"}}}]}}`,
+			wantOps:     []string{"add /metadata/annotations", "remove /spec/containers/0/resources/limits/nvidia.com~1gpu", "add /spec/resourceClaims", "add /spec/containers/0/resources/claims"},
+			wantSummary: "group rdma-network (namespace annotation cni.spidernet.io/rdma-resource-inject): DRA mode, claim railnet-rails from ResourceClaimTemplate railnet-rdma-network-2 (2 GPUs, each with a rail on its PCIe root); network spiderpool/railnet-dra-rdma-network"},
+		{name: "group from the namespace, pod without GPUs: left alone", ns: "train-ns",
+			pod:     `{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"}}}]}}`,
+			wantOps: nil},
+		{name: "already injected: no patch", ns: "train",
+			pod:     `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"resourceClaims":[{"name":"railnet-rails","resourceClaimTemplateName":"railnet-rdma-network-2"}],"containers":[{"name":"c","resources":{"claims":[{"name":"railnet-rails"}]}}]}}`,
+			wantOps: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := draStore()
+			h := &Handler{Store: st}
+			req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: tt.ns}
+			req.Object.Raw = []byte(tt.pod)
+			resp := h.Mutate(context.Background(), req)
+			if !resp.Allowed {
+				t.Fatalf("refused: %s", resp.Result.Message)
+			}
+			var ops []patchOp
+			if len(resp.Patch) > 0 {
+				if err := json.Unmarshal(resp.Patch, &ops); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for _, op := range ops {
+				got = append(got, op.Op+" "+op.Path)
+			}
+			if !reflect.DeepEqual(got, tt.wantOps) {
+				t.Errorf("ops =\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.wantOps, "\n  "))
+			}
+			patched := []byte(tt.pod)
+			if len(resp.Patch) > 0 {
+				p, err := jsonpatchapply.DecodePatch(resp.Patch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if patched, err = p.Apply(patched); err != nil {
+					t.Fatalf("apply %s: %v", resp.Patch, err)
+				}
+			}
+			// The reference: the whole pod decoded and planned.
+			var want corev1.Pod
+			if err := json.Unmarshal([]byte(tt.pod), &want); err != nil {
+				t.Fatal(err)
+			}
+			want.Namespace = tt.ns
+			ir, _ := inject.Lookup(want.Annotations, st.nsAnn[tt.ns])
+			g, err := drainject.Resolve(ir, st.configs, drainject.PodRef(&want))
+			if err != nil || g == nil {
+				t.Fatalf("Resolve = %v, %v", g, err)
+			}
+			if tt.wantOps == nil && drainject.GPUs(&want, drainject.GPUResource) == 0 {
+				if string(patched) != tt.pod {
+					t.Errorf("GPU-less pod patched: %s", patched)
+				}
+				return
+			}
+			out, tpl, changed, err := drainject.Plan(&want, g.Name, drainject.Options{GPUResource: drainject.GPUResource, Network: g.Network()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed {
+				out.Annotations[inject.AnnotationSummary] = drainject.Summary(ir, tpl, drainject.GPUs(&want, drainject.GPUResource), g.Network())
+			}
+			out.Namespace = ""
+			var gotPod corev1.Pod
+			if err := json.Unmarshal(patched, &gotPod); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(canonical(t, &gotPod), canonical(t, out)) {
+				t.Errorf("patched pod =\n%s\nwant\n%s", canonical(t, &gotPod), canonical(t, out))
+			}
+			if tt.wantSummary != "" && gotPod.Annotations[inject.AnnotationSummary] != tt.wantSummary {
+				t.Errorf("summary %q, want %q", gotPod.Annotations[inject.AnnotationSummary], tt.wantSummary)
+			}
+			if strings.Contains(tt.pod, `"image":"i"`) && !strings.Contains(string(patched), `"image":"i"`) {
+				t.Errorf("image lost: %s", patched)
+			}
+		})
+	}
+}
+
+// TestPodPatchClaimOps covers the claim shapes the handler's pods do not
+// reach: a container without a resources member gets one holding only its
+// claims, and resources without claims get the list.
+func TestPodPatchClaimOps(t *testing.T) {
+	src := `{"spec":{"containers":[{"name":"a"},{"name":"b","resources":{"limits":{"cpu":"1"}}},{"name":"c","resources":{}}]}}`
+	var orig podFields
+	if err := json.Unmarshal([]byte(src), &orig); err != nil {
+		t.Fatal(err)
+	}
+	after := orig.pod()
+	claim := corev1.ResourceClaim{Name: "x"}
+	for i := range after.Spec.Containers {
+		after.Spec.Containers[i].Resources.Claims = []corev1.ResourceClaim{claim}
+	}
+	after.Spec.Containers[2].Resources.Limits = corev1.ResourceList{"cpu": resource.MustParse("2")}
+	patch, err := podPatch(&orig, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"op":"add","path":"/spec/containers/2/resources/limits","value":{"cpu":"2"}},` +
+		`{"op":"add","path":"/spec/containers/0/resources","value":{"claims":[{"name":"x"}]}},` +
+		`{"op":"add","path":"/spec/containers/1/resources/claims","value":[{"name":"x"}]},` +
+		`{"op":"add","path":"/spec/containers/2/resources/claims","value":[{"name":"x"}]}]`
+	if string(patch) != want {
+		t.Errorf("patch =\n%s\nwant\n%s", patch, want)
+	}
+	p, err := jsonpatchapply.DecodePatch(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := p.Apply([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPod := `{"spec":{"containers":[{"name":"a","resources":{"claims":[{"name":"x"}]}},{"name":"b","resources":{"limits":{"cpu":"1"},"claims":[{"name":"x"}]}},{"name":"c","resources":{"limits":{"cpu":"2"},"claims":[{"name":"x"}]}}]}}`
+	if string(applied) != wantPod {
+		t.Errorf("applied =\n%s\nwant\n%s", applied, wantPod)
+	}
+}
+
+// TestDevicePluginPatchUnchangedByDRAGroups: a cluster that also has a
+// DRA-mode group answers a device-plugin group's pod byte for byte as a
+// cluster without one.
+func TestDevicePluginPatchUnchangedByDRAGroups(t *testing.T) {
+	pod := `{"metadata":{"generateName":"rdma-tools-","annotations":{"cni.spidernet.io/rdma-resource-inject":"rdma-network"}},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"2"}}}]}}`
+	mutate := func(st *memStore) []byte {
+		req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: "default"}
+		req.Object.Raw = []byte(pod)
+		resp := (&Handler{Store: st}).Mutate(context.Background(), req)
+		if !resp.Allowed || len(resp.Patch) == 0 {
+			t.Fatalf("allowed %v, patch %s", resp.Allowed, resp.Patch)
+		}
+		return resp.Patch
+	}
+	plain := mutate(seedStore())
+	mixed := seedStore()
+	for _, c := range draStore().configs {
+		c.Name = strings.Replace(c.Name, "sriov", "dra", 1)
+		c.Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "dra-network"
+		mixed.configs = append(mixed.configs, c)
+	}
+	if got := mutate(mixed); string(got) != string(plain) {
+		t.Errorf("with a DRA group beside it the patch is\n%s\nwithout\n%s", got, plain)
+	}
+	if strings.Contains(string(plain), "claims") || strings.Contains(string(plain), `"remove"`) {
+		t.Errorf("device-plugin patch touches claims or removes the GPU limit: %s", plain)
+	}
+}
+
+// TestMutatePodDRARefusals: every refusal of DRA mode names the pod, the
+// group or the object at fault, and what to do.
+func TestMutatePodDRARefusals(t *testing.T) {
+	const ann = `"cni.spidernet.io/rdma-resource-inject":"rdma-network"`
+	gpuPod := func(annotations string, gpus int) string {
+		return fmt.Sprintf(`{"metadata":{"generateName":"t-","annotations":{%s}},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"%d"}}}]}}`, annotations, gpus)
+	}
+	tests := []struct {
+		name       string
+		store      func(*memStore)
+		pod        string
+		wantReason string
+		want       string
+	}{
+		{"no GPU", nil, `{"metadata":{"generateName":"t-","annotations":{` + ann + `}},"spec":{"containers":[{"name":"c"}]}}`, drainject.ReasonNoGPU,
+			`pod train/t-*: inject group "rdma-network" is in DRA mode, where rails follow GPUs, and no container asks for nvidia.com/gpu; ask for GPUs, or name a device-plugin mode group`},
+		{"more GPUs than a node has", nil, gpuPod(ann, 9), drainject.ReasonNoGPU,
+			`pod train/t-*: inject group "rdma-network" is in DRA mode and the pod asks for 9 nvidia.com/gpu; a claim pairs at most 8 GPUs (one node's) with their rails: ask for fewer`},
+		{"claim template missing", nil, gpuPod(ann, 4), drainject.ReasonNoTemplate,
+			`pod train/t-*: inject group "rdma-network" is in DRA mode and its claim template, ResourceClaimTemplate train/railnet-rdma-network-4, does not exist; have railnet keep the group's templates in this namespace: kubectl annotate namespace train railnet.io/claim-templates=rdma-network`},
+		{"webhook without DRA mode", func(m *memStore) { m.noDRA = true }, gpuPod(ann, 2), drainject.ReasonMode,
+			`pod train/t-*: inject group "rdma-network" is in DRA mode (annotation railnet.io/inject-mode=dra on its SpiderMultusConfigs) but railnet runs without DRA mode; install railnet with --set dra.enabled=true, or remove the annotation to use device-plugin mode`},
+		{"mixed group", func(m *memStore) { delete(m.configs[3].Annotations, drainject.ModeAnnotation) }, gpuPod(ann, 2), drainject.ReasonMode,
+			`inject group "rdma-network" mixes modes: spiderpool/gpu1-sriov, spiderpool/gpu2-sriov, spiderpool/gpu3-sriov, spiderpool/gpu5-sriov, spiderpool/gpu6-sriov, spiderpool/gpu7-sriov, spiderpool/gpu8-sriov in DRA mode, spiderpool/gpu4-sriov not; annotate every member railnet.io/inject-mode=dra, or none`},
+		{"DRA group named with another", func(m *memStore) {
+			m.configs[0].Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "rdma-network,storage"
+		}, gpuPod(`"cni.spidernet.io/rdma-resource-inject":"rdma-network,storage"`, 2), drainject.ReasonMode,
+			`pod train/t-* asks for inject groups "rdma-network,storage"; group "rdma-network" is in DRA mode, where the pod's rails follow its GPUs, and cannot be combined with other groups: name it alone`},
+		{"members in two namespaces", func(m *memStore) { m.configs[7].Namespace = "rails" }, gpuPod(ann, 2), drainject.ReasonMode,
+			`pod train/t-*: inject group "rdma-network" is in DRA mode and its SpiderMultusConfigs are in namespaces rails, spiderpool; its one network (railnet-dra-rdma-network) is rendered beside them: keep the group's SpiderMultusConfigs in one namespace`},
+		{"member without a pool", func(m *memStore) { m.configs[1].Spec.Macvlan.IPPools = nil }, gpuPod(ann, 2), inject.ReasonUnusable,
+			`pod train/t-* asks for inject group "rdma-network" (DRA mode), whose SpiderMultusConfigs spiderpool/gpu2-sriov have no IP pool; set spec.macvlan.ippools.ipv4 (or .ipv6) on them`},
+		{"two members on one rail", func(m *memStore) { m.configs[1].Spec.Macvlan.Master = []string{"enp11s0f0np0"} }, gpuPod(ann, 2), drainject.ReasonMode,
+			`pod train/t-*: SpiderMultusConfigs spiderpool/gpu1-sriov and spiderpool/gpu2-sriov of inject group "rdma-network" (DRA mode) are both on rail 0 (master enp11s0f0np0); keep one config per rail in the group; the group has no network until then`},
+		{"unknown mode", func(m *memStore) { m.configs[0].Annotations[drainject.ModeAnnotation] = "DRA" }, gpuPod(ann, 2), drainject.ReasonMode,
+			`SpiderMultusConfig spiderpool/gpu1-sriov of inject group "rdma-network": annotation railnet.io/inject-mode="DRA"; use "dra" or "device-plugin" (or leave it out)`},
+		{"group that cannot name objects", func(m *memStore) {
+			for _, c := range m.configs {
+				c.Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "RDMA_net"
+			}
+		}, gpuPod(`"cni.spidernet.io/rdma-resource-inject":"RDMA_net"`, 2), drainject.ReasonMode,
+			`pod train/t-*: inject group "RDMA_net" is in DRA mode, which names the group's network and claim templates after it, and "RDMA_net" cannot name an object`},
+		{"malformed networks annotation", nil, gpuPod(ann+`,"k8s.v1.cni.cncf.io/networks":"[{"`, 2), drainject.ReasonNetworks,
+			`pod train/t-*: annotation k8s.v1.cni.cncf.io/networks is not a JSON list`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := draStore()
+			if tt.store != nil {
+				tt.store(st)
+			}
+			rec := newCountRecorder()
+			h := &Handler{Store: st, Metrics: rec}
+			req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: "train"}
+			req.Object.Raw = []byte(tt.pod)
+			resp := h.Mutate(context.Background(), req)
+			if resp.Allowed {
+				t.Fatalf("allowed with patch %s", resp.Patch)
+			}
+			if !strings.Contains(resp.Result.Message, tt.want) {
+				t.Errorf("message\n  %s\nwant it to contain\n  %s", resp.Result.Message, tt.want)
+			}
+			if resp.Result.Code != 403 || string(resp.Result.Reason) != tt.wantReason || rec.refused[tt.wantReason] != 1 {
+				t.Errorf("code %d reason %q (counted %v), want 403 %q", resp.Result.Code, resp.Result.Reason, rec.refused, tt.wantReason)
+			}
+		})
 	}
 }

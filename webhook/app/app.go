@@ -9,6 +9,7 @@ import (
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,6 +46,13 @@ type Options struct {
 	LeaderElection bool
 	// LeaderElectionID names the Lease.
 	LeaderElectionID string
+	// DRA turns DRA mode on (charts/railnet/docs/dra.md): the webhook
+	// reads ResourceClaimTemplates, so inject groups in DRA mode can be
+	// served. It needs resource.k8s.io/v1 and the chart's DRA RBAC.
+	DRA bool
+	// GPUDeviceClass and RailDeviceClass are the DeviceClasses of the
+	// claim templates the DRA controller keeps (DRA mode).
+	GPUDeviceClass, RailDeviceClass string
 	// ReviewBudgetBytes bounds the admission review bodies served at once
 	// (admission.Limit); 0 means admission.DefaultBudgetBytes.
 	ReviewBudgetBytes int64
@@ -80,11 +88,21 @@ func Run(ctx context.Context, o Options) error {
 		if err := (&controller.NamespaceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up namespace controller: %w", err)
 		}
+		if o.DRA {
+			r := &controller.DRAReconciler{Client: mgr.GetClient(), GPUClass: o.GPUDeviceClass, RailClass: o.RailDeviceClass}
+			if err := r.SetupWithManager(mgr); err != nil {
+				return fmt.Errorf("set up DRA-mode controller: %w", err)
+			}
+		}
 	}
 	// Start every informer the store reads with the manager, so readiness
 	// means all of them are synced.
-	for _, obj := range []client.Object{&corev1.ConfigMap{}, &corev1.Namespace{}, &spiderv2beta1.SpiderMultusConfig{},
-		&spiderv2beta1.SpiderIPPool{}, &nadv1.NetworkAttachmentDefinition{}} {
+	informed := []client.Object{&corev1.ConfigMap{}, &corev1.Namespace{}, &spiderv2beta1.SpiderMultusConfig{},
+		&spiderv2beta1.SpiderIPPool{}, &nadv1.NetworkAttachmentDefinition{}}
+	if o.DRA {
+		informed = append(informed, &resourceapi.ResourceClaimTemplate{})
+	}
+	for _, obj := range informed {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("informer for %T: %w", obj, err)
 		}
@@ -100,6 +118,9 @@ func Run(ctx context.Context, o Options) error {
 	m.Registry.MustRegister(certs) // railnet_certificate_expiry_timestamp_seconds
 	st := store.New(mgr.GetCache(), o.ConfigMap)
 	st.Allocations = mgr.GetAPIReader() // IPAllocations are read live, never cached
+	if o.DRA {
+		st.ClaimTemplates = mgr.GetCache()
+	}
 	h := &admission.Handler{Store: st, Metrics: m}
 
 	ctx, cancel := context.WithCancel(ctx)

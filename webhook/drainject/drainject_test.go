@@ -12,8 +12,8 @@ import (
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
-func smc(name, mode string) spiderv2beta1.SpiderMultusConfig {
-	s := spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: name,
+func smc(name, mode string) *spiderv2beta1.SpiderMultusConfig {
+	s := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: name,
 		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "rdma-network"}}}
 	if mode != "" {
 		s.Annotations[ModeAnnotation] = mode
@@ -24,16 +24,16 @@ func smc(name, mode string) spiderv2beta1.SpiderMultusConfig {
 func TestGroupIsDRA(t *testing.T) {
 	tests := []struct {
 		name    string
-		members []spiderv2beta1.SpiderMultusConfig
+		members []*spiderv2beta1.SpiderMultusConfig
 		want    bool
 		wantErr string
 	}{
-		{"no annotation: device-plugin mode", []spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ""), smc("gpu2-macvlan", "")}, false, ""},
-		{"every member in DRA mode", []spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ModeDRA), smc("gpu2-macvlan", ModeDRA)}, true, ""},
-		{"explicit device-plugin", []spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ModeDevicePlugin)}, false, ""},
-		{"mixed group refused naming both sides", []spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ModeDRA), smc("gpu2-macvlan", "")}, false,
+		{"no annotation: device-plugin mode", []*spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ""), smc("gpu2-macvlan", "")}, false, ""},
+		{"every member in DRA mode", []*spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ModeDRA), smc("gpu2-macvlan", ModeDRA)}, true, ""},
+		{"explicit device-plugin", []*spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ModeDevicePlugin)}, false, ""},
+		{"mixed group refused naming both sides", []*spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", ModeDRA), smc("gpu2-macvlan", "")}, false,
 			`inject group "rdma-network" mixes modes: spiderpool/gpu1-macvlan in DRA mode, spiderpool/gpu2-macvlan not; annotate every member railnet.io/inject-mode=dra, or none`},
-		{"unknown mode refused naming the member", []spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", "DRA ")}, false,
+		{"unknown mode refused naming the member", []*spiderv2beta1.SpiderMultusConfig{smc("gpu1-macvlan", "DRA ")}, false,
 			`SpiderMultusConfig spiderpool/gpu1-macvlan of inject group "rdma-network": annotation railnet.io/inject-mode="DRA "; use "dra" or "device-plugin"`},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -15,6 +16,7 @@ import (
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 )
 
@@ -28,6 +30,9 @@ type Store struct {
 	// updates are rare, so the live read costs little and spares a watch
 	// of every allocation.
 	Allocations client.Reader
+	// ClaimTemplates reads ResourceClaimTemplates (DRA mode); nil when the
+	// service runs without DRA mode.
+	ClaimTemplates client.Reader
 
 	mu       sync.Mutex
 	parsedRV string // resourceVersion of the ConfigMap behind parsed
@@ -178,4 +183,22 @@ func (s *Store) AllocatedIPs(ctx context.Context, pool string) ([]netip.Addr, er
 		}
 	}
 	return out, nil
+}
+
+// ClaimTemplateExists reports whether the ResourceClaimTemplate
+// namespace/name exists. Without ClaimTemplates (the service runs without
+// DRA mode) it answers drainject.ErrDisabled.
+func (s *Store) ClaimTemplateExists(ctx context.Context, namespace, name string) (bool, error) {
+	if s.ClaimTemplates == nil {
+		return false, drainject.ErrDisabled
+	}
+	var t resourceapi.ResourceClaimTemplate
+	err := s.ClaimTemplates.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &t, client.UnsafeDisableDeepCopy)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get ResourceClaimTemplate %s/%s: %w", namespace, name, err)
+	}
+	return true, nil
 }

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	resourceapi "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/railnet/railnet/api/scheme"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 )
 
 // informerCache reads from a fake client and reports events from fake
@@ -83,5 +86,25 @@ func TestMultusConfigsKeptUntilChange(t *testing.T) {
 	}
 	if l, err := plain.MultusConfigs(ctx); err != nil || len(l) != 2 {
 		t.Errorf("reader without informers: %d configs, %v; want 2", len(l), err)
+	}
+}
+
+func TestClaimTemplateExists(t *testing.T) {
+	ctx := context.Background()
+	tpl := &resourceapi.ResourceClaimTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: "railnet-rdma-dra-2"}}
+	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(tpl).Build()
+	off := New(c, client.ObjectKey{Namespace: "railnet", Name: "railnet-config"})
+	if _, err := off.ClaimTemplateExists(ctx, "train", tpl.Name); !errors.Is(err, drainject.ErrDisabled) {
+		t.Errorf("without DRA mode: %v, want ErrDisabled", err)
+	}
+	on := New(c, client.ObjectKey{Namespace: "railnet", Name: "railnet-config"})
+	on.ClaimTemplates = c
+	for _, tt := range []struct {
+		ns, name string
+		want     bool
+	}{{"train", tpl.Name, true}, {"train", "railnet-rdma-dra-3", false}, {"other", tpl.Name, false}} {
+		if got, err := on.ClaimTemplateExists(ctx, tt.ns, tt.name); err != nil || got != tt.want {
+			t.Errorf("%s/%s: %v, %v; want %v", tt.ns, tt.name, got, err, tt.want)
+		}
 	}
 }

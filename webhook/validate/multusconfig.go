@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
 )
 
@@ -168,15 +169,30 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 		if !ok {
 			continue
 		}
-		if miss := inject.Missing(s, key); len(miss) > 0 {
+		if miss := missing(smc, key); len(miss) > 0 {
 			add("annotation %s: %s puts it in an inject group, but it has %s; fix the config or remove the annotation",
 				key, v, strings.Join(miss, " and "))
 		}
+	}
+	if mode, ok := smc.Annotations[drainject.ModeAnnotation]; ok && mode != drainject.ModeDRA && mode != drainject.ModeDevicePlugin {
+		add("annotation %s=%q is not a mode; use %q (rails follow the pod's GPUs, charts/railnet/docs/dra.md) or %q, or leave it out",
+			drainject.ModeAnnotation, mode, drainject.ModeDRA, drainject.ModeDevicePlugin)
 	}
 	if len(probs) == 0 {
 		return nil
 	}
 	return fmt.Errorf("SpiderMultusConfig %s/%s: %s", smc.Namespace, smc.Name, strings.Join(probs, "; "))
+}
+
+// missing is what smc lacks to be injected under key (inject.Missing). In
+// DRA mode (drainject.ModeAnnotation) a pod's rails come from its claim, not
+// from a device-plugin resource: the RDMA resource name is not needed; the
+// pools are, and the pool check says so.
+func missing(smc *spiderv2beta1.SpiderMultusConfig, key string) []string {
+	if smc.Annotations[drainject.ModeAnnotation] == drainject.ModeDRA {
+		key = spiderv2beta1.AnnotationNetworkResourceInject
+	}
+	return inject.Missing(&smc.Spec, key)
 }
 
 // annotationNamesPools reports whether an inject annotation's refusal will
@@ -186,7 +202,7 @@ func annotationNamesPools(smc *spiderv2beta1.SpiderMultusConfig) bool {
 		if _, ok := smc.Annotations[key]; !ok {
 			continue
 		}
-		for _, m := range inject.Missing(&smc.Spec, key) {
+		for _, m := range missing(smc, key) {
 			if strings.HasPrefix(m, "no IP pool") {
 				return true
 			}

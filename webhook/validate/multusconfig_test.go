@@ -148,6 +148,12 @@ func TestValidateMultusConfig(t *testing.T) {
 			wantErr: "SpiderMultusConfig spiderpool/gpu1-macvlan: spec.ipoib.master is empty; name the node's IPoIB NIC, e.g. ib0"},
 		{name: "inject annotation on a config that cannot be injected", ann: rdma, spec: `{cniType: macvlan, macvlan: {master: [eth1]}}`,
 			wantErr: "SpiderMultusConfig spiderpool/gpu1-macvlan: annotation cni.spidernet.io/rdma-resource-inject: rdma-network puts it in an inject group, but it has no RDMA resource name (set spec.macvlan.rdmaResourceName) and no IP pool (set spec.macvlan.ippools.ipv4 or .ipv6); fix the config or remove the annotation"},
+		{name: "DRA mode needs no RDMA resource name", ann: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "rdma-dra", "railnet.io/inject-mode": "dra"},
+			spec: `{cniType: macvlan, macvlan: {master: [eth1], ` + pools + `}}`},
+		{name: "DRA mode still needs pools", ann: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "rdma-dra", "railnet.io/inject-mode": "dra"},
+			spec: `{cniType: macvlan, macvlan: {master: [eth1]}}`, wantErr: "SpiderMultusConfig spiderpool/gpu1-macvlan: " + poolless("macvlan")},
+		{name: "unknown inject mode", ann: map[string]string{"railnet.io/inject-mode": "DRA"}, spec: `{cniType: macvlan, macvlan: {master: [eth1], ` + pools + `}}`,
+			wantErr: `SpiderMultusConfig spiderpool/gpu1-macvlan: annotation railnet.io/inject-mode="DRA" is not a mode; use "dra" (rails follow the pod's GPUs, charts/railnet/docs/dra.md) or "device-plugin", or leave it out`},
 		{name: "network-resource-inject without resource is fine",
 			ann: map[string]string{spiderv2beta1.AnnotationNetworkResourceInject: "underlay"}, spec: `{cniType: macvlan, macvlan: {master: [eth1], ` + pools + `}}`},
 		// The IPAM serves only the pools a config names: a config without

@@ -15,13 +15,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/dynamic-resource-allocation/deviceattribute"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/dra"
+	"github.com/railnet/railnet/test/draground"
 	"github.com/railnet/railnet/test/gpudra"
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/realnode"
@@ -34,10 +34,9 @@ const (
 	ns       = "train"
 )
 
-// The fixture's topology (nodeagent/testdata/sysfs/rail8): GPU i and rail i
-// (NIC enp1<1+i>s0f0np0) share a PCIe switch; two GPUs and two NICs per root
-// complex.
-var fixtureRoots = []string{"pci0000:00", "pci0000:00", "pci0000:20", "pci0000:20", "pci0000:80", "pci0000:80", "pci0000:a0", "pci0000:a0"}
+// The fixture's topology: GPU i and rail i share a PCIe switch, two GPUs
+// and two NICs per root complex.
+var fixtureRoots = draground.FixtureRoots
 
 type env struct {
 	c    *ground.Cluster
@@ -361,8 +360,8 @@ func up(ctx context.Context, t *testing.T) *env {
 	}
 	fixture := filepath.Join(root, "nodeagent", "testdata", "sysfs", "rail8")
 	bin := t.TempDir()
-	if err := ground.BuildCommands(ctx, bin, "./nodeagent/cmd/railnet-agent", "./nodeagent/cmd/railnet-dra-cni",
-		"./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator", "./test/gpudra/cmd/railnet-test-gpu-dra"); err != nil {
+	if err := ground.BuildCommands(ctx, bin, append([]string{"./nodeagent/cmd/railnet-agent",
+		"./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator"}, draground.Commands...)...); err != nil {
 		t.Fatal(err)
 	}
 	network := realnode.NewNetwork(t)
@@ -413,42 +412,21 @@ func up(ctx context.Context, t *testing.T) *env {
 	if err := ground.RewriteKubeconfig(kubeconfigs["node-agent"], agentKC, rn.APIServer); err != nil {
 		t.Fatal(err)
 	}
-	onNode(t, agentKC, nodeName)
+	draground.OnNode(t, agentKC, nodeName)
 	if err := rn.Run("railnet-agent", filepath.Join(bin, "railnet-agent"), "--kubeconfig="+agentKC, "--node-name="+nodeName,
 		"--sysfs-root="+fixture, "--rdma-netns-mode=shared", "--discovery-interval=1s", "--ipam-gc-grace=20s", "--dra"); err != nil {
 		t.Fatal(err)
 	}
-	gpuKC := filepath.Join(rn.Dir, "gpu-dra.kubeconfig")
-	if err := c.WriteKubeconfig(gpuKC, rn.APIServer, c.AdminAuth()); err != nil {
-		t.Fatal(err)
-	}
-	if err := rn.Run("gpu-dra", filepath.Join(bin, "railnet-test-gpu-dra"), "--kubeconfig="+gpuKC, "--node-name="+nodeName,
-		"--sysfs-root="+fixture); err != nil {
-		t.Fatal(err)
-	}
+	draground.StartGPUDriver(t, c, rn, bin, fixture)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("railnet-agent log ends:\n%s\ngpu-dra log ends:\n%s", rn.Logs("railnet-agent", 60), rn.Logs("gpu-dra", 20))
 		}
 	})
 
+	draground.ApplyDeviceClasses(ctx, t, c)
 	chart, err := ground.ChartDir(ctx)
 	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := ground.Helm(ctx, "template", ground.ChartRelease, chart, "--namespace", ground.ChartNamespace,
-		"--set", "dra.enabled=true", "--show-only", "templates/dra.yaml")
-	if err != nil {
-		t.Fatalf("helm template: %v\n%s", err, out)
-	}
-	applyKinds(ctx, t, c, out, "DeviceClass")
-	// NVIDIA's DRA driver names its class gpu.nvidia.com; on the ground the
-	// class selects the test GPU driver, so the documented template applies
-	// unchanged.
-	gpuClass := &resourceapi.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu.nvidia.com"},
-		Spec: resourceapi.DeviceClassSpec{Selectors: []resourceapi.DeviceSelector{{CEL: &resourceapi.CELDeviceSelector{
-			Expression: fmt.Sprintf("device.driver == %q", gpudra.DriverName)}}}}}
-	if err := c.Client.Create(ctx, gpuClass); err != nil {
 		t.Fatal(err)
 	}
 	example, err := os.ReadFile(filepath.Join(chart, "docs", "examples", "dra-claim-template.yaml"))
@@ -497,27 +475,6 @@ func railInterfaces(ctx context.Context, t *testing.T, c *ground.Cluster, pod st
 		}
 	}
 	return got
-}
-
-// onNode makes an impersonating kubeconfig carry the node-name extra that a
-// DaemonSet pod's bound ServiceAccount token carries, so the API server
-// associates the agent with its node (the chart grants the rails driver
-// associated-node verbs on resourceclaims/driver, not arbitrary-node).
-func onNode(t *testing.T, path, node string) {
-	t.Helper()
-	cfg, err := clientcmd.LoadFromFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range cfg.AuthInfos {
-		if a.ImpersonateUserExtra == nil {
-			a.ImpersonateUserExtra = map[string][]string{}
-		}
-		a.ImpersonateUserExtra["authentication.kubernetes.io/node-name"] = []string{node}
-	}
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func applyKinds(ctx context.Context, t *testing.T, c *ground.Cluster, data []byte, kind string) {
@@ -608,22 +565,7 @@ func podClaim(ctx context.Context, t *testing.T, c *ground.Cluster, pod *corev1.
 }
 
 // allocated returns the GPU and rail indexes of a claim, sorted.
-func allocated(cl *resourceapi.ResourceClaim) (gpus, rails []int) {
-	for _, r := range cl.Status.Allocation.Devices.Results {
-		var i int
-		switch r.Driver {
-		case gpudra.DriverName:
-			fmt.Sscanf(r.Device, "gpu-%d", &i)
-			gpus = append(gpus, i)
-		case dra.DriverName:
-			fmt.Sscanf(r.Device, "rail-%d", &i)
-			rails = append(rails, i)
-		}
-	}
-	sort.Ints(gpus)
-	sort.Ints(rails)
-	return gpus, rails
-}
+func allocated(cl *resourceapi.ResourceClaim) (gpus, rails []int) { return draground.Allocated(cl) }
 
 func readClaimFile(t *testing.T, n *realnode.Node, uid string) dra.PreparedClaim {
 	t.Helper()
