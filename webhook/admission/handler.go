@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/inject"
 	"github.com/railnet/railnet/webhook/validate"
@@ -131,12 +132,12 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 		return allowed(req)
 	}
 	var nsAnn map[string]string
-	if !namesGroup(fields.annotations()) {
+	if !injectgroup.Names(fields.annotations()) {
 		// The pod names no group itself; its namespace may.
 		if nsAnn, err = h.Store.NamespaceAnnotations(ctx, ns); err != nil {
 			return h.storeError(req, err)
 		}
-		if !namesGroup(nsAnn) {
+		if !injectgroup.Names(nsAnn) {
 			return allowed(req)
 		}
 	}
@@ -176,17 +177,6 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 			"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
 	}
 	return resp
-}
-
-// namesGroup reports whether annotations carry an inject annotation
-// (inject.Lookup would find one), without splitting its value.
-func namesGroup(annotations map[string]string) bool {
-	for _, k := range inject.Keys {
-		if _, ok := annotations[k]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // decodePodError returns the error decoding raw as a full corev1.Pod gives

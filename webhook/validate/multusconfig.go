@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
-	"github.com/railnet/railnet/webhook/inject"
 )
 
 // MTU and VLAN bounds accepted on sub-configs.
@@ -30,7 +30,7 @@ func DefaultMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) ([]string, error
 		s.CNIType = &t
 	}
 	typ := *s.CNIType
-	sub := subName(typ)
+	sub := spiderv2beta1.SubField(typ)
 	var warnings []string
 	var probs []string
 	if s.RDMAResourceName != "" {
@@ -97,8 +97,8 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 	typ := s.Type()
 	var probs []string
 	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
-	if !slices.Contains(inject.Supported, typ) {
-		add("spec.cniType %q is not supported; use one of %s", typ, strings.Join(inject.Supported, ", "))
+	if !slices.Contains(injectgroup.Supported, typ) {
+		add("spec.cniType %q is not supported; use one of %s", typ, strings.Join(injectgroup.Supported, ", "))
 	}
 	var set []string
 	for name, present := range map[string]bool{
@@ -110,13 +110,13 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 		}
 	}
 	slices.Sort(set)
-	want := "spec." + subName(typ)
+	want := "spec." + spiderv2beta1.SubField(typ)
 	switch {
 	case len(set) > 1:
 		add("more than one sub-config (%s); keep only %s for cniType %s", strings.Join(set, ", "), want, typ)
 	case len(set) == 1 && set[0] != want:
 		add("%s does not match cniType %s; use %s or change cniType", set[0], typ, want)
-	case len(set) == 0 && slices.Contains(inject.Supported, typ):
+	case len(set) == 0 && slices.Contains(injectgroup.Supported, typ):
 		add("cniType %s needs %s", typ, want)
 	}
 	if s.RDMAResourceName != "" {
@@ -152,7 +152,7 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 	}
 	// A config without pools is refused: the IPAM serves only the pools a
 	// config names. An inject annotation's own message says it when present.
-	if dst := poolsField(s); dst != nil && (*dst == nil || (*dst).Empty()) && slices.Contains(inject.Supported, typ) && !annotationNamesPools(smc) {
+	if dst := poolsField(s); dst != nil && (*dst == nil || (*dst).Empty()) && slices.Contains(injectgroup.Supported, typ) && !annotationNamesPools(smc) {
 		add("%s.ippools names no SpiderIPPool: railnet gives an interface only addresses of the pools its config names "+
 			"(it does not fall back to spec.default pools); set %s.ippools.ipv4 or .ipv6, e.g. {ipv4: [gpu1-net11]}", want, want)
 	}
@@ -163,12 +163,12 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 	if s.IPoIB != nil && s.IPoIB.Master == "" {
 		add("spec.ipoib.master is empty; name the node's IPoIB NIC, e.g. ib0")
 	}
-	for _, key := range inject.Keys {
+	for _, key := range injectgroup.Keys {
 		v, ok := smc.Annotations[key]
 		if !ok {
 			continue
 		}
-		if miss := inject.Missing(s, key); len(miss) > 0 {
+		if miss := injectgroup.Missing(s, key); len(miss) > 0 {
 			add("annotation %s: %s puts it in an inject group, but it has %s; fix the config or remove the annotation",
 				key, v, strings.Join(miss, " and "))
 		}
@@ -182,11 +182,11 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 // annotationNamesPools reports whether an inject annotation's refusal will
 // already say that the config has no pool.
 func annotationNamesPools(smc *spiderv2beta1.SpiderMultusConfig) bool {
-	for _, key := range inject.Keys {
+	for _, key := range injectgroup.Keys {
 		if _, ok := smc.Annotations[key]; !ok {
 			continue
 		}
-		for _, m := range inject.Missing(&smc.Spec, key) {
+		for _, m := range injectgroup.Missing(&smc.Spec, key) {
 			if strings.HasPrefix(m, "no IP pool") {
 				return true
 			}
@@ -212,21 +212,6 @@ func checkMTU(add func(string, ...any), f string, v *int32) {
 	if v != nil && (*v < minMTU || *v > maxMTU) {
 		add("%s.mtu %d is out of range %d-%d", f, *v, minMTU, maxMTU)
 	}
-}
-
-// subName is the JSON name of the sub-config cniType typ uses.
-func subName(typ string) string {
-	switch typ {
-	case spiderv2beta1.CNITypeIPVlan:
-		return "ipvlan"
-	case spiderv2beta1.CNITypeSRIOV:
-		return "sriov"
-	case spiderv2beta1.CNITypeIBSRIOV:
-		return "ibsriov"
-	case spiderv2beta1.CNITypeIPoIB:
-		return "ipoib"
-	}
-	return "macvlan"
 }
 
 func resourceKey(typ string) string {
