@@ -21,9 +21,9 @@ const (
 type Refusal struct {
 	// Reason is one of the Reason constants.
 	Reason string
-	// Pod is the pod as PodRef writes it; Namespace is its namespace.
-	Pod, Namespace string
-	Request        Request
+	// Pod is the pod whose group it is.
+	Pod     Pod
+	Request Request
 	// Group is the group no config carries (ReasonNoMember).
 	Group string
 	// Problems say, per unusable member, what it lacks (ReasonUnusable).
@@ -33,38 +33,43 @@ type Refusal struct {
 func (r *Refusal) Error() string {
 	where := "annotation " + r.Request.Key
 	if r.Request.FromNamespace {
-		where += " of namespace " + r.Namespace
+		where += " of namespace " + r.Pod.Namespace
 	}
 	switch r.Reason {
 	case ReasonEmptyGroup:
-		return fmt.Sprintf("pod %s: %s is empty; name an inject group or remove the annotation", r.Pod, where)
+		return fmt.Sprintf("pod %s: %s is empty; name an inject group or remove the annotation", r.Pod.String(), where)
 	case ReasonNoMember:
 		return fmt.Sprintf("pod %s asks for inject group %q (%s) but no SpiderMultusConfig carries %s: %s; annotate the group's SpiderMultusConfigs or fix the pod's annotation",
-			r.Pod, r.Group, where, r.Request.Key, r.Group)
+			r.Pod.String(), r.Group, where, r.Request.Key, r.Group)
 	}
 	return fmt.Sprintf("pod %s asks for inject group %q (%s), which cannot be injected: %s; fix these SpiderMultusConfigs or remove them from the group",
-		r.Pod, strings.Join(r.Request.Groups, ","), where, strings.Join(r.Problems, "; "))
+		r.Pod.String(), strings.Join(r.Request.Groups, ","), where, strings.Join(r.Problems, "; "))
 }
 
-// PodRef names a pod in refusals: namespace/name, or namespace/generateName*
-// for a pod whose name the API server has not chosen yet.
-func PodRef(namespace, name, generateName string) string {
-	if name == "" && generateName != "" {
-		name = generateName + "*"
+// Pod is the pod whose group is resolved, as refusals name it.
+type Pod struct {
+	Namespace, Name, GenerateName string
+}
+
+// String is namespace/name, or namespace/generateName* for a pod whose name
+// the API server has not chosen yet.
+func (p Pod) String() string {
+	name := p.Name
+	if name == "" && p.GenerateName != "" {
+		name = p.GenerateName + "*"
 	}
-	return namespace + "/" + name
+	return p.Namespace + "/" + name
 }
 
 // Members returns the usable members of the groups req names, each once and
 // in rail order (SortConfigs), or a *Refusal when a group is empty, has no
 // member, or has members that cannot be injected. candidates(group) returns
 // configs that may carry req.Key: group (all configs, or an index's answer;
-// the rule is checked here again). pod and namespace name the pod in the
-// refusal.
-func Members(pod, namespace string, req Request,
+// the rule is checked here again). pod is named in the refusal.
+func Members(pod Pod, req Request,
 	candidates func(group string) []*spiderv2beta1.SpiderMultusConfig) ([]*spiderv2beta1.SpiderMultusConfig, error) {
 	refuse := func(reason string) *Refusal {
-		return &Refusal{Reason: reason, Pod: pod, Namespace: namespace, Request: req}
+		return &Refusal{Reason: reason, Pod: pod, Request: req}
 	}
 	if len(req.Groups) == 0 {
 		return nil, refuse(ReasonEmptyGroup)
@@ -73,7 +78,11 @@ func Members(pod, namespace string, req Request,
 	var problems []string
 	for _, g := range req.Groups {
 		found := false
-		for _, smc := range candidates(g) {
+		cands := candidates(g)
+		if members == nil {
+			members = make([]*spiderv2beta1.SpiderMultusConfig, 0, len(cands))
+		}
+		for _, smc := range cands {
 			if !InGroup(smc, req.Key, g) {
 				continue
 			}

@@ -35,8 +35,8 @@ func TestRules(t *testing.T) {
 				t.Errorf("FromNamespace = %v, want %v", req.FromNamespace, tc.FromNamespace)
 			}
 			all := func(string) []*spiderv2beta1.SpiderMultusConfig { return tc.Configs }
-			members, err := injectgroup.Members(injectgroup.PodRef(injectgrouptest.PodNamespace, injectgrouptest.PodName, ""),
-				injectgrouptest.PodNamespace, req, all)
+			members, err := injectgroup.Members(injectgroup.Pod{Namespace: injectgrouptest.PodNamespace, Name: injectgrouptest.PodName},
+				req, all)
 			if tc.Reason != "" {
 				var r *injectgroup.Refusal
 				if !errors.As(err, &r) {
@@ -72,20 +72,23 @@ func TestMembersCandidates(t *testing.T) {
 		return []*spiderv2beta1.SpiderMultusConfig{a.DeepCopy(), other}
 	}
 	req, _ := injectgroup.Lookup(map[string]string{rdma: "a,b"}, nil)
-	got, err := injectgroup.Members("train/p", "train", req, lookup)
+	got, err := injectgroup.Members(injectgroup.Pod{Namespace: "train", Name: "p"}, req, lookup)
 	if err != nil || len(got) != 1 || got[0].Name != "gpu1-macvlan" {
 		t.Fatalf("Members() = %v, %v; want gpu1-macvlan once", got, err)
 	}
 }
 
-func TestPodRef(t *testing.T) {
-	for _, tt := range []struct{ ns, name, gen, want string }{
-		{"train", "worker-0", "", "train/worker-0"},
-		{"train", "", "trainer-7d9f-", "train/trainer-7d9f-*"},
-		{"train", "worker-0", "trainer-7d9f-", "train/worker-0"},
+func TestPodString(t *testing.T) {
+	for _, tt := range []struct {
+		pod  injectgroup.Pod
+		want string
+	}{
+		{injectgroup.Pod{Namespace: "train", Name: "worker-0"}, "train/worker-0"},
+		{injectgroup.Pod{Namespace: "train", GenerateName: "trainer-7d9f-"}, "train/trainer-7d9f-*"},
+		{injectgroup.Pod{Namespace: "train", Name: "worker-0", GenerateName: "trainer-7d9f-"}, "train/worker-0"},
 	} {
-		if got := injectgroup.PodRef(tt.ns, tt.name, tt.gen); got != tt.want {
-			t.Errorf("PodRef(%q, %q, %q) = %q, want %q", tt.ns, tt.name, tt.gen, got, tt.want)
+		if got := tt.pod.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.pod, got, tt.want)
 		}
 	}
 }

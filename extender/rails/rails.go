@@ -88,7 +88,7 @@ func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 	if !ok {
 		return nil, nil
 	}
-	members, err := injectgroup.Members(injectgroup.PodRef(pod.Namespace, pod.Name, pod.GenerateName), pod.Namespace, req,
+	members, err := injectgroup.Members(injectgroup.Pod{Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName}, req,
 		func(group string) []*spiderv2beta1.SpiderMultusConfig {
 			return cfgs.MultusConfigsInGroup(req.Key, group)
 		})

@@ -62,8 +62,8 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 		// not override that choice.
 		return nil, nil
 	}
-	who := injectgroup.PodRef(pod.Namespace, pod.Name, pod.GenerateName)
-	members, err := injectgroup.Members(who, pod.Namespace, req,
+	who := injectgroup.Pod{Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName}
+	members, err := injectgroup.Members(who, req,
 		func(string) []*spiderv2beta1.SpiderMultusConfig { return configs })
 	if err != nil {
 		var r *injectgroup.Refusal
@@ -141,7 +141,7 @@ func plain(s string) bool {
 // checkExisting refuses a pod that sets its own networks annotation together
 // with an inject group, unless the annotation already is what railnet would
 // write or is railnet's own earlier (stale) value.
-func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req injectgroup.Request, who string) error {
+func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req injectgroup.Request, who injectgroup.Pod) error {
 	cur, ok := pod.Annotations[networks.Annotation]
 	if !ok || strings.TrimSpace(cur) == "" || cur == want {
 		return nil
@@ -154,7 +154,7 @@ func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req inject
 	}
 	return &Refusal{Reason: ReasonConflict, Message: fmt.Sprintf(
 		"pod %s sets %s itself and also asks for inject group %q (annotation %s); use one or the other: remove %s to let railnet inject the group, or remove %s",
-		who, networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
+		who.String(), networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
 }
 
 // addResources adds a limit of 1 for each resource no container has yet, on
