@@ -116,9 +116,6 @@ func run(ctx context.Context, cfg app.Config, sm certFlags) error {
 		cfg.Certs = src
 	}
 	if sm.injectConfig != "" {
-		if sm.namespace == "" {
-			return fmt.Errorf("--inject-configmap %s needs --namespace, the namespace of that ConfigMap", sm.injectConfig)
-		}
 		cfg.InjectConfig = types.NamespacedName{Namespace: sm.namespace, Name: sm.injectConfig}
 	}
 	ctx = klog.NewContext(ctx, klog.Background())

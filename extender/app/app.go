@@ -80,6 +80,9 @@ func (c *Config) Validate() error {
 	if c.InFlightTTL < 0 {
 		return fmt.Errorf("--inflight-ttl=%s: must be positive (0 takes the 30s default)", c.InFlightTTL)
 	}
+	if c.InjectConfig.Name != "" && c.InjectConfig.Namespace == "" {
+		return fmt.Errorf("--inject-configmap=%s needs --namespace, the namespace of that ConfigMap (the chart's release namespace)", c.InjectConfig.Name)
+	}
 	return nil
 }
 
