@@ -34,6 +34,8 @@ type certFlags struct {
 	clientSecret                                  string
 	// devicePlugin and schedulerConfigs: package schedsync's inputs.
 	devicePlugin, schedulerConfigs string
+	// injectConfig is the webhook's ConfigMap.
+	injectConfig string
 }
 
 func main() {
@@ -65,6 +67,8 @@ func main() {
 	flag.BoolVar(&cfg.RequireClientCert, "require-client-cert", true, "HTTPS: answer the scheduler's verbs only to a client certificate signed by the CA "+
 		"(self-managed: the one --client-cert-secret holds; cert-manager: signed by the CA of --tls-ca-file)")
 	flag.StringVar(&sm.clientSecret, "client-cert-secret", "", "self-managed certificates: Secret (in --namespace) kept holding the scheduler's client certificate (tls.crt, tls.key, ca.crt)")
+	flag.StringVar(&sm.injectConfig, "inject-configmap", "", "the webhook's ConfigMap (in --namespace; the chart's <release>-config): its podResourceInject section (enabled, namespacesInclude, namespacesExclude) is followed live, "+
+		"so pods the webhook does not inject ask nothing of the nodes (empty: every inject group is acted on)")
 	flag.Int64Var(&cfg.MaxBodyBytes, "max-request-bytes", 0, "largest ExtenderArgs accepted (default 32 MiB)")
 	flag.Parse() // --kubeconfig comes from controller-runtime's config package
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -110,6 +114,9 @@ func run(ctx context.Context, cfg app.Config, sm certFlags) error {
 			return err
 		}
 		cfg.Certs = src
+	}
+	if sm.injectConfig != "" {
+		cfg.InjectConfig = types.NamespacedName{Namespace: sm.namespace, Name: sm.injectConfig}
 	}
 	ctx = klog.NewContext(ctx, klog.Background())
 	if sm.devicePlugin == "" {

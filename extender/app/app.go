@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -54,6 +55,12 @@ type Config struct {
 	InFlightTTL  time.Duration
 	Topology     placement.Topology
 	MaxBodyBytes int64
+	// InjectConfig is the webhook's ConfigMap (the chart's
+	// <release>-config): the extender follows its podResourceInject
+	// section live, as the webhook does, and asks nothing of the nodes for
+	// a pod the webhook does not inject. Without a name every inject group
+	// is acted on.
+	InjectConfig types.NamespacedName
 	// SyncTimeout bounds the first cache sync.
 	SyncTimeout time.Duration
 }
@@ -72,6 +79,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InFlightTTL < 0 {
 		return fmt.Errorf("--inflight-ttl=%s: must be positive (0 takes the 30s default)", c.InFlightTTL)
+	}
+	if c.InjectConfig.Name != "" && c.InjectConfig.Namespace == "" {
+		return fmt.Errorf("--inject-configmap=%s needs --namespace, the namespace of that ConfigMap (the chart's release namespace)", c.InjectConfig.Name)
 	}
 	return nil
 }
@@ -128,11 +138,11 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		}
 	}
 
-	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}))
+	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}, cfg.InjectConfig))
 	if err != nil {
 		return fmt.Errorf("informer cache: %w", err)
 	}
-	store, err := state.NewCacheStore(ctx, c)
+	store, err := state.NewCacheStore(ctx, c, cfg.InjectConfig)
 	if err != nil {
 		return err
 	}
@@ -160,7 +170,7 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		if err := g.Wait(); err != nil || ctx.Err() != nil {
 			return err // stopped while starting, or the cause
 		}
-		return fmt.Errorf("informer caches did not sync within %s: check the extender's RBAC (list/watch nodes, pods, rdmanodes, ipallocations, spiderippools, spidermultusconfigs)", cfg.SyncTimeout)
+		return fmt.Errorf("informer caches did not sync within %s: check the extender's RBAC (list/watch nodes, pods, namespaces, rdmanodes, ipallocations, spiderippools, spidermultusconfigs; and ConfigMap %s when --inject-configmap is set)", cfg.SyncTimeout, cfg.InjectConfig)
 	}
 	log.Info("informer caches synced")
 

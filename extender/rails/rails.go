@@ -2,11 +2,11 @@ package rails
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	"github.com/railnet/railnet/api/networks"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
@@ -27,29 +27,33 @@ type Rail struct {
 	PoolsV4, PoolsV6 []string
 }
 
-// Configs looks SpiderMultusConfigs up; the extender answers it from its
-// informer cache.
+// Configs looks up what the rules read: SpiderMultusConfigs, the
+// namespaces' inject annotations and the webhook's configuration. The
+// extender answers from its informer caches.
 type Configs interface {
 	// MultusConfig returns the SpiderMultusConfig namespace/name, or nil.
 	MultusConfig(namespace, name string) *spiderv2beta1.SpiderMultusConfig
 	// MultusConfigsInGroup returns the SpiderMultusConfigs whose annotation
 	// key (one of the two inject annotations) lists group.
 	MultusConfigsInGroup(key, group string) []*spiderv2beta1.SpiderMultusConfig
+	// NamespaceAnnotations returns the inject annotations of namespace
+	// name; nil when it has none (read only).
+	NamespaceAnnotations(name string) map[string]string
+	// InjectConfig is the webhook's podResourceInject configuration as the
+	// extender last read it, or why it cannot be read.
+	InjectConfig() (injectgroup.Config, error)
 }
 
-// InjectKeys are the pod annotations that name an inject group, in the order
-// they are consulted.
-var InjectKeys = []string{
-	spiderv2beta1.AnnotationRDMAResourceInject,
-	spiderv2beta1.AnnotationNetworkResourceInject,
-}
-
-// ForPod returns the pod's rails. A pod with neither a networks annotation
-// nor an inject group has none. The networks annotation wins over an inject
-// group (the webhook writes it from the group); entries that name no
+// ForPod returns the pod's rails. The networks annotation wins over an
+// inject group (the webhook writes it from the group); entries that name no
 // SpiderMultusConfig are networks railnet does not manage and are skipped.
+// A pod without one has the rails the webhook injects for its inject group
+// (api/injectgroup's rules: the pod's or its namespace's group, its usable
+// members in rail order), and none when it names no group or the webhook
+// skips its namespace (injection off, namespace excluded or not included).
 // The error says, in words a user can act on, why the pod's networks cannot
-// be worked out; the pod then fits no node.
+// be worked out — for a group, in the webhook's words; the pod then fits
+// no node.
 func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 	if v, ok := pod.Annotations[networks.Annotation]; ok && strings.TrimSpace(v) != "" {
 		refs, err := networks.Parse(v, pod.Namespace)
@@ -71,40 +75,34 @@ func ForPod(pod *corev1.Pod, cfgs Configs) ([]Rail, error) {
 		}
 		return out, nil
 	}
-	for _, key := range InjectKeys {
-		v, ok := pod.Annotations[key]
-		if !ok {
-			continue
+	nsAnnotations := func() map[string]string { return cfgs.NamespaceAnnotations(pod.Namespace) }
+	cfg, err := cfgs.InjectConfig()
+	if err != nil {
+		if _, asks := injectgroup.Lookup(pod.Annotations, nsAnnotations()); !asks {
+			return nil, nil
 		}
-		groups := splitGroups(v)
-		if len(groups) == 0 {
-			return nil, fmt.Errorf("pod %s/%s: annotation %s is empty; name an inject group or remove it",
-				pod.Namespace, pod.Name, key)
-		}
-		var out []Rail
-		seen := map[string]bool{}
-		for _, g := range groups {
-			smcs := cfgs.MultusConfigsInGroup(key, g)
-			if len(smcs) == 0 {
-				return nil, fmt.Errorf("pod %s/%s asks for inject group %q (annotation %s) but no SpiderMultusConfig carries %s: %s; create one or fix the pod's annotation",
-					pod.Namespace, pod.Name, g, key, key, g)
-			}
-			for _, smc := range smcs {
-				if err := needsPools(pod, smc); err != nil {
-					return nil, err
-				}
-				rail := FromConfig(smc)
-				if seen[rail.Network] {
-					continue
-				}
-				seen[rail.Network] = true
-				out = append(out, rail)
-			}
-		}
-		slices.SortFunc(out, func(a, b Rail) int { return networks.CompareNatural(firstMaster(a), firstMaster(b)) })
-		return out, nil
+		return nil, fmt.Errorf("pod %s/%s names an inject group, but the webhook's configuration cannot be read, so whether it is injected is unknown: %w; fix the ConfigMap",
+			pod.Namespace, pod.Name, err)
 	}
-	return nil, nil
+	req, ok := injectgroup.Ask(pod.Namespace, pod.Annotations, nsAnnotations, cfg)
+	if !ok {
+		return nil, nil
+	}
+	members, err := injectgroup.Members(injectgroup.Pod{Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName}, req,
+		func(group string) []*spiderv2beta1.SpiderMultusConfig {
+			return cfgs.MultusConfigsInGroup(req.Key, group)
+		})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Rail, 0, len(members))
+	for _, smc := range members {
+		if err := needsPools(pod, smc); err != nil {
+			return nil, err
+		}
+		out = append(out, FromConfig(smc))
+	}
+	return out, nil
 }
 
 // needsPools refuses a network that names no SpiderIPPool: the IPAM gives
@@ -115,9 +113,8 @@ func needsPools(pod *corev1.Pod, smc *spiderv2beta1.SpiderMultusConfig) error {
 	if !smc.Spec.Pools().Empty() {
 		return nil
 	}
-	sub := strings.ReplaceAll(smc.Spec.Type(), "-", "")
 	return fmt.Errorf("pod %s/%s: SpiderMultusConfig %s/%s names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.%s.ippools.ipv4 or .ipv6 in it",
-		pod.Namespace, pod.Name, smc.Namespace, smc.Name, sub)
+		pod.Namespace, pod.Name, smc.Namespace, smc.Name, spiderv2beta1.SubField(smc.Spec.Type()))
 }
 
 // FromConfig reads one SpiderMultusConfig's rail through the shared accessors.
@@ -130,25 +127,4 @@ func FromConfig(smc *spiderv2beta1.SpiderMultusConfig) Rail {
 		PoolsV4:  pools.IPv4,
 		PoolsV6:  pools.IPv6,
 	}
-}
-
-// Groups returns the inject groups an annotation value names
-// (comma-separated, blanks ignored).
-func Groups(value string) []string { return splitGroups(value) }
-
-func splitGroups(v string) []string {
-	var out []string
-	for _, g := range strings.Split(v, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-func firstMaster(r Rail) string {
-	if len(r.Masters) > 0 {
-		return r.Masters[0]
-	}
-	return r.Network
 }

@@ -1,22 +1,26 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
-	"github.com/railnet/railnet/extender/rails"
 )
 
 // Field indexes the store looks objects up by.
@@ -36,6 +40,7 @@ type CacheStore struct {
 	gens  map[string]uint64 // by pool name
 	slots *Slots
 	facts *Facts
+	*injectView
 }
 
 // Watched lists the kinds the extender caches.
@@ -44,14 +49,16 @@ func Watched() []client.Object {
 		&corev1.Node{}, &corev1.Pod{},
 		&railnetv1alpha1.RDMANode{}, &railnetv1alpha1.IPAllocation{},
 		&spiderv2beta1.SpiderIPPool{}, &spiderv2beta1.SpiderMultusConfig{},
+		&corev1.Namespace{},
 	}
 }
 
 // CacheOptions are the cache options the store expects: shared, never
-// deep-copied objects without managed fields (Nodes, Pods and IPAllocations
-// only with what the extender reads: slim.go), and no lazily started
-// informers.
-func CacheOptions(o cache.Options) cache.Options {
+// deep-copied objects without managed fields (Nodes, Pods, IPAllocations
+// and Namespaces only with what the extender reads: slim.go, inject.go),
+// no lazily started informers, and of ConfigMaps only injectConfig, the
+// webhook's (none when its name is empty).
+func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Options {
 	yes := true
 	o.DefaultUnsafeDisableDeepCopy = &yes
 	o.DefaultTransform = cache.TransformStripManagedFields()
@@ -61,14 +68,23 @@ func CacheOptions(o cache.Options) cache.Options {
 	o.ByObject[&corev1.Node{}] = cache.ByObject{Transform: slimNode}
 	o.ByObject[&corev1.Pod{}] = cache.ByObject{Transform: slimPod}
 	o.ByObject[&railnetv1alpha1.IPAllocation{}] = cache.ByObject{Transform: slimAllocation}
+	o.ByObject[&corev1.Namespace{}] = cache.ByObject{Transform: slimNamespace}
+	if injectConfig.Name != "" {
+		o.ByObject[&corev1.ConfigMap{}] = cache.ByObject{
+			Namespaces: map[string]cache.Config{injectConfig.Namespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", injectConfig.Name),
+		}
+	}
 	o.ReaderFailOnMissingInformer = true
 	return o
 }
 
 // NewCacheStore registers the indexes and starts the informers on c (which
-// must not be started yet is fine either way). Call c.Start and
-// c.WaitForCacheSync before serving.
-func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
+// must not be started yet is fine either way), c built with CacheOptions and
+// the same injectConfig: the webhook's ConfigMap, whose podResourceInject
+// section the store reads live (empty name: unknown, every inject group is
+// acted on). Call c.Start and c.WaitForCacheSync before serving.
+func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.NamespacedName) (*CacheStore, error) {
 	idx := []struct {
 		obj     client.Object
 		field   string
@@ -86,8 +102,8 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 		}},
 		{&spiderv2beta1.SpiderMultusConfig{}, indexSMCGroup, func(o client.Object) []string {
 			var keys []string
-			for _, k := range rails.InjectKeys {
-				for _, g := range rails.Groups(o.GetAnnotations()[k]) {
+			for _, k := range injectgroup.Keys {
+				for _, g := range injectgroup.SplitGroups(o.GetAnnotations()[k]) {
 					keys = append(keys, k+"="+g)
 				}
 			}
@@ -99,8 +115,12 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 			return nil, fmt.Errorf("index %s: %w", i.field, err)
 		}
 	}
-	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), facts: NewFacts()}
-	for _, o := range Watched() {
+	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), facts: NewFacts(), injectView: newInjectView(injectConfig)}
+	watched := Watched()
+	if injectConfig.Name != "" {
+		watched = append(watched, &corev1.ConfigMap{})
+	}
+	for _, o := range watched {
 		inf, err := c.GetInformer(ctx, o)
 		if err != nil {
 			return nil, fmt.Errorf("informer for %T: %w", o, err)
@@ -113,6 +133,10 @@ func NewCacheStore(ctx context.Context, c cache.Cache) (*CacheStore, error) {
 			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1alpha1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
 			err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
+		case *corev1.Namespace:
+			err = watch(inf, s.setNamespace, s.deleteNamespace)
+		case *corev1.ConfigMap:
+			err = watch(inf, s.setConfigMap, s.deleteConfigMap)
 		case *spiderv2beta1.SpiderIPPool:
 			poolOf = func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
@@ -234,11 +258,17 @@ func (s *CacheStore) MultusConfig(namespace, name string) *spiderv2beta1.SpiderM
 	return nil
 }
 
-// MultusConfigsInGroup implements rails.Configs.
+// MultusConfigsInGroup implements rails.Configs, in namespace/name order
+// (the index answers in no particular order; refusals list configs in the
+// order they come).
 func (s *CacheStore) MultusConfigsInGroup(key, group string) []*spiderv2beta1.SpiderMultusConfig {
 	var l spiderv2beta1.SpiderMultusConfigList
 	s.list(&l, client.MatchingFields{indexSMCGroup: key + "=" + group})
-	return ptrs(l.Items)
+	out := ptrs(l.Items)
+	slices.SortFunc(out, func(a, b *spiderv2beta1.SpiderMultusConfig) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return out
 }
 
 func ptrs[T any](items []T) []*T {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/railnet/railnet/api/networks"
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
@@ -181,7 +182,9 @@ func TestPrioritizeJobLocality(t *testing.T) {
 
 // A network that names no pool cannot give its interface an address: the
 // IPAM serves only the pools a config names, so the extender does not fall
-// back to spec.default pools either, and says what to fix.
+// back to spec.default pools either, and says what to fix — for a pod that
+// names the network, in its own words; for a pod of an inject group, in the
+// webhook's (the rulebook's: such a member is unusable).
 func TestPoollessNetworkFitsNoNode(t *testing.T) {
 	now := time.Now()
 	s := world("10", "172.16.11.1-172.16.11.100")
@@ -189,12 +192,21 @@ func TestPoollessNetworkFitsNoNode(t *testing.T) {
 	yes := true
 	s.Pools["default-v4"] = &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: "default-v4"},
 		Spec: spiderv2beta1.IPPoolSpec{Subnet: "10.9.0.0/24", IPs: []string{"10.9.0.1"}, Default: &yes}}
-	p := rdmaPod("p", nil)
-	s.Pods = append(s.Pods, p)
-	res := newDecider(s, &now).Filter(p, []string{"n1"})
-	want := "pod train/p: SpiderMultusConfig spiderpool/gpu1-macvlan names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.macvlan.ippools.ipv4 or .ipv6 in it"
-	if len(res.Passed) != 0 || res.Unresolvable["n1"] != want {
-		t.Fatalf("%+v, want n1 unresolvable: %q", res, want)
+	grouped := rdmaPod("p", nil)
+	named := rdmaPod("q", nil)
+	named.Annotations = map[string]string{networks.Annotation: "spiderpool/gpu1-macvlan"}
+	s.Pods = append(s.Pods, grouped, named)
+	for _, tt := range []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{named, "pod train/q: SpiderMultusConfig spiderpool/gpu1-macvlan names no SpiderIPPool, so its interface cannot get an address (railnet does not fall back to spec.default pools); set spec.macvlan.ippools.ipv4 or .ipv6 in it"},
+		{grouped, `pod train/p asks for inject group "gpu-macvlan" (annotation cni.spidernet.io/rdma-resource-inject), which cannot be injected: SpiderMultusConfig spiderpool/gpu1-macvlan has no IP pool (set spec.macvlan.ippools.ipv4 or .ipv6); fix these SpiderMultusConfigs or remove them from the group`},
+	} {
+		res := newDecider(s, &now).Filter(tt.pod, []string{"n1"})
+		if len(res.Passed) != 0 || res.Unresolvable["n1"] != tt.want {
+			t.Errorf("%+v, want n1 unresolvable: %q", res, tt.want)
+		}
 	}
 }
 

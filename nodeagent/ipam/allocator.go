@@ -94,6 +94,9 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 	return out, nil
 }
 
+// allocateFamily gives the interface an address of the first of pools (one
+// family's) that can: what each pool can do is choosePool's decision; this
+// loop reads the pools and their allocations and writes the record.
 func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, ipv6 bool, node *corev1.Node,
 	mine []railnetv1.IPAllocation) (Address, *railnetv1.IPAllocation, bool, error) {
 	var reasons []string
@@ -101,47 +104,35 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 	for _, name := range pools {
 		pool := &spiderv2beta1.SpiderIPPool{}
 		if err := a.Reader.Get(ctx, client.ObjectKey{Name: name}, pool); err != nil {
-			if apierrors.IsNotFound(err) {
-				reasons = append(reasons, fmt.Sprintf("SpiderIPPool %s does not exist", name))
-				continue
+			if !apierrors.IsNotFound(err) {
+				return Address{}, nil, false, fmt.Errorf("read SpiderIPPool %s: %w", name, err)
 			}
-			return Address{}, nil, false, fmt.Errorf("read SpiderIPPool %s: %w", name, err)
+			pool = nil
 		}
-		if err := familyMatches(pool, ipv6); err != nil {
-			reasons = append(reasons, err.Error())
+		c := choosePool(name, pool, ipv6, node, req, mine)
+		switch {
+		case c.Skip != "":
+			reasons = append(reasons, c.Skip)
 			continue
-		}
-		// The interface already holds an address of this pool.
-		for i := range mine {
-			if mine[i].Spec.Pool == name {
-				addr, err := address(pool, mine[i].Spec.IP)
-				if err != nil {
-					return Address{}, nil, false, err
-				}
-				if mine[i].Spec.ContainerID != req.ContainerID && req.ContainerID != "" {
-					cur := mine[i].DeepCopy()
-					cur.Spec.ContainerID = req.ContainerID
-					if err := a.Writer.Update(ctx, cur); err != nil {
-						return Address{}, nil, false, fmt.Errorf("move IPAllocation %s to container %s: %w", cur.Name, req.ContainerID, err)
-					}
-				}
-				return addr, &mine[i], false, nil
+		case c.Reuse != nil:
+			addr, err := address(pool, c.Reuse.Spec.IP)
+			if err != nil {
+				return Address{}, nil, false, err
 			}
-		}
-		if err := ippool.ServesNode(pool, node.Name, node.Labels); err != nil {
-			reasons = append(reasons, err.Error())
-			continue
-		}
-		usable, err := ippool.Usable(pool)
-		if err != nil {
-			reasons = append(reasons, err.Error())
-			continue
+			if c.MoveTo != "" {
+				cur := c.Reuse.DeepCopy()
+				cur.Spec.ContainerID = c.MoveTo
+				if err := a.Writer.Update(ctx, cur); err != nil {
+					return Address{}, nil, false, fmt.Errorf("move IPAllocation %s to container %s: %w", cur.Name, c.MoveTo, err)
+				}
+			}
+			return addr, c.Reuse, false, nil
 		}
 		used, err := a.usedIPs(ctx, name)
 		if err != nil {
 			return Address{}, nil, false, err
 		}
-		for ip := range candidates(usable, req.PodUID+"/"+req.IfName) {
+		for ip := range candidates(c.Usable, req.PodUID+"/"+req.IfName) {
 			if used[ip] {
 				continue
 			}
@@ -164,7 +155,7 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 			klog.FromContext(ctx).V(2).Info("allocated", "pool", name, "ip", ip, "pod", req.PodNamespace+"/"+req.PodName, "interface", req.IfName)
 			return addr, alloc, true, nil
 		}
-		reasons = append(reasons, fmt.Sprintf("SpiderIPPool %s has no free address: %d of %d in use", name, countIn(used, usable), usable.Count()))
+		reasons = append(reasons, fullReason(name, used, c.Usable))
 		full = true
 	}
 	return Address{}, nil, false, &ExhaustedError{Pod: req.PodNamespace + "/" + req.PodName, IfName: req.IfName, Reasons: reasons, Full: full}

@@ -145,15 +145,16 @@ func Up(tb ground.TB, opts Options) *Env {
 	e.logf("installing the chart's ServiceAccounts and RBAC; each component runs as its ServiceAccount")
 	e.kubeconfigs = installChartRBAC(tb, c, dir, opts.DRA)
 
-	e.logf("starting railnet-extender on %s", extenderAddr)
-	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+e.kubeconfigs["extender"],
-		"--http-address="+extenderAddr)
-
-	e.logf("starting railnet-webhook on %s (self-managed CA, caBundle injected) and registering it", webhookAddr)
+	// The webhook's configuration, which the extender follows too.
 	must(tb, c.Client.Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: "railnet-config"},
 		Data:       map[string]string{"conf.yaml": "podResourceInject:\n  enabled: true\n"},
 	}))
+	e.logf("starting railnet-extender on %s", extenderAddr)
+	e.start(tb, "extender", filepath.Join(bin, "railnet-extender"), "--kubeconfig="+e.kubeconfigs["extender"],
+		"--http-address="+extenderAddr, "--namespace="+Namespace, "--inject-configmap=railnet-config")
+
+	e.logf("starting railnet-webhook on %s (self-managed CA, caBundle injected) and registering it", webhookAddr)
 	// Registered with an empty caBundle, as a chart applies it: the webhook's
 	// certificate reconciler fills it from the CA it keeps in a Secret.
 	reg := registration.Options{Name: "railnet-webhook", URL: "https://" + webhookAddr}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
@@ -23,7 +24,7 @@ import (
 // one network in its Multus annotation. The claim's template must exist in
 // the pod's namespace.
 func (h *Handler) mutatePodDRA(ctx context.Context, req *admissionv1.AdmissionRequest, fields *podFields, pod *corev1.Pod,
-	ir inject.Request, g *drainject.Group, configs []*spiderv2beta1.SpiderMultusConfig) *admissionv1.AdmissionResponse {
+	ir injectgroup.Request, g *drainject.Group, configs []*spiderv2beta1.SpiderMultusConfig) *admissionv1.AdmissionResponse {
 	if ir.FromNamespace && drainject.GPUs(pod, drainject.GPUResource) == 0 {
 		// A namespace-wide DRA group gives rails to the namespace's GPU
 		// pods; its other pods are left as they are.

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
@@ -137,12 +138,12 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 		return allowed(req)
 	}
 	var nsAnn map[string]string
-	if !namesGroup(fields.annotations()) {
+	if !injectgroup.Names(fields.annotations()) {
 		// The pod names no group itself; its namespace may.
 		if nsAnn, err = h.Store.NamespaceAnnotations(ctx, ns); err != nil {
 			return h.storeError(req, err)
 		}
-		if !namesGroup(nsAnn) {
+		if !injectgroup.Names(nsAnn) {
 			return allowed(req)
 		}
 	}
@@ -155,7 +156,7 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 	// DRA mode only where some SpiderMultusConfig carries a mode: the
 	// device-plugin path pays one map lookup per config for it.
 	if slices.ContainsFunc(configs, drainject.HasMode) {
-		if ir, ok := inject.Lookup(pod.Annotations, nsAnn); ok {
+		if ir, ok := injectgroup.Lookup(pod.Annotations, nsAnn); ok {
 			g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
 			if err != nil {
 				return h.refuse(req, err)
@@ -195,17 +196,6 @@ func (h *Handler) mutatePod(ctx context.Context, req *admissionv1.AdmissionReque
 			"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
 	}
 	return resp
-}
-
-// namesGroup reports whether annotations carry an inject annotation
-// (inject.Lookup would find one), without splitting its value.
-func namesGroup(annotations map[string]string) bool {
-	for _, k := range inject.Keys {
-		if _, ok := annotations[k]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // decodePodError returns the error decoding raw as a full corev1.Pod gives

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
@@ -409,7 +410,7 @@ func TestPodPatchDRA(t *testing.T) {
 				t.Fatal(err)
 			}
 			want.Namespace = tt.ns
-			ir, _ := inject.Lookup(want.Annotations, st.nsAnn[tt.ns])
+			ir, _ := injectgroup.Lookup(want.Annotations, st.nsAnn[tt.ns])
 			g, err := drainject.Resolve(ir, st.configs, drainject.PodRef(&want))
 			if err != nil || g == nil {
 				t.Fatalf("Resolve = %v, %v", g, err)

@@ -18,10 +18,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	"github.com/railnet/railnet/api/railsdra"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
-	"github.com/railnet/railnet/webhook/inject"
 	"github.com/railnet/railnet/webhook/nad"
 )
 
@@ -50,8 +50,8 @@ func PlanDRA(configs []*spiderv2beta1.SpiderMultusConfig, namespaces []corev1.Na
 		if smc.Annotations[drainject.ModeAnnotation] != drainject.ModeDRA {
 			continue
 		}
-		for _, key := range inject.Keys {
-			for _, g := range inject.SplitGroups(smc.Annotations[key]) {
+		for _, key := range injectgroup.Keys {
+			for _, g := range injectgroup.SplitGroups(smc.Annotations[key]) {
 				if !slices.Contains(asked, keyed{key, g}) {
 					asked = append(asked, keyed{key, g})
 				}
@@ -63,7 +63,7 @@ func PlanDRA(configs []*spiderv2beta1.SpiderMultusConfig, namespaces []corev1.Na
 	for _, kg := range asked {
 		var members []*spiderv2beta1.SpiderMultusConfig
 		for _, smc := range configs {
-			if inject.InGroup(smc, kg.key, kg.group) {
+			if injectgroup.InGroup(smc, kg.key, kg.group) {
 				members = append(members, smc)
 			}
 		}
@@ -83,10 +83,10 @@ func PlanDRA(configs []*spiderv2beta1.SpiderMultusConfig, namespaces []corev1.Na
 	}
 	for _, ns := range namespaces {
 		var named []string
-		if req, ok := inject.Lookup(nil, ns.Annotations); ok {
+		if req, ok := injectgroup.Lookup(nil, ns.Annotations); ok {
 			named = req.Groups
 		}
-		named = append(named, inject.SplitGroups(ns.Annotations[drainject.TemplatesAnnotation])...)
+		named = append(named, injectgroup.SplitGroups(ns.Annotations[drainject.TemplatesAnnotation])...)
 		var done []string
 		for _, g := range named {
 			if !slices.Contains(groups, g) || slices.Contains(done, g) {

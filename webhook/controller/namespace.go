@@ -8,7 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/railnet/railnet/webhook/inject"
+	"github.com/railnet/railnet/api/injectgroup"
 	"github.com/railnet/railnet/webhook/registration"
 )
 
@@ -52,6 +52,6 @@ func (r *NamespaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // WantsLabel reports whether a namespace with these annotations names an
 // inject group.
 func WantsLabel(annotations map[string]string) bool {
-	_, ok := inject.Lookup(nil, annotations)
+	_, ok := injectgroup.Lookup(nil, annotations)
 	return ok
 }

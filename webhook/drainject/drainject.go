@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	"github.com/railnet/railnet/api/networks"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/inject"
@@ -197,7 +198,7 @@ func (g *Group) Network() networks.Ref {
 // members in several namespaces or without an IP pool, a group name that
 // cannot name objects. A group without members is left to package inject,
 // which refuses it. who names the pod in messages.
-func Resolve(req inject.Request, configs []*spiderv2beta1.SpiderMultusConfig, who string) (*Group, error) {
+func Resolve(req injectgroup.Request, configs []*spiderv2beta1.SpiderMultusConfig, who string) (*Group, error) {
 	if !slices.ContainsFunc(configs, HasMode) {
 		return nil, nil // no SpiderMultusConfig opted into DRA mode: nothing to decide
 	}
@@ -205,7 +206,7 @@ func Resolve(req inject.Request, configs []*spiderv2beta1.SpiderMultusConfig, wh
 	for _, name := range req.Groups {
 		var members []*spiderv2beta1.SpiderMultusConfig
 		for _, smc := range configs {
-			if inject.InGroup(smc, req.Key, name) {
+			if injectgroup.InGroup(smc, req.Key, name) {
 				members = append(members, smc)
 			}
 		}
@@ -252,14 +253,14 @@ func Resolve(req inject.Request, configs []*spiderv2beta1.SpiderMultusConfig, wh
 			who, found.Name, strings.Join(poolless, ", "))}
 	}
 	found.Namespace = namespaces[0]
-	inject.SortConfigs(found.Members)
+	injectgroup.SortConfigs(found.Members)
 	return found, nil
 }
 
 // Summary is the pod's railnet.io/injection value in DRA mode, e.g.
 //
 //	group rdma-network (pod annotation cni.spidernet.io/rdma-resource-inject): DRA mode, claim railnet-rails from ResourceClaimTemplate railnet-rdma-network-2 (2 GPUs, each with a rail on its PCIe root); network spiderpool/railnet-dra-rdma-network
-func Summary(req inject.Request, template string, k int, network networks.Ref) string {
+func Summary(req injectgroup.Request, template string, k int, network networks.Ref) string {
 	from := "pod annotation "
 	if req.FromNamespace {
 		from = "namespace annotation "

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	"github.com/railnet/railnet/api/networks"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
@@ -16,11 +18,12 @@ import (
 // later run may replace its own stale value but never a user's.
 const AnnotationInjected = "railnet.io/injected-networks"
 
-// Refusal reasons, used as metric labels.
+// Refusal reasons, used as metric labels: the rulebook's, and the
+// webhook's own conflict with a networks annotation the pod sets.
 const (
-	ReasonEmptyGroup = "empty-group"
-	ReasonNoMember   = "no-member"
-	ReasonUnusable   = "unusable-config"
+	ReasonEmptyGroup = injectgroup.ReasonEmptyGroup
+	ReasonNoMember   = injectgroup.ReasonNoMember
+	ReasonUnusable   = injectgroup.ReasonUnusable
 	ReasonConflict   = "networks-conflict"
 )
 
@@ -34,7 +37,7 @@ func (r *Refusal) Error() string { return r.Message }
 
 // Result says what Pod did.
 type Result struct {
-	Request   Request
+	Request   injectgroup.Request
 	Networks  []networks.Ref
 	Resources []corev1.ResourceName
 	// Container is the name of the container that got the resources.
@@ -53,8 +56,8 @@ type Result struct {
 // its own output changes nothing.
 func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	configs []*spiderv2beta1.SpiderMultusConfig) (*Result, error) {
-	req, ok := Lookup(pod.Annotations, namespaceAnnotations)
-	if !ok || !cfg.Applies(pod.Namespace) {
+	req, ok := injectgroup.Ask(pod.Namespace, pod.Annotations, func() map[string]string { return namespaceAnnotations }, cfg)
+	if !ok {
 		return nil, nil
 	}
 	if req.FromNamespace && ownNetworks(pod) {
@@ -62,19 +65,14 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 		// not override that choice.
 		return nil, nil
 	}
-	who := func() string { return podRef(pod) } // for refusals only
-	where := func() string {
-		if req.FromNamespace {
-			return "annotation " + req.Key + " of namespace " + pod.Namespace
-		}
-		return "annotation " + req.Key
-	}
-	if len(req.Groups) == 0 {
-		return nil, &Refusal{Reason: ReasonEmptyGroup, Message: fmt.Sprintf(
-			"pod %s: %s is empty; name an inject group or remove the annotation", who(), where())}
-	}
-	members, err := membersOf(req, configs, who, where)
+	who := injectgroup.Pod{Namespace: pod.Namespace, Name: pod.Name, GenerateName: pod.GenerateName}
+	members, err := injectgroup.Members(who, req,
+		func(string) []*spiderv2beta1.SpiderMultusConfig { return configs })
 	if err != nil {
+		var r *injectgroup.Refusal
+		if errors.As(err, &r) {
+			return nil, &Refusal{Reason: r.Reason, Message: r.Error()}
+		}
 		return nil, err
 	}
 	res := &Result{Request: req, Networks: make([]networks.Ref, 0, len(members)), Resources: make([]corev1.ResourceName, 0, len(members))}
@@ -100,75 +98,6 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	}
 	pod.Annotations[AnnotationSummary] = Summary(res)
 	return res, nil
-}
-
-// membersOf returns the usable members of the requested groups, deduplicated
-// and in rail order, or a refusal naming what is wrong.
-func membersOf(req Request, configs []*spiderv2beta1.SpiderMultusConfig, who, where func() string) ([]*spiderv2beta1.SpiderMultusConfig, error) {
-	members := make([]*spiderv2beta1.SpiderMultusConfig, 0, len(configs))
-	var seen []*spiderv2beta1.SpiderMultusConfig
-	var problems []string
-	for _, g := range req.Groups {
-		found := false
-		for _, smc := range configs {
-			if !InGroup(smc, req.Key, g) {
-				continue
-			}
-			found = true
-			if len(req.Groups) > 1 { // a config may be in several of them
-				if slices.Contains(seen, smc) {
-					continue
-				}
-				seen = append(seen, smc)
-			}
-			if problem := unusable(smc, req.Key); problem != "" {
-				problems = append(problems, problem)
-				continue
-			}
-			members = append(members, smc)
-		}
-		if !found {
-			return nil, &Refusal{Reason: ReasonNoMember, Message: fmt.Sprintf(
-				"pod %s asks for inject group %q (%s) but no SpiderMultusConfig carries %s: %s; annotate the group's SpiderMultusConfigs or fix the pod's annotation",
-				who(), g, where(), req.Key, g)}
-		}
-	}
-	if len(problems) > 0 {
-		return nil, &Refusal{Reason: ReasonUnusable, Message: fmt.Sprintf(
-			"pod %s asks for inject group %q (%s), which cannot be injected: %s; fix these SpiderMultusConfigs or remove them from the group",
-			who(), strings.Join(req.Groups, ","), where(), strings.Join(problems, "; "))}
-	}
-	SortConfigs(members)
-	return members, nil
-}
-
-// unusable says why smc cannot be injected under key, "" when it can.
-func unusable(smc *spiderv2beta1.SpiderMultusConfig, key string) string {
-	if miss := Missing(&smc.Spec, key); len(miss) > 0 {
-		return fmt.Sprintf("SpiderMultusConfig %s/%s has %s", smc.Namespace, smc.Name, strings.Join(miss, " and "))
-	}
-	return ""
-}
-
-// SortConfigs orders configs by first master interface in natural order
-// (eth2 before eth10), then by namespace/name.
-func SortConfigs(cs []*spiderv2beta1.SpiderMultusConfig) {
-	slices.SortStableFunc(cs, func(a, b *spiderv2beta1.SpiderMultusConfig) int {
-		if c := networks.CompareNatural(firstMaster(a), firstMaster(b)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-}
-
-func firstMaster(smc *spiderv2beta1.SpiderMultusConfig) string {
-	if m := smc.Spec.Masters(); len(m) > 0 {
-		return m[0]
-	}
-	return ""
 }
 
 // FormatNetworks writes refs the way the seed guide shows them: a JSON list
@@ -219,7 +148,7 @@ func plain(s string) bool {
 // checkExisting refuses a pod that sets its own networks annotation together
 // with an inject group, unless the annotation already is what railnet would
 // write or is railnet's own earlier (stale) value.
-func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req Request, who func() string) error {
+func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req injectgroup.Request, who injectgroup.Pod) error {
 	cur, ok := pod.Annotations[networks.Annotation]
 	if !ok || strings.TrimSpace(cur) == "" || cur == want {
 		return nil
@@ -232,7 +161,7 @@ func checkExisting(pod *corev1.Pod, want string, refs []networks.Ref, req Reques
 	}
 	return &Refusal{Reason: ReasonConflict, Message: fmt.Sprintf(
 		"pod %s sets %s itself and also asks for inject group %q (annotation %s); use one or the other: remove %s to let railnet inject the group, or remove %s",
-		who(), networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
+		who.String(), networks.Annotation, req.Value, req.Key, networks.Annotation, req.Key)}
 }
 
 // addResources adds a limit of 1 for each resource no container has yet, on
@@ -302,12 +231,4 @@ func ownNetworks(pod *corev1.Pod) bool {
 	}
 	own, ok := pod.Annotations[AnnotationInjected]
 	return !ok || own != cur
-}
-
-func podRef(pod *corev1.Pod) string {
-	name := pod.Name
-	if name == "" && pod.GenerateName != "" {
-		name = pod.GenerateName + "*"
-	}
-	return pod.Namespace + "/" + name
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/railnet/railnet/api/injectgroup"
 )
 
 // What injection adds to the RDMA container so that NCCL reads the conf file
@@ -15,7 +17,7 @@ import (
 // into it.
 const (
 	// DefaultNCCLDir is the node agent's default --nccl-dir.
-	DefaultNCCLDir = "/run/railnet/nccl"
+	DefaultNCCLDir = injectgroup.DefaultNCCLDir
 	// NCCLVolume is the name of the injected hostPath volume.
 	NCCLVolume = "railnet-nccl"
 	// NCCLMountPath is where the container sees its own folder.

@@ -10,9 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/railnet/railnet/api/cniconf"
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
-	"github.com/railnet/railnet/webhook/inject"
 )
 
 // LabelDRAGroup marks the objects railnet keeps for a DRA-mode inject
@@ -87,7 +87,7 @@ func DRARails(group string, members []*spiderv2beta1.SpiderMultusConfig, masters
 		return nil, fmt.Errorf("inject group %q has no SpiderMultusConfig", group)
 	}
 	members = slices.Clone(members)
-	inject.SortConfigs(members) // rail order
+	injectgroup.SortConfigs(members) // rail order
 	ns := members[0].Namespace
 	var out []DRARail
 	for _, smc := range members {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
@@ -70,7 +71,7 @@ func (s *Store) InjectConfig(ctx context.Context) (inject.Config, error) {
 	if cm.ResourceVersion != "" && cm.ResourceVersion == s.parsedRV {
 		return s.parsed, nil // unchanged since the last request
 	}
-	cfg, err := ParseConfig(cm.Data)
+	cfg, err := injectgroup.ParseConfig(cm.Data)
 	if err != nil {
 		return inject.Config{}, fmt.Errorf("ConfigMap %s: %w", s.configMap, err)
 	}

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
-	"github.com/railnet/railnet/webhook/inject"
 )
 
 // MTU and VLAN bounds accepted on sub-configs.
@@ -31,7 +31,7 @@ func DefaultMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) ([]string, error
 		s.CNIType = &t
 	}
 	typ := *s.CNIType
-	sub := subName(typ)
+	sub := spiderv2beta1.SubField(typ)
 	var warnings []string
 	var probs []string
 	if s.RDMAResourceName != "" {
@@ -98,8 +98,8 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 	typ := s.Type()
 	var probs []string
 	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
-	if !slices.Contains(inject.Supported, typ) {
-		add("spec.cniType %q is not supported; use one of %s", typ, strings.Join(inject.Supported, ", "))
+	if !slices.Contains(injectgroup.Supported, typ) {
+		add("spec.cniType %q is not supported; use one of %s", typ, strings.Join(injectgroup.Supported, ", "))
 	}
 	var set []string
 	for name, present := range map[string]bool{
@@ -111,13 +111,13 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 		}
 	}
 	slices.Sort(set)
-	want := "spec." + subName(typ)
+	want := "spec." + spiderv2beta1.SubField(typ)
 	switch {
 	case len(set) > 1:
 		add("more than one sub-config (%s); keep only %s for cniType %s", strings.Join(set, ", "), want, typ)
 	case len(set) == 1 && set[0] != want:
 		add("%s does not match cniType %s; use %s or change cniType", set[0], typ, want)
-	case len(set) == 0 && slices.Contains(inject.Supported, typ):
+	case len(set) == 0 && slices.Contains(injectgroup.Supported, typ):
 		add("cniType %s needs %s", typ, want)
 	}
 	if s.RDMAResourceName != "" {
@@ -153,7 +153,7 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 	}
 	// A config without pools is refused: the IPAM serves only the pools a
 	// config names. An inject annotation's own message says it when present.
-	if dst := poolsField(s); dst != nil && (*dst == nil || (*dst).Empty()) && slices.Contains(inject.Supported, typ) && !annotationNamesPools(smc) {
+	if dst := poolsField(s); dst != nil && (*dst == nil || (*dst).Empty()) && slices.Contains(injectgroup.Supported, typ) && !annotationNamesPools(smc) {
 		add("%s.ippools names no SpiderIPPool: railnet gives an interface only addresses of the pools its config names "+
 			"(it does not fall back to spec.default pools); set %s.ippools.ipv4 or .ipv6, e.g. {ipv4: [gpu1-net11]}", want, want)
 	}
@@ -164,7 +164,7 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 	if s.IPoIB != nil && s.IPoIB.Master == "" {
 		add("spec.ipoib.master is empty; name the node's IPoIB NIC, e.g. ib0")
 	}
-	for _, key := range inject.Keys {
+	for _, key := range injectgroup.Keys {
 		v, ok := smc.Annotations[key]
 		if !ok {
 			continue
@@ -192,13 +192,13 @@ func missing(smc *spiderv2beta1.SpiderMultusConfig, key string) []string {
 	if smc.Annotations[drainject.ModeAnnotation] == drainject.ModeDRA {
 		key = spiderv2beta1.AnnotationNetworkResourceInject
 	}
-	return inject.Missing(&smc.Spec, key)
+	return injectgroup.Missing(&smc.Spec, key)
 }
 
 // annotationNamesPools reports whether an inject annotation's refusal will
 // already say that the config has no pool.
 func annotationNamesPools(smc *spiderv2beta1.SpiderMultusConfig) bool {
-	for _, key := range inject.Keys {
+	for _, key := range injectgroup.Keys {
 		if _, ok := smc.Annotations[key]; !ok {
 			continue
 		}
@@ -228,21 +228,6 @@ func checkMTU(add func(string, ...any), f string, v *int32) {
 	if v != nil && (*v < minMTU || *v > maxMTU) {
 		add("%s.mtu %d is out of range %d-%d", f, *v, minMTU, maxMTU)
 	}
-}
-
-// subName is the JSON name of the sub-config cniType typ uses.
-func subName(typ string) string {
-	switch typ {
-	case spiderv2beta1.CNITypeIPVlan:
-		return "ipvlan"
-	case spiderv2beta1.CNITypeSRIOV:
-		return "sriov"
-	case spiderv2beta1.CNITypeIBSRIOV:
-		return "ibsriov"
-	case spiderv2beta1.CNITypeIPoIB:
-		return "ipoib"
-	}
-	return "macvlan"
 }
 
 func resourceKey(typ string) string {

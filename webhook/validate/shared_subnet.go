@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
-	"github.com/railnet/railnet/webhook/inject"
 )
 
 // railPool is one pool that one rail of an inject group draws from.
@@ -77,7 +77,7 @@ func sharedSubnets(configs []*spiderv2beta1.SpiderMultusConfig, pools []spiderv2
 		}
 		groups := map[string]bool{}
 		for _, k := range []string{spiderv2beta1.AnnotationRDMAResourceInject, spiderv2beta1.AnnotationNetworkResourceInject} {
-			for _, g := range inject.SplitGroups(c.Annotations[k]) {
+			for _, g := range injectgroup.SplitGroups(c.Annotations[k]) {
 				groups[g] = true
 			}
 		}

@@ -102,3 +102,20 @@ func (s *MultusCNIConfigSpec) Pools() PoolsConfig {
 
 // Empty reports whether no pool is named.
 func (p PoolsConfig) Empty() bool { return len(p.IPv4) == 0 && len(p.IPv6) == 0 }
+
+// SubField is the JSON name of the spec field that holds cniType typ's
+// sub-config (spec.macvlan, spec.ibsriov, ...); macvlan, the CRD's default,
+// for a type it does not know.
+func SubField(typ string) string {
+	switch typ {
+	case CNITypeIPVlan:
+		return "ipvlan"
+	case CNITypeSRIOV:
+		return "sriov"
+	case CNITypeIBSRIOV:
+		return "ibsriov"
+	case CNITypeIPoIB:
+		return "ipoib"
+	}
+	return "macvlan"
+}

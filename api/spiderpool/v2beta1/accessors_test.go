@@ -77,3 +77,14 @@ sriov:
 		})
 	}
 }
+
+func TestSubField(t *testing.T) {
+	for typ, want := range map[string]string{
+		CNITypeMacvlan: "macvlan", CNITypeIPVlan: "ipvlan", CNITypeSRIOV: "sriov",
+		CNITypeIBSRIOV: "ibsriov", CNITypeIPoIB: "ipoib", "custom": "macvlan", "": "macvlan",
+	} {
+		if got := SubField(typ); got != want {
+			t.Errorf("SubField(%q) = %q, want %q", typ, got, want)
+		}
+	}
+}

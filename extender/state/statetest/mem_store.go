@@ -3,10 +3,10 @@ package statetest
 import (
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
-	"github.com/railnet/railnet/extender/rails"
 )
 
 // MemStore answers state.Store from plain maps and slices. It is not safe
@@ -18,6 +18,12 @@ type MemStore struct {
 	Pools     map[string]*spiderv2beta1.SpiderIPPool
 	Allocs    []*railnetv1alpha1.IPAllocation
 	SMCs      []*spiderv2beta1.SpiderMultusConfig
+	// NamespaceInject are namespaces' inject annotations, by namespace.
+	NamespaceInject map[string]map[string]string
+	// Inject is the webhook's configuration; nil: unknown, every inject
+	// group is acted on. InjectErr, when set, is why it cannot be read.
+	Inject    *injectgroup.Config
+	InjectErr error
 
 	// Indexes built by Freeze, as an informer cache's field indexes would be.
 	frozen      bool
@@ -177,10 +183,8 @@ func (s *MemStore) MultusConfig(ns, name string) *spiderv2beta1.SpiderMultusConf
 func (s *MemStore) MultusConfigsInGroup(key, group string) []*spiderv2beta1.SpiderMultusConfig {
 	var out []*spiderv2beta1.SpiderMultusConfig
 	for _, c := range s.SMCs {
-		for _, g := range rails.Groups(c.Annotations[key]) {
-			if g == group {
-				out = append(out, c)
-			}
+		if injectgroup.InGroup(c, key, group) {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -194,4 +198,17 @@ func (s *MemStore) PoolGeneration(string) uint64 {
 	}
 	s.gen++
 	return s.gen
+}
+
+// NamespaceAnnotations implements state.Store.
+func (s *MemStore) NamespaceAnnotations(name string) map[string]string {
+	return s.NamespaceInject[name]
+}
+
+// InjectConfig implements state.Store.
+func (s *MemStore) InjectConfig() (injectgroup.Config, error) {
+	if s.Inject == nil {
+		return injectgroup.Config{Enabled: true}, s.InjectErr
+	}
+	return *s.Inject, s.InjectErr
 }

@@ -96,6 +96,10 @@ func checkRBAC(ctx context.Context, t *testing.T) {
 			{verb: "update", resource: "nodes", allowed: false},
 			{verb: "create", resource: "pods", sub: "binding", ns: "default", allowed: false},
 			{verb: "list", resource: "secrets", ns: "default", allowed: false},
+			// the webhook's configuration, followed live; no other ConfigMap
+			{verb: "watch", resource: "namespaces", allowed: true},
+			{verb: "watch", resource: "configmaps", ns: namespace, name: release + "-config", allowed: true},
+			{verb: "get", resource: "configmaps", ns: namespace, name: "someone-elses", allowed: false},
 		},
 		sa("node-agent"): {
 			{verb: "update", group: "railnet.io", resource: "rdmanodes", sub: "status", allowed: true},
@@ -114,6 +118,8 @@ func checkRBAC(ctx context.Context, t *testing.T) {
 			{verb: "create", resource: "pods", sub: "binding", ns: "default", allowed: true},
 			{verb: "update", group: "coordination.k8s.io", resource: "leases", ns: namespace, name: release + "-scheduler", allowed: true},
 			{verb: "delete", resource: "nodes", allowed: false},
+			// the extender beside it follows the webhook's configuration
+			{verb: "list", resource: "configmaps", ns: namespace, name: release + "-config", allowed: true},
 		},
 	}
 	for user, accesses := range cases {

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -145,29 +143,49 @@ func TestJobStaysInOneBlock(t *testing.T) {
 }
 
 // A pod that names only an inject group (as users write it before the
-// webhook fills in the networks) gets its rails from the SpiderMultusConfigs
-// of that group, read through the extender's cache index; a group no config
-// carries leaves the pod Pending with a reason naming the group.
+// webhook fills in the networks), on itself or through its namespace, gets
+// its rails from the SpiderMultusConfigs of that group, read through the
+// extender's cache index; a group no config carries leaves the pod Pending
+// with the webhook's reason naming the group.
 func TestInjectGroup(t *testing.T) {
 	r := newRig(t, "e2e-group", resources[3], []string{"172.16.11.1-172.16.11.100"}, nil)
 	r.node("group-up", nil, nil)
 	r.node("group-down", nil, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
 
-	grouped := func(name, group string) *corev1.Pod {
-		p := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: name,
-				Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: group}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "rdma-tools",
-				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{r.resource: resource.MustParse("1")}}}}},
-		}
-		create(t, p)
-		return p
-	}
-	if got := r.waitBound(grouped("in-group", "all-e2e-group")); got != "group-up" {
+	if got := r.waitBound(r.grouped("in-group", "all-e2e-group")); got != "group-up" {
 		t.Fatalf("pod of group all-e2e-group bound to %s, want group-up", got)
 	}
-	lost := grouped("no-group", "nope")
-	r.waitEvent(lost, `pod e2e-group/no-group asks for inject group "nope" (annotation cni.spidernet.io/rdma-resource-inject) but no SpiderMultusConfig carries cni.spidernet.io/rdma-resource-inject: nope; create one or fix the pod's annotation`)
+	lost := r.grouped("no-group", "nope")
+	r.waitEvent(lost, `pod e2e-group/no-group asks for inject group "nope" (annotation cni.spidernet.io/rdma-resource-inject) but no SpiderMultusConfig carries cni.spidernet.io/rdma-resource-inject: nope; annotate the group's SpiderMultusConfigs or fix the pod's annotation`)
+
+	// The namespace's group, for a pod that names none.
+	r.annotateNamespace(map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "e2e-group"})
+	for _, name := range []string{"ns-group-0", "ns-group-1"} {
+		if got := r.waitBound(r.grouped(name, "")); got != "group-up" {
+			t.Fatalf("pod %s of its namespace's group bound to %s, want group-up", name, got)
+		}
+	}
+}
+
+// The extender follows the webhook's podResourceInject configuration, live:
+// in a namespace the webhook excludes, an inject annotation asks nothing of
+// the nodes (the webhook injects nothing there), so even an unknown group
+// does not make every node unresolvable; once the exclusion is lifted, it
+// does, in the webhook's words.
+func TestInjectConfigFollowed(t *testing.T) {
+	r := newRig(t, excludedNamespace, resources[5], []string{"172.16.11.1-172.16.11.100"}, nil)
+	r.node("excluded-a", nil, nil)
+	r.waitBound(r.grouped("unknown-group", "nope"))
+
+	setInjectConf(t, "podResourceInject: {enabled: true}")
+	const refusal = `asks for inject group "nope" (annotation cni.spidernet.io/rdma-resource-inject) but no SpiderMultusConfig carries cni.spidernet.io/rdma-resource-inject: nope; annotate the group's SpiderMultusConfigs or fix the pod's annotation`
+	waitFilter(t, r.ns, "nope", "excluded-a", refusal) // the extender has read the change
+	p := r.grouped("now-refused", "nope")
+	r.waitEvent(p, "pod e2e-excluded/now-refused "+refusal)
+
+	setInjectConf(t, "podResourceInject: {enabled: false}")
+	waitFilter(t, r.ns, "nope", "excluded-a", "")
+	r.waitBound(r.grouped("injection-off", "nope"))
 }
 
 // A network that names no SpiderIPPool gets no address from the IPAM (there

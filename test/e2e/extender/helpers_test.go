@@ -1,8 +1,11 @@
 package extender
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +14,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/test/ground"
@@ -246,4 +252,107 @@ func (r *rig) allocate(ip, podName, podUID, node string) {
 			Interface: "net1", Node: node},
 	}
 	create(r.t, a)
+}
+
+// grouped creates a pod of the rig's resource whose annotation names inject
+// group group (none when empty).
+func (r *rig) grouped(name, group string) *corev1.Pod {
+	r.t.Helper()
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: name},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "rdma-tools",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{r.resource: resource.MustParse("1")}}}}},
+	}
+	if group != "" {
+		p.Annotations = map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: group}
+	}
+	create(r.t, p)
+	return p
+}
+
+// annotateNamespace sets annotations on the rig's namespace until the test
+// ends.
+func (r *rig) annotateNamespace(ann map[string]string) {
+	r.t.Helper()
+	ctx := ctxT(r.t, 30*time.Second)
+	ns := &corev1.Namespace{}
+	if err := cluster.Client.Get(ctx, client.ObjectKey{Name: r.ns}, ns); err != nil {
+		r.t.Fatal(err)
+	}
+	patch := client.MergeFrom(ns.DeepCopy())
+	ns.Annotations = ann
+	if err := cluster.Client.Patch(ctx, ns, patch); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cluster.Client.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns}},
+			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":null}}`))); err != nil {
+			r.t.Errorf("clear annotations of namespace %s: %v", r.ns, err)
+		}
+	})
+}
+
+// setInjectConf writes conf.yaml of the webhook's ConfigMap, restored to
+// the suite's when the test ends.
+func setInjectConf(t *testing.T, conf string) {
+	t.Helper()
+	write := func(ctx context.Context, conf string) error {
+		cm := &corev1.ConfigMap{}
+		if err := cluster.Client.Get(ctx, injectConfigMap, cm); err != nil {
+			return err
+		}
+		cm.Data = map[string]string{injectgroup.ConfigKey: conf}
+		return cluster.Client.Update(ctx, cm)
+	}
+	if err := write(ctxT(t, 30*time.Second), conf); err != nil {
+		t.Fatalf("write ConfigMap %s: %v", injectConfigMap, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := write(ctx, injectConf); err != nil {
+			t.Errorf("restore ConfigMap %s: %v", injectConfigMap, err)
+		}
+	})
+}
+
+// waitFilter asks the extender's filter verb directly, until a pod of
+// namespace ns naming inject group group fails on node with a reason
+// containing want, or passes it when want is empty: the extender's caches
+// follow the API server a moment later.
+func waitFilter(t *testing.T, ns, group, node, want string) {
+	t.Helper()
+	ctx := ctxT(t, 30*time.Second)
+	nodes := []string{node}
+	body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "probe",
+		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: group}}}, NodeNames: &nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for {
+		var res extenderv1.ExtenderFilterResult
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, filterURL, bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+			var resp *http.Response
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				err = json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+			}
+		}
+		if err == nil {
+			last = res.FailedNodes[node] + res.FailedAndUnresolvableNodes[node]
+			if want == "" && last == "" || want != "" && strings.Contains(last, want) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("filter of a pod of group %s in %s on %s: %q (err %v), want %q", group, ns, node, last, err, want)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

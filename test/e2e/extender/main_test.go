@@ -11,11 +11,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/railnet/railnet/api/injectgroup"
 	"github.com/railnet/railnet/extender/app"
 	"github.com/railnet/railnet/extender/schedconfig"
 	"github.com/railnet/railnet/test/ground"
@@ -29,16 +33,27 @@ var resources = []string{
 	"spidernet.io/e2e_job",
 	"spidernet.io/e2e_group",
 	"spidernet.io/e2e_fold",
+	"spidernet.io/e2e_inject_config",
 	benchResource,
 }
+
+// injectConfigMap is the webhook's ConfigMap as the chart names it (release
+// railnet), which the extender follows; excludedNamespace is excluded there.
+var injectConfigMap = types.NamespacedName{Namespace: chartNamespace, Name: "railnet-config"}
+
+const (
+	excludedNamespace = "e2e-excluded"
+	injectConf        = "podResourceInject: {enabled: true, namespacesExclude: [" + excludedNamespace + "]}"
+)
 
 // chartNamespace is where the chart's ServiceAccounts live.
 const chartNamespace = "railnet"
 
 var (
 	cluster *ground.Cluster
-	// healthURL is the extender's plain-HTTP /healthz.
-	healthURL string
+	// healthURL is the extender's plain-HTTP /healthz; filterURL its
+	// plain-HTTP filter verb.
+	healthURL, filterURL string
 )
 
 func TestMain(m *testing.M) {
@@ -81,6 +96,7 @@ func runMain(m *testing.M) int {
 		return fail(err)
 	}
 	healthURL = fmt.Sprintf("http://%s/healthz", httpL.Addr())
+	filterURL = fmt.Sprintf("http://%s/filter", httpL.Addr())
 	ext := schedconfig.Extender(schedconfig.Options{
 		URLPrefix: "https://" + httpsL.Addr().String(),
 		Resources: resources,
@@ -104,6 +120,12 @@ func runMain(m *testing.M) int {
 	if err := cl.AddNamespace(setup, chartNamespace); err != nil {
 		return fail(err)
 	}
+	if err := cl.Client.Create(setup, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: injectConfigMap.Namespace, Name: injectConfigMap.Name},
+		Data:       map[string]string{injectgroup.ConfigKey: injectConf},
+	}); err != nil {
+		return fail(err)
+	}
 	kubeconfigs, err := cl.ChartRBAC(setup, dir, "railnet", chartNamespace, []string{"extender"})
 	if err != nil {
 		return fail(err)
@@ -117,7 +139,7 @@ func runMain(m *testing.M) int {
 	go func() {
 		done <- app.Run(runCtx, rc, app.Config{
 			HTTPListener: httpL, HTTPSListener: httpsL, CertFile: certFile, KeyFile: keyFile,
-			HeartbeatTTL: 30 * time.Minute,
+			HeartbeatTTL: 30 * time.Minute, InjectConfig: injectConfigMap,
 		})
 	}()
 	defer func() {

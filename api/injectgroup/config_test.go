@@ -1,17 +1,15 @@
-package store
+package injectgroup
 
 import (
 	"reflect"
 	"testing"
-
-	"github.com/railnet/railnet/webhook/inject"
 )
 
 func TestParseConfig(t *testing.T) {
 	tests := []struct {
 		name    string
 		data    map[string]string
-		want    inject.Config
+		want    Config
 		wantErr string
 	}{
 		{name: "no key: off", data: map[string]string{}},
@@ -21,11 +19,11 @@ podResourceInject:
   enabled: true
   namespacesExclude: [kube-system, spiderpool]
   namespacesInclude: []
-`}, want: inject.Config{Enabled: true, NamespacesExclude: []string{"kube-system", "spiderpool"}, NamespacesInclude: []string{}}},
+`}, want: Config{Enabled: true, NamespacesExclude: []string{"kube-system", "spiderpool"}, NamespacesInclude: []string{}}},
 		{name: "chart key wins", data: map[string]string{ConfigKey: "podResourceInject: {enabled: true}", LegacyConfigKey: "podResourceInject: {enabled: false}"},
-			want: inject.Config{Enabled: true}},
+			want: Config{Enabled: true}},
 		{name: "NCCL conf file off, its folder", data: map[string]string{ConfigKey: "podResourceInject: {enabled: true, ncclConf: false, ncclDir: /var/run/nccl}"},
-			want: inject.Config{Enabled: true, NCCLConf: new(bool), NCCLDir: "/var/run/nccl"}},
+			want: Config{Enabled: true, NCCLConf: new(bool), NCCLDir: "/var/run/nccl"}},
 		{name: "malformed", data: map[string]string{ConfigKey: "podResourceInject: [1"},
 			wantErr: "ConfigMap key conf.yaml: error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"},
 	}

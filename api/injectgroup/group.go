@@ -1,4 +1,4 @@
-package inject
+package injectgroup
 
 import (
 	"strings"
@@ -38,6 +38,17 @@ func Lookup(podAnnotations, namespaceAnnotations map[string]string) (Request, bo
 	return Request{}, false
 }
 
+// Names reports whether annotations carry an inject annotation (Lookup
+// would find one there), without splitting its value.
+func Names(annotations map[string]string) bool {
+	for _, k := range Keys {
+		if _, ok := annotations[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // SplitGroups returns the groups of a comma-separated annotation value,
 // blanks dropped.
 func SplitGroups(v string) []string {
@@ -62,4 +73,20 @@ func InGroup(smc *spiderv2beta1.SpiderMultusConfig, key, group string) bool {
 		}
 	}
 	return false
+}
+
+// Ask finds the inject group a pod in namespace asks for and whether cfg
+// injects it there. The pod's own annotations win; namespaceAnnotations is
+// called only when they name no group. ok is false when neither names one
+// or cfg does not inject in namespace (disabled, excluded, or not
+// included): the webhook then leaves the pod as it is, and the extender
+// asks nothing of its nodes.
+func Ask(namespace string, podAnnotations map[string]string, namespaceAnnotations func() map[string]string, cfg Config) (Request, bool) {
+	if !cfg.Applies(namespace) {
+		return Request{}, false
+	}
+	if Names(podAnnotations) {
+		return Lookup(podAnnotations, nil)
+	}
+	return Lookup(nil, namespaceAnnotations())
 }

@@ -1,7 +1,8 @@
-package inject
+package injectgroup
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
@@ -20,11 +21,7 @@ var Supported = []string{
 // a resource.
 func Missing(spec *spiderv2beta1.MultusCNIConfigSpec, key string) []string {
 	typ := spec.Type()
-	supported := false
-	for _, s := range Supported {
-		supported = supported || s == typ
-	}
-	if !supported {
+	if !slices.Contains(Supported, typ) {
 		return []string{fmt.Sprintf("cniType %q, which is not injectable (use one of %s)", typ, strings.Join(Supported, ", "))}
 	}
 	var out []string
@@ -33,7 +30,7 @@ func Missing(spec *spiderv2beta1.MultusCNIConfigSpec, key string) []string {
 		out = append(out, "no RDMA resource name (set "+resourceField(typ)+")")
 	}
 	if pools.Empty() && (key == spiderv2beta1.AnnotationRDMAResourceInject || res != "") {
-		out = append(out, "no IP pool (set spec."+subField(typ)+".ippools.ipv4 or .ipv6)")
+		out = append(out, "no IP pool (set spec."+spiderv2beta1.SubField(typ)+".ippools.ipv4 or .ipv6)")
 	}
 	return out
 }
@@ -41,24 +38,17 @@ func Missing(spec *spiderv2beta1.MultusCNIConfigSpec, key string) []string {
 func resourceField(typ string) string {
 	switch typ {
 	case spiderv2beta1.CNITypeSRIOV, spiderv2beta1.CNITypeIBSRIOV:
-		return "spec." + subField(typ) + ".resourceName"
+		return "spec." + spiderv2beta1.SubField(typ) + ".resourceName"
 	case spiderv2beta1.CNITypeIPoIB:
 		return "a resource: ipoib configs carry none, use network-resource-inject"
 	}
-	return "spec." + subField(typ) + ".rdmaResourceName"
+	return "spec." + spiderv2beta1.SubField(typ) + ".rdmaResourceName"
 }
 
-// subField is the JSON name of a cniType's sub-config.
-func subField(typ string) string {
-	switch typ {
-	case spiderv2beta1.CNITypeIBSRIOV:
-		return "ibsriov"
-	case spiderv2beta1.CNITypeIPVlan:
-		return "ipvlan"
-	case spiderv2beta1.CNITypeSRIOV:
-		return "sriov"
-	case spiderv2beta1.CNITypeIPoIB:
-		return "ipoib"
+// unusable says why smc cannot be injected under key, "" when it can.
+func unusable(smc *spiderv2beta1.SpiderMultusConfig, key string) string {
+	if miss := Missing(&smc.Spec, key); len(miss) > 0 {
+		return fmt.Sprintf("SpiderMultusConfig %s/%s has %s", smc.Namespace, smc.Name, strings.Join(miss, " and "))
 	}
-	return "macvlan"
+	return ""
 }

@@ -1,0 +1,102 @@
+package ipam
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+)
+
+func TestChoosePool(t *testing.T) {
+	pool := func(name, subnet string, ips ...string) *spiderv2beta1.SpiderIPPool {
+		return &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: spiderv2beta1.IPPoolSpec{Subnet: subnet, IPs: ips}}
+	}
+	v4 := pool("gpu1-net11", "172.16.11.0/24", "172.16.11.1-172.16.11.10")
+	v6 := pool("gpu1-v6", "fd00:11::/64", "fd00:11::1-fd00:11::4")
+	yes := true
+	disabled := pool("off", "172.16.12.0/24", "172.16.12.1")
+	disabled.Spec.Disable = &yes
+	otherNode := pool("elsewhere", "172.16.13.0/24", "172.16.13.1")
+	otherNode.Spec.NodeName = []string{"node-b"}
+	badIPs := pool("bad", "172.16.14.0/24", "172.16.14.x")
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}
+	req := Request{PodNamespace: "train", PodName: "worker-0", PodUID: "uid-1", IfName: "net1", ContainerID: "c2"}
+	held := []railnetv1.IPAllocation{{Spec: railnetv1.IPAllocationSpec{Pool: "gpu1-net11", IP: "172.16.11.7", ContainerID: "c1"}}}
+	heldHere := []railnetv1.IPAllocation{{Spec: railnetv1.IPAllocationSpec{Pool: "gpu1-net11", IP: "172.16.11.7", ContainerID: "c2"}}}
+
+	tests := []struct {
+		name       string
+		pool       *spiderv2beta1.SpiderIPPool
+		poolName   string
+		ipv6       bool
+		mine       []railnetv1.IPAllocation
+		wantSkip   string
+		wantReuse  string // the reused allocation's IP
+		wantMoveTo string
+		wantUsable uint64
+	}{
+		{name: "missing pool", poolName: "gone", wantSkip: "SpiderIPPool gone does not exist"},
+		{name: "IPv6 pool under ipv4", pool: v6,
+			wantSkip: "SpiderIPPool gpu1-v6 is an IPv6 pool (spec.subnet fd00:11::/64) but is listed under ippools.ipv4; list it under the other family"},
+		{name: "IPv4 pool under ipv6", pool: v4, ipv6: true,
+			wantSkip: "SpiderIPPool gpu1-net11 is an IPv4 pool (spec.subnet 172.16.11.0/24) but is listed under ippools.ipv6; list it under the other family"},
+		{name: "fresh address from a usable pool", pool: v4, wantUsable: 10},
+		{name: "fresh IPv6 address", pool: v6, ipv6: true, wantUsable: 4},
+		{name: "the interface keeps its address, moved to the new container", pool: v4, mine: held,
+			wantReuse: "172.16.11.7", wantMoveTo: "c2"},
+		{name: "the interface keeps its address, same container", pool: v4, mine: heldHere, wantReuse: "172.16.11.7"},
+		{name: "an address in another pool is not this pool's", pool: v6, ipv6: true, mine: held, wantUsable: 4},
+		{name: "its own address is kept even on a pool now disabled", pool: func() *spiderv2beta1.SpiderIPPool {
+			p := v4.DeepCopy()
+			p.Spec.Disable = &yes
+			return p
+		}(), mine: heldHere, wantReuse: "172.16.11.7"},
+		{name: "disabled pool", pool: disabled, wantSkip: "SpiderIPPool off is disabled (spec.disable: true)"},
+		{name: "pool of another node", pool: otherNode, wantSkip: "SpiderIPPool elsewhere serves only nodes [node-b] (spec.nodeName), not node-a"},
+		{name: "malformed ips", pool: badIPs, wantSkip: `SpiderIPPool bad: spec.ips: `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := tt.poolName
+			if tt.pool != nil {
+				name = tt.pool.Name
+			}
+			c := choosePool(name, tt.pool, tt.ipv6, node, req, tt.mine)
+			if tt.wantSkip != "" {
+				if !strings.HasPrefix(c.Skip, tt.wantSkip) || c.Reuse != nil || c.Usable != nil {
+					t.Fatalf("choice %+v, want skip %q", c, tt.wantSkip)
+				}
+				return
+			}
+			if c.Skip != "" {
+				t.Fatalf("skipped: %s", c.Skip)
+			}
+			if tt.wantReuse != "" {
+				if c.Reuse == nil || c.Reuse.Spec.IP != tt.wantReuse || c.MoveTo != tt.wantMoveTo || c.Usable != nil {
+					t.Fatalf("choice %+v, want reuse of %s moved to %q", c, tt.wantReuse, tt.wantMoveTo)
+				}
+				return
+			}
+			if c.Reuse != nil || c.Usable == nil || c.Usable.Count() != tt.wantUsable {
+				t.Fatalf("choice %+v, want %d usable addresses", c, tt.wantUsable)
+			}
+		})
+	}
+}
+
+func TestFullReason(t *testing.T) {
+	c := choosePool("gpu1-net11", &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"},
+		Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{"172.16.11.1-172.16.11.2"}}},
+		false, &corev1.Node{}, Request{}, nil)
+	used := map[netip.Addr]bool{netip.MustParseAddr("172.16.11.1"): true, netip.MustParseAddr("172.16.11.2"): true,
+		netip.MustParseAddr("172.16.99.9"): true} // held through another pool: not counted
+	if got, want := fullReason("gpu1-net11", used, c.Usable), "SpiderIPPool gpu1-net11 has no free address: 2 of 2 in use"; got != want {
+		t.Errorf("fullReason = %q, want %q", got, want)
+	}
+}
