@@ -186,7 +186,9 @@ func TestIPv6DADAndSolicit(t *testing.T) {
 		}
 		start := time.Now()
 		_, found, err = coordinator.Solicit("net1", free, netip.MustParseAddr("fd00:11::fd"), timeout, 100*time.Millisecond)
-		if took := time.Since(start); err != nil || found || took < timeout || took > timeout+200*time.Millisecond {
+		// It gives up once the timeout has passed, not before; the upper
+		// bound only proves it does not hang (a loaded machine is slow).
+		if took := time.Since(start); err != nil || found || took < timeout || took > timeout+10*time.Second {
 			t.Errorf("absent gateway: found %v err %v after %s; want not found after %s", found, err, took, timeout)
 		}
 		return nil
