@@ -427,11 +427,17 @@ func (c *checker) checkSlots(n *NodeState, v *staticVerdict) {
 		inflight, _ := n.SlotsInFlight.at(res, &ii)
 		if bound+inflight+want.Value > total {
 			c.fail(false, ClassSlots, c.reason(reasonKey{class: ClassSlots, text: string(res), n: want.Value}, func() string {
-				return fmt.Sprintf("RDMA resource %s: too few free slots on this node for the pod's %d; wait for pods to finish or raise rdmaHcaMax", res, want.Value)
+				return SlotsReason(res, want.Value)
 			}))
 			c.detail("%s: %d of %d slots in use (%d by bound pods, %d by pods being scheduled)", res, bound+inflight, total, bound, inflight)
 		}
 	}
+}
+
+// SlotsReason says that a node has too few free slots of res for a pod
+// that needs want of them; retryable (ClassSlots).
+func SlotsReason(res corev1.ResourceName, want int64) string {
+	return fmt.Sprintf("RDMA resource %s: too few free slots on this node for the pod's %d; wait for pods to finish or raise rdmaHcaMax", res, want)
 }
 
 // poolReason is "" when one of the rail's pools of one family can give the

@@ -135,6 +135,21 @@ func passOnly(names []string) []placement.NodeState {
 	return out
 }
 
+// PoolRooms returns the room of every pool the rails name, with the
+// addresses pods in flight will take counted in.
+func (d *Decider) PoolRooms(rs []rails.Rail) map[string]*placement.PoolRoom {
+	return d.pools(rs, d.InFlight.view(d.Store))
+}
+
+// Peers returns the Nodes that hold, or are about to hold, other pods of
+// the pod's job.
+func (d *Decider) Peers(pod *corev1.Pod) []*corev1.Node {
+	if placement.JobKey(pod) == "" {
+		return nil
+	}
+	return d.peers(pod, d.InFlight.view(d.Store))
+}
+
 func (d *Decider) pools(rs []rails.Rail, v view) map[string]*placement.PoolRoom {
 	out := map[string]*placement.PoolRoom{}
 	for _, r := range rs {
