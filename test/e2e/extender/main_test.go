@@ -30,6 +30,7 @@ var resources = []string{
 	"spidernet.io/e2e_group",
 	"spidernet.io/e2e_fold",
 	benchResource,
+	"spidernet.io/e2e_plugin",
 }
 
 // chartNamespace is where the chart's ServiceAccounts live.
