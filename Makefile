@@ -35,6 +35,7 @@ build: ## Build every binary into bin/ (railnet-webhook, railnet-extender, railn
 images: ## Build the container images (needs a container engine; this machine has none: test/images checks what it can).
 	docker build -f webhook/Dockerfile -t $(REGISTRY)/railnet-webhook:$(TAG) .
 	docker build -f extender/Dockerfile -t $(REGISTRY)/railnet-extender:$(TAG) .
+	docker build -f $(SCHED_MOD)/Dockerfile -t $(REGISTRY)/railnet-scheduler:$(TAG) .
 	docker build -f nodeagent/Dockerfile -t $(REGISTRY)/railnet-agent:$(TAG) .
 
 .PHONY: generate
