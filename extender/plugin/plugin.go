@@ -150,9 +150,11 @@ type cycle struct {
 	pod   placement.Pod
 	pools map[string]*placement.PoolRoom
 	opts  placement.Options
-	// failed and unresolvable are the nodes refused for reasons other than
-	// the slots in use (placement.Filter with no slots used), by name.
-	failed, unresolvable map[string]string
+	// wants are the pod's rail resources, sorted as placement.Amounts are.
+	wants placement.Amounts
+	// refused are the nodes refused for reasons other than the slots in use
+	// (placement.Filter with no slots used), by name.
+	refused map[string]*fwk.Status
 }
 
 func (c *cycle) Clone() fwk.StateData { return c }
@@ -176,6 +178,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.
 	}
 	d.InFlight.Forget(pod.UID)
 	c := &cycle{pod: placement.NewPod(pod, rs), pools: d.PoolRooms(rs), opts: d.Options()}
+	c.wants = placement.AmountsOf(c.pod.Requests)
 	states := make([]placement.NodeState, len(nodes))
 	for i, ni := range nodes {
 		states[i].Name = ni.Node().Name
@@ -185,7 +188,20 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.
 		states[i].SlotsBound = nil // Filter counts them from the NodeInfo
 	}
 	res := placement.Filter(c.pod, states, c.pools, c.opts)
-	c.failed, c.unresolvable = res.Failed, res.Unresolvable
+	// One status per distinct reason: thousands of nodes refused for one
+	// cause share it.
+	c.refused = make(map[string]*fwk.Status, len(res.Failed)+len(res.Unresolvable))
+	byReason := map[string]*fwk.Status{}
+	for code, m := range map[fwk.Code]map[string]string{fwk.Unschedulable: res.Failed, fwk.UnschedulableAndUnresolvable: res.Unresolvable} {
+		for name, r := range m {
+			st := byReason[r]
+			if st == nil {
+				st = fwk.NewStatus(code, r)
+				byReason[r] = st
+			}
+			c.refused[name] = st
+		}
+	}
 	if len(res.Details) > 0 {
 		klog.FromContext(ctx).V(4).Info("refused nodes", "pod", klog.KObj(pod), "details", res.Details)
 	}
@@ -217,17 +233,13 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	name := ni.Node().Name
-	if r, ok := c.unresolvable[name]; ok {
-		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, r)
-	}
-	if r, ok := c.failed[name]; ok {
-		return fwk.NewStatus(fwk.Unschedulable, r)
+	if st, ok := c.refused[ni.Node().Name]; ok {
+		return st
 	}
 	alloc, used := ni.GetAllocatable().GetScalarResources(), ni.GetRequested().GetScalarResources()
-	for res, want := range c.pod.Requests {
-		if total := alloc[res]; want > 0 && total > 0 && used[res]+want > total {
-			return fwk.NewStatus(fwk.Unschedulable, placement.SlotsReason(res, want))
+	for _, w := range c.wants {
+		if total := alloc[w.Resource]; w.Value > 0 && total > 0 && used[w.Resource]+w.Value > total {
+			return fwk.NewStatus(fwk.Unschedulable, placement.SlotsReason(w.Resource, w.Value))
 		}
 	}
 	return nil
@@ -247,8 +259,17 @@ func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod
 		states[i].Name = ni.Node().Name
 	}
 	d.Store.FillNodes(states)
+	// The nodes' use of the pod's resources, from the NodeInfos, in one
+	// slab: no map or sort per node.
+	k := len(c.wants)
+	slab := make(placement.Amounts, len(nodes)*k)
 	for i, ni := range nodes {
-		states[i].SlotsBound = requested(ni, c.pod.Requests)
+		used := ni.GetRequested().GetScalarResources()
+		a := slab[i*k : (i+1)*k : (i+1)*k]
+		for j, w := range c.wants {
+			a[j] = placement.Amount{Resource: w.Resource, Value: used[w.Resource]}
+		}
+		states[i].SlotsBound = a
 	}
 	out := make(scores, len(nodes))
 	for _, hs := range placement.Score(c.pod, states, d.Peers(pod), d.Topology) {
@@ -256,24 +277,6 @@ func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod
 	}
 	cs.Write(scoreKey, out)
 	return nil
-}
-
-// requested is the node's use of the pod's resources.
-func requested(ni fwk.NodeInfo, want map[corev1.ResourceName]int64) placement.Amounts {
-	used := ni.GetRequested().GetScalarResources()
-	var m map[corev1.ResourceName]int64
-	for res := range want {
-		if q := used[res]; q > 0 {
-			if m == nil {
-				m = make(map[corev1.ResourceName]int64, len(want))
-			}
-			m[res] = q
-		}
-	}
-	if m == nil {
-		return nil
-	}
-	return placement.AmountsOf(m)
 }
 
 // Score returns PreScore's score of the node.
