@@ -90,7 +90,7 @@ bench-agent: ## Node agent: full discovery of the 8-rail fixture (time, allocati
 
 .PHONY: bench-extender
 bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p50/p99, CPU, allocs, ratio to a pass-through extender, memory with the nodes cached); real scheduler pods/s with it, with railnet-scheduler (the plugin) and plain, at 100% and at the default percentage of nodes scored.
-	$(GO) test -run '^$$' -bench FilterPrioritize -benchtime 30x -count 1 ./extender/bench
+	$(GO) test -run '^$$' -bench 'FilterPrioritize|PluginCycle' -benchtime 30x -count 1 ./extender/bench
 	$(GO) test -run '^$$' -bench SchedulerThroughput -benchtime 1x -count 1 -timeout 30m ./test/e2e/extender
 
 .PHONY: bench-webhook
