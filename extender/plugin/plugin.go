@@ -225,24 +225,17 @@ func readCycle(cs fwk.CycleState) (*cycle, error) {
 	return c, nil
 }
 
-// Filter refuses the node with PreFilter's reason, or when its RDMA slots
-// in use (bound and assumed pods, as the scheduler counts them) leave too
-// few for the pod.
+// Filter refuses the node with PreFilter's reason. The RDMA slots in use
+// are not checked again here: they are extended resources, which the
+// scheduler's own NodeResourcesFit counts against the node's allocatable
+// with bound and assumed pods (the extender path relies on the same), and
+// says so ("Insufficient <resource>").
 func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) *fwk.Status {
 	c, err := readCycle(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	if st, ok := c.refused[ni.Node().Name]; ok {
-		return st
-	}
-	alloc, used := ni.GetAllocatable().GetScalarResources(), ni.GetRequested().GetScalarResources()
-	for _, w := range c.wants {
-		if total := alloc[w.Resource]; w.Value > 0 && total > 0 && used[w.Resource]+w.Value > total {
-			return fwk.NewStatus(fwk.Unschedulable, placement.SlotsReason(w.Resource, w.Value))
-		}
-	}
-	return nil
+	return c.refused[ni.Node().Name]
 }
 
 // PreScore scores the feasible nodes in one pass: job locality against

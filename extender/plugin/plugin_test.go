@@ -190,17 +190,19 @@ func TestFilterAgreesWithTheExtender(t *testing.T) {
 	}
 }
 
-// Slots in use come from the scheduler's NodeInfo (bound and assumed pods).
-func TestFilterCountsSlotsFromTheNodeInfo(t *testing.T) {
+// Slots in use are NodeResourcesFit's: PreFilter's verdicts count none
+// (a pod asking more than a node has at all is still refused).
+func TestFilterLeavesSlotsInUseToTheScheduler(t *testing.T) {
 	s := world("172.16.11.1-172.16.11.100")
 	pl := newPlugin(t, s)
 	pod := rdmaPod("a", nil)
-	got := filter(t, pl, newCycleState(), pod, infos(s, map[string]int64{"n1": 2, "n4": 1}))
-	if st := got["n1"]; st.Code() != fwk.Unschedulable || st.Message() != placement.SlotsReason(gpu1, 1) {
-		t.Fatalf("n1 with 2 of 2 slots used: %v, want Unschedulable %q", st, placement.SlotsReason(gpu1, 1))
+	if got := filter(t, pl, newCycleState(), pod, infos(s, map[string]int64{"n1": 2})); !got["n1"].IsSuccess() {
+		t.Fatalf("n1 with its slots in use: %v, want success (NodeResourcesFit refuses it)", got["n1"])
 	}
-	if !got["n4"].IsSuccess() {
-		t.Fatalf("n4 with 1 of 2 slots used: %v", got["n4"])
+	pod.Spec.Containers[0].Resources.Limits[gpu1] = resource.MustParse("3")
+	got := filter(t, pl, newCycleState(), pod, infos(s, nil))
+	if st := got["n1"]; st.Code() != fwk.Unschedulable || st.Message() != placement.SlotsReason(gpu1, 3) {
+		t.Fatalf("3 slots on a node of 2: %v, want Unschedulable %q", st, placement.SlotsReason(gpu1, 3))
 	}
 }
 
