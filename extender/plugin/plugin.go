@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/railnet/railnet/api/scheme"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
 	"github.com/railnet/railnet/extender/state"
@@ -150,6 +152,9 @@ type cycle struct {
 	pod   placement.Pod
 	pools map[string]*placement.PoolRoom
 	opts  placement.Options
+	// peers are the Nodes of the pod's job's other pods (placed or in
+	// flight), for PreScore.
+	peers []*corev1.Node
 	// wants are the pod's rail resources, sorted as placement.Amounts are.
 	wants placement.Amounts
 	// refused are the nodes refused for reasons other than the slots in use
@@ -177,7 +182,8 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
 	d.InFlight.Forget(pod.UID)
-	c := &cycle{pod: placement.NewPod(pod, rs), pools: d.PoolRooms(rs), opts: d.Options()}
+	c := &cycle{pod: placement.NewPod(pod, rs), opts: d.Options()}
+	c.pools, c.peers = d.PoolsAndPeers(pod, rs)
 	c.wants = placement.AmountsOf(c.pod.Requests)
 	states := make([]placement.NodeState, len(nodes))
 	for i, ni := range nodes {
@@ -265,7 +271,7 @@ func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod
 		states[i].SlotsBound = a
 	}
 	out := make(scores, len(nodes))
-	for _, hs := range placement.Score(c.pod, states, d.Peers(pod), d.Topology) {
+	for _, hs := range placement.Score(c.pod, states, c.peers, d.Topology) {
 		out[hs.Host] = hs.Score
 	}
 	cs.Write(scoreKey, out)
@@ -310,15 +316,19 @@ func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *corev1.Pod
 	pl.Decider.InFlight.Forget(pod.UID)
 }
 
-// SignPod refuses to sign pods with rails: their scores depend on where
-// the other pods of their job went, so a cached ranking for an identical
-// pod would be stale. Pods without rails are not railnet's business.
+// SignPod signs a pod by what railnet decides on: its networks (the Multus
+// networks annotation and the inject groups) and its job, so consecutive
+// pods of one job can reuse a scheduling cycle's ranking
+// (OpportunisticBatching). The framework runs Filter again on the hinted
+// node and rescores the node the last pod went to, which is what the job's
+// locality and bin-packing move. Its RDMA resources are signed by the
+// scheduler's resource plugins.
 func (pl *Plugin) SignPod(_ context.Context, pod *corev1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	rs, err := rails.ForPod(pod, pl.Decider.Store)
-	if err != nil || len(rs) > 0 {
-		return nil, fwk.NewStatus(fwk.Unschedulable, "railnet pods are scored against their job's placement")
-	}
-	return nil, nil
+	a := pod.Annotations
+	return []fwk.SignFragment{{Key: Name + ".networks()", Value: [4]string{
+		a[nadv1.NetworkAttachmentAnnot], a[spiderv2beta1.AnnotationRDMAResourceInject], a[spiderv2beta1.AnnotationNetworkResourceInject],
+		placement.JobKey(pod),
+	}}}, nil
 }
 
 // Custom resources the scheduler watches for the plugin, as

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -287,5 +288,28 @@ func TestDecodeArgs(t *testing.T) {
 	}
 	if _, err := DecodeArgs(&runtime.Unknown{Raw: []byte(`{"heartbeatTTL":"-1s"}`)}); err == nil || !strings.Contains(err.Error(), "must be positive") {
 		t.Fatalf("negative TTL: %v", err)
+	}
+}
+
+// Pods of one job on the same networks sign alike (the scheduler may reuse
+// a ranking between them); another job or network signs differently.
+func TestSignPod(t *testing.T) {
+	pl := newPlugin(t, world("172.16.11.1-172.16.11.100"))
+	sign := func(p *corev1.Pod) string {
+		f, st := pl.SignPod(context.Background(), p)
+		if !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		return fmt.Sprint(f)
+	}
+	a, b := rdmaPod("a", map[string]string{"railnet.io/job": "j"}), rdmaPod("b", map[string]string{"railnet.io/job": "j"})
+	other := rdmaPod("c", map[string]string{"railnet.io/job": "k"})
+	net := rdmaPod("d", map[string]string{"railnet.io/job": "j"})
+	net.Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "other-group"
+	if sign(a) != sign(b) {
+		t.Fatalf("same job, same networks: %s vs %s", sign(a), sign(b))
+	}
+	if sign(a) == sign(other) || sign(a) == sign(net) {
+		t.Fatalf("another job or network signed alike: %s, %s, %s", sign(a), sign(other), sign(net))
 	}
 }
