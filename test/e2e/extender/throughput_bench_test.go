@@ -165,7 +165,7 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler,
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.Stop()
+	defer func() { w.Stop() }()
 	start := time.Now()
 	err = parallel(benchPods, 8, func(i int) error {
 		p := &corev1.Pod{
@@ -185,7 +185,22 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler,
 		select {
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				b.Fatalf("watch of round %s ended with %d of %d pods bound", round, len(bound), benchPods)
+				// The apiserver ends watches after a while; long rounds
+				// (5,000 nodes) outlive one. Catch up with a list and
+				// watch on from it.
+				l, err := cs.CoreV1().Pods(benchNS).List(ctx, metav1.ListOptions{LabelSelector: "round=" + round})
+				if err != nil {
+					b.Fatalf("watch of round %s ended with %d of %d pods bound; list: %v", round, len(bound), benchPods, err)
+				}
+				for _, p := range l.Items {
+					if p.Spec.NodeName != "" {
+						bound[p.Name] = true
+					}
+				}
+				if w, err = cs.CoreV1().Pods(benchNS).Watch(ctx, metav1.ListOptions{LabelSelector: "round=" + round, ResourceVersion: l.ResourceVersion}); err != nil {
+					b.Fatalf("watch round %s again: %v", round, err)
+				}
+				continue
 			}
 			if p, isPod := ev.Object.(*corev1.Pod); isPod && p.Spec.NodeName != "" {
 				bound[p.Name] = true
