@@ -2,7 +2,9 @@ package placement
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,6 +131,43 @@ func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options
 		}
 	}
 	return res
+}
+
+// NodeChecker decides about one node at a time for one pod, for callers
+// that are handed nodes one by one on many goroutines (a scheduler
+// plugin's Filter); Check is safe for concurrent use. Its verdicts are
+// Filter's.
+type NodeChecker struct {
+	proto *checker
+	free  sync.Pool
+}
+
+// NewNodeChecker works out once what every node's check for the pod needs.
+func NewNodeChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *NodeChecker {
+	nc := &NodeChecker{proto: newChecker(pod, pools, opts)}
+	nc.free.New = func() any {
+		c := *nc.proto // families, resources and key are read-only from here on
+		c.hints = slices.Clone(nc.proto.hints)
+		c.memo = map[reasonKey]string{}
+		c.gidNeed, c.hard, c.soft, c.details = nil, nil, nil, nil
+		return &c
+	}
+	return nc
+}
+
+// Check returns "" when the node can serve the pod, else why not and
+// whether preemption cannot help (Filter's Unresolvable) or may (Failed).
+func (nc *NodeChecker) Check(n *NodeState) (reason string, unresolvable bool) {
+	c := nc.free.Get().(*checker)
+	defer nc.free.Put(c)
+	c.check(n)
+	switch {
+	case len(c.hard) > 0:
+		return c.join(append(c.hard, c.soft...)), true
+	case len(c.soft) > 0:
+		return c.join(c.soft), false
+	}
+	return "", false
 }
 
 // FailAll marks every node unresolvable with one reason: the pod's networks

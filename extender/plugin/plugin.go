@@ -157,9 +157,9 @@ type cycle struct {
 	peers []*corev1.Node
 	// wants are the pod's rail resources, sorted as placement.Amounts are.
 	wants placement.Amounts
-	// refused are the nodes refused for reasons other than the slots in use
-	// (placement.Filter with no slots used), by name.
-	refused map[string]*fwk.Status
+	// checker decides per node in Filter, on the scheduler's goroutines and
+	// only for the nodes it evaluates.
+	checker *placement.NodeChecker
 }
 
 func (c *cycle) Clone() fwk.StateData { return c }
@@ -169,10 +169,9 @@ type scores map[string]int64
 
 func (s scores) Clone() fwk.StateData { return s }
 
-// PreFilter works out the pod's rails; a pod without rails skips the
-// plugin. Every node's verdict, but for the slots in use, is decided here
-// in one pass (the nodes' verdicts are memoised per pod shape).
-func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+// PreFilter works out the pod's rails, its pools' room and its job's
+// nodes once per cycle; a pod without rails skips the plugin.
+func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	d := pl.Decider
 	rs, err := rails.ForPod(pod, d.Store)
 	if err != nil {
@@ -185,32 +184,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.
 	c := &cycle{pod: placement.NewPod(pod, rs), opts: d.Options()}
 	c.pools, c.peers = d.PoolsAndPeers(pod, rs)
 	c.wants = placement.AmountsOf(c.pod.Requests)
-	states := make([]placement.NodeState, len(nodes))
-	for i, ni := range nodes {
-		states[i].Name = ni.Node().Name
-	}
-	d.Store.FillNodes(states)
-	for i := range states {
-		states[i].SlotsBound = nil // Filter counts them from the NodeInfo
-	}
-	res := placement.Filter(c.pod, states, c.pools, c.opts)
-	// One status per distinct reason: thousands of nodes refused for one
-	// cause share it.
-	c.refused = make(map[string]*fwk.Status, len(res.Failed)+len(res.Unresolvable))
-	byReason := map[string]*fwk.Status{}
-	for code, m := range map[fwk.Code]map[string]string{fwk.Unschedulable: res.Failed, fwk.UnschedulableAndUnresolvable: res.Unresolvable} {
-		for name, r := range m {
-			st := byReason[r]
-			if st == nil {
-				st = fwk.NewStatus(code, r)
-				byReason[r] = st
-			}
-			c.refused[name] = st
-		}
-	}
-	if len(res.Details) > 0 {
-		klog.FromContext(ctx).V(4).Info("refused nodes", "pod", klog.KObj(pod), "details", res.Details)
-	}
+	c.checker = placement.NewNodeChecker(c.pod, c.pools, c.opts)
 	cs.Write(cycleKey, c)
 	return nil, nil
 }
@@ -231,17 +205,27 @@ func readCycle(cs fwk.CycleState) (*cycle, error) {
 	return c, nil
 }
 
-// Filter refuses the node with PreFilter's reason. The RDMA slots in use
-// are not checked again here: they are extended resources, which the
-// scheduler's own NodeResourcesFit counts against the node's allocatable
-// with bound and assumed pods (the extender path relies on the same), and
-// says so ("Insufficient <resource>").
+// Filter decides about the node as the extender would, with no slots in
+// use: those are extended resources, which the scheduler's own
+// NodeResourcesFit counts against the node's allocatable with bound and
+// assumed pods (the extender path relies on the same), and says so
+// ("Insufficient <resource>").
 func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) *fwk.Status {
 	c, err := readCycle(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	return c.refused[ni.Node().Name]
+	n := []placement.NodeState{{Name: ni.Node().Name}}
+	pl.Decider.Store.FillNodes(n)
+	n[0].SlotsBound = nil
+	switch reason, unresolvable := c.checker.Check(&n[0]); {
+	case reason == "":
+		return nil
+	case unresolvable:
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, reason)
+	default:
+		return fwk.NewStatus(fwk.Unschedulable, reason)
+	}
 }
 
 // PreScore scores the feasible nodes in one pass: job locality against

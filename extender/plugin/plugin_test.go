@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,4 +313,32 @@ func TestSignPod(t *testing.T) {
 	if sign(a) == sign(other) || sign(a) == sign(net) {
 		t.Fatalf("another job or network signed alike: %s, %s, %s", sign(a), sign(other), sign(net))
 	}
+}
+
+// The scheduler calls Filter for many nodes at once.
+func TestFilterConcurrently(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	cs := newCycleState()
+	nodes := infos(s, nil)
+	if _, st := pl.PreFilter(context.Background(), cs, pod, nodes); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	want := filter(t, pl, newCycleState(), pod, nodes)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				for _, ni := range nodes {
+					got := pl.Filter(context.Background(), cs, pod, ni)
+					if got.Code() != want[ni.Node().Name].Code() || got.Message() != want[ni.Node().Name].Message() {
+						t.Errorf("%s: %v, alone %v", ni.Node().Name, got, want[ni.Node().Name])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
