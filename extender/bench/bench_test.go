@@ -116,6 +116,12 @@ func pod(name, job string) *corev1.Pod {
 	}
 }
 
+// newExtender is railnet's extender handler over the store.
+func newExtender(store *statetest.MemStore) http.Handler {
+	d := state.NewDecider(store, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
+	return server.New(d, server.Options{})
+}
+
 // baseline is an extender that decodes the request and passes every node
 // with score 0, with the same decoder and encoder as railnet's: what any
 // extender pays for the protocol.
@@ -264,8 +270,7 @@ func BenchmarkFilterPrioritize(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			store, names := cluster(n)
-			d := state.NewDecider(store, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
-			ext := server.New(d, server.Options{})
+			ext := newExtender(store)
 			base := baseline()
 			p := pod("job-0-new", "job-0")
 			// The first cycle fills the pools' address counts, which the

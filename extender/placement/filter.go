@@ -2,7 +2,9 @@ package placement
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,6 +131,43 @@ func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options
 		}
 	}
 	return res
+}
+
+// NodeChecker decides about one node at a time for one pod, for callers
+// that are handed nodes one by one on many goroutines (a scheduler
+// plugin's Filter); Check is safe for concurrent use. Its verdicts are
+// Filter's.
+type NodeChecker struct {
+	proto *checker
+	free  sync.Pool
+}
+
+// NewNodeChecker works out once what every node's check for the pod needs.
+func NewNodeChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *NodeChecker {
+	nc := &NodeChecker{proto: newChecker(pod, pools, opts)}
+	nc.free.New = func() any {
+		c := *nc.proto // families, resources and key are read-only from here on
+		c.hints = slices.Clone(nc.proto.hints)
+		c.memo = map[reasonKey]string{}
+		c.gidNeed, c.hard, c.soft, c.details = nil, nil, nil, nil
+		return &c
+	}
+	return nc
+}
+
+// Check returns "" when the node can serve the pod, else why not and
+// whether preemption cannot help (Filter's Unresolvable) or may (Failed).
+func (nc *NodeChecker) Check(n *NodeState) (reason string, unresolvable bool) {
+	c := nc.free.Get().(*checker)
+	defer nc.free.Put(c)
+	c.check(n)
+	switch {
+	case len(c.hard) > 0:
+		return c.join(append(c.hard, c.soft...)), true
+	case len(c.soft) > 0:
+		return c.join(c.soft), false
+	}
+	return "", false
 }
 
 // FailAll marks every node unresolvable with one reason: the pod's networks
@@ -427,11 +466,17 @@ func (c *checker) checkSlots(n *NodeState, v *staticVerdict) {
 		inflight, _ := n.SlotsInFlight.at(res, &ii)
 		if bound+inflight+want.Value > total {
 			c.fail(false, ClassSlots, c.reason(reasonKey{class: ClassSlots, text: string(res), n: want.Value}, func() string {
-				return fmt.Sprintf("RDMA resource %s: too few free slots on this node for the pod's %d; wait for pods to finish or raise rdmaHcaMax", res, want.Value)
+				return SlotsReason(res, want.Value)
 			}))
 			c.detail("%s: %d of %d slots in use (%d by bound pods, %d by pods being scheduled)", res, bound+inflight, total, bound, inflight)
 		}
 	}
+}
+
+// SlotsReason says that a node has too few free slots of res for a pod
+// that needs want of them; retryable (ClassSlots).
+func SlotsReason(res corev1.ResourceName, want int64) string {
+	return fmt.Sprintf("RDMA resource %s: too few free slots on this node for the pod's %d; wait for pods to finish or raise rdmaHcaMax", res, want)
 }
 
 // poolReason is "" when one of the rail's pools of one family can give the

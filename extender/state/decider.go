@@ -135,6 +135,19 @@ func passOnly(names []string) []placement.NodeState {
 	return out
 }
 
+// PoolsAndPeers returns, from one look at the pods in flight, the room of
+// every pool the rails name (the addresses pods in flight will take counted
+// in) and the Nodes that hold, or are about to hold, other pods of the
+// pod's job.
+func (d *Decider) PoolsAndPeers(pod *corev1.Pod, rs []rails.Rail) (map[string]*placement.PoolRoom, []*corev1.Node) {
+	v := d.InFlight.view(d.Store)
+	var peers []*corev1.Node
+	if placement.JobKey(pod) != "" {
+		peers = d.peers(pod, v)
+	}
+	return d.pools(rs, v), peers
+}
+
 func (d *Decider) pools(rs []rails.Rail, v view) map[string]*placement.PoolRoom {
 	out := map[string]*placement.PoolRoom{}
 	for _, r := range rs {

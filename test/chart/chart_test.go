@@ -35,6 +35,7 @@ var toggles = []struct {
 	{name: "registry-override", set: []string{"global.imageRegistryOverride=ghcr.m.daocloud.io", "scheduler.enabled=true"}},
 	{name: "cert-manager", set: []string{"certificate.mode=cert-manager"}, apis: certManagerAPI},
 	{name: "secondary-scheduler", set: []string{"scheduler.enabled=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
+	{name: "secondary-scheduler-plugin", set: []string{"scheduler.enabled=true", "scheduler.plugin=true", "rdma.rdmaSharedDevicePlugin.install=true"}},
 	{name: "cert-manager-scheduler", set: []string{"certificate.mode=cert-manager", "scheduler.enabled=true"}, apis: certManagerAPI},
 	{name: "own-scheduler-deployment", set: []string{"extender.schedulerDeployment=kube-scheduler"}},
 	{name: "cert-manager-own-scheduler-deployment", set: []string{"certificate.mode=cert-manager", "extender.schedulerDeployment=kube-scheduler"}, apis: certManagerAPI},

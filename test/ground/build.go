@@ -225,7 +225,6 @@ func KubernetesTool(ctx context.Context, version string) (GoTool, error) {
 	if err != nil {
 		return GoTool{}, err
 	}
-	minor := strings.Split(strings.TrimPrefix(version, "v"), ".")
 	return GoTool{
 		Name:    "kubernetes",
 		Version: version,
@@ -239,8 +238,7 @@ func KubernetesTool(ctx context.Context, version string) (GoTool, error) {
 			"kube-proxy":              "k8s.io/kubernetes/cmd/kube-proxy",
 		},
 		// Without these /version says v0.0.0-master and clients refuse it.
-		LDFlags: fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=%s -X k8s.io/component-base/version.gitMinor=%s",
-			version, minor[0], minor[1]),
+		LDFlags: KubernetesLDFlags(version),
 	}, nil
 }
 

@@ -18,6 +18,14 @@ type SchedulerSpec struct {
 	// (<Dir>/<Name>.log, appended to across restarts) and config files.
 	Name      string
 	Extenders []schedconfigv1.Extender
+	// Binary runs instead of the ground's kube-scheduler (e.g.
+	// BuildRailnetScheduler's railnet-scheduler).
+	Binary string
+	// Plugins and PluginConfig go into the profile.
+	Plugins      *schedconfigv1.Plugins
+	PluginConfig []schedconfigv1.PluginConfig
+	// PercentageOfNodesToScore, when set, replaces the cluster's.
+	PercentageOfNodesToScore *int32
 }
 
 // Scheduler is a running further kube-scheduler. It is stopped with the
@@ -60,16 +68,28 @@ func (s *Scheduler) Log() string {
 
 func (s *Scheduler) start(ctx context.Context) error {
 	name := s.spec.Name
-	profiles := []schedconfigv1.KubeSchedulerProfile{{SchedulerName: &name}}
-	if err := s.c.writeSchedulerConfigFile(name+".yaml", profiles, s.spec.Extenders); err != nil {
+	profiles := []schedconfigv1.KubeSchedulerProfile{{SchedulerName: &name, Plugins: s.spec.Plugins, PluginConfig: s.spec.PluginConfig}}
+	pct := s.c.opts.PercentageOfNodesToScore
+	if s.spec.PercentageOfNodesToScore != nil {
+		pct = s.spec.PercentageOfNodesToScore
+	}
+	b, err := SchedulerConfig(filepath.Join(s.c.Dir, "scheduler.kubeconfig"), pct, profiles, s.spec.Extenders)
+	if err != nil {
 		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.c.Dir, name+".yaml"), b, 0o600); err != nil {
+		return err
+	}
+	bin := s.c.bins.Scheduler
+	if s.spec.Binary != "" {
+		bin = s.spec.Binary
 	}
 	p := func(f string) string { return filepath.Join(s.c.Dir, f) }
 	ports, err := freePorts(1)
 	if err != nil {
 		return err
 	}
-	proc, err := startProcess(name, s.c.bins.Scheduler, p(name+".log"), false,
+	proc, err := startProcess(name, bin, p(name+".log"), false,
 		"--config="+p(name+".yaml"),
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(ports[0]),
 		"--cert-dir="+p(name),

@@ -32,6 +32,8 @@ type rig struct {
 	resource corev1.ResourceName
 	pool     string
 	network  string
+	// scheduler is the pods' schedulerName ("": the cluster's).
+	scheduler string
 }
 
 func newRig(t *testing.T, ns, res string, ips []string, mutPool func(*spiderv2beta1.SpiderIPPool)) *rig {
@@ -159,7 +161,7 @@ func (r *rig) pod(name string, labels map[string]string) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: name, Labels: labels,
 			Annotations: map[string]string{"k8s.v1.cni.cncf.io/networks": r.network}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+		Spec: corev1.PodSpec{SchedulerName: r.scheduler, Containers: []corev1.Container{{
 			Name: "rdma-tools", Image: "ghcr.io/spidernet-io/rdma-tools:latest",
 			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{r.resource: resource.MustParse("1")}},
 		}}},

@@ -35,6 +35,7 @@ var resources = []string{
 	"spidernet.io/e2e_fold",
 	"spidernet.io/e2e_inject_config",
 	benchResource,
+	"spidernet.io/e2e_plugin",
 }
 
 // injectConfigMap is the webhook's ConfigMap as the chart names it (release

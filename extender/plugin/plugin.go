@@ -1,0 +1,339 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/railnet/railnet/api/scheme"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/rails"
+	"github.com/railnet/railnet/extender/state"
+)
+
+// Name is the plugin's name in a KubeSchedulerConfiguration profile.
+const Name = "RailnetPlacement"
+
+// Args are the plugin's pluginConfig args; zero fields take the extender's
+// defaults.
+type Args struct {
+	// HeartbeatTTL is the oldest RDMANode heartbeat accepted (2m).
+	HeartbeatTTL metav1.Duration `json:"heartbeatTTL,omitempty"`
+	// InFlightTTL is how long a reserved pod holds pool addresses before
+	// the cache shows its IPAllocations (30s).
+	InFlightTTL metav1.Duration `json:"inFlightTTL,omitempty"`
+	// BlockLabel and SpineLabel name the Node labels of the network block
+	// and spine (placement.DefaultTopology).
+	BlockLabel string `json:"blockLabel,omitempty"`
+	SpineLabel string `json:"spineLabel,omitempty"`
+	// SyncTimeout bounds the first sync of the plugin's caches (2m).
+	SyncTimeout metav1.Duration `json:"syncTimeout,omitempty"`
+}
+
+// DecodeArgs reads the args kube-scheduler hands an out-of-tree plugin: nil
+// or the raw JSON of its pluginConfig entry.
+func DecodeArgs(obj runtime.Object) (Args, error) {
+	var a Args
+	switch o := obj.(type) {
+	case nil:
+	case *runtime.Unknown:
+		if len(o.Raw) > 0 {
+			if err := json.Unmarshal(o.Raw, &a); err != nil {
+				return a, fmt.Errorf("%s args: %w", Name, err)
+			}
+		}
+	default:
+		return a, fmt.Errorf("%s args: unexpected type %T", Name, obj)
+	}
+	if a.HeartbeatTTL.Duration < 0 || a.InFlightTTL.Duration < 0 {
+		return a, fmt.Errorf("%s args: heartbeatTTL and inFlightTTL must be positive (0 takes the default)", Name)
+	}
+	if a.HeartbeatTTL.Duration == 0 {
+		a.HeartbeatTTL.Duration = 2 * time.Minute
+	}
+	if a.InFlightTTL.Duration == 0 {
+		a.InFlightTTL.Duration = 30 * time.Second
+	}
+	if a.BlockLabel == "" {
+		a.BlockLabel = placement.DefaultTopology.BlockKey
+	}
+	if a.SpineLabel == "" {
+		a.SpineLabel = placement.DefaultTopology.SpineKey
+	}
+	if a.SyncTimeout.Duration == 0 {
+		a.SyncTimeout.Duration = 2 * time.Minute
+	}
+	return a, nil
+}
+
+// New is the plugin's factory (kube-scheduler's PluginFactory signature):
+// it starts informers for the kinds the extender reads (slimmed as the
+// extender slims them) with the scheduler's credentials and waits for them
+// to sync.
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	args, err := DecodeArgs(obj)
+	if err != nil {
+		return nil, err
+	}
+	rc := rest.CopyConfig(h.KubeConfig())
+	// railnet's kinds are custom resources: JSON, not protobuf.
+	rc.ContentType, rc.AcceptContentTypes = "application/json", ""
+	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}))
+	if err != nil {
+		return nil, fmt.Errorf("%s informer cache: %w", Name, err)
+	}
+	store, err := state.NewCacheStore(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	log := klog.FromContext(ctx).WithValues("plugin", Name)
+	go func() {
+		if err := c.Start(ctx); err != nil {
+			log.Error(err, "informer cache stopped")
+		}
+	}()
+	syncCtx, cancel := context.WithTimeout(ctx, args.SyncTimeout.Duration)
+	defer cancel()
+	if !c.WaitForCacheSync(syncCtx) {
+		return nil, fmt.Errorf("%s: informer caches did not sync within %s: check the scheduler's RBAC (list/watch nodes, pods, rdmanodes, ipallocations, spiderippools, spidermultusconfigs)",
+			Name, args.SyncTimeout.Duration)
+	}
+	log.Info("informer caches synced")
+	return NewWithStore(store, args), nil
+}
+
+// NewWithStore returns the plugin over a store (tests and benchmarks pass
+// a statetest.MemStore).
+func NewWithStore(s state.Store, args Args) *Plugin {
+	topo := placement.Topology{BlockKey: args.BlockLabel, SpineKey: args.SpineLabel}
+	d := state.NewDecider(s, args.HeartbeatTTL.Duration, args.InFlightTTL.Duration, topo)
+	return &Plugin{Decider: d}
+}
+
+// Plugin is RailnetPlacement.
+type Plugin struct {
+	// Decider holds the store, the in-flight book and the options; the
+	// plugin asks it the same questions the extender's handlers do.
+	Decider *state.Decider
+}
+
+var (
+	_ fwk.PreFilterPlugin   = (*Plugin)(nil)
+	_ fwk.FilterPlugin      = (*Plugin)(nil)
+	_ fwk.PreScorePlugin    = (*Plugin)(nil)
+	_ fwk.ScorePlugin       = (*Plugin)(nil)
+	_ fwk.ReservePlugin     = (*Plugin)(nil)
+	_ fwk.SignPlugin        = (*Plugin)(nil)
+	_ fwk.EnqueueExtensions = (*Plugin)(nil)
+)
+
+// Name implements fwk.Plugin.
+func (pl *Plugin) Name() string { return Name }
+
+const (
+	cycleKey fwk.StateKey = Name + "/cycle"
+	scoreKey fwk.StateKey = Name + "/scores"
+)
+
+// cycle is what PreFilter works out for one pod; read-only afterwards, so
+// clones share it.
+type cycle struct {
+	pod   placement.Pod
+	pools map[string]*placement.PoolRoom
+	opts  placement.Options
+	// peers are the Nodes of the pod's job's other pods (placed or in
+	// flight), for PreScore.
+	peers []*corev1.Node
+	// wants are the pod's rail resources, sorted as placement.Amounts are.
+	wants placement.Amounts
+	// checker decides per node in Filter, on the scheduler's goroutines and
+	// only for the nodes it evaluates.
+	checker *placement.NodeChecker
+}
+
+func (c *cycle) Clone() fwk.StateData { return c }
+
+// scores are PreScore's scores by node name, 0..placement.MaxScore.
+type scores map[string]int64
+
+func (s scores) Clone() fwk.StateData { return s }
+
+// PreFilter works out the pod's rails, its pools' room and its job's
+// nodes once per cycle; a pod without rails skips the plugin.
+func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	d := pl.Decider
+	rs, err := rails.ForPod(pod, d.Store)
+	if err != nil {
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	}
+	if len(rs) == 0 {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	d.InFlight.Forget(pod.UID)
+	c := &cycle{pod: placement.NewPod(pod, rs), opts: d.Options()}
+	c.pools, c.peers = d.PoolsAndPeers(pod, rs)
+	c.wants = placement.AmountsOf(c.pod.Requests)
+	c.checker = placement.NewNodeChecker(c.pod, c.pools, c.opts)
+	cs.Write(cycleKey, c)
+	return nil, nil
+}
+
+// PreFilterExtensions implements fwk.PreFilterPlugin: the slots in use
+// come from the NodeInfo Filter gets, which preemption's what-ifs adjust.
+func (pl *Plugin) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
+
+func readCycle(cs fwk.CycleState) (*cycle, error) {
+	v, err := cs.Read(cycleKey)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read PreFilter state: %w", Name, err)
+	}
+	c, ok := v.(*cycle)
+	if !ok {
+		return nil, fmt.Errorf("%s: PreFilter state is %T", Name, v)
+	}
+	return c, nil
+}
+
+// Filter decides about the node as the extender would, with no slots in
+// use: those are extended resources, which the scheduler's own
+// NodeResourcesFit counts against the node's allocatable with bound and
+// assumed pods (the extender path relies on the same), and says so
+// ("Insufficient <resource>").
+func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	c, err := readCycle(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	n := []placement.NodeState{{Name: ni.Node().Name}}
+	pl.Decider.Store.FillNodes(n)
+	n[0].SlotsBound = nil
+	switch reason, unresolvable := c.checker.Check(&n[0]); {
+	case reason == "":
+		return nil
+	case unresolvable:
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, reason)
+	default:
+		return fwk.NewStatus(fwk.Unschedulable, reason)
+	}
+}
+
+// PreScore scores the feasible nodes in one pass: job locality against
+// the nodes of the pod's job, bin-packing of the RDMA slots (from the
+// NodeInfos), GPU↔NIC affinity.
+func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
+	c, err := readCycle(cs)
+	if err != nil {
+		return fwk.NewStatus(fwk.Skip) // PreFilter skipped the pod
+	}
+	d := pl.Decider
+	states := make([]placement.NodeState, len(nodes))
+	for i, ni := range nodes {
+		states[i].Name = ni.Node().Name
+	}
+	d.Store.FillNodes(states)
+	// The nodes' use of the pod's resources, from the NodeInfos, in one
+	// slab: no map or sort per node.
+	k := len(c.wants)
+	slab := make(placement.Amounts, len(nodes)*k)
+	for i, ni := range nodes {
+		used := ni.GetRequested().GetScalarResources()
+		a := slab[i*k : (i+1)*k : (i+1)*k]
+		for j, w := range c.wants {
+			a[j] = placement.Amount{Resource: w.Resource, Value: used[w.Resource]}
+		}
+		states[i].SlotsBound = a
+	}
+	out := make(scores, len(nodes))
+	for _, hs := range placement.Score(c.pod, states, c.peers, d.Topology) {
+		out[hs.Host] = hs.Score
+	}
+	cs.Write(scoreKey, out)
+	return nil
+}
+
+// Score returns PreScore's score of the node.
+func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
+	v, err := cs.Read(scoreKey)
+	if err != nil {
+		return 0, fwk.AsStatus(fmt.Errorf("%s: read PreScore state: %w", Name, err))
+	}
+	return v.(scores)[ni.Node().Name], nil
+}
+
+// ScoreExtensions implements fwk.ScorePlugin.
+func (pl *Plugin) ScoreExtensions() fwk.ScoreExtensions { return pl }
+
+// NormalizeScore maps placement's 0..MaxScore onto the framework's
+// 0..MaxNodeScore, as kube-scheduler scales an extender's priorities.
+func (pl *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, list fwk.NodeScoreList) *fwk.Status {
+	for i := range list {
+		list[i].Score = list[i].Score * fwk.MaxNodeScore / placement.MaxScore
+	}
+	return nil
+}
+
+// Reserve notes the pod as in flight to the node: its pools' addresses
+// are counted as taken until the cache shows its IPAllocations (the RDMA
+// slots need no book: the scheduler's cache counts the assumed pod).
+func (pl *Plugin) Reserve(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, node string) *fwk.Status {
+	c, err := readCycle(cs)
+	if err != nil {
+		return nil // skipped: no rails
+	}
+	pl.Decider.InFlight.Record(pod, c.pod, node)
+	return nil
+}
+
+// Unreserve forgets the pod's in-flight entry.
+func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *corev1.Pod, _ string) {
+	pl.Decider.InFlight.Forget(pod.UID)
+}
+
+// SignPod signs a pod by what railnet decides on: its networks (the Multus
+// networks annotation and the inject groups) and its job, so consecutive
+// pods of one job can reuse a scheduling cycle's ranking
+// (OpportunisticBatching). The framework runs Filter again on the hinted
+// node and rescores the node the last pod went to, which is what the job's
+// locality and bin-packing move. Its RDMA resources are signed by the
+// scheduler's resource plugins.
+func (pl *Plugin) SignPod(_ context.Context, pod *corev1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	a := pod.Annotations
+	return []fwk.SignFragment{{Key: Name + ".networks()", Value: [4]string{
+		a[nadv1.NetworkAttachmentAnnot], a[spiderv2beta1.AnnotationRDMAResourceInject], a[spiderv2beta1.AnnotationNetworkResourceInject],
+		placement.JobKey(pod),
+	}}}, nil
+}
+
+// Custom resources the scheduler watches for the plugin, as
+// <plural>.<version>.<group>.
+const (
+	rdmaNodes    fwk.EventResource = "rdmanodes.v1alpha1.railnet.io"
+	ipAllocs     fwk.EventResource = "ipallocations.v1alpha1.railnet.io"
+	ipPools      fwk.EventResource = "spiderippools.v2beta1.spiderpool.spidernet.io"
+	multusConfig fwk.EventResource = "spidermultusconfigs.v2beta1.spiderpool.spidernet.io"
+)
+
+// EventsToRegister lists what may make a refused pod fit: a node or its
+// RDMANode changing, a pod leaving (slots), a pool or its allocations
+// changing (addresses), a SpiderMultusConfig changing (the pod's rails).
+func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return []fwk.ClusterEventWithHint{
+		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeAllocatable | fwk.UpdateNodeLabel}},
+		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}},
+		{Event: fwk.ClusterEvent{Resource: rdmaNodes, ActionType: fwk.All}},
+		{Event: fwk.ClusterEvent{Resource: ipAllocs, ActionType: fwk.Delete}},
+		{Event: fwk.ClusterEvent{Resource: ipPools, ActionType: fwk.All}},
+		{Event: fwk.ClusterEvent{Resource: multusConfig, ActionType: fwk.All}},
+	}, nil
+}

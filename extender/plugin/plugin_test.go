@@ -1,0 +1,344 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/state"
+	"github.com/railnet/railnet/extender/state/statetest"
+)
+
+const gpu1 corev1.ResourceName = "spidernet.io/shared_cx5_gpu1"
+
+// The framework's CycleState and NodeInfo live in k8s.io/kubernetes; these
+// fakes fill only what the plugin reads (calling anything else panics).
+type cycleState struct {
+	fwk.CycleState
+	m map[fwk.StateKey]fwk.StateData
+}
+
+func newCycleState() *cycleState { return &cycleState{m: map[fwk.StateKey]fwk.StateData{}} }
+
+func (c *cycleState) Read(k fwk.StateKey) (fwk.StateData, error) {
+	if v, ok := c.m[k]; ok {
+		return v, nil
+	}
+	return nil, fwk.ErrNotFound
+}
+func (c *cycleState) Write(k fwk.StateKey, v fwk.StateData) { c.m[k] = v }
+
+type res struct {
+	fwk.Resource
+	scalar map[corev1.ResourceName]int64
+}
+
+func (r res) GetScalarResources() map[corev1.ResourceName]int64 { return r.scalar }
+
+type nodeInfo struct {
+	fwk.NodeInfo
+	node            *corev1.Node
+	alloc, requestd res
+}
+
+func (n *nodeInfo) Node() *corev1.Node           { return n.node }
+func (n *nodeInfo) GetAllocatable() fwk.Resource { return n.alloc }
+func (n *nodeInfo) GetRequested() fwk.Resource   { return n.requestd }
+
+// world has nodes n1..n4 with rail eth1 on one pool: n1 and n4 fine
+// (n4 in n1's block), n2's eth1 down, n3 without an RDMANode.
+func world(poolIPs string) *statetest.MemStore {
+	hb := metav1.Now()
+	s := &statetest.MemStore{
+		Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
+		Pools: map[string]*spiderv2beta1.SpiderIPPool{
+			"gpu1-net11": {ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"}, Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{poolIPs}}},
+		},
+	}
+	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: "gpu1-macvlan",
+		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}}}
+	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, RDMAResourceName: string(gpu1),
+		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{"gpu1-net11"}}}
+	s.SMCs = append(s.SMCs, smc)
+	for _, name := range []string{"n1", "n2", "n3", "n4"} {
+		block := "block-" + name
+		if name == "n4" {
+			block = "block-n1"
+		}
+		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{placement.DefaultTopology.BlockKey: block}},
+			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{gpu1: resource.MustParse("2")}}}
+		if name == "n3" {
+			continue
+		}
+		link := "up"
+		if name == "n2" {
+			link = "down"
+		}
+		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: railnetv1alpha1.RDMANodeStatus{
+			NetnsMode: "shared", HeartbeatTime: &hb, NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", LinkState: link}},
+		}}
+	}
+	return s
+}
+
+func rdmaPod(name string, labels map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID("uid-" + name), Labels: labels,
+			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{gpu1: resource.MustParse("1")}}}}},
+	}
+}
+
+// infos are the world's nodes as the scheduler sees them, with used slots
+// of gpu1 per node.
+func infos(s *statetest.MemStore, used map[string]int64) []fwk.NodeInfo {
+	var out []fwk.NodeInfo
+	for _, name := range slices.Sorted(maps.Keys(s.Nodes)) {
+		out = append(out, &nodeInfo{node: s.Nodes[name],
+			alloc:    res{scalar: map[corev1.ResourceName]int64{gpu1: 2}},
+			requestd: res{scalar: map[corev1.ResourceName]int64{gpu1: used[name]}}})
+	}
+	return out
+}
+
+func newPlugin(t *testing.T, s state.Store) *Plugin {
+	t.Helper()
+	args, err := DecodeArgs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewWithStore(s, args)
+}
+
+// filter runs PreFilter and Filter on every node and returns each node's
+// status (nil: passed).
+func filter(t *testing.T, pl *Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) map[string]*fwk.Status {
+	t.Helper()
+	ctx := context.Background()
+	if _, st := pl.PreFilter(ctx, cs, pod, nodes); !st.IsSuccess() {
+		t.Fatalf("PreFilter %s: %v", pod.Name, st)
+	}
+	out := map[string]*fwk.Status{}
+	for _, ni := range nodes {
+		out[ni.Node().Name] = pl.Filter(ctx, cs, pod, ni)
+	}
+	return out
+}
+
+func TestPodWithoutRailsSkipsThePlugin(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "nginx"}}
+	_, st := pl.PreFilter(context.Background(), newCycleState(), pod, infos(s, nil))
+	if !st.IsSkip() {
+		t.Fatalf("PreFilter of a pod without rails: %v, want Skip", st)
+	}
+}
+
+func TestUnknownNetworkIsRefusedInPreFilter(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	pod.Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "no-such-group"
+	_, st := pl.PreFilter(context.Background(), newCycleState(), pod, infos(s, nil))
+	if st.Code() != fwk.UnschedulableAndUnresolvable || !strings.Contains(st.Message(), "no-such-group") {
+		t.Fatalf("PreFilter: %v, want UnschedulableAndUnresolvable naming the group", st)
+	}
+}
+
+// The plugin passes and refuses exactly the nodes the extender does, with
+// the extender's reasons.
+func TestFilterAgreesWithTheExtender(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	s.Pods = append(s.Pods, pod)
+	got := filter(t, pl, newCycleState(), pod, infos(s, nil))
+
+	ext := state.NewDecider(s, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
+	want := ext.Filter(pod, []string{"n1", "n2", "n3", "n4"})
+	for name, st := range got {
+		switch {
+		case slices.Contains(want.Passed, name):
+			if !st.IsSuccess() {
+				t.Errorf("%s: plugin %v, extender passed it", name, st)
+			}
+		case want.Unresolvable[name] != "":
+			if st.Code() != fwk.UnschedulableAndUnresolvable || st.Message() != want.Unresolvable[name] {
+				t.Errorf("%s: plugin %v, extender unresolvable %q", name, st, want.Unresolvable[name])
+			}
+		default:
+			t.Errorf("%s: extender %+v", name, want)
+		}
+	}
+	if !got["n1"].IsSuccess() || !strings.Contains(got["n2"].Message(), "NIC eth1 is down") || !strings.Contains(got["n3"].Message(), "no RDMANode") {
+		t.Fatalf("verdicts: n1 %v, n2 %v, n3 %v", got["n1"], got["n2"], got["n3"])
+	}
+}
+
+// Slots in use are NodeResourcesFit's: PreFilter's verdicts count none
+// (a pod asking more than a node has at all is still refused).
+func TestFilterLeavesSlotsInUseToTheScheduler(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	if got := filter(t, pl, newCycleState(), pod, infos(s, map[string]int64{"n1": 2})); !got["n1"].IsSuccess() {
+		t.Fatalf("n1 with its slots in use: %v, want success (NodeResourcesFit refuses it)", got["n1"])
+	}
+	pod.Spec.Containers[0].Resources.Limits[gpu1] = resource.MustParse("3")
+	got := filter(t, pl, newCycleState(), pod, infos(s, nil))
+	if st := got["n1"]; st.Code() != fwk.Unschedulable || st.Message() != placement.SlotsReason(gpu1, 3) {
+		t.Fatalf("3 slots on a node of 2: %v, want Unschedulable %q", st, placement.SlotsReason(gpu1, 3))
+	}
+}
+
+// A reserved pod holds a pool address until the cache shows its
+// IPAllocation; Unreserve gives it back.
+func TestReserveHoldsPoolAddresses(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.1") // one address
+	pl := newPlugin(t, s)
+	a, b := rdmaPod("a", nil), rdmaPod("b", nil)
+	s.Pods = append(s.Pods, a, b)
+	ctx := context.Background()
+	csA := newCycleState()
+	if got := filter(t, pl, csA, a, infos(s, nil)); !got["n1"].IsSuccess() {
+		t.Fatalf("a on n1: %v", got["n1"])
+	}
+	if st := pl.Reserve(ctx, csA, a, "n1"); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	got := filter(t, pl, newCycleState(), b, infos(s, nil))
+	if st := got["n4"]; st.Code() != fwk.UnschedulableAndUnresolvable || !strings.Contains(st.Message(), "SpiderIPPool gpu1-net11 has no free address") {
+		t.Fatalf("b while a holds the only address: %v", st)
+	}
+	pl.Unreserve(ctx, csA, a, "n1")
+	if got := filter(t, pl, newCycleState(), b, infos(s, nil)); !got["n4"].IsSuccess() {
+		t.Fatalf("b after a was unreserved: %v", got["n4"])
+	}
+}
+
+// Nodes in the block of the job's other pods score highest; scores are
+// scaled onto the framework's range.
+func TestScoreFollowsTheJob(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	job := map[string]string{"railnet.io/job": "j"}
+	peer := rdmaPod("w0", job)
+	peer.Spec.NodeName = "n1"
+	pod := rdmaPod("w1", job)
+	s.Pods = append(s.Pods, peer, pod)
+	pl := newPlugin(t, s)
+	ctx := context.Background()
+	cs := newCycleState()
+	nodes := infos(s, map[string]int64{"n1": 1})
+	filter(t, pl, cs, pod, nodes)
+	feasible := []fwk.NodeInfo{nodes[0], nodes[3]} // n1, n4
+	if st := pl.PreScore(ctx, cs, pod, feasible); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	var list fwk.NodeScoreList
+	for _, ni := range feasible {
+		sc, st := pl.Score(ctx, cs, pod, ni)
+		if !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		list = append(list, fwk.NodeScore{Name: ni.Node().Name, Score: sc})
+	}
+	// n1: same block 6 + packing round(3*2/2)=3 → 9; n4: 6 + round(3*1/2)=2 → 8.
+	if list[0].Score != 9 || list[1].Score != 8 {
+		t.Fatalf("scores %v, want n1 9, n4 8", list)
+	}
+	if st := pl.ScoreExtensions().NormalizeScore(ctx, cs, pod, list); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	if list[0].Score != 90 || list[1].Score != 80 {
+		t.Fatalf("normalized %v, want 90 and 80", list)
+	}
+	// The extender's prioritize gives the same ranking.
+	ext := state.NewDecider(s, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
+	for _, hs := range ext.Prioritize(pod, []string{"n4"}) {
+		if hs.Score != 8 {
+			t.Fatalf("extender n4 %d, plugin 8", hs.Score)
+		}
+	}
+}
+
+func TestDecodeArgs(t *testing.T) {
+	a, err := DecodeArgs(&runtime.Unknown{Raw: []byte(`{"heartbeatTTL":"45s","blockLabel":"b"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.HeartbeatTTL.Duration != 45*time.Second || a.BlockLabel != "b" || a.InFlightTTL.Duration != 30*time.Second ||
+		a.SpineLabel != placement.DefaultTopology.SpineKey {
+		t.Fatalf("%+v", a)
+	}
+	if _, err := DecodeArgs(&runtime.Unknown{Raw: []byte(`{"heartbeatTTL":"-1s"}`)}); err == nil || !strings.Contains(err.Error(), "must be positive") {
+		t.Fatalf("negative TTL: %v", err)
+	}
+}
+
+// Pods of one job on the same networks sign alike (the scheduler may reuse
+// a ranking between them); another job or network signs differently.
+func TestSignPod(t *testing.T) {
+	pl := newPlugin(t, world("172.16.11.1-172.16.11.100"))
+	sign := func(p *corev1.Pod) string {
+		f, st := pl.SignPod(context.Background(), p)
+		if !st.IsSuccess() {
+			t.Fatal(st)
+		}
+		return fmt.Sprint(f)
+	}
+	a, b := rdmaPod("a", map[string]string{"railnet.io/job": "j"}), rdmaPod("b", map[string]string{"railnet.io/job": "j"})
+	other := rdmaPod("c", map[string]string{"railnet.io/job": "k"})
+	net := rdmaPod("d", map[string]string{"railnet.io/job": "j"})
+	net.Annotations[spiderv2beta1.AnnotationRDMAResourceInject] = "other-group"
+	if sign(a) != sign(b) {
+		t.Fatalf("same job, same networks: %s vs %s", sign(a), sign(b))
+	}
+	if sign(a) == sign(other) || sign(a) == sign(net) {
+		t.Fatalf("another job or network signed alike: %s, %s, %s", sign(a), sign(other), sign(net))
+	}
+}
+
+// The scheduler calls Filter for many nodes at once.
+func TestFilterConcurrently(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	cs := newCycleState()
+	nodes := infos(s, nil)
+	if _, st := pl.PreFilter(context.Background(), cs, pod, nodes); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	want := filter(t, pl, newCycleState(), pod, nodes)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				for _, ni := range nodes {
+					got := pl.Filter(context.Background(), cs, pod, ni)
+					if got.Code() != want[ni.Node().Name].Code() || got.Message() != want[ni.Node().Name].Message() {
+						t.Errorf("%s: %v, alone %v", ni.Node().Name, got, want[ni.Node().Name])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
