@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -39,6 +41,23 @@ type Args struct {
 	SpineLabel string `json:"spineLabel,omitempty"`
 	// SyncTimeout bounds the first sync of the plugin's caches (2m).
 	SyncTimeout metav1.Duration `json:"syncTimeout,omitempty"`
+	// InjectConfigMap is the webhook's ConfigMap as namespace/name (the
+	// chart's <release>-config): pods the webhook does not inject
+	// (injection off, namespace excluded) ask nothing of the nodes, as on
+	// the extender path. Empty: every inject group is acted on.
+	InjectConfigMap string `json:"injectConfigMap,omitempty"`
+}
+
+// injectConfig is InjectConfigMap as a key (zero when empty).
+func (a Args) injectConfig() (types.NamespacedName, error) {
+	if a.InjectConfigMap == "" {
+		return types.NamespacedName{}, nil
+	}
+	ns, name, ok := strings.Cut(a.InjectConfigMap, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return types.NamespacedName{}, fmt.Errorf("%s args: injectConfigMap %q: want namespace/name of the webhook's ConfigMap", Name, a.InjectConfigMap)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
 }
 
 // DecodeArgs reads the args kube-scheduler hands an out-of-tree plugin: nil
@@ -74,6 +93,9 @@ func DecodeArgs(obj runtime.Object) (Args, error) {
 	if a.SyncTimeout.Duration == 0 {
 		a.SyncTimeout.Duration = 2 * time.Minute
 	}
+	if _, err := a.injectConfig(); err != nil {
+		return a, err
+	}
 	return a, nil
 }
 
@@ -89,11 +111,12 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	rc := rest.CopyConfig(h.KubeConfig())
 	// railnet's kinds are custom resources: JSON, not protobuf.
 	rc.ContentType, rc.AcceptContentTypes = "application/json", ""
-	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}))
+	injectConfig, _ := args.injectConfig() // checked by DecodeArgs
+	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}, injectConfig))
 	if err != nil {
 		return nil, fmt.Errorf("%s informer cache: %w", Name, err)
 	}
-	store, err := state.NewCacheStore(ctx, c)
+	store, err := state.NewCacheStore(ctx, c, injectConfig)
 	if err != nil {
 		return nil, err
 	}

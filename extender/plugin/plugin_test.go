@@ -290,6 +290,14 @@ func TestDecodeArgs(t *testing.T) {
 	if _, err := DecodeArgs(&runtime.Unknown{Raw: []byte(`{"heartbeatTTL":"-1s"}`)}); err == nil || !strings.Contains(err.Error(), "must be positive") {
 		t.Fatalf("negative TTL: %v", err)
 	}
+	a, err = DecodeArgs(&runtime.Unknown{Raw: []byte(`{"injectConfigMap":"railnet/railnet-config"}`)})
+	if key, _ := a.injectConfig(); err != nil || key.Namespace != "railnet" || key.Name != "railnet-config" {
+		t.Fatalf("injectConfigMap: %+v, %v", key, err)
+	}
+	_, err = DecodeArgs(&runtime.Unknown{Raw: []byte(`{"injectConfigMap":"railnet-config"}`)})
+	if want := `RailnetPlacement args: injectConfigMap "railnet-config": want namespace/name of the webhook's ConfigMap`; err == nil || err.Error() != want {
+		t.Fatalf("injectConfigMap without namespace: %v, want %s", err, want)
+	}
 }
 
 // Pods of one job on the same networks sign alike (the scheduler may reuse
