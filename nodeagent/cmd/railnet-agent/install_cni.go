@@ -12,7 +12,7 @@ import (
 )
 
 // cniPlugins are the CNI plugin binaries shipped next to railnet-agent.
-var cniPlugins = []string{"railnet-ipam", "railnet-coordinator"}
+var cniPlugins = []string{"railnet-ipam", "railnet-coordinator", "railnet-dra-cni"}
 
 // installCNI copies the CNI plugins next to this executable into --dest,
 // each through a temporary file and a rename so a running CNI call never

@@ -76,7 +76,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 // command is railnet-agent as --help shows it.
 var command = cmdline.Command{Name: "railnet-agent",
 	Description: "railnet's node agent: RDMA discovery, RDMANode inventory and rail labels, shared RDMA device plugin, IPAM service, metrics",
-	Subcommands: []string{"install-cni: copy the CNI plugins shipped with the agent (railnet-ipam, railnet-coordinator) into the node's CNI folder",
+	Subcommands: []string{"install-cni: copy the CNI plugins shipped with the agent (railnet-ipam, railnet-coordinator, railnet-dra-cni) into the node's CNI folder",
 		"nccl-env --pod-uid=UID: which GID NCCL uses on each of a pod's rails with railnet's conf file, and whether it is the pod's own"}}
 
 // dispatch runs the subcommand args name, or the agent.
