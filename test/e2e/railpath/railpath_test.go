@@ -249,9 +249,27 @@ func runOn(ctx context.Context, t *testing.T, e *story.Env, node string) {
 	p.GenerateName, p.Namespace = "probe-"+node+"-", "train"
 	p.Labels = map[string]string{"app": "probe"}
 	p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: node}
+	tmplPod := p.DeepCopy()
 	must(t, c.Create(ctx, p))
+	rejected := 0
 	story.WaitFor(ctx, t, "pod "+p.Name+" running on "+node, func() (bool, string) {
 		_ = c.Get(ctx, client.ObjectKeyFromObject(p), p)
+		if p.Status.Phase == corev1.PodFailed && p.Status.Reason == "UnexpectedAdmissionError" && rejected < 3 {
+			// Bound while the kubelet still held the restarted device
+			// plugin's old endpoint (the Node's allocatable lags the
+			// device manager), the pod was refused by the kubelet at
+			// admission; a controller makes another, and so does this
+			// probe, a few times at most.
+			rejected++
+			t.Logf("pod %s refused by the kubelet (%s), making another", p.Name, p.Status.Message)
+			_ = c.Delete(ctx, p)
+			p = tmplPod.DeepCopy()
+			must(t, c.Create(ctx, p))
+			return false, "recreated"
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			t.Fatalf("pod %s on %s failed: %s: %s", p.Name, node, p.Status.Reason, p.Status.Message)
+		}
 		return p.Status.Phase == corev1.PodRunning, fmt.Sprintf("phase %s, conditions %v", p.Status.Phase, p.Status.Conditions)
 	})
 	out, err := e.Cluster.Exec(ctx, p.Namespace, p.Name, p.Spec.Containers[0].Name, "ls", "/sys/class/net")
