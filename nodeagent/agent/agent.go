@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -26,6 +25,7 @@ import (
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/api/service"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/deviceplugin"
 	"github.com/railnet/railnet/nodeagent/discovery"
@@ -201,29 +201,24 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.loop(gctx) })
+	g, ctx := service.NewGroup(ctx)
+	g.Go("inventory", a.loop)
 	if a.dp != nil {
-		g.Go(func() error { return a.dp.Run(gctx) })
+		g.Go("device plugin", a.dp.Run)
 	}
 	if railsDriver != nil {
-		g.Go(func() error { return railsDriver.Run(gctx) })
+		g.Go("DRA driver", railsDriver.Run)
 	}
 	if opts.MetricsAddr != "" {
-		g.Go(func() error { return a.serveMetrics(gctx) })
+		g.Go("metrics server", a.serveMetrics)
 	}
 	if opts.HealthAddr != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", a.healthz)
-		g.Go(func() error { return serve(gctx, "health", opts.HealthAddr, mux) })
+		g.Go("health server", func(ctx context.Context) error { return serve(ctx, opts.HealthAddr, mux) })
 	}
 	if opts.IPAM != nil {
-		g.Go(func() error {
-			if err := opts.IPAM.Run(gctx); err != nil {
-				return fmt.Errorf("IPAM service: %w", err)
-			}
-			return nil
-		})
+		g.Go("IPAM service", opts.IPAM.Run)
 	}
 	return g.Wait()
 }
@@ -379,27 +374,16 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", a.healthz)
-	return serve(ctx, "metrics", a.opts.MetricsAddr, mux)
+	return serve(ctx, a.opts.MetricsAddr, mux)
 }
 
-// serve runs an HTTP server on addr until ctx ends.
-func serve(ctx context.Context, name, addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+// serve listens on addr and serves h there until ctx ends.
+func serve(ctx context.Context, addr string, h http.Handler) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s listen on %s: %w", name, addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	klog.FromContext(ctx).Info(name+" listening", "addr", l.Addr().String())
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("%s server: %w", name, err)
-	}
-	return nil
+	return service.Serve(ctx, l, h, nil)
 }
 
 // healthz answers 200 with "ok" (and any warnings) or 500 with the problems

@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/service"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
@@ -82,19 +83,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if readTimeout == 0 {
 		readTimeout = 10 * time.Second
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: min(5*time.Second, readTimeout), ReadTimeout: readTimeout,
-		WriteTimeout: 70 * time.Second, IdleTimeout: 30 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	klog.FromContext(ctx).Info("IPAM service listening", "socket", sock)
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return service.Serve(ctx, l, s.Handler(), nil, service.WithTimeouts(service.Timeouts{
+		ReadHeader: min(5*time.Second, readTimeout), Read: readTimeout, Write: 70 * time.Second, Idle: 30 * time.Second, Drain: 5 * time.Second}))
 }
 
 // Handler routes the IPAM requests.

@@ -18,6 +18,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/api/service"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/certs/serving"
 	"github.com/railnet/railnet/webhook/admission"
@@ -123,31 +124,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 	h := &admission.Handler{Store: st, Metrics: m}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 4)
-	go func() { errc <- mgr.Start(ctx) }()
-	go func() { errc <- certs.Start(ctx) }()
-	go func() {
+	g, ctx := service.NewGroup(ctx)
+	g.Go("manager", mgr.Start)
+	g.Go("certificates", certs.Start)
+	g.Go("readiness", func(ctx context.Context) error {
 		if mgr.GetCache().WaitForCacheSync(ctx) {
 			synced.Store(true)
 			log.Info("caches synced; ready")
 		}
-	}()
-	go func() {
-		errc <- server.Serve(ctx, o.Listener, server.Options{Handler: h, Metrics: m, Certs: certs, Ready: ready, BudgetBytes: o.ReviewBudgetBytes})
-	}()
-	n := 3
+		return nil
+	})
+	g.Go("admission server", func(ctx context.Context) error {
+		return server.Serve(ctx, o.Listener, server.Options{Handler: h, Metrics: m, Certs: certs, Ready: ready, BudgetBytes: o.ReviewBudgetBytes})
+	})
 	if o.MetricsListener != nil {
-		n++
-		go func() { errc <- server.ServeMetrics(ctx, o.MetricsListener, m) }()
+		g.Go("metrics server", func(ctx context.Context) error { return server.ServeMetrics(ctx, o.MetricsListener, m) })
 	}
-	var first error
-	for range n {
-		if err := <-errc; err != nil && first == nil {
-			first = err
-		}
-		cancel()
-	}
-	return first
+	return g.Wait()
 }

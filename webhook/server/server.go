@@ -3,16 +3,13 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/service"
 	"github.com/railnet/railnet/webhook/admission"
 	"github.com/railnet/railnet/webhook/metrics"
 	"github.com/railnet/railnet/webhook/registration"
@@ -91,45 +88,10 @@ func Engine(o Options) *gin.Engine {
 func ServeMetrics(ctx context.Context, l net.Listener, m *metrics.Metrics) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve metrics: %w", err)
-	}
-	return nil
+	return service.Serve(ctx, l, mux, nil)
 }
 
 // Serve serves HTTPS on l until ctx ends, then shuts down gracefully.
 func Serve(ctx context.Context, l net.Listener, o Options) error {
-	srv := &http.Server{
-		Handler:           Engine(o),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: o.Certs.GetCertificate},
-		ErrorLog:          nil,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(l, "", "") }()
-	klog.FromContext(ctx).Info("admission server listening", "address", l.Addr().String())
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return service.Serve(ctx, l, Engine(o), &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: o.Certs.GetCertificate})
 }
