@@ -4,9 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
-
-	"github.com/railnet/railnet/certs/filesource"
-	"github.com/railnet/railnet/certs/pki"
 )
 
 // ClientCAs is a certificate source that also knows the CAs client
@@ -14,14 +11,6 @@ import (
 // issue the scheduler's client certificate, or cert-manager's ca.crt).
 type ClientCAs interface {
 	TrustedCAs() []*x509.Certificate
-}
-
-// fileCAs is a filesource.Source whose CA file verifies clients.
-type fileCAs struct{ *filesource.Source }
-
-func (f fileCAs) TrustedCAs() []*x509.Certificate {
-	cas, _ := pki.ParseCerts(f.Bundle())
-	return cas
 }
 
 // ClientCertTLS returns base asking every client for a certificate and

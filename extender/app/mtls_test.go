@@ -143,8 +143,8 @@ func TestClientCertRequired(t *testing.T) {
 }
 
 func TestRunRefusesClientCertWithoutCA(t *testing.T) {
-	err := Run(t.Context(), nil, Config{HTTPSAddr: ":0", CertFile: "/x.crt", KeyFile: "/x.key", RequireClientCert: true})
-	want := "--require-client-cert with --tls-cert-file needs --tls-ca-file, the CA that signs the scheduler's client certificate"
+	err := Run(t.Context(), nil, Config{HTTPSAddr: ":0", TLS: TLS{CertFile: "/x.crt", KeyFile: "/x.key"}, RequireClientCert: true})
+	want := "--require-client-cert with --tls-cert-file needs --tls-ca-file, the CA that signs the scheduler's client certificate (or --require-client-cert=false)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Run = %v, want %q", err, want)
 	}

@@ -139,7 +139,7 @@ func runMain(m *testing.M) int {
 	done := make(chan error, 1)
 	go func() {
 		done <- app.Run(runCtx, rc, app.Config{
-			HTTPListener: httpL, HTTPSListener: httpsL, CertFile: certFile, KeyFile: keyFile,
+			HTTPListener: httpL, HTTPSListener: httpsL, TLS: app.TLS{CertFile: certFile, KeyFile: keyFile},
 			HeartbeatTTL: 30 * time.Minute, InjectConfig: injectConfigMap,
 		})
 	}()
