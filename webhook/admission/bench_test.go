@@ -16,7 +16,7 @@ import (
 
 // benchBodies returns the review of the seed's 8-rail pod and of the same
 // pod without the inject annotation.
-func benchBodies(b *testing.B) (rails, plain []byte) {
+func benchBodies(b testing.TB) (rails, plain []byte) {
 	rdma := map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "rdma-network"}
 	rails = review(b, "u1", podKind, admissionv1.Create, "default", "", seedPod(rdma), nil)
 	plain = review(b, "u1", podKind, admissionv1.Create, "default", "", seedPod(nil), nil)
