@@ -274,34 +274,6 @@ func canonical(t *testing.T, p *corev1.Pod) string {
 	return string(b)
 }
 
-// TestEncodeOps writes what json.Marshal writes, for every value kind a
-// patch carries and strings that need escaping.
-func TestEncodeOps(t *testing.T) {
-	ops := []patchOp{
-		{Op: "add", Path: "/metadata/annotations/a~1b", Value: "plain"},
-		{Op: "add", Path: "/x", Value: "[{\"name\":\"a\"},\n{\"name\":\"<b>&é\u2028\"}]\t\\"},
-		{Op: "add", Path: "/y", Value: "a\r\t\b\f\x01\x7f z<>&\"\\"},
-		{Op: "replace", Path: "/p\"q", Value: ""},
-		{Op: "remove", Path: "/r"},
-		{Op: "add", Path: "/l", Value: corev1.ResourceList{"b/x": resource.MustParse("1"), "a": resource.MustParse("500m"), "c": resource.MustParse("2Gi")}},
-		{Op: "add", Path: "/e", Value: corev1.ResourceList{}},
-		{Op: "add", Path: "/u", Value: map[corev1.ResourceName]resource.Quantity{"x": resource.MustParse("1")}},
-		{Op: "add", Path: "/m", Value: map[string]string{"k": "v"}},
-		{Op: "add", Path: "/n", Value: map[string]corev1.ResourceList{"limits": {"a": resource.MustParse("1")}}},
-	}
-	got, err := encodeOps(ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := json.Marshal(ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("encodeOps =\n%s\njson.Marshal =\n%s", got, want)
-	}
-}
-
 // TestPodPatchListsAppendOnly: the lists injection appends to are patched
 // by appending; a result that changes or drops an entry the pod had is an
 // error, never a patch that would lose it.

@@ -184,7 +184,7 @@ func addResources(pod *corev1.Pod, resources []corev1.ResourceName) string {
 			continue
 		}
 		if c.Resources.Limits == nil {
-			c.Resources.Limits = corev1.ResourceList{}
+			c.Resources.Limits = make(corev1.ResourceList, len(resources))
 		}
 		c.Resources.Limits[r] = one.DeepCopy()
 	}
