@@ -272,10 +272,14 @@ func appendString(buf []byte, s string) []byte {
 // JSON-pointer reference token and "~" and "/" are escaped first.
 func appendChars(buf []byte, s string, pointer bool) []byte {
 	start := len(buf)
+	verbatim := &verbatimJSON
+	if pointer {
+		verbatim = &verbatimPointer
+	}
 	plain := 0 // s[plain:i] is still to copy
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && !(pointer && (c == '~' || c == '/')) {
+		if verbatim[c] {
 			continue
 		}
 		buf = append(buf, s[plain:i]...)
@@ -307,6 +311,18 @@ func appendChars(buf []byte, s string, pointer bool) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// verbatimJSON holds the bytes json.Marshal copies into a string as they
+// are: printable ASCII but the quote, the backslash and the HTML-escaped
+// <, > and &. verbatimPointer is that without a reference token's "~" and
+// "/".
+var verbatimJSON, verbatimPointer = func() (j, p [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		j[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+		p[c] = j[c] && c != '~' && c != '/'
+	}
+	return j, p
+}()
 
 // pointerEscaper escapes a JSON-pointer reference token (RFC 6901): "~" is
 // "~0" and "/" is "~1", so k8s.v1.cni.cncf.io/networks is
