@@ -95,12 +95,12 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 			w.begin("add", podPtr("/metadata"))
 			w.value()
 			w.rawString(`{"annotations":`)
-			writeMap(&w, after.Annotations, writeString)
+			w.put(appendMap(w.buf, after.Annotations, appendStringValue))
 			w.buf = append(w.buf, '}')
 			w.end()
 		}
 	} else {
-		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, writeString)
+		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, appendStringValue)
 	}
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
@@ -111,13 +111,13 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 			if len(res.Limits) > 0 || len(res.Requests) > 0 {
 				w.begin("add", containerPtr(i, "/resources"))
 				w.value()
-				writeResources(&w, res.Limits, res.Requests)
+				w.put(appendResources(w.buf, res.Limits, res.Requests))
 				w.end()
 			}
 			continue
 		}
-		mapOps(&w, containerPtr(i, "/resources/limits"), c.Resources.Limits, res.Limits, resource.Quantity.Equal, writeQuantity)
-		mapOps(&w, containerPtr(i, "/resources/requests"), c.Resources.Requests, res.Requests, resource.Quantity.Equal, writeQuantity)
+		mapOps(&w, containerPtr(i, "/resources/limits"), c.Resources.Limits, res.Limits, resource.Quantity.Equal, appendQuantity)
+		mapOps(&w, containerPtr(i, "/resources/requests"), c.Resources.Requests, res.Requests, resource.Quantity.Equal, appendQuantity)
 	}
 	if err := listOps(&w, orig, after); err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func podClaimOps(w *patchWriter, orig *podFields, after *corev1.Pod) {
 	if before == nil {
 		w.begin("add", podPtr("/spec/resourceClaims"))
 		w.value()
-		writeList(w, after.Spec.ResourceClaims, writePodClaim)
+		w.put(appendList(w.buf, after.Spec.ResourceClaims, appendPodClaim))
 		w.end()
 		return
 	}
@@ -162,7 +162,7 @@ func podClaimOps(w *patchWriter, orig *podFields, after *corev1.Pod) {
 		w.begin("add", podPtr("/spec/resourceClaims"))
 		w.key("-")
 		w.value()
-		writePodClaim(w, c)
+		w.put(appendPodClaim(w.buf, c))
 		w.end()
 	}
 }
@@ -190,20 +190,20 @@ func containerClaimOps(w *patchWriter, orig *podFields, after *corev1.Pod) {
 			w.begin("add", containerPtr(i, "/resources"))
 			w.value()
 			w.rawString(`{"claims":`)
-			writeList(w, res.Claims, writeClaim)
+			w.put(appendList(w.buf, res.Claims, appendClaim))
 			w.buf = append(w.buf, '}')
 			w.end()
 		case before == nil:
 			w.begin("add", containerPtr(i, "/resources/claims"))
 			w.value()
-			writeList(w, res.Claims, writeClaim)
+			w.put(appendList(w.buf, res.Claims, appendClaim))
 			w.end()
 		default:
 			for _, cl := range res.Claims[len(before):] {
 				w.begin("add", containerPtr(i, "/resources/claims"))
 				w.key("-")
 				w.value()
-				writeClaim(w, cl)
+				w.put(appendClaim(w.buf, cl))
 				w.end()
 			}
 		}
@@ -213,12 +213,12 @@ func containerClaimOps(w *patchWriter, orig *podFields, after *corev1.Pod) {
 // mapOps writes the operations that turn the JSON object at p from before
 // into after, its values written by enc. A nil before is a missing (or
 // null) member: the whole map is added.
-func mapOps[K ~string, V any](w *patchWriter, p jsonPointer, before, after map[K]V, equal func(V, V) bool, enc func(*patchWriter, V)) {
+func mapOps[K ~string, V any](w *patchWriter, p jsonPointer, before, after map[K]V, equal func(V, V) bool, enc func([]byte, V) ([]byte, error)) {
 	if before == nil {
 		if len(after) > 0 {
 			w.begin("add", p)
 			w.value()
-			writeMap(w, after, enc)
+			w.put(appendMap(w.buf, after, enc))
 			w.end()
 		}
 		return
@@ -250,7 +250,7 @@ func mapOps[K ~string, V any](w *patchWriter, p jsonPointer, before, after map[K
 			w.begin(op, p)
 			w.key(string(k))
 			w.value()
-			enc(w, v)
+			w.put(enc(w.buf, v))
 			w.end()
 		}
 	}

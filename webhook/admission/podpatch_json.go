@@ -18,7 +18,9 @@ import (
 // json.Marshal's output for values with every field set and with each one
 // alone, so a field Kubernetes adds to one of these types fails it.
 
-// patchWriter accumulates a patch's operations.
+// patchWriter accumulates a patch's operations. It stays on its caller's
+// stack: the value writers below take and return the buffer, not the
+// writer, so appending to it needs no GC write barrier.
 type patchWriter struct {
 	buf []byte
 	n   int   // operations written
@@ -33,14 +35,20 @@ type jsonPointer struct {
 	path      string
 }
 
-func podPtr(path string) jsonPointer                    { return jsonPointer{container: -1, path: path} }
-func containerPtr(i int, path string) jsonPointer       { return jsonPointer{container: i, path: path} }
-func (w *patchWriter) rawString(s string)               { w.buf = append(w.buf, s...) }
-func (w *patchWriter) end()                             { w.buf = append(w.buf, '}') }
-func (w *patchWriter) endNoValue()                      { w.buf = append(w.buf, `"}`...) }
-func (w *patchWriter) value()                           { w.buf = append(w.buf, `","value":`...) }
-func writeString(w *patchWriter, s string)              { w.buf = appendString(w.buf, s) }
-func writeQuantity(w *patchWriter, q resource.Quantity) { w.buf = appendString(w.buf, q.String()) }
+func podPtr(path string) jsonPointer              { return jsonPointer{container: -1, path: path} }
+func containerPtr(i int, path string) jsonPointer { return jsonPointer{container: i, path: path} }
+func (w *patchWriter) rawString(s string)         { w.buf = append(w.buf, s...) }
+func (w *patchWriter) end()                       { w.buf = append(w.buf, '}') }
+func (w *patchWriter) endNoValue()                { w.buf = append(w.buf, `"}`...) }
+func (w *patchWriter) value()                     { w.buf = append(w.buf, `","value":`...) }
+
+// put takes back the buffer a value writer returned.
+func (w *patchWriter) put(buf []byte, err error) {
+	w.buf = buf
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
 
 // begin opens operation op on p; key (reference tokens after p), then
 // value and the value's text then end, or endNoValue, complete it.
@@ -79,184 +87,190 @@ func (w *patchWriter) patch() ([]byte, error) {
 	return append(w.buf, ']'), nil
 }
 
-// writeJSON writes v through json.Marshal, for values beyond what the
-// writers here know.
-func writeJSON(w *patchWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil && w.err == nil {
-		w.err = err
-	}
-	w.buf = append(w.buf, b...)
+// The value writers append a value's JSON to buf and return it.
+
+func appendStringValue(buf []byte, s string) ([]byte, error) { return appendString(buf, s), nil }
+func appendQuantity(buf []byte, q resource.Quantity) ([]byte, error) {
+	return appendString(buf, q.String()), nil
 }
 
-// writeMap writes m as json.Marshal does: keys in order.
-func writeMap[K ~string, V any](w *patchWriter, m map[K]V, enc func(*patchWriter, V)) {
+// appendJSON writes v through json.Marshal, for values beyond what the
+// writers here know.
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// appendMap writes m as json.Marshal does: keys in order.
+func appendMap[K ~string, V any](buf []byte, m map[K]V, enc func([]byte, V) ([]byte, error)) ([]byte, error) {
 	var small [16]K // a pod's maps are small: their keys stay on the stack
 	keys := small[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	w.buf = append(w.buf, '{')
+	buf = append(buf, '{')
+	var err error
 	for i, k := range keys {
 		if i > 0 {
-			w.buf = append(w.buf, ',')
+			buf = append(buf, ',')
 		}
-		w.buf = appendString(w.buf, string(k))
-		w.buf = append(w.buf, ':')
-		enc(w, m[k])
+		buf = appendString(buf, string(k))
+		buf = append(buf, ':')
+		if buf, err = enc(buf, m[k]); err != nil {
+			return buf, err
+		}
 	}
-	w.buf = append(w.buf, '}')
+	return append(buf, '}'), nil
 }
 
-// writeList writes l as a JSON array (never null: an empty list is []).
-func writeList[V any](w *patchWriter, l []V, enc func(*patchWriter, V)) {
-	w.buf = append(w.buf, '[')
+// appendList writes l as a JSON array (never null: an empty list is []).
+func appendList[V any](buf []byte, l []V, enc func([]byte, V) ([]byte, error)) ([]byte, error) {
+	buf = append(buf, '[')
+	var err error
 	for i, v := range l {
 		if i > 0 {
-			w.buf = append(w.buf, ',')
+			buf = append(buf, ',')
 		}
-		enc(w, v)
+		if buf, err = enc(buf, v); err != nil {
+			return buf, err
+		}
 	}
-	w.buf = append(w.buf, ']')
+	return append(buf, ']'), nil
 }
 
-// writeResources writes a container's resources member holding its
+// appendResources writes a container's resources member holding its
 // non-empty limits and requests.
-func writeResources(w *patchWriter, limits, requests corev1.ResourceList) {
-	w.buf = append(w.buf, '{')
+func appendResources(buf []byte, limits, requests corev1.ResourceList) ([]byte, error) {
+	buf = append(buf, '{')
 	if len(limits) > 0 {
-		w.buf = append(w.buf, `"limits":`...)
-		writeMap(w, limits, writeQuantity)
+		buf = append(buf, `"limits":`...)
+		buf, _ = appendMap(buf, limits, appendQuantity) // quantities cannot fail
 	}
 	if len(requests) > 0 {
 		if len(limits) > 0 {
-			w.buf = append(w.buf, ',')
+			buf = append(buf, ',')
 		}
-		w.buf = append(w.buf, `"requests":`...)
-		writeMap(w, requests, writeQuantity)
+		buf = append(buf, `"requests":`...)
+		buf, _ = appendMap(buf, requests, appendQuantity)
 	}
-	w.buf = append(w.buf, '}')
+	return append(buf, '}'), nil
 }
 
-// writeEnv writes an env entry; by hand when its value is literal or from
+// appendEnv writes an env entry; by hand when its value is literal or from
 // a field of the pod (NCCL's entries), else through json.Marshal.
-func writeEnv(w *patchWriter, e corev1.EnvVar) {
+func appendEnv(buf []byte, e corev1.EnvVar) ([]byte, error) {
 	if e != (corev1.EnvVar{Name: e.Name, Value: e.Value, ValueFrom: e.ValueFrom}) ||
 		e.ValueFrom != nil && (*e.ValueFrom != corev1.EnvVarSource{FieldRef: e.ValueFrom.FieldRef} ||
 			e.ValueFrom.FieldRef != nil && *e.ValueFrom.FieldRef != corev1.ObjectFieldSelector{
 				APIVersion: e.ValueFrom.FieldRef.APIVersion, FieldPath: e.ValueFrom.FieldRef.FieldPath}) {
-		writeJSON(w, e)
-		return
+		return appendJSON(buf, e)
 	}
-	w.rawString(`{"name":`)
-	writeString(w, e.Name)
+	buf = append(buf, `{"name":`...)
+	buf = appendString(buf, e.Name)
 	if e.Value != "" {
-		w.rawString(`,"value":`)
-		writeString(w, e.Value)
+		buf = append(buf, `,"value":`...)
+		buf = appendString(buf, e.Value)
 	}
 	if e.ValueFrom != nil {
-		w.rawString(`,"valueFrom":{`)
+		buf = append(buf, `,"valueFrom":{`...)
 		if f := e.ValueFrom.FieldRef; f != nil {
-			w.rawString(`"fieldRef":{`)
+			buf = append(buf, `"fieldRef":{`...)
 			if f.APIVersion != "" {
-				w.rawString(`"apiVersion":`)
-				writeString(w, f.APIVersion)
-				w.buf = append(w.buf, ',')
+				buf = append(buf, `"apiVersion":`...)
+				buf = appendString(buf, f.APIVersion)
+				buf = append(buf, ',')
 			}
-			w.rawString(`"fieldPath":`)
-			writeString(w, f.FieldPath)
-			w.buf = append(w.buf, '}')
+			buf = append(buf, `"fieldPath":`...)
+			buf = appendString(buf, f.FieldPath)
+			buf = append(buf, '}')
 		}
-		w.buf = append(w.buf, '}')
+		buf = append(buf, '}')
 	}
-	w.buf = append(w.buf, '}')
+	return append(buf, '}'), nil
 }
 
-// writeMount writes a volume mount, every field by hand.
-func writeMount(w *patchWriter, m corev1.VolumeMount) {
-	w.rawString(`{"name":`)
-	writeString(w, m.Name)
+// appendMount writes a volume mount, every field by hand.
+func appendMount(buf []byte, m corev1.VolumeMount) ([]byte, error) {
+	buf = append(buf, `{"name":`...)
+	buf = appendString(buf, m.Name)
 	if m.ReadOnly {
-		w.rawString(`,"readOnly":true`)
+		buf = append(buf, `,"readOnly":true`...)
 	}
 	if m.RecursiveReadOnly != nil {
-		w.rawString(`,"recursiveReadOnly":`)
-		writeString(w, string(*m.RecursiveReadOnly))
+		buf = append(buf, `,"recursiveReadOnly":`...)
+		buf = appendString(buf, string(*m.RecursiveReadOnly))
 	}
-	w.rawString(`,"mountPath":`)
-	writeString(w, m.MountPath)
+	buf = append(buf, `,"mountPath":`...)
+	buf = appendString(buf, m.MountPath)
 	if m.SubPath != "" {
-		w.rawString(`,"subPath":`)
-		writeString(w, m.SubPath)
+		buf = append(buf, `,"subPath":`...)
+		buf = appendString(buf, m.SubPath)
 	}
 	if m.MountPropagation != nil {
-		w.rawString(`,"mountPropagation":`)
-		writeString(w, string(*m.MountPropagation))
+		buf = append(buf, `,"mountPropagation":`...)
+		buf = appendString(buf, string(*m.MountPropagation))
 	}
 	if m.SubPathExpr != "" {
-		w.rawString(`,"subPathExpr":`)
-		writeString(w, m.SubPathExpr)
+		buf = append(buf, `,"subPathExpr":`...)
+		buf = appendString(buf, m.SubPathExpr)
 	}
 	if len(m.BindMountOptions) > 0 {
-		w.rawString(`,"bindMountOptions":`)
-		writeList(w, m.BindMountOptions, writeString)
+		buf = append(buf, `,"bindMountOptions":`...)
+		buf, _ = appendList(buf, m.BindMountOptions, appendStringValue) // strings cannot fail
 	}
-	w.buf = append(w.buf, '}')
+	return append(buf, '}'), nil
 }
 
-// writeVolume writes a pod volume; by hand when it is a hostPath (NCCL's),
+// appendVolume writes a pod volume; by hand when it is a hostPath (NCCL's),
 // else through json.Marshal.
-func writeVolume(w *patchWriter, v corev1.Volume) {
+func appendVolume(buf []byte, v corev1.Volume) ([]byte, error) {
 	hp := v.HostPath
 	if hp == nil || v != (corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{HostPath: hp}}) ||
 		*hp != (corev1.HostPathVolumeSource{Path: hp.Path, Type: hp.Type}) {
-		writeJSON(w, v)
-		return
+		return appendJSON(buf, v)
 	}
-	w.rawString(`{"name":`)
-	writeString(w, v.Name)
-	w.rawString(`,"hostPath":{"path":`)
-	writeString(w, hp.Path)
+	buf = append(buf, `{"name":`...)
+	buf = appendString(buf, v.Name)
+	buf = append(buf, `,"hostPath":{"path":`...)
+	buf = appendString(buf, hp.Path)
 	if hp.Type != nil {
-		w.rawString(`,"type":`)
-		writeString(w, string(*hp.Type))
+		buf = append(buf, `,"type":`...)
+		buf = appendString(buf, string(*hp.Type))
 	}
-	w.rawString(`}}`)
+	return append(buf, `}}`...), nil
 }
 
-// writeClaim writes a container's resource claim.
-func writeClaim(w *patchWriter, c corev1.ResourceClaim) {
+// appendClaim writes a container's resource claim.
+func appendClaim(buf []byte, c corev1.ResourceClaim) ([]byte, error) {
 	if c != (corev1.ResourceClaim{Name: c.Name, Request: c.Request}) {
-		writeJSON(w, c)
-		return
+		return appendJSON(buf, c)
 	}
-	w.rawString(`{"name":`)
-	writeString(w, c.Name)
+	buf = append(buf, `{"name":`...)
+	buf = appendString(buf, c.Name)
 	if c.Request != "" {
-		w.rawString(`,"request":`)
-		writeString(w, c.Request)
+		buf = append(buf, `,"request":`...)
+		buf = appendString(buf, c.Request)
 	}
-	w.buf = append(w.buf, '}')
+	return append(buf, '}'), nil
 }
 
-// writePodClaim writes a pod's resource claim.
-func writePodClaim(w *patchWriter, c corev1.PodResourceClaim) {
+// appendPodClaim writes a pod's resource claim.
+func appendPodClaim(buf []byte, c corev1.PodResourceClaim) ([]byte, error) {
 	if c != (corev1.PodResourceClaim{Name: c.Name, ResourceClaimName: c.ResourceClaimName, ResourceClaimTemplateName: c.ResourceClaimTemplateName}) {
-		writeJSON(w, c)
-		return
+		return appendJSON(buf, c)
 	}
-	w.rawString(`{"name":`)
-	writeString(w, c.Name)
+	buf = append(buf, `{"name":`...)
+	buf = appendString(buf, c.Name)
 	if c.ResourceClaimName != nil {
-		w.rawString(`,"resourceClaimName":`)
-		writeString(w, *c.ResourceClaimName)
+		buf = append(buf, `,"resourceClaimName":`...)
+		buf = appendString(buf, *c.ResourceClaimName)
 	}
 	if c.ResourceClaimTemplateName != nil {
-		w.rawString(`,"resourceClaimTemplateName":`)
-		writeString(w, *c.ResourceClaimTemplateName)
+		buf = append(buf, `,"resourceClaimTemplateName":`...)
+		buf = appendString(buf, *c.ResourceClaimTemplateName)
 	}
-	w.buf = append(w.buf, '}')
+	return append(buf, '}'), nil
 }
 
 // appendString appends s as a JSON string, byte for byte as json.Marshal

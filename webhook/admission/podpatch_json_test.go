@@ -29,7 +29,7 @@ func TestPatchWriterJSON(t *testing.T) {
 		w.begin("add", podPtr("/metadata/annotations"))
 		w.key(s)
 		w.value()
-		writeString(&w, s)
+		w.put(appendStringValue(w.buf, s))
 		w.end()
 		want = append(want, patchOp{Op: "add", Path: "/metadata/annotations/" + escapePointer(s), Value: s})
 	}
@@ -40,7 +40,7 @@ func TestPatchWriterJSON(t *testing.T) {
 	w.begin("add", containerPtr(0, "/env"))
 	w.key("-")
 	w.value()
-	writeEnv(&w, corev1.EnvVar{Name: "A", Value: "1"})
+	w.put(appendEnv(w.buf, corev1.EnvVar{Name: "A", Value: "1"}))
 	w.end()
 	want = append(want, patchOp{Op: "add", Path: "/spec/containers/0/env/-", Value: corev1.EnvVar{Name: "A", Value: "1"}})
 	got, err := w.patch()
@@ -65,60 +65,65 @@ func TestPatchWriterJSON(t *testing.T) {
 // Kubernetes adds to one of these types is set here and fails the test
 // until its writer knows it.
 func TestPatchValuesJSON(t *testing.T) {
-	check := func(t *testing.T, v any, write func(*patchWriter)) {
+	check := func(t *testing.T, v any, write func([]byte) ([]byte, error)) {
 		t.Helper()
-		var w patchWriter
-		write(&w)
-		want, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
+		got, err := write([]byte("x"))
+		want, werr := json.Marshal(v)
+		if werr != nil {
+			t.Fatal(werr)
 		}
-		if w.err != nil || string(w.buf) != string(want) {
-			t.Errorf("writer: %s (err %v)\njson.Marshal: %s", w.buf, w.err, want)
+		if err != nil || string(got) != "x"+string(want) {
+			t.Errorf("writer: %s (err %v)\njson.Marshal: x%s", got, err, want)
 		}
 	}
-	each := func(t *testing.T, typ reflect.Type, write func(*patchWriter, reflect.Value)) {
+	each := func(t *testing.T, typ reflect.Type, write func([]byte, reflect.Value) ([]byte, error)) {
 		t.Helper()
 		vs := variants(typ, 0)
 		if len(vs) < 2 {
 			t.Fatalf("%s: %d variants", typ, len(vs))
 		}
 		for _, v := range vs {
-			check(t, v.Interface(), func(w *patchWriter) { write(w, v) })
+			check(t, v.Interface(), func(buf []byte) ([]byte, error) { return write(buf, v) })
 		}
 		list := reflect.MakeSlice(reflect.SliceOf(typ), 0, len(vs))
 		list = reflect.Append(list, vs...)
-		check(t, list.Interface(), func(w *patchWriter) {
-			writeList(w, vs, func(w *patchWriter, v reflect.Value) { write(w, v) })
-		})
+		check(t, list.Interface(), func(buf []byte) ([]byte, error) { return appendList(buf, vs, write) })
 	}
 	t.Run("strings", func(t *testing.T) {
 		for _, s := range escapes {
-			check(t, s, func(w *patchWriter) { writeString(w, s) })
+			check(t, s, func(buf []byte) ([]byte, error) { return appendStringValue(buf, s) })
 		}
 	})
 	t.Run("env", func(t *testing.T) {
-		each(t, reflect.TypeFor[corev1.EnvVar](), func(w *patchWriter, v reflect.Value) { writeEnv(w, v.Interface().(corev1.EnvVar)) })
+		each(t, reflect.TypeFor[corev1.EnvVar](), func(buf []byte, v reflect.Value) ([]byte, error) {
+			return appendEnv(buf, v.Interface().(corev1.EnvVar))
+		})
 	})
 	t.Run("volumeMount", func(t *testing.T) {
-		each(t, reflect.TypeFor[corev1.VolumeMount](), func(w *patchWriter, v reflect.Value) { writeMount(w, v.Interface().(corev1.VolumeMount)) })
+		each(t, reflect.TypeFor[corev1.VolumeMount](), func(buf []byte, v reflect.Value) ([]byte, error) {
+			return appendMount(buf, v.Interface().(corev1.VolumeMount))
+		})
 	})
 	t.Run("volume", func(t *testing.T) {
-		each(t, reflect.TypeFor[corev1.Volume](), func(w *patchWriter, v reflect.Value) { writeVolume(w, v.Interface().(corev1.Volume)) })
+		each(t, reflect.TypeFor[corev1.Volume](), func(buf []byte, v reflect.Value) ([]byte, error) {
+			return appendVolume(buf, v.Interface().(corev1.Volume))
+		})
 	})
 	t.Run("claim", func(t *testing.T) {
-		each(t, reflect.TypeFor[corev1.ResourceClaim](), func(w *patchWriter, v reflect.Value) { writeClaim(w, v.Interface().(corev1.ResourceClaim)) })
+		each(t, reflect.TypeFor[corev1.ResourceClaim](), func(buf []byte, v reflect.Value) ([]byte, error) {
+			return appendClaim(buf, v.Interface().(corev1.ResourceClaim))
+		})
 	})
 	t.Run("pod claim", func(t *testing.T) {
-		each(t, reflect.TypeFor[corev1.PodResourceClaim](), func(w *patchWriter, v reflect.Value) {
-			writePodClaim(w, v.Interface().(corev1.PodResourceClaim))
+		each(t, reflect.TypeFor[corev1.PodResourceClaim](), func(buf []byte, v reflect.Value) ([]byte, error) {
+			return appendPodClaim(buf, v.Interface().(corev1.PodResourceClaim))
 		})
 	})
 	t.Run("maps", func(t *testing.T) {
 		l := corev1.ResourceList{"b/x": resource.MustParse("1"), "a": resource.MustParse("500m"), "c": resource.MustParse("2Gi"), "d": {}}
 		r := corev1.ResourceList{"spidernet.io/gpu1rdma": resource.MustParse("1")}
-		check(t, l, func(w *patchWriter) { writeMap(w, l, writeQuantity) })
-		check(t, corev1.ResourceList{}, func(w *patchWriter) { writeMap(w, corev1.ResourceList{}, writeQuantity) })
+		check(t, l, func(buf []byte) ([]byte, error) { return appendMap(buf, l, appendQuantity) })
+		check(t, corev1.ResourceList{}, func(buf []byte) ([]byte, error) { return appendMap(buf, corev1.ResourceList{}, appendQuantity) })
 		for _, c := range []struct{ limits, requests corev1.ResourceList }{{l, r}, {l, nil}, {nil, r}, {nil, nil}} {
 			v := map[string]corev1.ResourceList{}
 			if len(c.limits) > 0 {
@@ -127,18 +132,18 @@ func TestPatchValuesJSON(t *testing.T) {
 			if len(c.requests) > 0 {
 				v["requests"] = c.requests
 			}
-			check(t, v, func(w *patchWriter) { writeResources(w, c.limits, c.requests) })
+			check(t, v, func(buf []byte) ([]byte, error) { return appendResources(buf, c.limits, c.requests) })
 		}
 		ann := map[string]string{}
 		for i, s := range escapes {
 			ann[s] = escapes[len(escapes)-1-i]
 		}
-		check(t, ann, func(w *patchWriter) { writeMap(w, ann, writeString) })
+		check(t, ann, func(buf []byte) ([]byte, error) { return appendMap(buf, ann, appendStringValue) })
 		many := map[string]string{} // more keys than fit on the stack
 		for i := range 40 {
 			many[strings.Repeat("k", i)] = "v"
 		}
-		check(t, many, func(w *patchWriter) { writeMap(w, many, writeString) })
+		check(t, many, func(buf []byte) ([]byte, error) { return appendMap(buf, many, appendStringValue) })
 	})
 }
 

@@ -37,15 +37,15 @@ func listOps(w *patchWriter, orig *podFields, after *corev1.Pod) error {
 			break
 		}
 		a := &after.Spec.Containers[i]
-		if err := appendOps(w, containerPtr(i, "/env"), c.Env, a.Env, envName, envName, writeEnv); err != nil {
+		if err := appendOps(w, containerPtr(i, "/env"), c.Env, a.Env, envName, envName, appendEnv); err != nil {
 			return err
 		}
-		if err := appendOps(w, containerPtr(i, "/volumeMounts"), c.VolumeMounts, a.VolumeMounts, mountKey, mountKey, writeMount); err != nil {
+		if err := appendOps(w, containerPtr(i, "/volumeMounts"), c.VolumeMounts, a.VolumeMounts, mountKey, mountKey, appendMount); err != nil {
 			return err
 		}
 	}
 	return appendOps(w, podPtr("/spec/volumes"), orig.Spec.Volumes, after.Spec.Volumes,
-		func(v volumeFields) string { return v.Name }, func(v corev1.Volume) string { return v.Name }, writeVolume)
+		func(v volumeFields) string { return v.Name }, func(v corev1.Volume) string { return v.Name }, appendVolume)
 }
 
 func envName(e corev1.EnvVar) string       { return e.Name }
@@ -54,7 +54,7 @@ func mountKey(m corev1.VolumeMount) string { return m.Name + " " + m.MountPath }
 // appendOps writes the operations adding after[len(before):] to the JSON
 // array at p, each entry written by enc. The keys name an entry, to check
 // that before is after's unchanged prefix.
-func appendOps[B, A any](w *patchWriter, p jsonPointer, before []B, after []A, keyBefore func(B) string, keyAfter func(A) string, enc func(*patchWriter, A)) error {
+func appendOps[B, A any](w *patchWriter, p jsonPointer, before []B, after []A, keyBefore func(B) string, keyAfter func(A) string, enc func([]byte, A) ([]byte, error)) error {
 	if len(after) < len(before) {
 		return fmt.Errorf("injection removed entries of %s", p)
 	}
@@ -69,14 +69,14 @@ func appendOps[B, A any](w *patchWriter, p jsonPointer, before []B, after []A, k
 	case before == nil:
 		w.begin("add", p)
 		w.value()
-		writeList(w, added, enc)
+		w.put(appendList(w.buf, added, enc))
 		w.end()
 	default:
 		for _, v := range added {
 			w.begin("add", p)
 			w.key("-")
 			w.value()
-			enc(w, v)
+			w.put(enc(w.buf, v))
 			w.end()
 		}
 	}
