@@ -7,13 +7,13 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/railnet/railnet/api/cmdline"
+	"github.com/railnet/railnet/api/restconfig"
 	"github.com/railnet/railnet/webhook/app"
 )
 
 // run serves the webhook with the flags' values until ctx ends.
 func run(ctx context.Context, f flags, kubeconfig string) error {
-	cfg, err := cmdline.RestConfig(kubeconfig) // --kubeconfig, $KUBECONFIG, in-cluster or ~/.kube/config
+	cfg, err := restconfig.Load(kubeconfig) // --kubeconfig, $KUBECONFIG, in-cluster or ~/.kube/config
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Version is railnet's version, set when building:
@@ -76,30 +73,4 @@ func (c Command) Parse(fs *flag.FlagSet, version *bool, args []string) (done boo
 		return true, nil
 	}
 	return false, nil
-}
-
-// ErrNoKubeconfig says how to give railnet a client configuration.
-var ErrNoKubeconfig = errors.New("no kubeconfig found: give one with --kubeconfig=FILE or $KUBECONFIG, " +
-	"or run in a pod, where the in-cluster configuration (the pod's service account) is used")
-
-// RestConfig loads the API server's client configuration: kubeconfig when
-// given, else $KUBECONFIG, else the in-cluster configuration, else
-// ~/.kube/config. When there is none the error is ErrNoKubeconfig, not
-// client-go's KUBERNETES_MASTER hint.
-func RestConfig(kubeconfig string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	if kubeconfig == "" && os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-	if clientcmd.IsEmptyConfig(err) {
-		return nil, ErrNoKubeconfig
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
-	}
-	return cfg, nil
 }

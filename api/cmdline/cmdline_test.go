@@ -2,10 +2,8 @@ package cmdline
 
 import (
 	"bytes"
-	"errors"
 	"flag"
-	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -50,35 +48,17 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-// Without a kubeconfig anywhere and outside a pod, the error says how to
-// give one, not client-go's KUBERNETES_MASTER hint.
-func TestRestConfigWithoutKubeconfig(t *testing.T) {
-	t.Setenv("KUBECONFIG", "")
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	_, err := RestConfig("")
-	if !errors.Is(err, ErrNoKubeconfig) {
-		t.Fatalf("err = %v, want ErrNoKubeconfig", err)
+// The CNI plugins use this package, and a plugin is exec'ed once per
+// interface of every pod: it must not link client-go or apimachinery,
+// whose package initialisation costs milliseconds at each exec.
+func TestLinksNoKubernetes(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/railnet/railnet/api/cmdline").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	if !strings.Contains(err.Error(), "--kubeconfig=FILE") || strings.Contains(err.Error(), "KUBERNETES_MASTER") {
-		t.Errorf("message %q", err)
-	}
-	// A kubeconfig named explicitly is read.
-	kc := filepath.Join(t.TempDir(), "kc")
-	if err := os.WriteFile(kc, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := RestConfig(kc)
-	if err != nil || cfg.Host != "https://127.0.0.1:6443" {
-		t.Fatalf("RestConfig(%s) = %v, %v", kc, cfg, err)
-	}
-	if _, err := RestConfig(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("a missing --kubeconfig file: %v", err)
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
+			t.Errorf("cmdline links %s; keep Kubernetes clients in package restconfig", p)
+		}
 	}
 }

@@ -1,11 +1,8 @@
 package admission
 
 import (
-	"encoding/json"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -81,85 +78,101 @@ func (p *podFields) pod() *corev1.Pod {
 	return pod
 }
 
-// patchOp is one RFC 6902 operation.
-type patchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value any    `json:"value,omitempty"`
-}
-
 // podPatch returns the JSON patch that turns the pod orig was decoded from
 // into after, looking only at what injection may change: annotations, the
-// containers' resource limits and requests, and (DRA mode) the pod's
-// resource claims and the containers' claims. Maps missing from the
-// original are added whole; keys are added, replaced or removed one by one,
-// in key order. nil means no change.
+// containers' resource limits and requests, the lists injection appends
+// to (podpatch_lists.go) and (DRA mode) the pod's resource claims and the
+// containers' claims. Maps missing from the original are added whole; keys
+// are added, replaced or removed one by one, in key order. nil means no
+// change. The operations are written straight into the patch's JSON, byte
+// for byte as json.Marshal would write them (podpatch_json.go): no
+// operation list, no path strings, no reflection for the values injection
+// writes.
 func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
-	var ops []patchOp
+	w := patchWriter{buf: make([]byte, 0, patchSize(after))}
 	if orig.Metadata == nil {
 		if len(after.Annotations) > 0 {
-			ops = append(ops, patchOp{Op: "add", Path: "/metadata", Value: map[string]any{"annotations": after.Annotations}})
+			w.begin("add", podPtr("/metadata"))
+			w.value()
+			w.rawString(`{"annotations":`)
+			w.put(appendMap(w.buf, after.Annotations, appendStringValue))
+			w.buf = append(w.buf, '}')
+			w.end()
 		}
 	} else {
-		ops = mapOps(ops, "/metadata/annotations", orig.Metadata.Annotations, after.Annotations, func(a, b string) bool { return a == b })
+		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, appendStringValue)
 	}
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
 			break
 		}
 		res := after.Spec.Containers[i].Resources
-		base := "/spec/containers/" + strconv.Itoa(i) + "/resources"
 		if c.Resources == nil {
-			v := map[string]corev1.ResourceList{}
-			if len(res.Limits) > 0 {
-				v["limits"] = res.Limits
-			}
-			if len(res.Requests) > 0 {
-				v["requests"] = res.Requests
-			}
-			if len(v) > 0 {
-				ops = append(ops, patchOp{Op: "add", Path: base, Value: v})
+			if len(res.Limits) > 0 || len(res.Requests) > 0 {
+				w.begin("add", containerPtr(i, "/resources"))
+				w.value()
+				w.put(appendResources(w.buf, res.Limits, res.Requests))
+				w.end()
 			}
 			continue
 		}
-		ops = mapOps(ops, base+"/limits", c.Resources.Limits, res.Limits, resource.Quantity.Equal)
-		ops = mapOps(ops, base+"/requests", c.Resources.Requests, res.Requests, resource.Quantity.Equal)
+		mapOps(&w, containerPtr(i, "/resources/limits"), c.Resources.Limits, res.Limits, resource.Quantity.Equal, appendQuantity)
+		mapOps(&w, containerPtr(i, "/resources/requests"), c.Resources.Requests, res.Requests, resource.Quantity.Equal, appendQuantity)
 	}
-	ops, err := listOps(ops, orig, after)
-	if err != nil {
+	if err := listOps(&w, orig, after); err != nil {
 		return nil, err
 	}
-	ops = podClaimOps(ops, orig, after)
-	ops = containerClaimOps(ops, orig, after)
-	if len(ops) == 0 {
-		return nil, nil
-	}
-	return encodeOps(ops)
+	podClaimOps(&w, orig, after)
+	containerClaimOps(&w, orig, after)
+	return w.patch()
 }
 
-// podClaimOps appends the operations adding the claims after has beyond
+// patchSize is a generous guess of the patch's size for after, so its
+// buffer is allocated once.
+func patchSize(after *corev1.Pod) int {
+	n := 256
+	for k, v := range after.Annotations {
+		n += 48 + len(k) + len(v) + len(v)/8
+	}
+	for i := range after.Spec.Containers {
+		c := &after.Spec.Containers[i]
+		n += 64*(len(c.Resources.Limits)+len(c.Resources.Requests)) + 128*(len(c.Env)+len(c.VolumeMounts))
+	}
+	return n + 160*len(after.Spec.Volumes)
+}
+
+func stringsEqual(a, b string) bool { return a == b }
+
+// podClaimOps writes the operations adding the claims after has beyond
 // the original's spec.resourceClaims: the whole list when the member is
 // missing, else each new claim at the end. Injection only appends claims.
-func podClaimOps(ops []patchOp, orig *podFields, after *corev1.Pod) []patchOp {
+func podClaimOps(w *patchWriter, orig *podFields, after *corev1.Pod) {
 	before := orig.Spec.ResourceClaims
 	if len(after.Spec.ResourceClaims) <= len(before) {
-		return ops
+		return
 	}
 	if before == nil {
-		return append(ops, patchOp{Op: "add", Path: "/spec/resourceClaims", Value: after.Spec.ResourceClaims})
+		w.begin("add", podPtr("/spec/resourceClaims"))
+		w.value()
+		w.put(appendList(w.buf, after.Spec.ResourceClaims, appendPodClaim))
+		w.end()
+		return
 	}
 	for _, c := range after.Spec.ResourceClaims[len(before):] {
-		ops = append(ops, patchOp{Op: "add", Path: "/spec/resourceClaims/-", Value: c})
+		w.begin("add", podPtr("/spec/resourceClaims"))
+		w.key("-")
+		w.value()
+		w.put(appendPodClaim(w.buf, c))
+		w.end()
 	}
-	return ops
 }
 
-// containerClaimOps appends the operations adding the claims each
+// containerClaimOps writes the operations adding the claims each
 // container has in after beyond its original resources.claims: the
 // resources member with the claims when it is missing and the limits and
 // requests operations did not add it, the claims list when it is missing,
 // else each new claim at the end. Injection only appends claims.
-func containerClaimOps(ops []patchOp, orig *podFields, after *corev1.Pod) []patchOp {
+func containerClaimOps(w *patchWriter, orig *podFields, after *corev1.Pod) {
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
 			break
@@ -172,137 +185,46 @@ func containerClaimOps(ops []patchOp, orig *podFields, after *corev1.Pod) []patc
 		if len(res.Claims) <= len(before) {
 			continue
 		}
-		base := "/spec/containers/" + strconv.Itoa(i) + "/resources"
 		switch {
 		case c.Resources == nil && len(res.Limits) == 0 && len(res.Requests) == 0:
-			ops = append(ops, patchOp{Op: "add", Path: base, Value: map[string][]corev1.ResourceClaim{"claims": res.Claims}})
+			w.begin("add", containerPtr(i, "/resources"))
+			w.value()
+			w.rawString(`{"claims":`)
+			w.put(appendList(w.buf, res.Claims, appendClaim))
+			w.buf = append(w.buf, '}')
+			w.end()
 		case before == nil:
-			ops = append(ops, patchOp{Op: "add", Path: base + "/claims", Value: res.Claims})
+			w.begin("add", containerPtr(i, "/resources/claims"))
+			w.value()
+			w.put(appendList(w.buf, res.Claims, appendClaim))
+			w.end()
 		default:
 			for _, cl := range res.Claims[len(before):] {
-				ops = append(ops, patchOp{Op: "add", Path: base + "/claims/-", Value: cl})
+				w.begin("add", containerPtr(i, "/resources/claims"))
+				w.key("-")
+				w.value()
+				w.put(appendClaim(w.buf, cl))
+				w.end()
 			}
 		}
 	}
-	return ops
 }
 
-// encodeOps writes ops as json.Marshal does, by hand for the values
-// injection writes (strings and resource lists), which are all a pod
-// injection patch carries.
-func encodeOps(ops []patchOp) ([]byte, error) {
-	size := 2
-	for _, op := range ops {
-		size += 48 + len(op.Path)
-		switch v := op.Value.(type) {
-		case string:
-			size += len(v) + len(v)/8 // room for escapes
-		case map[corev1.ResourceName]resource.Quantity:
-			size += 48 * len(v)
-		}
-	}
-	buf := make([]byte, 0, size)
-	for i, op := range ops {
-		if i == 0 {
-			buf = append(buf, '[')
-		} else {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"op":`...)
-		buf = appendString(buf, op.Op)
-		buf = append(buf, `,"path":`...)
-		buf = appendString(buf, op.Path)
-		if op.Value != nil {
-			buf = append(buf, `,"value":`...)
-			var err error
-			if buf, err = appendValue(buf, op.Value); err != nil {
-				return nil, err
-			}
-		}
-		buf = append(buf, '}')
-	}
-	return append(buf, ']'), nil
-}
-
-func appendValue(buf []byte, v any) ([]byte, error) {
-	switch v := v.(type) {
-	case string:
-		return appendString(buf, v), nil
-	case map[corev1.ResourceName]resource.Quantity: // mapOps' map, not named ResourceList
-		return appendValue(buf, corev1.ResourceList(v))
-	case corev1.ResourceList:
-		keys := make([]corev1.ResourceName, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i == 0 {
-				buf = append(buf, '{')
-			} else {
-				buf = append(buf, ',')
-			}
-			buf = appendString(buf, string(k))
-			buf = append(buf, ':')
-			q := v[k]
-			buf = appendString(buf, q.String())
-		}
-		if len(keys) == 0 {
-			buf = append(buf, '{')
-		}
-		return append(buf, '}'), nil
-	}
-	b, err := json.Marshal(v)
-	return append(buf, b...), err
-}
-
-// appendString appends s as a JSON string, byte for byte as json.Marshal
-// writes it: ASCII by hand (the networks annotation has quotes and
-// newlines), anything else through json.Marshal.
-func appendString(buf []byte, s string) []byte {
-	start := len(buf)
-	buf = append(buf, '"')
-	plain := 0 // s[plain:i] is still to copy
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-			continue
-		}
-		buf = append(buf, s[plain:i]...)
-		plain = i + 1
-		switch {
-		case c == '"' || c == '\\':
-			buf = append(buf, '\\', c)
-		case c == '\n':
-			buf = append(buf, '\\', 'n')
-		case c == '\r':
-			buf = append(buf, '\\', 'r')
-		case c == '\t':
-			buf = append(buf, '\\', 't')
-		case c == '<' || c == '>' || c == '&':
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default: // other control characters and non-ASCII
-			b, _ := json.Marshal(s) // cannot fail for a string
-			return append(buf[:start], b...)
-		}
-	}
-	buf = append(buf, s[plain:]...)
-	return append(buf, '"')
-}
-
-const hex = "0123456789abcdef"
-
-// mapOps appends the operations that turn the JSON object at path from
-// before into after. A nil before is a missing (or null) member: the whole
-// map is added.
-func mapOps[K ~string, V any](ops []patchOp, path string, before, after map[K]V, equal func(V, V) bool) []patchOp {
+// mapOps writes the operations that turn the JSON object at p from before
+// into after, its values written by enc. A nil before is a missing (or
+// null) member: the whole map is added.
+func mapOps[K ~string, V any](w *patchWriter, p jsonPointer, before, after map[K]V, equal func(V, V) bool, enc func([]byte, V) ([]byte, error)) {
 	if before == nil {
 		if len(after) > 0 {
-			ops = append(ops, patchOp{Op: "add", Path: path, Value: after})
+			w.begin("add", p)
+			w.value()
+			w.put(appendMap(w.buf, after, enc))
+			w.end()
 		}
-		return ops
+		return
 	}
-	keys := make([]K, 0, len(after)+len(before))
+	var small [16]K // the keys of a pod's maps, on the stack
+	keys := small[:0]
 	for k := range after {
 		keys = append(keys, k)
 	}
@@ -317,19 +239,19 @@ func mapOps[K ~string, V any](ops []patchOp, path string, before, after map[K]V,
 		v, has := after[k]
 		switch {
 		case !has:
-			ops = append(ops, patchOp{Op: "remove", Path: path + "/" + escapePointer(string(k))})
-		case !had:
-			ops = append(ops, patchOp{Op: "add", Path: path + "/" + escapePointer(string(k)), Value: v})
-		case !equal(old, v):
-			ops = append(ops, patchOp{Op: "replace", Path: path + "/" + escapePointer(string(k)), Value: v})
+			w.begin("remove", p)
+			w.key(string(k))
+			w.endNoValue()
+		case !had, !equal(old, v):
+			op := "add"
+			if had {
+				op = "replace"
+			}
+			w.begin(op, p)
+			w.key(string(k))
+			w.value()
+			w.put(enc(w.buf, v))
+			w.end()
 		}
 	}
-	return ops
 }
-
-// pointerEscaper escapes a JSON-pointer reference token (RFC 6901): "~" is
-// "~0" and "/" is "~1", so k8s.v1.cni.cncf.io/networks is
-// k8s.v1.cni.cncf.io~1networks.
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func escapePointer(s string) string { return pointerEscaper.Replace(s) }

@@ -2,7 +2,6 @@ package admission
 
 import (
 	"fmt"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -30,50 +29,56 @@ func podVolumes(vs []volumeFields) []corev1.Volume {
 	return out
 }
 
-// listOps appends the operations for the entries injection appended to
+// listOps writes the operations for the entries injection appended to
 // the pod's lists.
-func listOps(ops []patchOp, orig *podFields, after *corev1.Pod) ([]patchOp, error) {
-	var err error
+func listOps(w *patchWriter, orig *podFields, after *corev1.Pod) error {
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
 			break
 		}
 		a := &after.Spec.Containers[i]
-		base := "/spec/containers/" + strconv.Itoa(i)
-		if ops, err = appendOps(ops, base+"/env", c.Env, a.Env, envName, envName); err != nil {
-			return nil, err
+		if err := appendOps(w, containerPtr(i, "/env"), c.Env, a.Env, envName, envName, appendEnv); err != nil {
+			return err
 		}
-		if ops, err = appendOps(ops, base+"/volumeMounts", c.VolumeMounts, a.VolumeMounts, mountKey, mountKey); err != nil {
-			return nil, err
+		if err := appendOps(w, containerPtr(i, "/volumeMounts"), c.VolumeMounts, a.VolumeMounts, mountKey, mountKey, appendMount); err != nil {
+			return err
 		}
 	}
-	return appendOps(ops, "/spec/volumes", orig.Spec.Volumes, after.Spec.Volumes,
-		func(v volumeFields) string { return v.Name }, func(v corev1.Volume) string { return v.Name })
+	return appendOps(w, podPtr("/spec/volumes"), orig.Spec.Volumes, after.Spec.Volumes,
+		func(v volumeFields) string { return v.Name }, func(v corev1.Volume) string { return v.Name }, appendVolume)
 }
 
 func envName(e corev1.EnvVar) string       { return e.Name }
 func mountKey(m corev1.VolumeMount) string { return m.Name + " " + m.MountPath }
 
-// appendOps adds after[len(before):] to the JSON array at path. The keys
-// name an entry, to check that before is after's unchanged prefix.
-func appendOps[B, A any](ops []patchOp, path string, before []B, after []A, keyBefore func(B) string, keyAfter func(A) string) ([]patchOp, error) {
+// appendOps writes the operations adding after[len(before):] to the JSON
+// array at p, each entry written by enc. The keys name an entry, to check
+// that before is after's unchanged prefix.
+func appendOps[B, A any](w *patchWriter, p jsonPointer, before []B, after []A, keyBefore func(B) string, keyAfter func(A) string, enc func([]byte, A) ([]byte, error)) error {
 	if len(after) < len(before) {
-		return nil, fmt.Errorf("injection removed entries of %s", path)
+		return fmt.Errorf("injection removed entries of %s", p)
 	}
 	for j := range before {
 		if keyBefore(before[j]) != keyAfter(after[j]) {
-			return nil, fmt.Errorf("injection changed entry %d of %s", j, path)
+			return fmt.Errorf("injection changed entry %d of %s", j, p)
 		}
 	}
 	added := after[len(before):]
 	switch {
 	case len(added) == 0:
 	case before == nil:
-		ops = append(ops, patchOp{Op: "add", Path: path, Value: added})
+		w.begin("add", p)
+		w.value()
+		w.put(appendList(w.buf, added, enc))
+		w.end()
 	default:
 		for _, v := range added {
-			ops = append(ops, patchOp{Op: "add", Path: path + "/-", Value: v})
+			w.begin("add", p)
+			w.key("-")
+			w.value()
+			w.put(enc(w.buf, v))
+			w.end()
 		}
 	}
-	return ops, nil
+	return nil
 }

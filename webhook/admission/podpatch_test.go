@@ -104,6 +104,28 @@ func TestPodPatchApplies(t *testing.T) {
 			wantOps: append([]string{"add /metadata/annotations/k8s.v1.cni.cncf.io~1networks", "add /metadata/annotations/railnet.io~1injected-networks", "add /metadata/annotations/railnet.io~1injection",
 				"add /spec/containers/0/resources/limits"}, ncclOps(0)...),
 			wantPatch: `"hostPath":{"path":"/var/run/railnet-nccl","type":"DirectoryOrCreate"}`},
+		{name: "already injected with NCCL: no patch", ns: "default",
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `,"k8s.v1.cni.cncf.io/networks":` + jsonString(t, seedNetworksValue(t)) + `,"railnet.io/injected-networks":` + jsonString(t, seedNetworksValue(t)) +
+				`,"railnet.io/injection":` + jsonString(t, seedSummary) + `}},"spec":{"volumes":[{"name":"railnet-nccl","hostPath":{"path":"/run/railnet/nccl","type":"DirectoryOrCreate"}}],"containers":[{"name":"c","env":[{"name":"RAILNET_POD_UID","valueFrom":{"fieldRef":{"apiVersion":"v1","fieldPath":"metadata.uid"}}},{"name":"NCCL_CONF_FILE","value":"/run/railnet/nccl/nccl.conf"},{"name":"NCCL_SOCKET_IFNAME","value":"=eth0"}],` +
+				`"volumeMounts":[{"name":"railnet-nccl","readOnly":true,"mountPath":"/run/railnet/nccl","subPathExpr":"$(RAILNET_POD_UID)"}],"resources":{"limits":` + seedLimits + `}}]}}`,
+			wantOps: nil},
+		{name: "the pod's own RAILNET_POD_UID from metadata.uid and hostPath volume of the NCCL folder are used, not repeated", ns: "default",
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"volumes":[{"name":"railnet-nccl","hostPath":{"path":"/run/railnet/nccl/"}}],"containers":[{"name":"c","env":[{"name":"RAILNET_POD_UID","valueFrom":{"fieldRef":{"fieldPath":"metadata.uid"}}},{"name":"B","valueFrom":{"secretKeyRef":{"name":"s","key":"k"}}}],"resources":{"limits":` + seedLimits + `}}]}}`,
+			wantOps: []string{"add /metadata/annotations/k8s.v1.cni.cncf.io~1networks", "add /metadata/annotations/railnet.io~1injected-networks", "add /metadata/annotations/railnet.io~1injection",
+				"add /spec/containers/0/env/-", "add /spec/containers/0/env/-", "add /spec/containers/0/volumeMounts"}},
+		{name: "NCCL on the GPU container only, the sidecar's env and mounts untouched", ns: "default",
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"volumes":[],"containers":[{"name":"side","env":[{"name":"A","value":"1"}],"volumeMounts":[{"name":"x","mountPath":"/x"}]},{"name":"train","env":[],"volumeMounts":[],"resources":{"limits":{"nvidia.com/gpu":"8"}}}]}}`,
+			wantOps: []string{"add /metadata/annotations/k8s.v1.cni.cncf.io~1networks", "add /metadata/annotations/railnet.io~1injected-networks", "add /metadata/annotations/railnet.io~1injection",
+				"add /spec/containers/1/resources/limits/spidernet.io~1gpu1rdma", "add /spec/containers/1/resources/limits/spidernet.io~1gpu2rdma",
+				"add /spec/containers/1/resources/limits/spidernet.io~1gpu3rdma", "add /spec/containers/1/resources/limits/spidernet.io~1gpu4rdma",
+				"add /spec/containers/1/resources/limits/spidernet.io~1gpu5rdma", "add /spec/containers/1/resources/limits/spidernet.io~1gpu6rdma",
+				"add /spec/containers/1/resources/limits/spidernet.io~1gpu7rdma", "add /spec/containers/1/resources/limits/spidernet.io~1gpu8rdma",
+				"add /spec/containers/1/env/-", "add /spec/containers/1/env/-", "add /spec/containers/1/env/-", "add /spec/containers/1/volumeMounts/-", "add /spec/volumes/-"}},
+		{name: "ncclDir that JSON escapes", ns: "default", cfg: &inject.Config{Enabled: true, NCCLDir: "/var/run/<rail\\net>&\"nccl\" é"},
+			pod: `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{"containers":[{"name":"c","resources":{"limits":` + seedLimits + `}}]}}`,
+			wantOps: []string{"add /metadata/annotations/k8s.v1.cni.cncf.io~1networks", "add /metadata/annotations/railnet.io~1injected-networks", "add /metadata/annotations/railnet.io~1injection",
+				"add /spec/containers/0/env", "add /spec/containers/0/volumeMounts", "add /spec/volumes"},
+			wantPatch: `"hostPath":{"path":"/var/run/\u003crail\\net\u003e\u0026\"nccl\" é","type":"DirectoryOrCreate"}`},
 		{name: "no containers: annotations only", ns: "default",
 			pod:     `{"metadata":{"name":"p","annotations":{` + ann + `}},"spec":{}}`,
 			wantOps: []string{"add /metadata/annotations/k8s.v1.cni.cncf.io~1networks", "add /metadata/annotations/railnet.io~1injected-networks", "add /metadata/annotations/railnet.io~1injection"}},
@@ -218,6 +240,9 @@ func ncclOps(i int) []string {
 	return []string{"add " + c + "/env", "add " + c + "/volumeMounts", "add /spec/volumes"}
 }
 
+// seedSummary is the injection summary of the seed's pod on container c.
+const seedSummary = "group rdma-network (pod annotation cni.spidernet.io/rdma-resource-inject): networks spiderpool/gpu1-sriov,spiderpool/gpu2-sriov,spiderpool/gpu3-sriov,spiderpool/gpu4-sriov,spiderpool/gpu5-sriov,spiderpool/gpu6-sriov,spiderpool/gpu7-sriov,spiderpool/gpu8-sriov; 1 each of spidernet.io/gpu1rdma,spidernet.io/gpu2rdma,spidernet.io/gpu3rdma,spidernet.io/gpu4rdma,spidernet.io/gpu5rdma,spidernet.io/gpu6rdma,spidernet.io/gpu7rdma,spidernet.io/gpu8rdma on container c; NCCL conf file /run/railnet/nccl/nccl.conf"
+
 const seedLimits = `{"spidernet.io/gpu1rdma":"1","spidernet.io/gpu2rdma":"1","spidernet.io/gpu3rdma":"1","spidernet.io/gpu4rdma":"1","spidernet.io/gpu5rdma":"1","spidernet.io/gpu6rdma":"1","spidernet.io/gpu7rdma":"1","spidernet.io/gpu8rdma":"1"}`
 
 func seedNetworksValue(t *testing.T) string {
@@ -247,34 +272,6 @@ func canonical(t *testing.T, p *corev1.Pod) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// TestEncodeOps writes what json.Marshal writes, for every value kind a
-// patch carries and strings that need escaping.
-func TestEncodeOps(t *testing.T) {
-	ops := []patchOp{
-		{Op: "add", Path: "/metadata/annotations/a~1b", Value: "plain"},
-		{Op: "add", Path: "/x", Value: "[{\"name\":\"a\"},\n{\"name\":\"<b>&é\u2028\"}]\t\\"},
-		{Op: "add", Path: "/y", Value: "a\r\t\b\f\x01\x7f z<>&\"\\"},
-		{Op: "replace", Path: "/p\"q", Value: ""},
-		{Op: "remove", Path: "/r"},
-		{Op: "add", Path: "/l", Value: corev1.ResourceList{"b/x": resource.MustParse("1"), "a": resource.MustParse("500m"), "c": resource.MustParse("2Gi")}},
-		{Op: "add", Path: "/e", Value: corev1.ResourceList{}},
-		{Op: "add", Path: "/u", Value: map[corev1.ResourceName]resource.Quantity{"x": resource.MustParse("1")}},
-		{Op: "add", Path: "/m", Value: map[string]string{"k": "v"}},
-		{Op: "add", Path: "/n", Value: map[string]corev1.ResourceList{"limits": {"a": resource.MustParse("1")}}},
-	}
-	got, err := encodeOps(ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := json.Marshal(ops)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("encodeOps =\n%s\njson.Marshal =\n%s", got, want)
-	}
 }
 
 // TestPodPatchListsAppendOnly: the lists injection appends to are patched

@@ -47,6 +47,27 @@ type Result struct {
 	NCCL *NCCLResult
 }
 
+// resultBuf holds what a Result points to for a group of up to 8 members
+// (one node's rails), so that a result is one allocation.
+type resultBuf struct {
+	res       Result
+	nccl      NCCLResult
+	networks  [8]networks.Ref
+	resources [8]corev1.ResourceName
+}
+
+// newResult returns an empty Result of req with room for members
+// networks and resources.
+func newResult(req injectgroup.Request, members int) *resultBuf {
+	b := &resultBuf{}
+	b.res = Result{Request: req, Networks: b.networks[:0], Resources: b.resources[:0]}
+	if members > len(b.networks) {
+		b.res.Networks = make([]networks.Ref, 0, members)
+		b.res.Resources = make([]corev1.ResourceName, 0, members)
+	}
+	return b
+}
+
 // Pod injects the inject group the pod (or its namespace) names into pod, in
 // place. A pod that sets its own networks annotation is left alone when
 // the group comes from its namespace, and refused when it names a group
@@ -75,7 +96,8 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 		}
 		return nil, err
 	}
-	res := &Result{Request: req, Networks: make([]networks.Ref, 0, len(members)), Resources: make([]corev1.ResourceName, 0, len(members))}
+	buf := newResult(req, len(members))
+	res := &buf.res
 	for _, smc := range members {
 		res.Networks = append(res.Networks, networks.Ref{Namespace: smc.Namespace, Name: smc.Name})
 		if r := corev1.ResourceName(smc.Spec.ResourceName()); r != "" && !slices.Contains(res.Resources, r) {
@@ -93,8 +115,8 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	pod.Annotations[AnnotationInjected] = want
 	res.Container = addResources(pod, res.Resources)
 	if on, dir := cfg.NCCL(); on && len(res.Resources) > 0 && res.Container != "" {
-		n := AddNCCL(pod, res.Container, dir)
-		res.NCCL = &n
+		buf.nccl = AddNCCL(pod, res.Container, dir)
+		res.NCCL = &buf.nccl
 	}
 	pod.Annotations[AnnotationSummary] = Summary(res)
 	return res, nil
@@ -184,7 +206,7 @@ func addResources(pod *corev1.Pod, resources []corev1.ResourceName) string {
 			continue
 		}
 		if c.Resources.Limits == nil {
-			c.Resources.Limits = corev1.ResourceList{}
+			c.Resources.Limits = make(corev1.ResourceList, len(resources))
 		}
 		c.Resources.Limits[r] = one.DeepCopy()
 	}

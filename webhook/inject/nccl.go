@@ -80,14 +80,24 @@ func AddNCCL(pod *corev1.Pod, container, dir string) NCCLResult {
 		res.Skipped = reason
 		return res
 	}
+	// What the pod gets is allocated at once: the volume's source and the
+	// UID entry's source share one allocation, the env entries another.
+	parts := &ncclParts{typ: corev1.HostPathDirectoryOrCreate, ref: corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.uid"}}
+	parts.hostPath = corev1.HostPathVolumeSource{Path: dir, Type: &parts.typ}
+	parts.uid = corev1.EnvVarSource{FieldRef: &parts.ref}
 	if !slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == NCCLVolume }) {
-		dirOrCreate := corev1.HostPathDirectoryOrCreate
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: NCCLVolume,
-			VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &dirOrCreate}}})
+			VolumeSource: corev1.VolumeSource{HostPath: &parts.hostPath}})
 	}
+	need := 0
+	for _, name := range [...]string{EnvPodUID, EnvConfFile, EnvSocketIfName} {
+		if !hasEnv(c, name) {
+			need++
+		}
+	}
+	c.Env = slices.Grow(c.Env, need)
 	if !hasEnv(c, EnvPodUID) {
-		c.Env = append(c.Env, corev1.EnvVar{Name: EnvPodUID,
-			ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.uid"}}})
+		c.Env = append(c.Env, corev1.EnvVar{Name: EnvPodUID, ValueFrom: &parts.uid})
 	}
 	if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == NCCLVolume }) {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: NCCLVolume, MountPath: NCCLMountPath,
@@ -101,6 +111,14 @@ func AddNCCL(pod *corev1.Pod, container, dir string) NCCLResult {
 	}
 	res.ConfFile = NCCLConfFile
 	return res
+}
+
+// ncclParts holds what AddNCCL points to from a pod, in one allocation.
+type ncclParts struct {
+	typ      corev1.HostPathType
+	hostPath corev1.HostPathVolumeSource
+	ref      corev1.ObjectFieldSelector
+	uid      corev1.EnvVarSource
 }
 
 // ncclConflict says why the pod's folder cannot be mounted as railnet
@@ -146,19 +164,26 @@ func envValue(c *corev1.Container, name string) string {
 	return ""
 }
 
-// ncclSummary is the NCCL part of the injection summary.
-func ncclSummary(r *NCCLResult) string {
+// writeNCCLSummary writes the NCCL part of the injection summary.
+func writeNCCLSummary(b *strings.Builder, r *NCCLResult) {
 	if r == nil {
-		return ""
+		return
 	}
-	var b strings.Builder
 	if r.ConfFile != "" {
-		b.WriteString("; NCCL conf file " + r.ConfFile)
+		b.WriteString("; NCCL conf file ")
+		b.WriteString(r.ConfFile)
 	} else if r.Skipped != "" {
-		b.WriteString("; no NCCL conf file: " + r.Skipped)
+		b.WriteString("; no NCCL conf file: ")
+		b.WriteString(r.Skipped)
 	}
 	if len(r.Kept) > 0 {
-		b.WriteString("; kept the container's own " + strings.Join(r.Kept, ", ") + " (the environment overrides railnet's NCCL conf file; remove them to use it)")
+		b.WriteString("; kept the container's own ")
+		for i, k := range r.Kept {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(k)
+		}
+		b.WriteString(" (the environment overrides railnet's NCCL conf file; remove them to use it)")
 	}
-	return b.String()
 }

@@ -21,6 +21,7 @@ func Summary(res *Result) string {
 		return ""
 	}
 	var b strings.Builder
+	b.Grow(summarySize(res))
 	b.WriteString("group ")
 	b.WriteString(res.Request.Value)
 	b.WriteString(" (")
@@ -56,6 +57,25 @@ func Summary(res *Result) string {
 		b.WriteString(" on container ")
 		b.WriteString(res.Container)
 	}
-	b.WriteString(ncclSummary(res.NCCL))
+	writeNCCLSummary(&b, res.NCCL)
 	return b.String()
+}
+
+// summarySize is at least the length of Summary(res) (its fixed words take
+// under 160 bytes), so its builder grows once.
+func summarySize(res *Result) int {
+	n := 160 + len(res.Request.Value) + len(res.Request.Key) + len(res.Container)
+	for _, r := range res.Networks {
+		n += len(r.Namespace) + len(r.Name) + 2
+	}
+	for _, r := range res.Resources {
+		n += len(r) + 1
+	}
+	if r := res.NCCL; r != nil {
+		n += len(r.ConfFile) + len(r.Skipped) + 96
+		for _, k := range r.Kept {
+			n += len(k) + 2
+		}
+	}
+	return n
 }

@@ -45,9 +45,21 @@ func TestSummary(t *testing.T) {
 				"spiderpool/gpu1-macvlan,spiderpool/gpu2-macvlan; 1 each of spidernet.io/gpu1rdma,spidernet.io/gpu2rdma on container trainer; NCCL conf file /run/railnet/nccl/nccl.conf"},
 		{"networks without RDMA", plain, "group plain (pod annotation cni.spidernet.io/network-resource-inject): networks spiderpool/gpu1-macvlan; no RDMA resource"},
 		{"nothing injected", nil, ""},
+		{"NCCL skipped, the container's own NCCL variables kept", &Result{Request: seed.Request, Networks: seed.Networks, Resources: seed.Resources,
+			Container: "main", NCCL: &NCCLResult{Skipped: "the pod has its own volume railnet-nccl; rename it", Kept: []string{"NCCL_IB_HCA", "NCCL_IB_GID_INDEX", EnvSocketIfName, EnvConfFile}}},
+			"group rdma-network (pod annotation cni.spidernet.io/rdma-resource-inject): networks " +
+				"spiderpool/gpu1-macvlan,spiderpool/gpu2-macvlan,spiderpool/gpu3-macvlan,spiderpool/gpu4-macvlan," +
+				"spiderpool/gpu5-macvlan,spiderpool/gpu6-macvlan,spiderpool/gpu7-macvlan,spiderpool/gpu8-macvlan; " +
+				"1 each of spidernet.io/gpu1rdma,spidernet.io/gpu2rdma,spidernet.io/gpu3rdma,spidernet.io/gpu4rdma," +
+				"spidernet.io/gpu5rdma,spidernet.io/gpu6rdma,spidernet.io/gpu7rdma,spidernet.io/gpu8rdma on container main; " +
+				"no NCCL conf file: the pod has its own volume railnet-nccl; rename it; kept the container's own NCCL_IB_HCA, NCCL_IB_GID_INDEX, NCCL_SOCKET_IFNAME, NCCL_CONF_FILE " +
+				"(the environment overrides railnet's NCCL conf file; remove them to use it)"},
 	} {
 		if got := Summary(tc.res); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+		if tc.res != nil && summarySize(tc.res) < len(tc.want) {
+			t.Errorf("%s: summarySize %d, shorter than the summary (%d bytes): its builder grows again", tc.name, summarySize(tc.res), len(tc.want))
 		}
 	}
 	// The same injection gives the same summary.

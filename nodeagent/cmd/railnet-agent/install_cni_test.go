@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/railnet/railnet/api/cmdline"
+	"github.com/railnet/railnet/api/restconfig"
 )
 
 func TestInstallCNI(t *testing.T) {
@@ -62,7 +62,7 @@ func TestDispatchHelpVersionKubeconfig(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	err := dispatch(context.Background(), []string{"--node-name=n1"})
-	if !errors.Is(err, cmdline.ErrNoKubeconfig) {
+	if !errors.Is(err, restconfig.ErrNoKubeconfig) {
 		t.Errorf("without a kubeconfig: %v", err)
 	}
 }

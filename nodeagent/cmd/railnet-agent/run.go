@@ -9,6 +9,7 @@ import (
 
 	"github.com/railnet/railnet/api/cmdline"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/api/restconfig"
 	"github.com/railnet/railnet/nodeagent/agent"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/ipam"
@@ -35,7 +36,7 @@ func dispatch(ctx context.Context, args []string) error {
 }
 
 func run(ctx context.Context, f *flags) error {
-	cfg, err := cmdline.RestConfig(f.kubeconfig)
+	cfg, err := restconfig.Load(f.kubeconfig)
 	if err != nil {
 		return err
 	}
