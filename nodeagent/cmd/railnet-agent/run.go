@@ -7,7 +7,6 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/railnet/railnet/api/cmdline"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/restconfig"
 	"github.com/railnet/railnet/nodeagent/agent"
