@@ -160,12 +160,14 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 	})
 }
 
-// readBody is io.ReadAll starting from the declared size (when known):
-// a review's body is read into one buffer, without io.ReadAll's growing
-// copies.
+// readBody reads r to its end. A body of known size up to smallBody (a
+// pod's review is a few KiB) is read into one buffer of that size, without
+// the growing copies of io.ReadAll; larger or unknown ones go through
+// io.ReadAll, whose allocations set the GC pace the budget was measured
+// with (DefaultBudgetBytes).
 func readBody(r io.Reader, size int64) ([]byte, error) {
-	if size < 0 || size > MaxBodyBytes {
-		size = 511 // io.ReadAll's start
+	if size < 0 || size > smallBody {
+		return io.ReadAll(r)
 	}
 	// One byte spare, so reading the end of the body grows nothing.
 	b := make([]byte, 0, size+1)
@@ -178,11 +180,14 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 			}
 			return b, err
 		}
-		if len(b) == cap(b) {
+		if len(b) == cap(b) { // longer than declared: let append grow it
 			b = append(b, 0)[:len(b)]
 		}
 	}
 }
+
+// smallBody bounds the bodies readBody reads into a buffer of their size.
+const smallBody = 64 << 10
 
 func httpError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
