@@ -137,71 +137,94 @@ func TestPodPatchApplies(t *testing.T) {
 			if tt.cfg != nil {
 				st.cfg = *tt.cfg
 			}
-			h := &Handler{Store: st}
-			req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: tt.ns}
-			req.Object.Raw = []byte(tt.pod)
-			resp := h.Mutate(context.Background(), req)
-			if !resp.Allowed {
-				t.Fatalf("refused: %s", resp.Result.Message)
-			}
-			var ops []patchOp
-			if len(resp.Patch) > 0 {
-				if err := json.Unmarshal(resp.Patch, &ops); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []string
-			for _, op := range ops {
-				got = append(got, op.Op+" "+op.Path)
-			}
-			if !reflect.DeepEqual(got, tt.wantOps) {
-				t.Errorf("ops =\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.wantOps, "\n  "))
-			}
-			if !strings.Contains(string(resp.Patch), tt.wantPatch) {
-				t.Errorf("patch %s\nlacks %s", resp.Patch, tt.wantPatch)
-			}
-			patched := []byte(tt.pod)
-			if len(resp.Patch) > 0 {
-				p, err := jsonpatchapply.DecodePatch(resp.Patch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if patched, err = p.Apply(patched); err != nil {
-					t.Fatalf("apply %s: %v", resp.Patch, err)
-				}
-			}
 			// The reference: the whole pod decoded and injected.
-			var want corev1.Pod
-			if err := json.Unmarshal([]byte(tt.pod), &want); err != nil {
-				t.Fatal(err)
-			}
+			want := decodePod(t, tt.pod)
 			want.Namespace = tt.ns
-			if _, err := inject.Pod(&want, st.nsAnn[tt.ns], st.cfg, st.configs); err != nil {
+			if _, err := inject.Pod(want, st.nsAnn[tt.ns], st.cfg, st.configs); err != nil {
 				t.Fatal(err)
 			}
 			want.Namespace = ""
-			var gotPod corev1.Pod
-			if err := json.Unmarshal(patched, &gotPod); err != nil {
-				t.Fatal(err)
+			patch, got := checkPodPatch(t, &Handler{Store: st}, tt.ns, tt.pod, tt.wantOps, want)
+			if !strings.Contains(string(patch), tt.wantPatch) {
+				t.Errorf("patch %s\nlacks %s", patch, tt.wantPatch)
 			}
-			if s := gotPod.Annotations[inject.AnnotationSummary]; !strings.Contains(s, tt.wantSummary) {
+			if s := got.Annotations[inject.AnnotationSummary]; !strings.Contains(s, tt.wantSummary) {
 				t.Errorf("summary %q\nlacks %q", s, tt.wantSummary)
-			}
-			if !reflect.DeepEqual(canonical(t, &gotPod), canonical(t, &want)) {
-				t.Errorf("patched pod =\n%s\nwant\n%s", canonical(t, &gotPod), canonical(t, &want))
-			}
-			// Members injection does not own survive untouched.
-			if strings.Contains(tt.pod, `"image":"i"`) && !strings.Contains(string(patched), `"image":"i"`) {
-				t.Errorf("image lost: %s", patched)
-			}
-			if strings.Contains(tt.pod, `"emptyDir":{}`) && !strings.Contains(string(patched), `"emptyDir":{}`) {
-				t.Errorf("volume source lost: %s", patched)
-			}
-			if strings.Contains(tt.pod, `"labels":{"a":"b"}`) && !strings.Contains(string(patched), `"labels":{"a":"b"}`) {
-				t.Errorf("labels lost: %s", patched)
 			}
 		})
 	}
+}
+
+// checkPodPatch sends pod (JSON) in namespace ns through h's mutating
+// webhook and checks the answer: allowed, with operations wantOps (op and
+// path, in order); the patch applied to pod the way the apiserver does
+// gives want (compared as JSON), and keeps the members of pod injection
+// does not own (image, volume sources, labels). It returns the patch and
+// the patched pod.
+func checkPodPatch(t *testing.T, h *Handler, ns, pod string, wantOps []string, want *corev1.Pod) ([]byte, *corev1.Pod) {
+	t.Helper()
+	resp := mutatePod(h, ns, pod)
+	if !resp.Allowed {
+		t.Fatalf("refused: %s", resp.Result.Message)
+	}
+	var ops []patchOp
+	if len(resp.Patch) > 0 {
+		if err := json.Unmarshal(resp.Patch, &ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var gotOps []string
+	for _, op := range ops {
+		gotOps = append(gotOps, op.Op+" "+op.Path)
+	}
+	if !reflect.DeepEqual(gotOps, wantOps) {
+		t.Errorf("ops =\n  %s\nwant\n  %s", strings.Join(gotOps, "\n  "), strings.Join(wantOps, "\n  "))
+	}
+	patched := applyJSONPatch(t, []byte(pod), resp.Patch)
+	got := decodePod(t, string(patched))
+	if !reflect.DeepEqual(canonical(t, got), canonical(t, want)) {
+		t.Errorf("patched pod =\n%s\nwant\n%s", canonical(t, got), canonical(t, want))
+	}
+	for _, member := range []string{`"image":"i"`, `"emptyDir":{}`, `"labels":{"a":"b"}`} {
+		if strings.Contains(pod, member) && !strings.Contains(string(patched), member) {
+			t.Errorf("%s lost: %s", member, patched)
+		}
+	}
+	return resp.Patch, got
+}
+
+// mutatePod sends pod (JSON) in namespace ns through h's mutating webhook.
+func mutatePod(h *Handler, ns, pod string) *admissionv1.AdmissionResponse {
+	req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: ns}
+	req.Object.Raw = []byte(pod)
+	return h.Mutate(context.Background(), req)
+}
+
+// applyJSONPatch applies patch (none when empty) to doc with a real
+// JSON-patch library, as the apiserver does.
+func applyJSONPatch(t testing.TB, doc, patch []byte) []byte {
+	t.Helper()
+	if len(patch) == 0 {
+		return doc
+	}
+	p, err := jsonpatchapply.DecodePatch(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Apply(doc)
+	if err != nil {
+		t.Fatalf("apply %s: %v", patch, err)
+	}
+	return out
+}
+
+func decodePod(t testing.TB, raw string) *corev1.Pod {
+	t.Helper()
+	var pod corev1.Pod
+	if err := json.Unmarshal([]byte(raw), &pod); err != nil {
+		t.Fatal(err)
+	}
+	return &pod
 }
 
 // TestPodPatchOps covers what injection never does today but the patch
@@ -371,73 +394,29 @@ func TestPodPatchDRA(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := draStore()
-			h := &Handler{Store: st}
-			req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: tt.ns}
-			req.Object.Raw = []byte(tt.pod)
-			resp := h.Mutate(context.Background(), req)
-			if !resp.Allowed {
-				t.Fatalf("refused: %s", resp.Result.Message)
-			}
-			var ops []patchOp
-			if len(resp.Patch) > 0 {
-				if err := json.Unmarshal(resp.Patch, &ops); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []string
-			for _, op := range ops {
-				got = append(got, op.Op+" "+op.Path)
-			}
-			if !reflect.DeepEqual(got, tt.wantOps) {
-				t.Errorf("ops =\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.wantOps, "\n  "))
-			}
-			patched := []byte(tt.pod)
-			if len(resp.Patch) > 0 {
-				p, err := jsonpatchapply.DecodePatch(resp.Patch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if patched, err = p.Apply(patched); err != nil {
-					t.Fatalf("apply %s: %v", resp.Patch, err)
-				}
-			}
-			// The reference: the whole pod decoded and planned.
-			var want corev1.Pod
-			if err := json.Unmarshal([]byte(tt.pod), &want); err != nil {
-				t.Fatal(err)
-			}
+			// The reference: the whole pod decoded and planned; a pod of
+			// a namespace-wide group without GPUs stays as it is.
+			want := decodePod(t, tt.pod)
 			want.Namespace = tt.ns
 			ir, _ := injectgroup.Lookup(want.Annotations, st.nsAnn[tt.ns])
-			g, err := drainject.Resolve(ir, st.configs, drainject.PodRef(&want))
+			g, err := drainject.Resolve(ir, st.configs, drainject.PodRef(want))
 			if err != nil || g == nil {
 				t.Fatalf("Resolve = %v, %v", g, err)
 			}
-			if tt.wantOps == nil && drainject.GPUs(&want, drainject.GPUResource) == 0 {
-				if string(patched) != tt.pod {
-					t.Errorf("GPU-less pod patched: %s", patched)
+			if !ir.FromNamespace || drainject.GPUs(want, drainject.GPUResource) > 0 {
+				out, tpl, changed, err := drainject.Plan(want, g.Name, drainject.Options{GPUResource: drainject.GPUResource, Network: g.Network()})
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
+				if changed {
+					out.Annotations[inject.AnnotationSummary] = drainject.Summary(ir, tpl, drainject.GPUs(want, drainject.GPUResource), g.Network())
+				}
+				want = out
 			}
-			out, tpl, changed, err := drainject.Plan(&want, g.Name, drainject.Options{GPUResource: drainject.GPUResource, Network: g.Network()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if changed {
-				out.Annotations[inject.AnnotationSummary] = drainject.Summary(ir, tpl, drainject.GPUs(&want, drainject.GPUResource), g.Network())
-			}
-			out.Namespace = ""
-			var gotPod corev1.Pod
-			if err := json.Unmarshal(patched, &gotPod); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(canonical(t, &gotPod), canonical(t, out)) {
-				t.Errorf("patched pod =\n%s\nwant\n%s", canonical(t, &gotPod), canonical(t, out))
-			}
-			if tt.wantSummary != "" && gotPod.Annotations[inject.AnnotationSummary] != tt.wantSummary {
-				t.Errorf("summary %q, want %q", gotPod.Annotations[inject.AnnotationSummary], tt.wantSummary)
-			}
-			if strings.Contains(tt.pod, `"image":"i"`) && !strings.Contains(string(patched), `"image":"i"`) {
-				t.Errorf("image lost: %s", patched)
+			want.Namespace = ""
+			_, got := checkPodPatch(t, &Handler{Store: st}, tt.ns, tt.pod, tt.wantOps, want)
+			if tt.wantSummary != "" && got.Annotations[inject.AnnotationSummary] != tt.wantSummary {
+				t.Errorf("summary %q, want %q", got.Annotations[inject.AnnotationSummary], tt.wantSummary)
 			}
 		})
 	}
@@ -469,14 +448,7 @@ func TestPodPatchClaimOps(t *testing.T) {
 	if string(patch) != want {
 		t.Errorf("patch =\n%s\nwant\n%s", patch, want)
 	}
-	p, err := jsonpatchapply.DecodePatch(patch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	applied, err := p.Apply([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	applied := applyJSONPatch(t, []byte(src), patch)
 	wantPod := `{"spec":{"containers":[{"name":"a","resources":{"claims":[{"name":"x"}]}},{"name":"b","resources":{"limits":{"cpu":"1"},"claims":[{"name":"x"}]}},{"name":"c","resources":{"limits":{"cpu":"2"},"claims":[{"name":"x"}]}}]}}`
 	if string(applied) != wantPod {
 		t.Errorf("applied =\n%s\nwant\n%s", applied, wantPod)
@@ -489,9 +461,7 @@ func TestPodPatchClaimOps(t *testing.T) {
 func TestDevicePluginPatchUnchangedByDRAGroups(t *testing.T) {
 	pod := `{"metadata":{"generateName":"rdma-tools-","annotations":{"cni.spidernet.io/rdma-resource-inject":"rdma-network"}},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"2"}}}]}}`
 	mutate := func(st *memStore) []byte {
-		req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: "default"}
-		req.Object.Raw = []byte(pod)
-		resp := (&Handler{Store: st}).Mutate(context.Background(), req)
+		resp := mutatePod(&Handler{Store: st}, "default", pod)
 		if !resp.Allowed || len(resp.Patch) == 0 {
 			t.Fatalf("allowed %v, patch %s", resp.Allowed, resp.Patch)
 		}
@@ -564,10 +534,7 @@ func TestMutatePodDRARefusals(t *testing.T) {
 				tt.store(st)
 			}
 			rec := newCountRecorder()
-			h := &Handler{Store: st, Metrics: rec}
-			req := &admissionv1.AdmissionRequest{UID: types.UID("u"), Kind: podKind, Operation: admissionv1.Create, Namespace: "train"}
-			req.Object.Raw = []byte(tt.pod)
-			resp := h.Mutate(context.Background(), req)
+			resp := mutatePod(&Handler{Store: st, Metrics: rec}, "train", tt.pod)
 			if resp.Allowed {
 				t.Fatalf("allowed with patch %s", resp.Patch)
 			}

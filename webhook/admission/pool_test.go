@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,7 +29,7 @@ spec:
     - 172.16.11.1-172.16.11.200
 `
 
-func seedPool(t *testing.T) *spiderv2beta1.SpiderIPPool {
+func seedPool(t testing.TB) *spiderv2beta1.SpiderIPPool {
 	t.Helper()
 	var p spiderv2beta1.SpiderIPPool
 	if err := yaml.Unmarshal([]byte(seedPoolYAML), &p); err != nil {
@@ -88,19 +87,7 @@ func applyPatch(t testing.TB, pod *corev1.Pod, patch []byte) *corev1.Pod {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := jsonpatchapply.DecodePatch(patch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Apply(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got corev1.Pod
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
-	return &got
+	return decodePod(t, string(applyJSONPatch(t, raw, patch)))
 }
 
 // The seed's pools as written (172.16.1N.0/16, every one the network

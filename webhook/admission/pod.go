@@ -1,0 +1,108 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+
+	"github.com/railnet/railnet/api/injectgroup"
+	"github.com/railnet/railnet/webhook/drainject"
+	"github.com/railnet/railnet/webhook/inject"
+)
+
+// pods injects pods of an inject group (webhook/inject; webhook/drainject
+// in DRA mode).
+type pods struct{ h *Handler }
+
+// Leaves reports whether Default leaves a pod with these annotations in
+// namespace as it is: the configuration does not inject there, or neither
+// the pod nor its namespace names an inject group. It costs the
+// configuration and, when the pod names no group itself, its namespace's
+// annotations: two cache reads.
+func (p pods) Leaves(ctx context.Context, namespace string, annotations map[string]string) (bool, error) {
+	_, _, _, ok, err := p.ask(ctx, namespace, annotations)
+	return !ok, err
+}
+
+// Default injects the group pod or its namespace asks for, if the
+// configuration injects there.
+func (p pods) Default(ctx context.Context, pod *corev1.Pod) (mutation, error) {
+	cfg, ir, nsAnn, ok, err := p.ask(ctx, pod.Namespace, pod.Annotations)
+	if err != nil || !ok {
+		return mutation{}, err
+	}
+	configs, err := p.h.Store.MultusConfigs(ctx)
+	if err != nil {
+		return mutation{}, storeFailed(err)
+	}
+	// DRA mode only where some SpiderMultusConfig carries a mode: the
+	// device-plugin path pays one map lookup per config for it.
+	if slices.ContainsFunc(configs, drainject.HasMode) {
+		g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
+		if err != nil {
+			return mutation{}, injectRefusal(err)
+		}
+		if g != nil {
+			return p.defaultDRA(ctx, pod, ir, g, configs)
+		}
+	}
+	res, err := inject.Pod(pod, nsAnn, cfg, configs)
+	if err != nil {
+		return mutation{}, injectRefusal(err)
+	}
+	if res == nil {
+		return mutation{}, nil
+	}
+	if log := klog.FromContext(ctx).V(2); log.Enabled() {
+		log.Info("pod injected", "namespace", pod.Namespace, "pod", podName(pod),
+			"group", res.Request.Value, "networks", len(res.Networks), "resources", len(res.Resources), "container", res.Container)
+	}
+	return mutation{Changed: true, Injected: res.Request.Value}, nil
+}
+
+// ask returns the configuration and the inject group a pod in namespace
+// with annotations asks for (injectgroup.Ask), with its namespace's
+// annotations when they were read; ok is false when it asks for none
+// that the configuration injects.
+func (p pods) ask(ctx context.Context, namespace string, annotations map[string]string) (
+	cfg inject.Config, ir injectgroup.Request, nsAnn map[string]string, ok bool, err error) {
+	if cfg, err = p.h.Store.InjectConfig(ctx); err != nil {
+		return cfg, ir, nil, false, storeFailed(err)
+	}
+	ir, ok = injectgroup.Ask(namespace, annotations, func() map[string]string {
+		nsAnn, err = p.h.Store.NamespaceAnnotations(ctx, namespace)
+		return nsAnn
+	}, cfg)
+	if err != nil {
+		return cfg, ir, nil, false, storeFailed(err)
+	}
+	return cfg, ir, nsAnn, ok, nil
+}
+
+// injectRefusal refuses with a *inject.Refusal's reason (403); any other
+// error is an internal failure of injection.
+func injectRefusal(err error) error {
+	var r *inject.Refusal
+	if errors.As(err, &r) {
+		return forbidden(r.Reason, r)
+	}
+	return &refusal{reason: "inject-failed", code: http.StatusInternalServerError, err: err}
+}
+
+// storeFailed refuses what the cluster state could not be read for.
+func storeFailed(err error) error {
+	return &refusal{reason: ReasonStore, code: http.StatusInternalServerError,
+		err: fmt.Errorf("railnet webhook cannot read the cluster state (%w); retry shortly", err)}
+}
+
+func podName(p *corev1.Pod) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.GenerateName
+}
