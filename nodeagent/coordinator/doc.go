@@ -5,7 +5,12 @@
 // checks run before an interface is handed to the pod: address conflict
 // (IPv4: an RFC 5227 ARP probe; IPv6: the kernel's duplicate address
 // detection, waited for) and gateway reachable (ARP; IPv6: a neighbor
-// solicitation through github.com/mdlayher/ndp). The policy is plain data
+// solicitation). The packets are github.com/mdlayher/arp's and
+// github.com/mdlayher/ndp's: both libraries build and parse the messages and
+// own their sockets (a packet socket and an ICMPv6 one, deadlines on Go's
+// poller), so the package keeps only the probe loops and what counts as an
+// answer; arp needs the interface to hold an IPv4 address, which the main
+// plugin has put there before the coordinator runs. The policy is plain data
 // and plain functions: FromResult reads what IPAM gave the interface, Plan
 // turns it into a Layout, ChecksOf reads which checks run and Checks.Run
 // runs them with their refusal texts. SetUp brings the interface up, and
