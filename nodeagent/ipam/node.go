@@ -21,6 +21,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/nodeagent/ipam/alloc"
+	"github.com/railnet/railnet/nodeagent/ipam/collect"
+	"github.com/railnet/railnet/nodeagent/ipam/poolstatus"
+	"github.com/railnet/railnet/nodeagent/ipam/service"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
@@ -66,12 +70,12 @@ func (n *NodeService) Run(ctx context.Context) error {
 	if !c.WaitForCacheSync(ctx) {
 		return fmt.Errorf("IPAM cache did not sync")
 	}
-	alloc := &Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics}
+	allocator := &alloc.Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics}
 	grace := n.GCGrace
 	if grace == 0 {
 		grace = 5 * time.Minute
 	}
-	svc := &Service{Socket: n.Socket, Allocator: alloc, NCCL: n.NCCL}
+	svc := &service.Service{Socket: n.Socket, Allocator: allocator, NCCL: n.NCCL}
 	if n.NCCL != nil {
 		kube, err := kubernetes.NewForConfig(n.Config)
 		if err != nil {
@@ -90,10 +94,10 @@ func (n *NodeService) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return svc.Run(ctx) })
 	g.Go(func() error {
-		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}).Run(ctx)
+		return (&collect.Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}).Run(ctx)
 	})
 	if n.LeaseNamespace != "" {
-		cluster := &Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}
+		cluster := &collect.Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}
 		g.Go(func() error { return n.lead(ctx, cl, cluster) })
 	}
 	return g.Wait()
@@ -101,7 +105,7 @@ func (n *NodeService) Run(ctx context.Context) error {
 
 // lead keeps pool counters and runs the cluster's collector while this
 // agent holds the Lease.
-func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *Collector) error {
+func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *collect.Collector) error {
 	kube, err := kubernetes.NewForConfig(n.Config)
 	if err != nil {
 		return err
@@ -119,7 +123,7 @@ func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *Colle
 			OnStartedLeading: func(ctx context.Context) {
 				klog.FromContext(ctx).Info("keeping SpiderIPPool counters and collecting the cluster's leaked addresses", "node", n.Node)
 				go func() { _ = cluster.Run(ctx) }()
-				_ = (&PoolStatus{Client: cl, Metrics: n.Metrics}).Run(ctx)
+				_ = (&poolstatus.Reconciler{Client: cl, Metrics: n.Metrics}).Run(ctx)
 			},
 			OnStoppedLeading: func() {},
 		},

@@ -1,4 +1,4 @@
-package ipam
+package poolstatus
 
 import (
 	"context"
@@ -16,11 +16,11 @@ import (
 	"github.com/railnet/railnet/nodeagent/metrics"
 )
 
-// PoolStatus keeps each SpiderIPPool's totalIPCount and allocatedIPCount
+// Reconciler keeps each SpiderIPPool's totalIPCount and allocatedIPCount
 // equal to its usable addresses and its IPAllocations. It only writes when a
 // count changed; the counts are derived, so a conflict just waits for the
 // next pass.
-type PoolStatus struct {
+type Reconciler struct {
 	Client   client.Client
 	Interval time.Duration
 	// Metrics exports each pool's capacity and use while this agent keeps
@@ -29,7 +29,7 @@ type PoolStatus struct {
 }
 
 // Run syncs every Interval until ctx ends.
-func (p *PoolStatus) Run(ctx context.Context) error {
+func (p *Reconciler) Run(ctx context.Context) error {
 	interval := p.Interval
 	if interval == 0 {
 		interval = 5 * time.Second
@@ -44,7 +44,7 @@ func (p *PoolStatus) Run(ctx context.Context) error {
 }
 
 // Sync runs one pass.
-func (p *PoolStatus) Sync(ctx context.Context) error {
+func (p *Reconciler) Sync(ctx context.Context) error {
 	var pools spiderv2beta1.SpiderIPPoolList
 	if err := p.Client.List(ctx, &pools); err != nil {
 		return fmt.Errorf("list SpiderIPPools: %w", err)

@@ -1,4 +1,4 @@
-package ipam
+package service
 
 import (
 	"context"
@@ -14,13 +14,11 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/nodeagent/ipam/alloc"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
-
-// DefaultSocket is where the agent serves IPAM and railnet-ipam looks for it.
-const DefaultSocket = ipamwire.DefaultSocket
 
 // Wire types of the IPAM socket, defined in ipamwire.
 type (
@@ -33,7 +31,7 @@ type (
 // Service serves the allocator on a unix socket that only root can reach.
 type Service struct {
 	Socket    string
-	Allocator *Allocator
+	Allocator *alloc.Allocator
 	// ReadTimeout bounds reading a request (default 10 s): a client that
 	// stalls is cut off rather than holding a connection.
 	ReadTimeout time.Duration
@@ -49,7 +47,7 @@ type Service struct {
 func (s *Service) Run(ctx context.Context) error {
 	sock := s.Socket
 	if sock == "" {
-		sock = DefaultSocket
+		sock = ipamwire.DefaultSocket
 	}
 	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 		return err
@@ -101,7 +99,7 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+ipamwire.PathAllocate, func(w http.ResponseWriter, r *http.Request) {
-		var req Request
+		var req ipamwire.Request
 		if !decode(w, r, &req) {
 			if s.Allocator != nil {
 				s.Allocator.Metrics.Failed(metrics.FailureBadRequest)
@@ -111,7 +109,7 @@ func (s *Service) Handler() http.Handler {
 		addrs, err := s.Allocator.Allocate(r.Context(), req)
 		if err != nil {
 			status := http.StatusInternalServerError
-			var ex *ExhaustedError
+			var ex *alloc.ExhaustedError
 			if errors.As(err, &ex) {
 				status = http.StatusConflict
 			}
