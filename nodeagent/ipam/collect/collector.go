@@ -7,12 +7,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/metrics"
+	"github.com/railnet/railnet/nodeagent/periodic"
 )
 
 // Collector releases the node's allocations whose pod is gone: deleted,
@@ -36,19 +35,9 @@ type Collector struct {
 	Metrics *metrics.IPAM
 }
 
-// Run collects every Interval until ctx ends.
+// Run collects every Interval (default a minute) until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
-	interval := c.Interval
-	if interval == 0 {
-		interval = time.Minute
-	}
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		if released, err := c.Collect(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "IPAM garbage collection")
-		} else if len(released) > 0 {
-			klog.FromContext(ctx).Info("released addresses of gone pods", "allocations", released)
-		}
-	}, interval)
+	periodic.Every(ctx, c.Interval, "IPAM garbage collection", c.Collect)
 	return nil
 }
 

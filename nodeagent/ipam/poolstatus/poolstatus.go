@@ -1,19 +1,19 @@
 package poolstatus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/ippool"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/metrics"
+	"github.com/railnet/railnet/nodeagent/periodic"
 )
 
 // Reconciler keeps each SpiderIPPool's totalIPCount and allocatedIPCount
@@ -28,17 +28,11 @@ type Reconciler struct {
 	Metrics *metrics.IPAM
 }
 
-// Run syncs every Interval until ctx ends.
+// Run syncs every Interval (default 5s) until ctx ends.
 func (p *Reconciler) Run(ctx context.Context) error {
-	interval := p.Interval
-	if interval == 0 {
-		interval = 5 * time.Second
-	}
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		if err := p.Sync(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "pool status")
-		}
-	}, interval)
+	periodic.Every(ctx, cmp.Or(p.Interval, 5*time.Second), "SpiderIPPool counters", func(ctx context.Context) ([]string, error) {
+		return nil, p.Sync(ctx)
+	})
 	p.Metrics.SetPools(nil) // another agent keeps the counters now
 	return nil
 }
