@@ -114,12 +114,19 @@ func (c *Collector) podGone(ctx context.Context, a *railnetv1.IPAllocation) (boo
 	pod := &corev1.Pod{}
 	err := c.Reader.Get(ctx, client.ObjectKey{Namespace: a.Spec.PodNamespace, Name: a.Spec.PodName}, pod)
 	if apierrors.IsNotFound(err) {
-		return true, nil
+		return gone(a, nil), nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("read pod %s/%s of IPAllocation %s: %w", a.Spec.PodNamespace, a.Spec.PodName, a.Name, err)
 	}
-	return string(pod.UID) != a.Spec.PodUID ||
+	return gone(a, pod), nil
+}
+
+// gone reports whether the pod of allocation a is gone, given the pod of
+// its namespace and name (nil when there is none): deleted, replaced by a
+// pod of the same name (another UID), finished, or bound to another node.
+func gone(a *railnetv1.IPAllocation, pod *corev1.Pod) bool {
+	return pod == nil || string(pod.UID) != a.Spec.PodUID ||
 		pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed ||
-		(pod.Spec.NodeName != "" && pod.Spec.NodeName != a.Spec.Node), nil
+		(pod.Spec.NodeName != "" && pod.Spec.NodeName != a.Spec.Node)
 }
