@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -67,72 +68,147 @@ func FromResult(ifName string, prev *current.Result) ([]Address, []Route, error)
 const dadWait = 5 * time.Second
 
 // Run runs the checks of each address of interface ifName, in the pod's
-// namespace with the interface up (they send from it): first that no other station holds it
-// (IPv4: an ARP probe; IPv6: the kernel's duplicate address detection), then
-// that its gateway answers (ARP; IPv6: a neighbor solicitation). A refusal
-// names the interface, the address and the gateway, and says what to do.
+// namespace with the interface up (they send from it): first that no other
+// station holds it (IPv4: an ARP probe; IPv6: the kernel's duplicate address
+// detection), then that its gateway answers (ARP; IPv6: a neighbor
+// solicitation). A refusal names the interface, the address and the
+// gateway, and says what to do. Which probes run is probes' decision and what
+// their outcome means is verdict's; Run only sends them.
 func (c Checks) Run(ifName string, addrs []Address) error {
-	if !c.IPConflict && !c.Gateway {
-		return nil
-	}
-	for _, a := range addrs {
-		var err error
-		if a.IP.Addr().Is4() {
-			err = c.run4(ifName, a.IP.Addr(), a.Gateway)
-		} else {
-			err = c.run6(ifName, a.IP.Addr(), a.Gateway)
-		}
+	for _, p := range c.probes(ifName, addrs) {
+		o, err := p.send()
 		if err != nil {
+			return err
+		}
+		if err := p.verdict(o); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c Checks) run4(ifName string, ip, gw netip.Addr) error {
-	if c.IPConflict {
-		conflictWait := max(c.Timeout/5, 100*time.Millisecond)
-		hw, found, err := Probe(ifName, netip.IPv4Unspecified(), ip, conflictWait, conflictWait/3)
-		if err != nil {
-			return fmt.Errorf("railnet-coordinator: %s: probe %s for a conflict: %w", ifName, ip, err)
+// probeKind is what a probe asks the rail.
+type probeKind int
+
+// The probes of the checks.
+const (
+	// probeConflict4 is an RFC 5227 ARP probe (sender 0.0.0.0) for the address.
+	probeConflict4 probeKind = iota
+	// probeGateway4 is an ARP request from the address for the gateway.
+	probeGateway4
+	// probeDAD waits for the kernel's duplicate address detection of the
+	// IPv6 address.
+	probeDAD
+	// probeGateway6 is a neighbor solicitation from the address for the
+	// gateway.
+	probeGateway6
+)
+
+// probe is one probe of the checks, with its bounds.
+type probe struct {
+	Kind   probeKind
+	IfName string
+	// IP is the interface's address and Gateway its gateway (refusals name
+	// both; invalid when the pool has none).
+	IP, Gateway netip.Addr
+	// Timeout bounds the probe; Interval is the time between its requests.
+	Timeout, Interval time.Duration
+}
+
+// outcome is what a probe found: for an ARP or NDP probe whether a station
+// answered, and which; for probeDAD whether the kernel found a duplicate.
+type outcome struct {
+	Found   bool
+	Station net.HardwareAddr
+}
+
+// probes lists the probes the checks send for the addresses of interface
+// ifName, in order: per address, the conflict check, then the gateway
+// check (none without a gateway). An IPv6 address always waits for the
+// kernel's verdict when any check is on: a duplicate is unusable, and the
+// gateway check can only send from an address that has passed detection.
+func (c Checks) probes(ifName string, addrs []Address) []probe {
+	if !c.IPConflict && !c.Gateway {
+		return nil
+	}
+	var out []probe
+	for _, a := range addrs {
+		ip := a.IP.Addr()
+		p := probe{IfName: ifName, IP: ip, Gateway: a.Gateway}
+		if ip.Is4() {
+			if c.IPConflict {
+				wait := max(c.Timeout/5, 100*time.Millisecond)
+				p.Kind, p.Timeout, p.Interval = probeConflict4, wait, wait/3
+				out = append(out, p)
+			}
+			if c.Gateway && a.Gateway.IsValid() {
+				p.Kind, p.Timeout, p.Interval = probeGateway4, c.Timeout, c.Timeout/5
+				out = append(out, p)
+			}
+			continue
 		}
-		if found {
-			return addressTaken(ifName, ip, gw, hw.String()+" on the rail")
+		p.Kind, p.Timeout, p.Interval = probeDAD, max(c.Timeout, dadWait), 0
+		out = append(out, p)
+		if c.Gateway && a.Gateway.IsValid() {
+			p.Kind, p.Timeout, p.Interval = probeGateway6, c.Timeout, c.Timeout/5
+			out = append(out, p)
 		}
 	}
-	if c.Gateway && gw.IsValid() {
-		_, found, err := Probe(ifName, ip, gw, c.Timeout, c.Timeout/5)
-		if err != nil {
-			return fmt.Errorf("railnet-coordinator: %s: probe gateway %s from %s: %w", ifName, gw, ip, err)
+	return out
+}
+
+// verdict is the refusal an outcome of the probe calls for, nil when the
+// probe passes.
+func (p probe) verdict(o outcome) error {
+	switch p.Kind {
+	case probeConflict4:
+		if o.Found {
+			return addressTaken(p.IfName, p.IP, p.Gateway, o.Station.String()+" on the rail")
 		}
-		if !found {
-			return gatewaySilent(ifName, gw, ip, "ARP", c.Timeout)
+	case probeGateway4:
+		if !o.Found {
+			return gatewaySilent(p.IfName, p.Gateway, p.IP, "ARP", p.Timeout)
+		}
+	case probeDAD:
+		if o.Found {
+			return addressTaken(p.IfName, p.IP, p.Gateway, "another station on the rail (IPv6 duplicate address detection failed)")
+		}
+	case probeGateway6:
+		if !o.Found {
+			return gatewaySilent(p.IfName, p.Gateway, p.IP, "a neighbor solicitation", p.Timeout)
 		}
 	}
 	return nil
 }
 
-// run6 waits for the kernel's verdict on the address in any case: a
-// duplicate is unusable, and the gateway check can only send from an
-// address that has passed detection.
-func (c Checks) run6(ifName string, ip, gw netip.Addr) error {
-	conflict, err := WaitDAD(ifName, ip, max(c.Timeout, dadWait))
-	if err != nil {
-		return fmt.Errorf("railnet-coordinator: %s: %w", ifName, err)
-	}
-	if conflict {
-		return addressTaken(ifName, ip, gw, "another station on the rail (IPv6 duplicate address detection failed)")
-	}
-	if c.Gateway && gw.IsValid() {
-		_, found, err := Solicit(ifName, ip, gw, c.Timeout, c.Timeout/5)
+// send sends the probe out of the interface in the current network
+// namespace and waits for its outcome.
+func (p probe) send() (outcome, error) {
+	var o outcome
+	var err error
+	switch p.Kind {
+	case probeConflict4:
+		o.Station, o.Found, err = Probe(p.IfName, netip.IPv4Unspecified(), p.IP, p.Timeout, p.Interval)
 		if err != nil {
-			return fmt.Errorf("railnet-coordinator: %s: solicit gateway %s from %s: %w", ifName, gw, ip, err)
+			err = fmt.Errorf("railnet-coordinator: %s: probe %s for a conflict: %w", p.IfName, p.IP, err)
 		}
-		if !found {
-			return gatewaySilent(ifName, gw, ip, "a neighbor solicitation", c.Timeout)
+	case probeGateway4:
+		o.Station, o.Found, err = Probe(p.IfName, p.IP, p.Gateway, p.Timeout, p.Interval)
+		if err != nil {
+			err = fmt.Errorf("railnet-coordinator: %s: probe gateway %s from %s: %w", p.IfName, p.Gateway, p.IP, err)
+		}
+	case probeDAD:
+		o.Found, err = WaitDAD(p.IfName, p.IP, p.Timeout)
+		if err != nil {
+			err = fmt.Errorf("railnet-coordinator: %s: %w", p.IfName, err)
+		}
+	case probeGateway6:
+		o.Station, o.Found, err = Solicit(p.IfName, p.IP, p.Gateway, p.Timeout, p.Interval)
+		if err != nil {
+			err = fmt.Errorf("railnet-coordinator: %s: solicit gateway %s from %s: %w", p.IfName, p.Gateway, p.IP, err)
 		}
 	}
-	return nil
+	return o, err
 }
 
 // addressTaken is the refusal of an interface whose address holder holds.

@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -172,39 +171,5 @@ func TestPlan(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestARPRoundTripAndAnswers(t *testing.T) {
-	own := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	other := net.HardwareAddr{2, 0, 0, 0, 0, 2}
-	target := netip.MustParseAddr("172.16.11.10")
-	p := arpPacket{Op: arpRequest, SenderHW: own, SenderIP: netip.IPv4Unspecified(), TargetHW: make(net.HardwareAddr, 6), TargetIP: target}
-	got, ok := parseARP(p.marshal())
-	if !ok || got.Op != arpRequest || got.SenderHW.String() != own.String() || got.SenderIP != p.SenderIP || got.TargetIP != target {
-		t.Fatalf("round trip: %+v %v", got, ok)
-	}
-	if _, ok := parseARP(p.marshal()[:27]); ok {
-		t.Fatal("a short packet parsed")
-	}
-	bad := p.marshal()
-	bad[3] = 0xdd // IPv6 protocol type
-	if _, ok := parseARP(bad); ok {
-		t.Fatal("a non-IPv4 ARP packet parsed")
-	}
-	for _, tc := range []struct {
-		name string
-		p    arpPacket
-		want bool
-	}{
-		{"reply from the target", arpPacket{Op: arpReply, SenderHW: other, SenderIP: target}, true},
-		{"another station probing or announcing it", arpPacket{Op: arpRequest, SenderHW: other, SenderIP: target}, true},
-		{"our own request looped back", arpPacket{Op: arpRequest, SenderHW: own, SenderIP: target}, false},
-		{"reply about another address", arpPacket{Op: arpReply, SenderHW: other, SenderIP: netip.MustParseAddr("172.16.11.11")}, false},
-		{"unknown operation", arpPacket{Op: 9, SenderHW: other, SenderIP: target}, false},
-	} {
-		if got := answers(tc.p, target, own); got != tc.want {
-			t.Errorf("%s: answers = %v, want %v", tc.name, got, tc.want)
-		}
 	}
 }

@@ -1,11 +1,7 @@
-// Package ipam allocates pod addresses from SpiderIPPools. Each allocated
-// address is one IPAllocation object named after pool and address, so the API
-// server refusing a second object of that name is what makes an address
-// unique; no shared pool object is read, modified and written on the
-// allocation path (Kubernetes' ServiceCIDR allocator works the same way).
-//
-// The package holds the allocator, the node agent's IPAM service that the
-// railnet-ipam CNI plugin calls over a unix socket, the garbage collector of
-// allocations whose pod is gone, and the reconciler of the pools'
-// totalIPCount/allocatedIPCount.
+// Package ipam assembles the node agent's IPAM from its four rooms and runs
+// them: the allocator (alloc), the socket service the railnet-ipam CNI
+// plugin calls (service), the collector of allocations whose pod is gone
+// (collect) and, on the one agent holding the Lease, the reconciler of the
+// pools' counters (poolstatus). It also wires the pods' NCCL conf files
+// (package nccl) to the API server: their collector and the pod warnings.
 package ipam

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -21,6 +20,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/scheme"
+	apiservice "github.com/railnet/railnet/api/service"
+	"github.com/railnet/railnet/nodeagent/ipam/alloc"
+	"github.com/railnet/railnet/nodeagent/ipam/collect"
+	"github.com/railnet/railnet/nodeagent/ipam/poolstatus"
+	"github.com/railnet/railnet/nodeagent/ipam/service"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
@@ -61,17 +65,17 @@ func (n *NodeService) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return c.Start(ctx) })
+	g, ctx := apiservice.NewGroup(ctx)
+	g.Go("IPAM cache", c.Start)
 	if !c.WaitForCacheSync(ctx) {
 		return fmt.Errorf("IPAM cache did not sync")
 	}
-	alloc := &Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics}
+	allocator := &alloc.Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics}
 	grace := n.GCGrace
 	if grace == 0 {
 		grace = 5 * time.Minute
 	}
-	svc := &Service{Socket: n.Socket, Allocator: alloc, NCCL: n.NCCL}
+	svc := &service.Service{Socket: n.Socket, Allocator: allocator, NCCL: n.NCCL}
 	if n.NCCL != nil {
 		kube, err := kubernetes.NewForConfig(n.Config)
 		if err != nil {
@@ -83,25 +87,25 @@ func (n *NodeService) Run(ctx context.Context) error {
 		recorder := events.NewRecorder(s, corev1.EventSource{Component: "railnet-agent", Host: n.Node})
 		svc.NCCLNotifier = &nccl.Notifier{Pods: podWarner{client: live, recorder: recorder}}
 		defer svc.NCCLNotifier.Wait()
-		g.Go(func() error {
+		g.Go("NCCL collector", func(ctx context.Context) error {
 			return (&nccl.Collector{Service: n.NCCL, LivePods: livePods(live, n.Node), Grace: grace, Interval: time.Minute,
 				Notifier: svc.NCCLNotifier}).Run(ctx)
 		})
 	}
-	g.Go(func() error { return svc.Run(ctx) })
-	g.Go(func() error {
-		return (&Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}).Run(ctx)
+	g.Go("IPAM socket", svc.Run)
+	g.Go("IPAM collector", func(ctx context.Context) error {
+		return (&collect.Collector{Node: n.Node, Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}).Run(ctx)
 	})
 	if n.LeaseNamespace != "" {
-		cluster := &Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}
-		g.Go(func() error { return n.lead(ctx, cl, cluster) })
+		cluster := &collect.Collector{Reader: live, Writer: live, Grace: grace, Interval: time.Minute, Metrics: n.Metrics}
+		g.Go("pool counters", func(ctx context.Context) error { return n.lead(ctx, cl, cluster) })
 	}
 	return g.Wait()
 }
 
 // lead keeps pool counters and runs the cluster's collector while this
 // agent holds the Lease.
-func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *Collector) error {
+func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *collect.Collector) error {
 	kube, err := kubernetes.NewForConfig(n.Config)
 	if err != nil {
 		return err
@@ -119,7 +123,7 @@ func (n *NodeService) lead(ctx context.Context, cl client.Client, cluster *Colle
 			OnStartedLeading: func(ctx context.Context) {
 				klog.FromContext(ctx).Info("keeping SpiderIPPool counters and collecting the cluster's leaked addresses", "node", n.Node)
 				go func() { _ = cluster.Run(ctx) }()
-				_ = (&PoolStatus{Client: cl, Metrics: n.Metrics}).Run(ctx)
+				_ = (&poolstatus.Reconciler{Client: cl, Metrics: n.Metrics}).Run(ctx)
 			},
 			OnStoppedLeading: func() {},
 		},

@@ -7,8 +7,7 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/klog/v2"
+	"github.com/railnet/railnet/nodeagent/periodic"
 )
 
 // Folder is one pod folder under the Service's dir.
@@ -71,17 +70,7 @@ type Collector struct {
 
 // Run collects every Interval (default a minute) until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
-	interval := c.Interval
-	if interval == 0 {
-		interval = time.Minute
-	}
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		if removed, err := c.Collect(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "NCCL folder collection")
-		} else if len(removed) > 0 {
-			klog.FromContext(ctx).Info("removed the NCCL folders of gone pods", "podUIDs", removed)
-		}
-	}, interval)
+	periodic.Every(ctx, c.Interval, "NCCL folder collection", c.Collect)
 	return nil
 }
 

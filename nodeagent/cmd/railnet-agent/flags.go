@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/railnet/railnet/api/cmdline"
-	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
 
@@ -52,7 +52,7 @@ func bindFlags(fs *flag.FlagSet) *flags {
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "Prometheus metrics address, e.g. :9710; empty turns metrics off")
 	fs.StringVar(&f.healthListen, "health-listen", "", "address of /healthz (discovery fresh, device plugin registered, IPAM socket present), e.g. 127.0.0.1:9712; empty turns it off")
 	fs.BoolVar(&f.rdmaMetrics, "rdma-metrics", true, "export per-port RDMA counters from sysfs")
-	fs.StringVar(&f.ipamSocket, "ipam-socket", ipam.DefaultSocket, "unix socket of the IPAM service (empty turns IPAM off)")
+	fs.StringVar(&f.ipamSocket, "ipam-socket", ipamwire.DefaultSocket, "unix socket of the IPAM service (empty turns IPAM off)")
 	fs.StringVar(&f.ipamLeaseNamespace, "ipam-lease-namespace", "", "namespace of the Lease electing the one agent that keeps SpiderIPPool counters (empty: this agent never does)")
 	fs.StringVar(&f.rdmaNetnsMode, "rdma-netns-mode", "", "RDMA netns mode to report instead of asking the kernel (shared or exclusive); for nodes whose RDMA sits behind a fixture sysfs tree, as in railnet's simulated nodes")
 	fs.StringVar(&f.ncclDir, "nccl-dir", nccl.DefaultDir, "host folder of the pods' NCCL conf files (one folder per pod UID, written after CNI ADD with the pod's own RoCE GIDs); empty turns them off")

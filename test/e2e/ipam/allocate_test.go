@@ -20,7 +20,9 @@ import (
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
-	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/ipam/alloc"
+	"github.com/railnet/railnet/nodeagent/ipam/collect"
+	"github.com/railnet/railnet/nodeagent/ipam/poolstatus"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/test/ground"
 )
@@ -32,12 +34,12 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 	defer cancel()
 	const agents, perAgent, workers = 20, 100, 4
 	pool := createPool(ctx, t, "burst", "10.20.0.0/24", []string{"10.20.0.0-10.20.0.255"}, "")
-	var allocators []*ipam.Allocator
+	var allocators []*alloc.Allocator
 	m := metrics.NewIPAM("burst") // shared: the counts of all 20 agents
 	for i := range agents {
 		node := fmt.Sprintf("burst-node-%02d", i)
 		cluster.CreateNode(t, ground.NodeSpec{Name: node})
-		allocators = append(allocators, &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client, Metrics: m})
+		allocators = append(allocators, &alloc.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client, Metrics: m})
 	}
 
 	type outcome struct {
@@ -52,8 +54,8 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for j := w; j < perAgent; j += workers {
-					addrs, err := a.Allocate(ctx, ipam.Request{
-						Pools:        ipam.Pools{IPv4: []string{pool.Name}},
+					addrs, err := a.Allocate(ctx, alloc.Request{
+						Pools:        alloc.Pools{IPv4: []string{pool.Name}},
 						PodNamespace: "burst", PodName: fmt.Sprintf("p-%d-%d", i, j),
 						PodUID: fmt.Sprintf("uid-%d-%d", i, j), ContainerID: "c", IfName: "net1",
 					})
@@ -72,7 +74,7 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 	seen := map[string]bool{}
 	var ok, exhausted int
 	for r := range results {
-		var ex *ipam.ExhaustedError
+		var ex *alloc.ExhaustedError
 		switch {
 		case r.err == nil:
 			if seen[r.ip] {
@@ -101,7 +103,7 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 	}
 
 	// The pool's counters follow.
-	ps := &ipam.PoolStatus{Client: cluster.Client, Metrics: m}
+	ps := &poolstatus.Reconciler{Client: cluster.Client, Metrics: m}
 	if err := ps.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -157,8 +159,8 @@ func TestRetryReuseAndRelease(t *testing.T) {
 	defer cancel()
 	pool := createPool(ctx, t, "gpu1-net11", "172.16.11.0/24", []string{"172.16.11.1-172.16.11.200"}, "172.16.11.254")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker1"})
-	a := &ipam.Allocator{Node: "worker1", Reader: cluster.Client, Writer: cluster.Client}
-	req := ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+	a := &alloc.Allocator{Node: "worker1", Reader: cluster.Client, Writer: cluster.Client}
+	req := alloc.Request{Pools: alloc.Pools{IPv4: []string{pool.Name}},
 		PodNamespace: "train", PodName: "trainer-0", PodUID: "uid-retry", ContainerID: "sandbox-1", IfName: "net1"}
 
 	first, err := a.Allocate(ctx, req)
@@ -206,8 +208,8 @@ func TestRefusalsNameThePools(t *testing.T) {
 		t.Fatal(err)
 	}
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker2"})
-	a := &ipam.Allocator{Node: "worker2", Reader: cluster.Client, Writer: cluster.Client}
-	_, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
+	a := &alloc.Allocator{Node: "worker2", Reader: cluster.Client, Writer: cluster.Client}
+	_, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
 		PodNamespace: "train", PodName: "trainer-1", PodUID: "uid-refused", IfName: "net2"})
 	want := "no address for net2 of pod train/trainer-1: SpiderIPPool rack-b-only serves only nodes [worker9] (spec.nodeName), not worker2; SpiderIPPool missing-pool does not exist"
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -223,7 +225,7 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 	pool := createPool(ctx, t, "gc-pool", "172.16.30.0/24", []string{"172.16.30.1-172.16.30.50"}, "")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker3"})
 	cluster.EnsureNamespace(t, "gc")
-	a := &ipam.Allocator{Node: "worker3", Reader: cluster.Client, Writer: cluster.Client}
+	a := &alloc.Allocator{Node: "worker3", Reader: cluster.Client, Writer: cluster.Client}
 
 	var pods []*corev1.Pod
 	for i := range 3 {
@@ -233,7 +235,7 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		pods = append(pods, pod)
-		if _, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+		if _, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "gc", PodName: pod.Name, PodUID: string(pod.UID), ContainerID: "c1", IfName: "net1"}); err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +254,7 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	gc := &ipam.Collector{Node: "worker3", Reader: cluster.Client, Writer: cluster.Client, Grace: time.Hour}
+	gc := &collect.Collector{Node: "worker3", Reader: cluster.Client, Writer: cluster.Client, Grace: time.Hour}
 	if released, err := gc.Collect(ctx); err != nil || len(released) != 0 {
 		t.Fatalf("within the grace period the collector released %v (%v)", released, err)
 	}
@@ -314,11 +316,11 @@ func TestOverlappingPoolsNeverShareAnAddress(t *testing.T) {
 	narrow := createPool(ctx, t, "shared-24", "10.21.0.0/24", []string{"10.21.0.1-10.21.0.4"}, "")
 	wide := createPool(ctx, t, "shared-16", "10.21.0.0/16", []string{"10.21.0.1-10.21.0.8"}, "")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "overlap-node"})
-	a := &ipam.Allocator{Node: "overlap-node", Reader: cluster.Client, Writer: cluster.Client}
+	a := &alloc.Allocator{Node: "overlap-node", Reader: cluster.Client, Writer: cluster.Client}
 	seen := map[string]string{}
 	allocate := func(pool string, i int) error {
 		pod := fmt.Sprintf("%s-%d", pool, i)
-		addrs, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool}},
+		addrs, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{pool}},
 			PodNamespace: "overlap", PodName: pod, PodUID: "uid-" + pod, ContainerID: "c", IfName: "net1"})
 		if err != nil {
 			return err
@@ -338,7 +340,7 @@ func TestOverlappingPoolsNeverShareAnAddress(t *testing.T) {
 	var exhausted int
 	for i := range 6 {
 		err := allocate(wide.Name, i)
-		var ex *ipam.ExhaustedError
+		var ex *alloc.ExhaustedError
 		switch {
 		case errors.As(err, &ex):
 			exhausted++
@@ -362,15 +364,15 @@ func TestPoolOfTheOtherFamilyIsRefused(t *testing.T) {
 	createPool(ctx, t, "family-v6", "fd00:21::/64", []string{"fd00:21::10-fd00:21::20"}, "")
 	createPool(ctx, t, "family-v4", "10.22.0.0/24", []string{"10.22.0.10-10.22.0.20"}, "")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "family-node"})
-	a := &ipam.Allocator{Node: "family-node", Reader: cluster.Client, Writer: cluster.Client}
+	a := &alloc.Allocator{Node: "family-node", Reader: cluster.Client, Writer: cluster.Client}
 	for _, tc := range []struct {
-		pools ipam.Pools
+		pools alloc.Pools
 		want  string
 	}{
-		{ipam.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
-		{ipam.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
+		{alloc.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
+		{alloc.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
 	} {
-		_, err := a.Allocate(ctx, ipam.Request{Pools: tc.pools, PodNamespace: "fam", PodName: "p", PodUID: "uid-fam", IfName: "net1"})
+		_, err := a.Allocate(ctx, alloc.Request{Pools: tc.pools, PodNamespace: "fam", PodName: "p", PodUID: "uid-fam", IfName: "net1"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("pools %+v: error %v, want it to contain %q", tc.pools, err, tc.want)
 		}
@@ -397,8 +399,8 @@ func TestClusterCollectorFreesDeletedNodesAndPods(t *testing.T) {
 		if err := cluster.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		a := &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client}
-		addrs, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+		a := &alloc.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client}
+		addrs, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "cgc", PodName: pod, PodUID: string(p.UID), ContainerID: "c1", IfName: "net1"})
 		if err != nil {
 			t.Fatal(err)
@@ -418,7 +420,7 @@ func TestClusterCollectorFreesDeletedNodesAndPods(t *testing.T) {
 	}
 	waitGone(ctx, t, forced)
 
-	gc := &ipam.Collector{Reader: cluster.Client, Writer: cluster.Client, Grace: time.Hour}
+	gc := &collect.Collector{Reader: cluster.Client, Writer: cluster.Client, Grace: time.Hour}
 	if _, err := gc.Collect(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
-	"github.com/railnet/railnet/nodeagent/ipam"
+	"github.com/railnet/railnet/nodeagent/ipam/alloc"
+	"github.com/railnet/railnet/nodeagent/ipam/service"
 	"github.com/railnet/railnet/test/ground"
 )
 
@@ -35,7 +36,7 @@ func TestPluginThroughTheSocket(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "ipam.sock")
-	svc := &ipam.Service{Socket: sock, Allocator: &ipam.Allocator{Node: "worker4", Reader: cluster.Client, Writer: cluster.Client}}
+	svc := &service.Service{Socket: sock, Allocator: &alloc.Allocator{Node: "worker4", Reader: cluster.Client, Writer: cluster.Client}}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()

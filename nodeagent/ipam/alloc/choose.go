@@ -1,7 +1,8 @@
-package ipam
+package alloc
 
 import (
 	"fmt"
+	"iter"
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +13,7 @@ import (
 )
 
 // poolChoice is what one of a network's pools can do for an interface,
-// decided from plain values by choosePool; allocateFamily acts on it.
+// decided from plain values by choosePool.
 type poolChoice struct {
 	// Skip says why the pool gives the interface no address; the other
 	// fields are then unset.
@@ -55,6 +56,44 @@ func choosePool(name string, pool *spiderv2beta1.SpiderIPPool, ipv6 bool, node *
 		return poolChoice{Skip: err.Error()}
 	}
 	return poolChoice{Usable: usable}
+}
+
+// familyStep is one pool's part in a family's plan: what it can do, and the
+// pool itself (nil for a pool that does not exist).
+type familyStep struct {
+	poolChoice
+	Pool *spiderv2beta1.SpiderIPPool
+}
+
+// planFamily decides, from plain values, what each of one family's pools
+// (names, in the network's order; pools holds what was read of each, nil
+// for a missing one) can do for the interface of req on node, given its
+// allocations mine. The plan ends at the first pool that reuses the
+// interface's address: allocateFamily walks it in order, taking the reused
+// address or a free one of the first usable pool that still has one.
+func planFamily(names []string, pools map[string]*spiderv2beta1.SpiderIPPool, ipv6 bool, node *corev1.Node, req Request,
+	mine []railnetv1.IPAllocation) []familyStep {
+	steps := make([]familyStep, 0, len(names))
+	for _, name := range names {
+		st := familyStep{poolChoice: choosePool(name, pools[name], ipv6, node, req, mine), Pool: pools[name]}
+		steps = append(steps, st)
+		if st.Reuse != nil {
+			break
+		}
+	}
+	return steps
+}
+
+// free yields the usable addresses not in used, in the order to try them:
+// from a start derived from the interface (candidates).
+func free(usable ippool.Set, used map[netip.Addr]bool, req Request) iter.Seq[netip.Addr] {
+	return func(yield func(netip.Addr) bool) {
+		for ip := range candidates(usable, req.PodUID+"/"+req.IfName) {
+			if !used[ip] && !yield(ip) {
+				return
+			}
+		}
+	}
 }
 
 // fullReason says that a pool had no free address.

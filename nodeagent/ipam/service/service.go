@@ -1,4 +1,4 @@
-package ipam
+package service
 
 import (
 	"context"
@@ -14,14 +14,12 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/railnet/railnet/api/service"
+	apiservice "github.com/railnet/railnet/api/service"
+	"github.com/railnet/railnet/nodeagent/ipam/alloc"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/nodeagent/nccl"
 )
-
-// DefaultSocket is where the agent serves IPAM and railnet-ipam looks for it.
-const DefaultSocket = ipamwire.DefaultSocket
 
 // Wire types of the IPAM socket, defined in ipamwire.
 type (
@@ -34,7 +32,7 @@ type (
 // Service serves the allocator on a unix socket that only root can reach.
 type Service struct {
 	Socket    string
-	Allocator *Allocator
+	Allocator *alloc.Allocator
 	// ReadTimeout bounds reading a request (default 10 s): a client that
 	// stalls is cut off rather than holding a connection.
 	ReadTimeout time.Duration
@@ -50,7 +48,7 @@ type Service struct {
 func (s *Service) Run(ctx context.Context) error {
 	sock := s.Socket
 	if sock == "" {
-		sock = DefaultSocket
+		sock = ipamwire.DefaultSocket
 	}
 	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 		return err
@@ -83,7 +81,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if readTimeout == 0 {
 		readTimeout = 10 * time.Second
 	}
-	return service.Serve(ctx, l, s.Handler(), nil, service.WithTimeouts(service.Timeouts{
+	return apiservice.Serve(ctx, l, s.Handler(), nil, apiservice.WithTimeouts(apiservice.Timeouts{
 		ReadHeader: min(5*time.Second, readTimeout), Read: readTimeout, Write: 70 * time.Second, Idle: 30 * time.Second, Drain: 5 * time.Second}))
 }
 
@@ -91,7 +89,7 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+ipamwire.PathAllocate, func(w http.ResponseWriter, r *http.Request) {
-		var req Request
+		var req ipamwire.Request
 		if !decode(w, r, &req) {
 			if s.Allocator != nil {
 				s.Allocator.Metrics.Failed(metrics.FailureBadRequest)
@@ -101,7 +99,7 @@ func (s *Service) Handler() http.Handler {
 		addrs, err := s.Allocator.Allocate(r.Context(), req)
 		if err != nil {
 			status := http.StatusInternalServerError
-			var ex *ExhaustedError
+			var ex *alloc.ExhaustedError
 			if errors.As(err, &ex) {
 				status = http.StatusConflict
 			}

@@ -1,4 +1,4 @@
-package ipam
+package collect
 
 import (
 	"context"
@@ -7,12 +7,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/metrics"
+	"github.com/railnet/railnet/nodeagent/periodic"
 )
 
 // Collector releases the node's allocations whose pod is gone: deleted,
@@ -36,19 +35,9 @@ type Collector struct {
 	Metrics *metrics.IPAM
 }
 
-// Run collects every Interval until ctx ends.
+// Run collects every Interval (default a minute) until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
-	interval := c.Interval
-	if interval == 0 {
-		interval = time.Minute
-	}
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		if released, err := c.Collect(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "IPAM garbage collection")
-		} else if len(released) > 0 {
-			klog.FromContext(ctx).Info("released addresses of gone pods", "allocations", released)
-		}
-	}, interval)
+	periodic.Every(ctx, c.Interval, "IPAM garbage collection", c.Collect)
 	return nil
 }
 
@@ -125,12 +114,19 @@ func (c *Collector) podGone(ctx context.Context, a *railnetv1.IPAllocation) (boo
 	pod := &corev1.Pod{}
 	err := c.Reader.Get(ctx, client.ObjectKey{Namespace: a.Spec.PodNamespace, Name: a.Spec.PodName}, pod)
 	if apierrors.IsNotFound(err) {
-		return true, nil
+		return gone(a, nil), nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("read pod %s/%s of IPAllocation %s: %w", a.Spec.PodNamespace, a.Spec.PodName, a.Name, err)
 	}
-	return string(pod.UID) != a.Spec.PodUID ||
+	return gone(a, pod), nil
+}
+
+// gone reports whether the pod of allocation a is gone, given the pod of
+// its namespace and name (nil when there is none): deleted, replaced by a
+// pod of the same name (another UID), finished, or bound to another node.
+func gone(a *railnetv1.IPAllocation, pod *corev1.Pod) bool {
+	return pod == nil || string(pod.UID) != a.Spec.PodUID ||
 		pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed ||
-		(pod.Spec.NodeName != "" && pod.Spec.NodeName != a.Spec.Node), nil
+		(pod.Spec.NodeName != "" && pod.Spec.NodeName != a.Spec.Node)
 }

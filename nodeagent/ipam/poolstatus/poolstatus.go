@@ -1,26 +1,26 @@
-package ipam
+package poolstatus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/ippool"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/metrics"
+	"github.com/railnet/railnet/nodeagent/periodic"
 )
 
-// PoolStatus keeps each SpiderIPPool's totalIPCount and allocatedIPCount
+// Reconciler keeps each SpiderIPPool's totalIPCount and allocatedIPCount
 // equal to its usable addresses and its IPAllocations. It only writes when a
 // count changed; the counts are derived, so a conflict just waits for the
 // next pass.
-type PoolStatus struct {
+type Reconciler struct {
 	Client   client.Client
 	Interval time.Duration
 	// Metrics exports each pool's capacity and use while this agent keeps
@@ -28,23 +28,17 @@ type PoolStatus struct {
 	Metrics *metrics.IPAM
 }
 
-// Run syncs every Interval until ctx ends.
-func (p *PoolStatus) Run(ctx context.Context) error {
-	interval := p.Interval
-	if interval == 0 {
-		interval = 5 * time.Second
-	}
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		if err := p.Sync(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "pool status")
-		}
-	}, interval)
+// Run syncs every Interval (default 5s) until ctx ends.
+func (p *Reconciler) Run(ctx context.Context) error {
+	periodic.Every(ctx, cmp.Or(p.Interval, 5*time.Second), "SpiderIPPool counters", func(ctx context.Context) ([]string, error) {
+		return nil, p.Sync(ctx)
+	})
 	p.Metrics.SetPools(nil) // another agent keeps the counters now
 	return nil
 }
 
 // Sync runs one pass.
-func (p *PoolStatus) Sync(ctx context.Context) error {
+func (p *Reconciler) Sync(ctx context.Context) error {
 	var pools spiderv2beta1.SpiderIPPoolList
 	if err := p.Client.List(ctx, &pools); err != nil {
 		return fmt.Errorf("list SpiderIPPools: %w", err)

@@ -1,8 +1,9 @@
-package ipam
+package alloc
 
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net/netip"
 	"strings"
 
@@ -95,12 +96,12 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 }
 
 // allocateFamily gives the interface an address of the first of pools (one
-// family's) that can: what each pool can do is choosePool's decision; this
-// loop reads the pools and their allocations and writes the record.
+// family's) that can. It reads the pools, lets planFamily decide what each
+// can do, and acts on the plan: moves a reused record, or tries the free
+// addresses of each usable pool in turn (tryCreate).
 func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, ipv6 bool, node *corev1.Node,
 	mine []railnetv1.IPAllocation) (Address, *railnetv1.IPAllocation, bool, error) {
-	var reasons []string
-	full := false
+	read := make(map[string]*spiderv2beta1.SpiderIPPool, len(pools))
 	for _, name := range pools {
 		pool := &spiderv2beta1.SpiderIPPool{}
 		if err := a.Reader.Get(ctx, client.ObjectKey{Name: name}, pool); err != nil {
@@ -109,56 +110,69 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 			}
 			pool = nil
 		}
-		c := choosePool(name, pool, ipv6, node, req, mine)
+		read[name] = pool
+	}
+	var reasons []string
+	full := false
+	for _, st := range planFamily(pools, read, ipv6, node, req, mine) {
 		switch {
-		case c.Skip != "":
-			reasons = append(reasons, c.Skip)
+		case st.Skip != "":
+			reasons = append(reasons, st.Skip)
 			continue
-		case c.Reuse != nil:
-			addr, err := address(pool, c.Reuse.Spec.IP)
+		case st.Reuse != nil:
+			addr, err := address(st.Pool, st.Reuse.Spec.IP)
 			if err != nil {
 				return Address{}, nil, false, err
 			}
-			if c.MoveTo != "" {
-				cur := c.Reuse.DeepCopy()
-				cur.Spec.ContainerID = c.MoveTo
+			if st.MoveTo != "" {
+				cur := st.Reuse.DeepCopy()
+				cur.Spec.ContainerID = st.MoveTo
 				if err := a.Writer.Update(ctx, cur); err != nil {
-					return Address{}, nil, false, fmt.Errorf("move IPAllocation %s to container %s: %w", cur.Name, c.MoveTo, err)
+					return Address{}, nil, false, fmt.Errorf("move IPAllocation %s to container %s: %w", cur.Name, st.MoveTo, err)
 				}
 			}
-			return addr, c.Reuse, false, nil
+			return addr, st.Reuse, false, nil
 		}
-		used, err := a.usedIPs(ctx, name)
+		used, err := a.usedIPs(ctx, st.Pool.Name)
 		if err != nil {
 			return Address{}, nil, false, err
 		}
-		for ip := range candidates(c.Usable, req.PodUID+"/"+req.IfName) {
-			if used[ip] {
-				continue
-			}
-			alloc := newAllocation(name, ip, req, a.Node)
-			err := a.Writer.Create(ctx, alloc)
-			if apierrors.IsAlreadyExists(err) {
-				// Taken since our cache last looked, or held through another
-				// pool that shares the address.
-				used[ip] = true
-				continue
-			}
-			if err != nil {
-				return Address{}, nil, false, fmt.Errorf("record %s of SpiderIPPool %s: %w", ip, name, err)
-			}
-			addr, err := address(pool, ip.String())
-			if err != nil {
-				_ = a.Writer.Delete(ctx, alloc)
-				return Address{}, nil, false, err
-			}
-			klog.FromContext(ctx).V(2).Info("allocated", "pool", name, "ip", ip, "pod", req.PodNamespace+"/"+req.PodName, "interface", req.IfName)
-			return addr, alloc, true, nil
+		addr, alloc, err := a.tryCreate(ctx, st.Pool, free(st.Usable, used, req), used, req)
+		if err != nil || alloc != nil {
+			return addr, alloc, alloc != nil, err
 		}
-		reasons = append(reasons, fullReason(name, used, c.Usable))
+		reasons = append(reasons, fullReason(st.Pool.Name, used, st.Usable))
 		full = true
 	}
 	return Address{}, nil, false, &ExhaustedError{Pod: req.PodNamespace + "/" + req.PodName, IfName: req.IfName, Reasons: reasons, Full: full}
+}
+
+// tryCreate records the first of addrs that no other record holds, marking
+// in used those the API server says are taken; no allocation and no error
+// when every one was.
+func (a *Allocator) tryCreate(ctx context.Context, pool *spiderv2beta1.SpiderIPPool, addrs iter.Seq[netip.Addr],
+	used map[netip.Addr]bool, req Request) (Address, *railnetv1.IPAllocation, error) {
+	for ip := range addrs {
+		alloc := newAllocation(pool.Name, ip, req, a.Node)
+		err := a.Writer.Create(ctx, alloc)
+		if apierrors.IsAlreadyExists(err) {
+			// Taken since our cache last looked, or held through another
+			// pool that shares the address.
+			used[ip] = true
+			continue
+		}
+		if err != nil {
+			return Address{}, nil, fmt.Errorf("record %s of SpiderIPPool %s: %w", ip, pool.Name, err)
+		}
+		addr, err := address(pool, ip.String())
+		if err != nil {
+			_ = a.Writer.Delete(ctx, alloc)
+			return Address{}, nil, err
+		}
+		klog.FromContext(ctx).V(2).Info("allocated", "pool", pool.Name, "ip", ip, "pod", req.PodNamespace+"/"+req.PodName, "interface", req.IfName)
+		return addr, alloc, nil
+	}
+	return Address{}, nil, nil
 }
 
 // familyMatches refuses a pool listed under the other family's ippools: an

@@ -1,13 +1,16 @@
-package ipam
+package alloc
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/railnet/railnet/api/ippool"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
@@ -98,5 +101,100 @@ func TestFullReason(t *testing.T) {
 		netip.MustParseAddr("172.16.99.9"): true} // held through another pool: not counted
 	if got, want := fullReason("gpu1-net11", used, c.Usable), "SpiderIPPool gpu1-net11 has no free address: 2 of 2 in use"; got != want {
 		t.Errorf("fullReason = %q, want %q", got, want)
+	}
+}
+
+// planFamily walks a family's pools in the network's order: every pool gets
+// its step (skips keep their reasons in order), and the plan ends at the
+// pool holding the interface's address, which a pool before it that is
+// usable still comes ahead of (the network's order wins).
+func TestPlanFamily(t *testing.T) {
+	pool := func(name, subnet string, ips ...string) *spiderv2beta1.SpiderIPPool {
+		return &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: spiderv2beta1.IPPoolSpec{Subnet: subnet, IPs: ips}}
+	}
+	pools := map[string]*spiderv2beta1.SpiderIPPool{
+		"a":  pool("a", "172.16.11.0/24", "172.16.11.1-172.16.11.4"),
+		"b":  pool("b", "172.16.12.0/24", "172.16.12.1-172.16.12.2"),
+		"c":  pool("c", "172.16.13.0/24", "172.16.13.1"),
+		"v6": pool("v6", "fd00:11::/64", "fd00:11::1"),
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}
+	req := Request{PodNamespace: "train", PodName: "worker-0", PodUID: "uid-1", IfName: "net1", ContainerID: "c1"}
+	inB := []railnetv1.IPAllocation{{Spec: railnetv1.IPAllocationSpec{Pool: "b", IP: "172.16.12.2", ContainerID: "c1"}}}
+	// step renders a step as "pool:skip <reason>", "pool:reuse <ip>" or
+	// "pool:usable <count>".
+	step := func(st familyStep) string {
+		name := "<nil>"
+		if st.Pool != nil {
+			name = st.Pool.Name
+		}
+		switch {
+		case st.Skip != "":
+			return name + ":skip " + st.Skip
+		case st.Reuse != nil:
+			return name + ":reuse " + st.Reuse.Spec.IP
+		}
+		return fmt.Sprintf("%s:usable %d", name, st.Usable.Count())
+	}
+	for _, tt := range []struct {
+		name  string
+		names []string
+		mine  []railnetv1.IPAllocation
+		want  []string
+	}{
+		{name: "one usable pool", names: []string{"a"}, want: []string{"a:usable 4"}},
+		{name: "skips keep their order before the usable pools", names: []string{"gone", "v6", "a", "b"}, want: []string{
+			"<nil>:skip SpiderIPPool gone does not exist",
+			"v6:skip SpiderIPPool v6 is an IPv6 pool (spec.subnet fd00:11::/64) but is listed under ippools.ipv4; list it under the other family",
+			"a:usable 4", "b:usable 2"}},
+		{name: "the plan ends at the interface's own address", names: []string{"b", "c"}, mine: inB,
+			want: []string{"b:reuse 172.16.12.2"}},
+		{name: "a usable pool ahead of the one holding the address comes first", names: []string{"a", "b", "c"}, mine: inB,
+			want: []string{"a:usable 4", "b:reuse 172.16.12.2"}},
+		{name: "no pools", names: nil, want: nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, st := range planFamily(tt.names, pools, false, node, req, tt.mine) {
+				got = append(got, step(st))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("plan\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+// free yields each usable address the cache does not see taken once, in
+// the interface's candidate order, and nothing when all are taken.
+func TestFree(t *testing.T) {
+	usable, err := ippool.Parse([]string{"10.0.0.1-10.0.0.6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{PodUID: "uid-1", IfName: "net2"}
+	var order []netip.Addr
+	for ip := range candidates(usable, "uid-1/net2") {
+		order = append(order, ip)
+	}
+	addr := netip.MustParseAddr
+	for _, tt := range []struct {
+		name string
+		used map[netip.Addr]bool
+		want []netip.Addr
+	}{
+		{name: "nothing used", want: order},
+		{name: "some used, others in candidate order", used: map[netip.Addr]bool{order[0]: true, order[3]: true, addr("10.9.9.9"): true},
+			want: []netip.Addr{order[1], order[2], order[4], order[5]}},
+		{name: "all used", used: map[netip.Addr]bool{addr("10.0.0.1"): true, addr("10.0.0.2"): true, addr("10.0.0.3"): true,
+			addr("10.0.0.4"): true, addr("10.0.0.5"): true, addr("10.0.0.6"): true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := slices.Collect(free(usable, tt.used, req))
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("free = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
