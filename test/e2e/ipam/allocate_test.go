@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/cniconf"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/ipam"
@@ -53,7 +54,7 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 				defer wg.Done()
 				for j := w; j < perAgent; j += workers {
 					addrs, err := a.Allocate(ctx, ipam.Request{
-						Pools:        ipam.Pools{IPv4: []string{pool.Name}},
+						Pools:        cniconf.Pools{IPv4: []string{pool.Name}},
 						PodNamespace: "burst", PodName: fmt.Sprintf("p-%d-%d", i, j),
 						PodUID: fmt.Sprintf("uid-%d-%d", i, j), ContainerID: "c", IfName: "net1",
 					})
@@ -158,7 +159,7 @@ func TestRetryReuseAndRelease(t *testing.T) {
 	pool := createPool(ctx, t, "gpu1-net11", "172.16.11.0/24", []string{"172.16.11.1-172.16.11.200"}, "172.16.11.254")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker1"})
 	a := &ipam.Allocator{Node: "worker1", Reader: cluster.Client, Writer: cluster.Client}
-	req := ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+	req := ipam.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 		PodNamespace: "train", PodName: "trainer-0", PodUID: "uid-retry", ContainerID: "sandbox-1", IfName: "net1"}
 
 	first, err := a.Allocate(ctx, req)
@@ -207,7 +208,7 @@ func TestRefusalsNameThePools(t *testing.T) {
 	}
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker2"})
 	a := &ipam.Allocator{Node: "worker2", Reader: cluster.Client, Writer: cluster.Client}
-	_, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
+	_, err := a.Allocate(ctx, ipam.Request{Pools: cniconf.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
 		PodNamespace: "train", PodName: "trainer-1", PodUID: "uid-refused", IfName: "net2"})
 	want := "no address for net2 of pod train/trainer-1: SpiderIPPool rack-b-only serves only nodes [worker9] (spec.nodeName), not worker2; SpiderIPPool missing-pool does not exist"
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -233,7 +234,7 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		pods = append(pods, pod)
-		if _, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+		if _, err := a.Allocate(ctx, ipam.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "gc", PodName: pod.Name, PodUID: string(pod.UID), ContainerID: "c1", IfName: "net1"}); err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +319,7 @@ func TestOverlappingPoolsNeverShareAnAddress(t *testing.T) {
 	seen := map[string]string{}
 	allocate := func(pool string, i int) error {
 		pod := fmt.Sprintf("%s-%d", pool, i)
-		addrs, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool}},
+		addrs, err := a.Allocate(ctx, ipam.Request{Pools: cniconf.Pools{IPv4: []string{pool}},
 			PodNamespace: "overlap", PodName: pod, PodUID: "uid-" + pod, ContainerID: "c", IfName: "net1"})
 		if err != nil {
 			return err
@@ -364,11 +365,11 @@ func TestPoolOfTheOtherFamilyIsRefused(t *testing.T) {
 	cluster.CreateNode(t, ground.NodeSpec{Name: "family-node"})
 	a := &ipam.Allocator{Node: "family-node", Reader: cluster.Client, Writer: cluster.Client}
 	for _, tc := range []struct {
-		pools ipam.Pools
+		pools cniconf.Pools
 		want  string
 	}{
-		{ipam.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
-		{ipam.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
+		{cniconf.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
+		{cniconf.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
 	} {
 		_, err := a.Allocate(ctx, ipam.Request{Pools: tc.pools, PodNamespace: "fam", PodName: "p", PodUID: "uid-fam", IfName: "net1"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -398,7 +399,7 @@ func TestClusterCollectorFreesDeletedNodesAndPods(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := &ipam.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client}
-		addrs, err := a.Allocate(ctx, ipam.Request{Pools: ipam.Pools{IPv4: []string{pool.Name}},
+		addrs, err := a.Allocate(ctx, ipam.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "cgc", PodName: pod, PodUID: string(p.UID), ContainerID: "c1", IfName: "net1"})
 		if err != nil {
 			t.Fatal(err)

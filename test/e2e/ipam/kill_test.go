@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/cniconf"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/test/ground"
 )
@@ -73,7 +74,7 @@ func TestKilledAgentLeavesNoLeak(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.Allocate(ctx, ipamwire.Request{Pools: ipamwire.Pools{IPv4: []string{pool.Name}},
+			_, err := c.Allocate(ctx, ipamwire.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 				PodNamespace: p.Namespace, PodName: p.Name, PodUID: string(p.UID), ContainerID: "sandbox", IfName: "net1"})
 			if err == nil && ok.Add(1) == 5 {
 				once.Do(func() { _ = agent.Process.Signal(syscall.SIGKILL); close(killed) })
