@@ -1,0 +1,63 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// TB is the part of testing.TB that Until uses; *testing.T, *testing.B and
+// the test ground's TB satisfy it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// Until calls cond until it returns nil. When within has passed, or cond
+// returns a Final error, it fails tb with cond's last error.
+func Until(tb TB, within time.Duration, cond func() error) {
+	tb.Helper()
+	if err := Wait(context.Background(), within, cond); err != nil {
+		tb.Fatalf("%v", err)
+	}
+}
+
+// Wait calls cond until it returns nil, and returns nil then. It returns
+// cond's last error when within has passed or ctx ends, and at once when cond
+// returns an error made with Final. It calls cond at once, then after 10 ms,
+// doubling the pause up to 250 ms.
+func Wait(ctx context.Context, within time.Duration, cond func() error) error {
+	deadline := time.Now().Add(within)
+	pause := 10 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		var f final
+		if errors.As(err, &f) {
+			return f.err
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("%w (still so after %s)", err, within)
+		}
+		t := time.NewTimer(min(pause, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (waiting ended: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		pause = min(2*pause, 250*time.Millisecond)
+	}
+}
+
+// Final marks err as an answer that waiting cannot change (a process that
+// exited, say): Wait and Until return or fail with it at once.
+func Final(err error) error { return final{err} }
+
+type final struct{ err error }
+
+func (f final) Error() string { return f.err.Error() }
+func (f final) Unwrap() error { return f.err }
