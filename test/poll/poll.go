@@ -61,3 +61,14 @@ type final struct{ err error }
 
 func (f final) Error() string { return f.err.Error() }
 func (f final) Unwrap() error { return f.err }
+
+// True adapts a yes/no condition: its error, while cond is false, is "not
+// yet: " and what.
+func True(what string, cond func() bool) func() error {
+	return func() error {
+		if cond() {
+			return nil
+		}
+		return errors.New("not yet: " + what)
+	}
+}

@@ -72,3 +72,15 @@ func TestUntilFailsWithTheLastState(t *testing.T) {
 		t.Fatalf("Until failed with %q for a condition that holds", r.failed)
 	}
 }
+
+func TestTrue(t *testing.T) {
+	up := false
+	cond := True("rail 3 up", func() bool { return up })
+	if err := cond(); err == nil || err.Error() != "not yet: rail 3 up" {
+		t.Fatalf("false condition: %v", err)
+	}
+	up = true
+	if err := cond(); err != nil {
+		t.Fatalf("true condition: %v", err)
+	}
+}
