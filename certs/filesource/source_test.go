@@ -87,14 +87,14 @@ func TestReloadsOnKubeletSwap(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	poll.Until(t, 10*time.Second, poll.True("the first pair", func() bool { return servedSerial(t, s) != nil }))
+	poll.Until(t, 10*time.Second, "the first pair", poll.True(func() bool { return servedSerial(t, s) != nil }))
 	if servedSerial(t, s).Cmp(first.Cert.SerialNumber) != 0 || !s.Healthy() {
 		t.Fatal("first pair not served")
 	}
 
 	second := issue(t, ca, time.Now())
 	writeKubeletStyle(t, dir, "2", second)
-	poll.Until(t, 10*time.Second, poll.True("the second pair", func() bool { return servedSerial(t, s).Cmp(second.Cert.SerialNumber) == 0 }))
+	poll.Until(t, 10*time.Second, "the second pair", poll.True(func() bool { return servedSerial(t, s).Cmp(second.Cert.SerialNumber) == 0 }))
 }
 
 func TestTornWriteKeepsThePreviousPair(t *testing.T) {

@@ -72,20 +72,20 @@ func TestSourceReissuesOnScheduleAndOnCAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca.set(first)
-	poll.Until(t, 10*time.Second, poll.True("the first certificate", func() bool { return src.Issued() == 1 }))
+	poll.Until(t, 10*time.Second, "the first certificate", poll.True(func() bool { return src.Issued() == 1 }))
 	if !src.Healthy() || !pki.SignedBy(src.Certificate(), first.Cert) {
 		t.Fatal("first certificate not served or not signed by the CA")
 	}
 
 	// 14m59s: not yet due (renewal at half of 30m).
-	poll.Until(t, 10*time.Second, poll.True("the renewal timer", clk.HasWaiters))
+	poll.Until(t, 10*time.Second, "the renewal timer", poll.True(clk.HasWaiters))
 	clk.Step(14*time.Minute + 59*time.Second)
-	poll.Until(t, 10*time.Second, poll.True("the renewal timer re-armed", clk.HasWaiters))
+	poll.Until(t, 10*time.Second, "the renewal timer re-armed", poll.True(clk.HasWaiters))
 	if src.Issued() != 1 {
 		t.Fatalf("re-issued %d times before the renewal moment", src.Issued()-1)
 	}
 	clk.Step(time.Second)
-	poll.Until(t, 10*time.Second, poll.True("the scheduled re-issue", func() bool { return src.Issued() == 2 }))
+	poll.Until(t, 10*time.Second, "the scheduled re-issue", poll.True(func() bool { return src.Issued() == 2 }))
 
 	// A new CA: re-issued at once, without any time passing.
 	second, err := pki.NewCA("ca-2", clk.Now(), 24*time.Hour)
@@ -93,7 +93,7 @@ func TestSourceReissuesOnScheduleAndOnCAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca.set(second)
-	poll.Until(t, 10*time.Second, poll.True("the re-issue after the CA change", func() bool { return src.Issued() == 3 }))
+	poll.Until(t, 10*time.Second, "the re-issue after the CA change", poll.True(func() bool { return src.Issued() == 3 }))
 	tc, err := src.GetCertificate(&tls.ClientHelloInfo{})
 	if err != nil || !pki.SignedBy(tc.Leaf, second.Cert) {
 		t.Fatalf("served certificate not signed by the new CA: %v", err)

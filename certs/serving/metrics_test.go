@@ -45,7 +45,7 @@ func TestExpiryMetric(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()
 	defer func() { cancel(); <-done }()
-	poll.Until(t, 10*time.Second, poll.True("the certificate files loaded", s.Healthy))
+	poll.Until(t, 10*time.Second, "the certificate files loaded", poll.True(s.Healthy))
 	const help = `When a certificate stops being valid (Unix seconds): certificate="serving" is the one served now, ` +
 		`certificate="ca" each CA clients are asked to trust. Alert on it minus time().`
 	want := fmt.Sprintf(`# HELP railnet_certificate_expiry_timestamp_seconds %s

@@ -275,7 +275,7 @@ func TestConfigHotReload(t *testing.T) {
 	}
 
 	h.writeConfig(t, `{"configList":[{"resourceName":"x","selectors":{"linkType":["ether"]}}]}`)
-	poll.Until(t, 10*time.Second, poll.True("the invalid config reported", func() bool { return h.mgr.ConfigError() != nil }))
+	poll.Until(t, 10*time.Second, "the invalid config reported", poll.True(func() bool { return h.mgr.ConfigError() != nil }))
 	if msg := h.mgr.ConfigError().Error(); !strings.Contains(msg, `unknown key "linkType"`) || !strings.Contains(msg, "the last good config stays in force") {
 		t.Errorf("config error %q", msg)
 	}
@@ -357,9 +357,9 @@ func TestHealthyWhileAnyNICServes(t *testing.T) {
 // waitConfigError polls ConfigError until check passes.
 func (h *harness) waitConfigError(t *testing.T, what string, check func(error) bool) {
 	t.Helper()
-	poll.Until(t, 10*time.Second, func() error {
+	poll.Until(t, 10*time.Second, what, func() error {
 		if err := h.mgr.ConfigError(); !check(err) {
-			return fmt.Errorf("%s: not yet; config error %v", what, err)
+			return fmt.Errorf("config error %v", err)
 		}
 		return nil
 	})

@@ -99,7 +99,7 @@ func TestPluginWatcherRegistration(t *testing.T) {
 	if err := os.Remove(info.Endpoint); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, 10*time.Second, poll.True("the plugin socket and a new registration socket after the plugin socket was removed", func() bool {
+	poll.Until(t, 10*time.Second, "the plugin socket and a new registration socket after the plugin socket was removed", poll.True(func() bool {
 		id, ok := statID(regSock)
 		_, err := os.Stat(info.Endpoint)
 		return ok && err == nil && id != before
@@ -112,17 +112,17 @@ func TestPluginWatcherRegistration(t *testing.T) {
 
 func waitFile(t *testing.T, path string, within time.Duration) {
 	t.Helper()
-	poll.Until(t, within, func() error { _, err := os.Stat(path); return err })
+	poll.Until(t, within, path+" created", func() error { _, err := os.Stat(path); return err })
 }
 
 func waitRegistered(t *testing.T, m *Manager, name string, within time.Duration) {
 	t.Helper()
-	poll.Until(t, within, func() error {
+	poll.Until(t, within, name+" registered", func() error {
 		for _, st := range m.Status() {
 			if st.Name == name && st.Registered {
 				return nil
 			}
 		}
-		return fmt.Errorf("%s not registered: %+v", name, m.Status())
+		return fmt.Errorf("status %+v", m.Status())
 	})
 }

@@ -166,7 +166,7 @@ func certSource(t *testing.T) *serving.Source {
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	poll.Until(t, 10*time.Second, poll.True("the certificate files loaded", s.Healthy))
+	poll.Until(t, 10*time.Second, "the certificate files loaded", poll.True(s.Healthy))
 	return s
 }
 

@@ -15,19 +15,19 @@ type TB interface {
 }
 
 // Until calls cond until it returns nil. When within has passed, or cond
-// returns a Final error, it fails tb with cond's last error.
-func Until(tb TB, within time.Duration, cond func() error) {
+// returns a Final error, it fails tb with what and cond's last error.
+func Until(tb TB, within time.Duration, what string, cond func() error) {
 	tb.Helper()
-	if err := Wait(context.Background(), within, cond); err != nil {
+	if err := Wait(context.Background(), within, what, cond); err != nil {
 		tb.Fatalf("%v", err)
 	}
 }
 
-// Wait calls cond until it returns nil, and returns nil then. It returns
-// cond's last error when within has passed or ctx ends, and at once when cond
-// returns an error made with Final. It calls cond at once, then after 10 ms,
-// doubling the pause up to 250 ms.
-func Wait(ctx context.Context, within time.Duration, cond func() error) error {
+// Wait calls cond until it returns nil, and returns nil then. When within
+// has passed or ctx ends it returns an error naming what, with cond's last
+// error; when cond returns an error made with Final, that error at once. It
+// calls cond at once, then after 10 ms, doubling the pause up to 250 ms.
+func Wait(ctx context.Context, within time.Duration, what string, cond func() error) error {
 	deadline := time.Now().Add(within)
 	pause := 10 * time.Millisecond
 	for {
@@ -35,40 +35,41 @@ func Wait(ctx context.Context, within time.Duration, cond func() error) error {
 		if err == nil {
 			return nil
 		}
-		var f final
-		if errors.As(err, &f) {
-			return f.err
+		if f, ok := errors.AsType[final](err); ok {
+			return fmt.Errorf("waiting for %s: %w", what, f.err)
 		}
 		if !time.Now().Before(deadline) {
-			return fmt.Errorf("%w (still so after %s)", err, within)
+			return fmt.Errorf("waiting for %s: still not so after %s: %w", what, within, err)
 		}
 		t := time.NewTimer(min(pause, time.Until(deadline)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w (waiting ended: %w)", err, ctx.Err())
+			return fmt.Errorf("waiting for %s: %w; last: %w", what, ctx.Err(), err)
 		case <-t.C:
 		}
 		pause = min(2*pause, 250*time.Millisecond)
 	}
 }
 
+// True adapts a yes/no condition; its error while cond is false is "not
+// yet".
+func True(cond func() bool) func() error {
+	return func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	}
+}
+
+var errNotYet = errors.New("not yet")
+
 // Final marks err as an answer that waiting cannot change (a process that
-// exited, say): Wait and Until return or fail with it at once.
+// exited, say): Wait returns it, and Until fails with it, at once.
 func Final(err error) error { return final{err} }
 
 type final struct{ err error }
 
 func (f final) Error() string { return f.err.Error() }
 func (f final) Unwrap() error { return f.err }
-
-// True adapts a yes/no condition: its error, while cond is false, is "not
-// yet: " and what.
-func True(what string, cond func() bool) func() error {
-	return func() error {
-		if cond() {
-			return nil
-		}
-		return errors.New("not yet: " + what)
-	}
-}

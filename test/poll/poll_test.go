@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestWaitReturnsOnceTheConditionHolds(t *testing.T) {
 	calls := 0
-	err := Wait(context.Background(), time.Minute, func() error {
+	err := Wait(context.Background(), time.Minute, "the third call", func() error {
 		if calls++; calls < 3 {
 			return fmt.Errorf("call %d", calls)
 		}
@@ -23,18 +22,18 @@ func TestWaitReturnsOnceTheConditionHolds(t *testing.T) {
 }
 
 func TestWaitGivesTheLastError(t *testing.T) {
-	errNotYet := errors.New("rail 3 still up")
-	err := Wait(context.Background(), 30*time.Millisecond, func() error { return errNotYet })
-	if !errors.Is(err, errNotYet) || !strings.Contains(err.Error(), "rail 3 still up (still so after 30ms)") {
-		t.Fatalf("Wait = %v", err)
+	errUp := errors.New("rail 3 still up")
+	err := Wait(context.Background(), 30*time.Millisecond, "rail 3 down", func() error { return errUp })
+	if want := "waiting for rail 3 down: still not so after 30ms: rail 3 still up"; !errors.Is(err, errUp) || err.Error() != want {
+		t.Fatalf("Wait = %v, want %q", err, want)
 	}
 }
 
 func TestWaitStopsOnFinal(t *testing.T) {
 	exited := errors.New("kubelet exited")
 	calls := 0
-	err := Wait(context.Background(), time.Hour, func() error { calls++; return Final(exited) })
-	if !errors.Is(err, exited) || err.Error() != "kubelet exited" || calls != 1 {
+	err := Wait(context.Background(), time.Hour, "node Ready", func() error { calls++; return Final(exited) })
+	if !errors.Is(err, exited) || err.Error() != "waiting for node Ready: kubelet exited" || calls != 1 {
 		t.Fatalf("Wait = %v after %d calls, want the final error after 1", err, calls)
 	}
 }
@@ -42,14 +41,14 @@ func TestWaitStopsOnFinal(t *testing.T) {
 func TestWaitStopsWhenTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	err := Wait(ctx, time.Hour, func() error {
+	err := Wait(ctx, time.Hour, "pod running", func() error {
 		if calls++; calls == 2 {
 			cancel()
 		}
-		return errors.New("not yet")
+		return errors.New("phase Pending")
 	})
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not yet") {
-		t.Fatalf("Wait = %v", err)
+	if want := "waiting for pod running: context canceled; last: phase Pending"; !errors.Is(err, context.Canceled) || err.Error() != want {
+		t.Fatalf("Wait = %v, want %q", err, want)
 	}
 }
 
@@ -60,27 +59,15 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	r.failed = fmt.Sprintf(format, args...)
 }
 
-func TestUntilFailsWithTheLastState(t *testing.T) {
+func TestUntil(t *testing.T) {
 	r := &recorder{}
-	Until(r, 20*time.Millisecond, func() error { return errors.New("pod p phase Pending") })
-	if !strings.HasPrefix(r.failed, "pod p phase Pending (still so after 20ms)") {
-		t.Fatalf("Until failed with %q", r.failed)
+	Until(r, 20*time.Millisecond, "pod p running", True(func() bool { return false }))
+	if want := "waiting for pod p running: still not so after 20ms: not yet"; r.failed != want {
+		t.Fatalf("Until failed with %q, want %q", r.failed, want)
 	}
 	r = &recorder{}
-	Until(r, time.Minute, func() error { return nil })
+	Until(r, time.Minute, "nothing", func() error { return nil })
 	if r.failed != "" {
 		t.Fatalf("Until failed with %q for a condition that holds", r.failed)
-	}
-}
-
-func TestTrue(t *testing.T) {
-	up := false
-	cond := True("rail 3 up", func() bool { return up })
-	if err := cond(); err == nil || err.Error() != "not yet: rail 3 up" {
-		t.Fatalf("false condition: %v", err)
-	}
-	up = true
-	if err := cond(); err != nil {
-		t.Fatalf("true condition: %v", err)
 	}
 }

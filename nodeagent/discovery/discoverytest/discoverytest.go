@@ -135,13 +135,13 @@ func (nn *Netns) SetUp(tb testing.TB, name string, up bool) {
 // applies carrier changes asynchronously), failing after 10 s.
 func (nn *Netns) WaitOperState(tb testing.TB, name, want string) {
 	tb.Helper()
-	poll.Until(tb, 10*time.Second, func() error {
+	poll.Until(tb, 10*time.Second, name+" operstate "+want, func() error {
 		l, err := nn.Handle.LinkByName(name)
 		if err != nil {
 			return poll.Final(err)
 		}
 		if state := l.Attrs().OperState.String(); state != want {
-			return fmt.Errorf("%s: operstate %q, want %q", name, state, want)
+			return fmt.Errorf("operstate %q", state)
 		}
 		return nil
 	})
