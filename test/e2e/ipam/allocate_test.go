@@ -24,6 +24,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/ipam"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // 2,000 requests from 20 agents on one 256-address pool: exactly 256
@@ -276,17 +277,13 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 
 func waitGone(ctx context.Context, t *testing.T, p *corev1.Pod) {
 	t.Helper()
-	for {
+	poll.Until(t, time.Minute, "pod "+p.Namespace+"/"+p.Name+" deleted", func() error {
 		err := cluster.Client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, &corev1.Pod{})
-		if client.IgnoreNotFound(err) == nil && err != nil {
-			return
+		if err != nil && client.IgnoreNotFound(err) == nil {
+			return nil
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("pod %s/%s was not deleted", p.Namespace, p.Name)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return fmt.Errorf("get: %v", err)
+	})
 }
 
 func createPool(ctx context.Context, t testing.TB, name, subnet string, ips []string, gateway string) *spiderv2beta1.SpiderIPPool {

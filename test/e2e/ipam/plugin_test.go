@@ -17,6 +17,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/ipam"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // The railnet-ipam binary, run as a runtime runs a CNI plugin, reaches the
@@ -40,7 +41,7 @@ func TestPluginThroughTheSocket(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
 	t.Cleanup(func() { stop(); <-done })
-	waitSocket(ctx, t, sock)
+	waitSocket(t, sock)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("IPAM socket mode %v (%v), want 0600", fi.Mode(), err)
 	}
@@ -103,16 +104,7 @@ func TestPluginThroughTheSocket(t *testing.T) {
 	}
 }
 
-func waitSocket(ctx context.Context, t testing.TB, path string) {
+func waitSocket(t testing.TB, path string) {
 	t.Helper()
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("IPAM socket %s never appeared", path)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	poll.Until(t, time.Minute, "IPAM socket "+path, func() error { _, err := os.Stat(path); return err })
 }

@@ -255,18 +255,3 @@ func events(ctx context.Context, t *testing.T, pod *corev1.Pod) string {
 	}
 	return strings.Join(out, " | ")
 }
-
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s; last state: %s", what, state)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
