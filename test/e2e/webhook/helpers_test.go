@@ -150,7 +150,7 @@ func (p *webhookProc) waitReady(t testing.TB) {
 	poll.Until(t, 60*time.Second, "webhook /readyz", func() error {
 		select {
 		case <-p.done:
-			return fmt.Errorf("webhook exited:\n%s", p.log.String())
+			return poll.Final(fmt.Errorf("webhook exited:\n%s", p.log.String()))
 		default:
 		}
 		resp, err := c.Get("https://" + p.addr + "/readyz")
