@@ -8,13 +8,42 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"go4.org/netipx"
 )
 
 // Range is an inclusive range of addresses of one family.
 type Range struct{ First, Last netip.Addr }
 
+func (r Range) ipRange() netipx.IPRange { return netipx.IPRangeFrom(r.First, r.Last) }
+
 // Set is a sorted list of disjoint, non-adjacent ranges.
 type Set []Range
+
+// builder holds the ranges of s in a netipx set builder.
+func (s Set) builder() *netipx.IPSetBuilder {
+	var b netipx.IPSetBuilder
+	for _, r := range s {
+		b.AddRange(r.ipRange())
+	}
+	return &b
+}
+
+// fromBuilder is the set b describes, as sorted, disjoint, non-adjacent
+// ranges. Ranges that are not valid (ends of two families, or the last
+// before the first) are left out: Parse never makes one.
+func fromBuilder(b *netipx.IPSetBuilder) Set {
+	ipset, _ := b.IPSet() // the error lists invalid ranges, which are dropped
+	rs := ipset.Ranges()
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make(Set, len(rs))
+	for i, r := range rs {
+		out[i] = Range{r.From(), r.To()}
+	}
+	return out
+}
 
 // Parse reads SpiderIPPool `ips` / `excludeIPs` entries: "a", "a-b" or a
 // CIDR. The error names the entry and the form it should have.
@@ -66,55 +95,17 @@ func ParseEntry(e string) (Range, error) {
 }
 
 // LastAddr is the highest address of p.
-func LastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 1 << (7 - i%8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
-}
+func LastAddr(p netip.Prefix) netip.Addr { return netipx.PrefixLastIP(p.Masked()) }
 
-func normalize(s Set) Set {
-	slices.SortFunc(s, func(a, b Range) int { return a.First.Compare(b.First) })
-	out := s[:0]
-	for _, r := range s {
-		if n := len(out); n > 0 && out[n-1].Last.Is4() == r.First.Is4() &&
-			(!out[n-1].Last.Less(r.First) || out[n-1].Last.Next() == r.First) {
-			if out[n-1].Last.Less(r.Last) {
-				out[n-1].Last = r.Last
-			}
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
+func normalize(s Set) Set { return fromBuilder(s.builder()) }
 
 // Minus returns the addresses of s that are not in o.
 func (s Set) Minus(o Set) Set {
-	var out Set
-	for _, r := range s {
-		cur := []Range{r}
-		for _, x := range o {
-			var next []Range
-			for _, c := range cur {
-				if x.Last.Less(c.First) || c.Last.Less(x.First) || x.First.Is4() != c.First.Is4() {
-					next = append(next, c)
-					continue
-				}
-				if c.First.Less(x.First) {
-					next = append(next, Range{c.First, x.First.Prev()})
-				}
-				if x.Last.Less(c.Last) {
-					next = append(next, Range{x.Last.Next(), c.Last})
-				}
-			}
-			cur = next
-		}
-		out = append(out, cur...)
+	b := s.builder()
+	for _, r := range o {
+		b.RemoveRange(r.ipRange())
 	}
-	return normalize(out)
+	return fromBuilder(b)
 }
 
 // Contains reports whether a is in s.
@@ -133,7 +124,12 @@ func (s Set) Contains(a netip.Addr) bool {
 }
 
 // Intersect returns the addresses in both s and o.
-func (s Set) Intersect(o Set) Set { return s.Minus(s.Minus(o)) }
+func (s Set) Intersect(o Set) Set {
+	b := s.builder()
+	ox, _ := o.builder().IPSet()
+	b.Intersect(ox)
+	return fromBuilder(b)
+}
 
 // String writes the set as its ranges ("a-b", or "a" for one address),
 // comma-separated; after the first three ranges it says how many more.
@@ -153,18 +149,10 @@ func (s Set) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// Overlaps returns the first address in both sets, if any.
+// Overlaps returns the lowest address in both sets, if any.
 func (s Set) Overlaps(o Set) (netip.Addr, bool) {
-	for _, a := range s {
-		for _, b := range o {
-			if a.First.Is4() != b.First.Is4() || a.Last.Less(b.First) || b.Last.Less(a.First) {
-				continue
-			}
-			if a.First.Less(b.First) {
-				return b.First, true
-			}
-			return a.First, true
-		}
+	if both := s.Intersect(o); len(both) > 0 {
+		return both[0].First, true
 	}
 	return netip.Addr{}, false
 }

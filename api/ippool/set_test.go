@@ -1,7 +1,9 @@
 package ippool
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -182,6 +184,83 @@ func TestIntersectAndString(t *testing.T) {
 	for _, tt := range tests {
 		if got := mustParse(tt.a...).Intersect(mustParse(tt.b...)).String(); got != tt.want {
 			t.Errorf("%v ∩ %v = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkMinus: a pool's ips minus n excludeIPs ranges, as Usable
+// computes it for every pool on every filter and allocation.
+func BenchmarkMinus(b *testing.B) {
+	for _, n := range []int{1, 10, 200} {
+		ips, err := Parse([]string{"10.1.0.1-10.1.255.253"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var entries []string
+		for i := range n {
+			entries = append(entries, fmt.Sprintf("10.1.%d.1-10.1.%d.10", i, i))
+		}
+		ex, err := Parse(entries)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("exclude%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if got := ips.Minus(ex); got.Count() != 65533-10*uint64(n) {
+					b.Fatal(got.Count())
+				}
+			}
+		})
+	}
+}
+
+// TestSetAlgebraMatchesEnumeration checks Parse, Minus, Intersect and
+// Overlaps against plain address maps on random sets of 10.0.0.0/26 and
+// fd00::/122, both families mixed.
+func TestSetAlgebraMatchesEnumeration(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	addr := func(v6 bool, i int) netip.Addr {
+		if v6 {
+			return netip.AddrFrom16([16]byte{0: 0xfd, 15: byte(i)})
+		}
+		return netip.AddrFrom4([4]byte{10, 0, 0, byte(i)})
+	}
+	random := func() (Set, map[netip.Addr]bool) {
+		in := map[netip.Addr]bool{}
+		var entries []string
+		for range rnd.IntN(5) {
+			v6, a := rnd.IntN(2) == 0, rnd.IntN(64)
+			b := min(a+rnd.IntN(8), 63)
+			entries = append(entries, addr(v6, a).String()+"-"+addr(v6, b).String())
+			for i := a; i <= b; i++ {
+				in[addr(v6, i)] = true
+			}
+		}
+		return must(t, entries...), in
+	}
+	for range 500 {
+		s, sIn := random()
+		o, oIn := random()
+		minus, both := s.Minus(o), s.Intersect(o)
+		var lowest netip.Addr
+		for _, v6 := range []bool{false, true} {
+			for i := range 64 {
+				a := addr(v6, i)
+				if s.Contains(a) != sIn[a] || minus.Contains(a) != (sIn[a] && !oIn[a]) || both.Contains(a) != (sIn[a] && oIn[a]) {
+					t.Fatalf("%s and %s at %s: Minus %s, Intersect %s", s, o, a, minus, both)
+				}
+				if sIn[a] && oIn[a] && !lowest.IsValid() {
+					lowest = a
+				}
+			}
+		}
+		if a, ok := s.Overlaps(o); ok != lowest.IsValid() || a != lowest {
+			t.Fatalf("Overlaps(%s, %s) = %s %v, want %s", s, o, a, ok, lowest)
+		}
+		for i := 1; i < len(minus); i++ {
+			if prev := minus[i-1].Last; prev.Is4() == minus[i].First.Is4() && !prev.Next().Less(minus[i].First) {
+				t.Fatalf("Minus %s: ranges %d and %d touch or overlap", minus, i-1, i)
+			}
 		}
 	}
 }

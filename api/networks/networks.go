@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
+	nadutils "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/utils"
 )
 
 // Annotation is the Multus pod annotation that lists a pod's extra networks.
@@ -49,19 +50,17 @@ func Parse(value, podNamespace string) ([]Ref, error) {
 		if item == "" {
 			continue
 		}
-		r := Ref{Namespace: podNamespace}
-		if at := strings.LastIndex(item, "@"); at >= 0 {
-			r.Interface = item[at+1:]
-			item = item[:at]
+		// Multus' own parser reads each entry; JSON inside the shorthand
+		// is not an entry.
+		var elems []*nadv1.NetworkSelectionElement
+		var err error
+		if !strings.ContainsAny(item, `[{"`) {
+			elems, err = nadutils.ParseNetworkAnnotation(item, podNamespace)
 		}
-		if slash := strings.Index(item, "/"); slash >= 0 {
-			r.Namespace, item = item[:slash], item[slash+1:]
-		}
-		r.Name = item
-		if r.Name == "" || r.Namespace == "" {
+		if err != nil || len(elems) != 1 || elems[0].Name == "" || elems[0].Namespace == "" {
 			return nil, fmt.Errorf("annotation %s: entry %q must be [namespace/]name[@interface]", Annotation, item)
 		}
-		refs = append(refs, r)
+		refs = append(refs, Ref{Namespace: elems[0].Namespace, Name: elems[0].Name, Interface: elems[0].InterfaceRequest})
 	}
 	return refs, nil
 }

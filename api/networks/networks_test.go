@@ -1,6 +1,7 @@
 package networks
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,7 +38,13 @@ func TestParse(t *testing.T) {
 		},
 		{name: "bad JSON", value: `[{"name":`, wantErr: "is not a JSON list of networks"},
 		{name: "JSON entry without name", value: `[{"namespace":"x"}]`, wantErr: "entry 0 has no name"},
-		{name: "shorthand without name", value: "ns/", wantErr: "must be [namespace/]name[@interface]"},
+		{name: "shorthand without name", value: "ns/", wantErr: `entry "ns/" must be [namespace/]name[@interface]`},
+		{name: "shorthand with a trailing comma", value: "gpu1-macvlan,", want: []Ref{{Namespace: "pods", Name: "gpu1-macvlan"}}},
+		// Multus' parser: what Multus refuses is refused here too.
+		{name: "shorthand with two slashes", value: "a/b/c", wantErr: `entry "a/b/c" must be [namespace/]name[@interface]`},
+		{name: "shorthand with two interfaces", value: "a@net1@net2", wantErr: `entry "a@net1@net2" must be [namespace/]name[@interface]`},
+		{name: "shorthand name not a DNS label", value: "spiderpool/GPU1", wantErr: `entry "spiderpool/GPU1" must be [namespace/]name[@interface]`},
+		{name: "JSON inside the shorthand", value: `a, [{"name":"b"}]`, wantErr: `entry "[{\"name\":\"b\"}]" must be [namespace/]name[@interface]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,5 +75,25 @@ func TestFormatRoundTrip(t *testing.T) {
 	back, err := Parse(got, "other")
 	if err != nil || !reflect.DeepEqual(back, refs) {
 		t.Fatalf("Parse(Format(refs)) = %#v, %v; want %#v", back, err, refs)
+	}
+}
+
+// BenchmarkParse: the JSON list the webhook writes, and the shorthand only
+// users write (read with Multus' parser; see the package doc).
+func BenchmarkParse(b *testing.B) {
+	var refs []Ref
+	var short []string
+	for i := 1; i <= 8; i++ {
+		refs = append(refs, Ref{Namespace: "spiderpool", Name: fmt.Sprintf("gpu%d-macvlan", i)})
+		short = append(short, fmt.Sprintf("spiderpool/gpu%d-macvlan", i))
+	}
+	for name, v := range map[string]string{"json": Format(refs), "shorthand": strings.Join(short, ",")} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if got, err := Parse(v, "p"); err != nil || len(got) != 8 {
+					b.Fatal(got, err)
+				}
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/railnet/railnet/certs/pki"
+	"github.com/railnet/railnet/test/poll"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -63,20 +64,6 @@ func writeKubeletStyle(t *testing.T, dir, version string, kp *pki.KeyPair) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
-
 func TestReloadsOnKubeletSwap(t *testing.T) {
 	ca, err := pki.NewCA("ca", time.Now(), 24*time.Hour)
 	if err != nil {
@@ -100,14 +87,14 @@ func TestReloadsOnKubeletSwap(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	waitFor(t, "the first pair", func() bool { return servedSerial(t, s) != nil })
+	poll.Until(t, 10*time.Second, "the first pair", poll.True(func() bool { return servedSerial(t, s) != nil }))
 	if servedSerial(t, s).Cmp(first.Cert.SerialNumber) != 0 || !s.Healthy() {
 		t.Fatal("first pair not served")
 	}
 
 	second := issue(t, ca, time.Now())
 	writeKubeletStyle(t, dir, "2", second)
-	waitFor(t, "the second pair", func() bool { return servedSerial(t, s).Cmp(second.Cert.SerialNumber) == 0 })
+	poll.Until(t, 10*time.Second, "the second pair", poll.True(func() bool { return servedSerial(t, s).Cmp(second.Cert.SerialNumber) == 0 }))
 }
 
 func TestTornWriteKeepsThePreviousPair(t *testing.T) {

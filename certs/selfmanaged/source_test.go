@@ -10,6 +10,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/railnet/railnet/certs/pki"
+	"github.com/railnet/railnet/test/poll"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -36,20 +37,6 @@ func (h *heldCA) set(kp *pki.KeyPair) {
 	select {
 	case h.sub <- struct{}{}:
 	default:
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
 	}
 }
 
@@ -85,20 +72,20 @@ func TestSourceReissuesOnScheduleAndOnCAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca.set(first)
-	eventually(t, "the first certificate", func() bool { return src.Issued() == 1 })
+	poll.Until(t, 10*time.Second, "the first certificate", poll.True(func() bool { return src.Issued() == 1 }))
 	if !src.Healthy() || !pki.SignedBy(src.Certificate(), first.Cert) {
 		t.Fatal("first certificate not served or not signed by the CA")
 	}
 
 	// 14m59s: not yet due (renewal at half of 30m).
-	eventually(t, "the renewal timer", clk.HasWaiters)
+	poll.Until(t, 10*time.Second, "the renewal timer", poll.True(clk.HasWaiters))
 	clk.Step(14*time.Minute + 59*time.Second)
-	eventually(t, "the renewal timer re-armed", clk.HasWaiters)
+	poll.Until(t, 10*time.Second, "the renewal timer re-armed", poll.True(clk.HasWaiters))
 	if src.Issued() != 1 {
 		t.Fatalf("re-issued %d times before the renewal moment", src.Issued()-1)
 	}
 	clk.Step(time.Second)
-	eventually(t, "the scheduled re-issue", func() bool { return src.Issued() == 2 })
+	poll.Until(t, 10*time.Second, "the scheduled re-issue", poll.True(func() bool { return src.Issued() == 2 }))
 
 	// A new CA: re-issued at once, without any time passing.
 	second, err := pki.NewCA("ca-2", clk.Now(), 24*time.Hour)
@@ -106,7 +93,7 @@ func TestSourceReissuesOnScheduleAndOnCAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca.set(second)
-	eventually(t, "the re-issue after the CA change", func() bool { return src.Issued() == 3 })
+	poll.Until(t, 10*time.Second, "the re-issue after the CA change", poll.True(func() bool { return src.Issued() == 3 }))
 	tc, err := src.GetCertificate(&tls.ClientHelloInfo{})
 	if err != nil || !pki.SignedBy(tc.Leaf, second.Cert) {
 		t.Fatalf("served certificate not signed by the new CA: %v", err)

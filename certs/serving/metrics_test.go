@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/railnet/railnet/certs/pki"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // The expiry metric shows the served certificate and the mounted CA, with
@@ -44,11 +45,7 @@ func TestExpiryMetric(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()
 	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(5 * time.Second); !s.Healthy(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("files not loaded")
-		}
-	}
+	poll.Until(t, 10*time.Second, "the certificate files loaded", poll.True(s.Healthy))
 	const help = `When a certificate stops being valid (Unix seconds): certificate="serving" is the one served now, ` +
 		`certificate="ca" each CA clients are asked to trust. Alert on it minus time().`
 	want := fmt.Sprintf(`# HELP railnet_certificate_expiry_timestamp_seconds %s

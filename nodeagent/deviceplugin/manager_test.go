@@ -15,6 +15,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // This test binary points rdmamap at the 8-rail fixture, once.
@@ -274,13 +275,7 @@ func TestConfigHotReload(t *testing.T) {
 	}
 
 	h.writeConfig(t, `{"configList":[{"resourceName":"x","selectors":{"linkType":["ether"]}}]}`)
-	deadline := time.Now().Add(10 * time.Second)
-	for h.mgr.ConfigError() == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("invalid config not reported within 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, "the invalid config reported", poll.True(func() bool { return h.mgr.ConfigError() != nil }))
 	if msg := h.mgr.ConfigError().Error(); !strings.Contains(msg, `unknown key "linkType"`) || !strings.Contains(msg, "the last good config stays in force") {
 		t.Errorf("config error %q", msg)
 	}
@@ -362,13 +357,12 @@ func TestHealthyWhileAnyNICServes(t *testing.T) {
 // waitConfigError polls ConfigError until check passes.
 func (h *harness) waitConfigError(t *testing.T, what string, check func(error) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !check(h.mgr.ConfigError()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s; config error %v", what, h.mgr.ConfigError())
+	poll.Until(t, 10*time.Second, what, func() error {
+		if err := h.mgr.ConfigError(); !check(err) {
+			return fmt.Errorf("config error %v", err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestInvalidConfigAtStartServesNothingUntilFixed(t *testing.T) {

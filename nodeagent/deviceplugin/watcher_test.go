@@ -2,6 +2,7 @@ package deviceplugin
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // watcherRegister does what the kubelet's plugin watcher does with one
@@ -97,17 +99,11 @@ func TestPluginWatcherRegistration(t *testing.T) {
 	if err := os.Remove(info.Endpoint); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Until(t, 10*time.Second, "the plugin socket and a new registration socket after the plugin socket was removed", poll.True(func() bool {
 		id, ok := statID(regSock)
-		if _, err := os.Stat(info.Endpoint); ok && err == nil && id != before {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("registration socket not recreated within 5s after the plugin socket was removed")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		_, err := os.Stat(info.Endpoint)
+		return ok && err == nil && id != before
+	}))
 	if _, n := watcherRegister(t, regSock); n != 100 {
 		t.Fatalf("%d devices after re-registration", n)
 	}
@@ -116,30 +112,17 @@ func TestPluginWatcherRegistration(t *testing.T) {
 
 func waitFile(t *testing.T, path string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not created within %v", path, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, within, path+" created", func() error { _, err := os.Stat(path); return err })
 }
 
 func waitRegistered(t *testing.T, m *Manager, name string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	poll.Until(t, within, name+" registered", func() error {
 		for _, st := range m.Status() {
 			if st.Name == name && st.Registered {
-				return
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not registered within %v: %+v", name, within, m.Status())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("status %+v", m.Status())
+	})
 }

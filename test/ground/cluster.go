@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	railnetscheme "github.com/railnet/railnet/api/scheme"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // Options shape one test cluster.
@@ -522,26 +523,18 @@ func (c *Cluster) waitHealthz(ctx context.Context, name string, port int) error 
 }
 
 func (c *Cluster) poll(ctx context.Context, name string, proc *process, timeout time.Duration, check func(context.Context) error) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
+	err := poll.Wait(ctx, timeout, name+" ready", func() error {
 		if proc != nil && proc.exited() {
-			return fmt.Errorf("%s exited (%v) before it was ready; its log ends:\n%s", name, proc.err, c.Logs(name, 30))
+			return poll.Final(fmt.Errorf("%s exited (%v) before it was ready", name, proc.err))
 		}
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s: %v; its log ends:\n%s", name, timeout, last, c.Logs(name, 30))
-		}
-		time.Sleep(100 * time.Millisecond)
+		defer cancel()
+		return check(cctx)
+	})
+	if err != nil {
+		return fmt.Errorf("%w; its log ends:\n%s", err, c.Logs(name, 30))
 	}
+	return nil
 }
 
 func (c *Cluster) writeState() error {

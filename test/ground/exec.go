@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/railnet/railnet/test/poll"
 )
 
 // Exec runs cmd in a container of a running pod through the API server and
@@ -60,12 +62,11 @@ func (c *Cluster) PodLogs(ctx context.Context, namespace, pod, container string)
 // cannot answer yet: a kubelet that has just restarted refuses exec ("pod
 // does not exist") until it has synced its pods again.
 func (c *Cluster) ExecWhenReady(ctx context.Context, timeout time.Duration, namespace, pod, container string, cmd ...string) (string, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		out, err := c.Exec(ctx, namespace, pod, container, cmd...)
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return out, err
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	var out string
+	var err error
+	_ = poll.Wait(ctx, timeout, "exec in pod "+namespace+"/"+pod, func() error {
+		out, err = c.Exec(ctx, namespace, pod, container, cmd...)
+		return err
+	})
+	return out, err
 }

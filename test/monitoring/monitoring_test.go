@@ -26,6 +26,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	agentmetrics "github.com/railnet/railnet/nodeagent/metrics"
+	"github.com/railnet/railnet/test/poll"
 	webhookmetrics "github.com/railnet/railnet/webhook/metrics"
 )
 
@@ -165,11 +166,7 @@ func certSource(t *testing.T) *serving.Source {
 	done := make(chan error, 1)
 	go func() { done <- s.Start(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(10 * time.Second); !s.Healthy(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("certificate files not loaded")
-		}
-	}
+	poll.Until(t, 10*time.Second, "the certificate files loaded", poll.True(s.Healthy))
 	return s
 }
 

@@ -1,6 +1,7 @@
 package realnode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/railnet/railnet/test/poll"
 )
 
 // cgroupFS is where the host mounts its cgroup hierarchies (v1 controllers,
@@ -76,16 +79,9 @@ func removeCgroupRoot(root string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	for _, h := range hs {
-		for {
-			err := removeTree(filepath.Join(h, root))
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				errs = append(errs, err)
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+		dir := filepath.Join(h, root)
+		if err := poll.Wait(context.Background(), time.Until(deadline), "cgroup "+dir+" removed", func() error { return removeTree(dir) }); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // Spec describes one real node.
@@ -230,21 +232,16 @@ func (n *Node) startInit(spec Spec) error {
 	}
 	n.init, n.initDone = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(n.initDone) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			return nil
-		}
+	return poll.Wait(context.Background(), 10*time.Second, "nodeinit of "+n.Name+" ready", func() error {
 		select {
 		case <-n.initDone:
 			b, _ := os.ReadFile(filepath.Join(n.Dir, "nodeinit.log"))
-			return fmt.Errorf("nodeinit of %s exited: %s", n.Name, b)
-		case <-time.After(20 * time.Millisecond):
+			return poll.Final(fmt.Errorf("nodeinit exited: %s", b))
+		default:
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nodeinit of %s not ready after 10s", n.Name)
-		}
-	}
+		_, err := os.Stat(ready)
+		return err
+	})
 }
 
 // nsenterArgs enter the node: its mount and PID namespaces (nodeinit's) and
@@ -415,17 +412,21 @@ func (n *Node) StartContainerd(ctx context.Context) error {
 	if err := n.Run("containerd", "containerd", "--config="+filepath.Join(n.Dir, "containerd.toml")); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	err := poll.Wait(ctx, 30*time.Second, "containerd of node "+n.Name+" answering", func() error {
 		out, err := n.Command(ctx, "ctr", "--address", ContainerdSocket, "version").CombinedOutput()
 		if err == nil {
 			return nil
 		}
-		if !n.Running("containerd") || time.Now().After(deadline) {
-			return fmt.Errorf("node %s: containerd does not answer: %v %s\n%s", n.Name, err, out, n.Logs("containerd", 20))
+		err = fmt.Errorf("%v %s", err, out)
+		if !n.Running("containerd") {
+			return poll.Final(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, n.Logs("containerd", 20))
 	}
+	return nil
 }
 
 // ImportImage imports an image tarball into the node's containerd, in the
@@ -552,23 +553,17 @@ func (n *Node) WaitReady(ctx context.Context, tb ground.TB) {
 		since = p.started.Truncate(time.Second)
 	}
 	n.mu.Unlock()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ok, state := n.readySince(ctx, since)
-		if ok {
-			return
+	err := poll.Wait(ctx, 2*time.Minute, "node "+n.Name+" Ready", func() error {
+		if ok, state := n.readySince(ctx, since); !ok {
+			if !n.Running("kubelet") {
+				return poll.Final(errors.New("kubelet exited"))
+			}
+			return errors.New(state)
 		}
-		if !n.Running("kubelet") {
-			tb.Fatalf("node %s: kubelet exited; its log ends:\n%s", n.Name, n.Logs("kubelet", 40))
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("node %s not Ready after 2m: %s; kubelet log ends:\n%s", n.Name, state, n.Logs("kubelet", 40))
-		}
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("node %s: %v", n.Name, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("%v; kubelet log ends:\n%s", err, n.Logs("kubelet", 40))
 	}
 }
 

@@ -18,18 +18,10 @@ import (
 // and /24 subnets so each rail's subnet is its own.
 func SeedManifests() []byte {
 	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: spiderpool\n---\n")
 	for i := 1; i <= 8; i++ {
+		writeSeedPool(&b, i, 24)
 		fmt.Fprintf(&b, `apiVersion: spiderpool.spidernet.io/v2beta1
-kind: SpiderIPPool
-metadata:
-  name: gpu%[1]d-net1%[1]d
-spec:
-  gateway: 172.16.1%[1]d.254
-  subnet: 172.16.1%[1]d.0/24
-  ips:
-  - 172.16.1%[1]d.1-172.16.1%[1]d.200
----
-apiVersion: spiderpool.spidernet.io/v2beta1
 kind: SpiderMultusConfig
 metadata:
   name: gpu%[1]d-macvlan
@@ -47,7 +39,7 @@ spec:
 ---
 `, i)
 	}
-	return []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: spiderpool\n---\n" + b.String())
+	return []byte(b.String())
 }
 
 // SeedPoolsAsWritten are the seed guide's 8 SpiderIPPools exactly as it
@@ -57,19 +49,25 @@ spec:
 func SeedPoolsAsWritten() []byte {
 	var b strings.Builder
 	for i := 1; i <= 8; i++ {
-		fmt.Fprintf(&b, `apiVersion: spiderpool.spidernet.io/v2beta1
+		writeSeedPool(&b, i, 16)
+	}
+	return []byte(b.String())
+}
+
+// writeSeedPool writes the seed's SpiderIPPool of GPU i with a subnet of
+// prefix length bits.
+func writeSeedPool(b *strings.Builder, i, bits int) {
+	fmt.Fprintf(b, `apiVersion: spiderpool.spidernet.io/v2beta1
 kind: SpiderIPPool
 metadata:
   name: gpu%[1]d-net1%[1]d
 spec:
   gateway: 172.16.1%[1]d.254
-  subnet: 172.16.1%[1]d.0/16
+  subnet: 172.16.1%[1]d.0/%[2]d
   ips:
-    - 172.16.1%[1]d.1-172.16.1%[1]d.200
+  - 172.16.1%[1]d.1-172.16.1%[1]d.200
 ---
-`, i)
-	}
-	return []byte(b.String())
+`, i, bits)
 }
 
 // TrainNamespace is where the story's training job runs.

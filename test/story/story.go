@@ -22,6 +22,7 @@ import (
 	"github.com/railnet/railnet/extender/schedconfig"
 	"github.com/railnet/railnet/test/draground"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 	"github.com/railnet/railnet/test/realnode"
 	"github.com/railnet/railnet/test/simnode"
 	"github.com/railnet/railnet/webhook/registration"
@@ -284,8 +285,7 @@ func buildAs(ctx context.Context, dir, name, pkg string) error {
 // calls the webhook (a new registration takes a moment to take effect).
 func waitWebhook(tb ground.TB, c *ground.Cluster) {
 	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	poll.Until(tb, 60*time.Second, "the API server calling the webhook", func() error {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, GenerateName: "probe-",
 				Annotations: map[string]string{"cni.spidernet.io/rdma-resource-inject": "railnet-story-probe"}},
@@ -295,13 +295,10 @@ func waitWebhook(tb ground.TB, c *ground.Cluster) {
 		// The webhook refuses a group nobody carries; that refusal proves
 		// it is called.
 		if err != nil && containsAll(err.Error(), "railnet-story-probe", "no SpiderMultusConfig") {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("the webhook is not called by the API server: last answer %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Errorf("last answer %v", err)
+	})
 }
 
 func SeedDevicePluginConfig() []byte {

@@ -2,6 +2,7 @@ package story
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,24 +13,22 @@ import (
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
-// WaitFor polls cond until it holds; on ctx's end it fails tb with what and
+// WaitFor polls cond (with package poll) until it holds; when ctx ends, or
+// after 10 minutes at the most (a hang guard), it fails tb with what and
 // cond's last description of the state.
 func WaitFor(ctx context.Context, tb ground.TB, what string, cond func() (bool, string)) {
 	tb.Helper()
-	var state string
-	for {
-		var ok bool
-		ok, state = cond()
-		if ok {
-			return
+	err := poll.Wait(ctx, 10*time.Minute, what, func() error {
+		if ok, state := cond(); !ok {
+			return errors.New("last state: " + state)
 		}
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("timed out waiting for %s; last state: %s", what, state)
-		case <-time.After(250 * time.Millisecond):
-		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("%v", err)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/railnet/railnet/api/injectgroup/injectgrouptest"
 )
 
 // FuzzPodIdempotent: for any pod, Pod either refuses, or its output is a
@@ -16,7 +18,7 @@ func FuzzPodIdempotent(f *testing.F) {
 	f.Add([]byte(`{"metadata":{"namespace":"train","annotations":{"cni.spidernet.io/rdma-resource-inject":"rdma-network"}},"spec":{"containers":[{"name":"a"}]}}`))
 	f.Add([]byte(`{"metadata":{"namespace":"train","annotations":{"cni.spidernet.io/rdma-resource-inject":"rdma-network","k8s.v1.cni.cncf.io/networks":"spiderpool/gpu1-macvlan"}},"spec":{"containers":[{"name":"a","resources":{"limits":{"nvidia.com/gpu":"1"}}},{"name":"b"}]}}`))
 	f.Add([]byte(`{"metadata":{"annotations":{"cni.spidernet.io/network-resource-inject":" ,rdma-network,"}},"spec":{}}`))
-	configs := seedConfigs()
+	configs := injectgrouptest.Seed()
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var p corev1.Pod
 		if err := json.Unmarshal(raw, &p); err != nil {

@@ -10,35 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/railnet/railnet/api/injectgroup/injectgrouptest"
 	"github.com/railnet/railnet/api/networks"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
 const rdmaKey = spiderv2beta1.AnnotationRDMAResourceInject
 const netKey = spiderv2beta1.AnnotationNetworkResourceInject
-
-// macvlan returns a seed-style rail config: gpuN-macvlan on master, resource
-// spidernet.io/gpuNrdma, pool gpuN-net1N, in group(s) under key.
-func macvlan(n int, master, key, groups string) *spiderv2beta1.SpiderMultusConfig {
-	typ := spiderv2beta1.CNITypeMacvlan
-	return &spiderv2beta1.SpiderMultusConfig{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: fmt.Sprintf("gpu%d-macvlan", n),
-			Annotations: map[string]string{key: groups}},
-		Spec: spiderv2beta1.MultusCNIConfigSpec{CNIType: &typ, Macvlan: &spiderv2beta1.MacvlanConfig{
-			Master:           []string{master},
-			RDMAResourceName: fmt.Sprintf("spidernet.io/gpu%drdma", n),
-			IPPools:          &spiderv2beta1.PoolsConfig{IPv4: []string{fmt.Sprintf("gpu%d-net1%d", n, n)}},
-		}},
-	}
-}
-
-func seedConfigs() []*spiderv2beta1.SpiderMultusConfig {
-	var out []*spiderv2beta1.SpiderMultusConfig
-	for n := 8; n >= 1; n-- { // reverse on purpose: output order must not depend on input order
-		out = append(out, macvlan(n, fmt.Sprintf("enp1%ds0f0np0", n), rdmaKey, "rdma-network"))
-	}
-	return out
-}
 
 func pod(ann map[string]string, containers ...corev1.Container) *corev1.Pod {
 	if len(containers) == 0 {
@@ -63,7 +41,7 @@ const seedNetworks = `[{"name":"gpu1-macvlan","namespace":"spiderpool"},
 
 func TestPodSeedScenario(t *testing.T) {
 	p := pod(map[string]string{rdmaKey: "rdma-network"})
-	res, err := Pod(p, nil, enabled, seedConfigs())
+	res, err := Pod(p, nil, enabled, injectgrouptest.Seed())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +60,7 @@ func TestPodSeedScenario(t *testing.T) {
 	}
 	// Idempotent: a second run leaves the pod as it is.
 	again := p.DeepCopy()
-	if _, err := Pod(again, nil, enabled, seedConfigs()); err != nil {
+	if _, err := Pod(again, nil, enabled, injectgrouptest.Seed()); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(again, p) {
@@ -112,7 +90,7 @@ func TestPodNoChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := pod(tt.ann)
 			before := p.DeepCopy()
-			res, err := Pod(p, tt.nsAnn, tt.cfg, seedConfigs())
+			res, err := Pod(p, tt.nsAnn, tt.cfg, injectgrouptest.Seed())
 			if err != nil || res != nil {
 				t.Fatalf("Pod() = %+v, %v; want nil, nil", res, err)
 			}
@@ -124,7 +102,7 @@ func TestPodNoChange(t *testing.T) {
 }
 
 func TestPodGroupsAndOrder(t *testing.T) {
-	multi := macvlan(3, "eth10", rdmaKey, "a, b")
+	multi := injectgrouptest.Macvlan(3, "eth10", rdmaKey, "a, b")
 	tests := []struct {
 		name      string
 		podAnn    map[string]string
@@ -136,33 +114,33 @@ func TestPodGroupsAndOrder(t *testing.T) {
 		{
 			name:     "natural order of masters, then namespace/name",
 			podAnn:   map[string]string{rdmaKey: "g"},
-			configs:  []*spiderv2beta1.SpiderMultusConfig{macvlan(1, "eth10", rdmaKey, "g"), macvlan(2, "eth2", rdmaKey, "g"), macvlan(4, "eth2", rdmaKey, "g")},
+			configs:  []*spiderv2beta1.SpiderMultusConfig{injectgrouptest.Macvlan(1, "eth10", rdmaKey, "g"), injectgrouptest.Macvlan(2, "eth2", rdmaKey, "g"), injectgrouptest.Macvlan(4, "eth2", rdmaKey, "g")},
 			wantNets: []string{"spiderpool/gpu2-macvlan", "spiderpool/gpu4-macvlan", "spiderpool/gpu1-macvlan"},
 		},
 		{
 			name:     "comma-separated config annotation puts one config in two groups; deduplicated",
 			podAnn:   map[string]string{rdmaKey: "a,b"},
-			configs:  []*spiderv2beta1.SpiderMultusConfig{multi, macvlan(1, "eth2", rdmaKey, "b")},
+			configs:  []*spiderv2beta1.SpiderMultusConfig{multi, injectgrouptest.Macvlan(1, "eth2", rdmaKey, "b")},
 			wantNets: []string{"spiderpool/gpu1-macvlan", "spiderpool/gpu3-macvlan"},
 		},
 		{
 			name:     "pod annotation wins over namespace annotation",
 			podAnn:   map[string]string{netKey: "pod-group"},
 			nsAnn:    map[string]string{rdmaKey: "ns-group"},
-			configs:  []*spiderv2beta1.SpiderMultusConfig{macvlan(1, "eth2", netKey, "pod-group"), macvlan(2, "eth3", rdmaKey, "ns-group")},
+			configs:  []*spiderv2beta1.SpiderMultusConfig{injectgrouptest.Macvlan(1, "eth2", netKey, "pod-group"), injectgrouptest.Macvlan(2, "eth3", rdmaKey, "ns-group")},
 			wantNets: []string{"spiderpool/gpu1-macvlan"},
 		},
 		{
 			name:      "namespace annotation used when the pod has none",
 			nsAnn:     map[string]string{rdmaKey: "ns-group"},
-			configs:   []*spiderv2beta1.SpiderMultusConfig{macvlan(1, "eth2", netKey, "ns-group"), macvlan(2, "eth3", rdmaKey, "ns-group")},
+			configs:   []*spiderv2beta1.SpiderMultusConfig{injectgrouptest.Macvlan(1, "eth2", netKey, "ns-group"), injectgrouptest.Macvlan(2, "eth3", rdmaKey, "ns-group")},
 			wantNets:  []string{"spiderpool/gpu2-macvlan"},
 			wantFromN: true,
 		},
 		{
 			name:     "rdma key consulted before network key on the pod",
 			podAnn:   map[string]string{rdmaKey: "r", netKey: "n"},
-			configs:  []*spiderv2beta1.SpiderMultusConfig{macvlan(1, "eth2", netKey, "n"), macvlan(2, "eth3", rdmaKey, "r")},
+			configs:  []*spiderv2beta1.SpiderMultusConfig{injectgrouptest.Macvlan(1, "eth2", netKey, "n"), injectgrouptest.Macvlan(2, "eth3", rdmaKey, "r")},
 			wantNets: []string{"spiderpool/gpu2-macvlan"},
 		},
 	}
@@ -192,7 +170,7 @@ func TestPodResources(t *testing.T) {
 		Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("8")}}}
 	side := corev1.Container{Name: "sidecar", Resources: corev1.ResourceRequirements{
 		Limits: corev1.ResourceList{"spidernet.io/gpu1rdma": resource.MustParse("2"), corev1.ResourceCPU: resource.MustParse("1")}}}
-	configs := []*spiderv2beta1.SpiderMultusConfig{macvlan(1, "eth1", rdmaKey, "g"), macvlan(2, "eth2", rdmaKey, "g")}
+	configs := []*spiderv2beta1.SpiderMultusConfig{injectgrouptest.Macvlan(1, "eth1", rdmaKey, "g"), injectgrouptest.Macvlan(2, "eth2", rdmaKey, "g")}
 	p := pod(map[string]string{rdmaKey: "g"}, side, gpu)
 	p.Spec.InitContainers = []corev1.Container{{Name: "init"}}
 	res, err := Pod(p, nil, enabled, configs)
@@ -215,7 +193,7 @@ func TestPodResources(t *testing.T) {
 }
 
 func TestPodNetworkResourceInjectWithoutResource(t *testing.T) {
-	c := macvlan(1, "eth1", netKey, "underlay")
+	c := injectgrouptest.Macvlan(1, "eth1", netKey, "underlay")
 	c.Spec.Macvlan.RDMAResourceName = ""
 	c.Spec.Macvlan.IPPools = nil // no resource → pools not required
 	p := pod(map[string]string{netKey: "underlay"})
@@ -232,7 +210,7 @@ func TestPodNetworkResourceInjectWithoutResource(t *testing.T) {
 }
 
 func TestPodExistingNetworks(t *testing.T) {
-	configs := seedConfigs()
+	configs := injectgrouptest.Seed()
 	tests := []struct {
 		name    string
 		ann     map[string]string
@@ -268,9 +246,9 @@ func TestPodExistingNetworks(t *testing.T) {
 }
 
 func TestPodRefusals(t *testing.T) {
-	noRes := macvlan(1, "eth1", rdmaKey, "g")
+	noRes := injectgrouptest.Macvlan(1, "eth1", rdmaKey, "g")
 	noRes.Spec.Macvlan.RDMAResourceName = ""
-	noPool := macvlan(2, "eth2", rdmaKey, "g")
+	noPool := injectgrouptest.Macvlan(2, "eth2", rdmaKey, "g")
 	noPool.Spec.Macvlan.IPPools = nil
 	sriovNoRes := &spiderv2beta1.SpiderMultusConfig{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "net", Name: "vf", Annotations: map[string]string{rdmaKey: "g"}},
@@ -280,7 +258,7 @@ func TestPodRefusals(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "net", Name: "custom", Annotations: map[string]string{netKey: "n"}},
 		Spec:       spiderv2beta1.MultusCNIConfigSpec{CNIType: ptr("custom")},
 	}
-	netResNoPool := macvlan(3, "eth3", netKey, "n2")
+	netResNoPool := injectgrouptest.Macvlan(3, "eth3", netKey, "n2")
 	netResNoPool.Spec.Macvlan.IPPools = nil
 	tests := []struct {
 		name    string
@@ -292,9 +270,9 @@ func TestPodRefusals(t *testing.T) {
 	}{
 		{name: "empty value", podAnn: map[string]string{rdmaKey: " , "}, reason: ReasonEmptyGroup,
 			want: "pod train/worker-0: annotation cni.spidernet.io/rdma-resource-inject is empty; name an inject group or remove the annotation"},
-		{name: "no member", podAnn: map[string]string{rdmaKey: "nope"}, configs: seedConfigs(), reason: ReasonNoMember,
+		{name: "no member", podAnn: map[string]string{rdmaKey: "nope"}, configs: injectgrouptest.Seed(), reason: ReasonNoMember,
 			want: `pod train/worker-0 asks for inject group "nope" (annotation cni.spidernet.io/rdma-resource-inject) but no SpiderMultusConfig carries cni.spidernet.io/rdma-resource-inject: nope; annotate the group's SpiderMultusConfigs or fix the pod's annotation`},
-		{name: "no member, group from namespace", nsAnn: map[string]string{netKey: "nope"}, configs: seedConfigs(), reason: ReasonNoMember,
+		{name: "no member, group from namespace", nsAnn: map[string]string{netKey: "nope"}, configs: injectgrouptest.Seed(), reason: ReasonNoMember,
 			want: `pod train/worker-0 asks for inject group "nope" (annotation cni.spidernet.io/network-resource-inject of namespace train) but no SpiderMultusConfig carries cni.spidernet.io/network-resource-inject: nope; annotate the group's SpiderMultusConfigs or fix the pod's annotation`},
 		{name: "members lack resource and pool", podAnn: map[string]string{rdmaKey: "g"},
 			configs: []*spiderv2beta1.SpiderMultusConfig{noRes, noPool, sriovNoRes}, reason: ReasonUnusable,

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/railnet/railnet/api/injectgroup/injectgrouptest"
 )
 
 func TestAddNCCL(t *testing.T) {
@@ -98,7 +100,7 @@ func TestAddNCCL(t *testing.T) {
 
 func TestPodNCCLSummary(t *testing.T) {
 	p := pod(map[string]string{rdmaKey: "rdma-network"}, corev1.Container{Name: "main", Env: []corev1.EnvVar{{Name: "NCCL_IB_HCA", Value: "mlx5"}}})
-	if _, err := Pod(p, nil, enabled, seedConfigs()); err != nil {
+	if _, err := Pod(p, nil, enabled, injectgrouptest.Seed()); err != nil {
 		t.Fatal(err)
 	}
 	want := "on container main; NCCL conf file /run/railnet/nccl/nccl.conf; kept the container's own NCCL_IB_HCA (the environment overrides railnet's NCCL conf file; remove them to use it)"
@@ -107,7 +109,7 @@ func TestPodNCCLSummary(t *testing.T) {
 	}
 	off := false
 	q := pod(map[string]string{rdmaKey: "rdma-network"})
-	if _, err := Pod(q, nil, Config{Enabled: true, NCCLConf: &off}, seedConfigs()); err != nil {
+	if _, err := Pod(q, nil, Config{Enabled: true, NCCLConf: &off}, injectgrouptest.Seed()); err != nil {
 		t.Fatal(err)
 	}
 	if len(q.Spec.Volumes) > 0 || len(q.Spec.Containers[0].Env) > 0 || strings.Contains(q.Annotations[AnnotationSummary], "NCCL") {

@@ -6,22 +6,23 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/railnet/railnet/api/injectgroup/injectgrouptest"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
 func TestSummary(t *testing.T) {
 	seedPod := pod(map[string]string{rdmaKey: "rdma-network"})
-	seed, err := Pod(seedPod, nil, enabled, seedConfigs())
+	seed, err := Pod(seedPod, nil, enabled, injectgrouptest.Seed())
 	if err != nil {
 		t.Fatal(err)
 	}
 	nsPod := pod(nil, corev1.Container{Name: "sidecar"}, corev1.Container{Name: "trainer",
 		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}}})
-	fromNS, err := Pod(nsPod, map[string]string{rdmaKey: "rdma-network"}, enabled, seedConfigs()[6:])
+	fromNS, err := Pod(nsPod, map[string]string{rdmaKey: "rdma-network"}, enabled, injectgrouptest.Seed()[6:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	netOnly := macvlan(1, "enp11s0f0np0", netKey, "plain")
+	netOnly := injectgrouptest.Macvlan(1, "enp11s0f0np0", netKey, "plain")
 	netOnly.Spec.Macvlan.RDMAResourceName = ""
 	plain, err := Pod(pod(map[string]string{netKey: "plain"}), nil, enabled, []*spiderv2beta1.SpiderMultusConfig{netOnly})
 	if err != nil {
@@ -63,7 +64,7 @@ func TestSummary(t *testing.T) {
 		}
 	}
 	// The same injection gives the same summary.
-	again, err := Pod(seedPod.DeepCopy(), nil, enabled, seedConfigs())
+	again, err := Pod(seedPod.DeepCopy(), nil, enabled, injectgrouptest.Seed())
 	if err != nil {
 		t.Fatal(err)
 	}

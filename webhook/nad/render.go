@@ -3,7 +3,7 @@ package nad
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"strings"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,19 +88,16 @@ func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefi
 		if c == nil || len(c.Master) == 0 {
 			return nil, missing()
 		}
-		master := c.Master[0]
-		if c.Bond != nil && c.Bond.Name != "" {
-			master = c.Bond.Name
+		// A config written before admission refused bond and vlanID (or
+		// while the webhook was not answering) is not rendered onto a
+		// bond or VLAN interface railnet never creates, which the
+		// extender and the agent would not know as the rail's master.
+		if bad := UnsupportedLinks("spec."+spiderv2beta1.SubField(typ), c); len(bad) > 0 {
+			return nil, fmt.Errorf("SpiderMultusConfig %s/%s: %s", smc.Namespace, smc.Name, strings.Join(bad, "; "))
 		}
-		if c.VlanID != nil && *c.VlanID != 0 {
-			master += "." + strconv.Itoa(int(*c.VlanID))
-		}
-		plugins = append(plugins, macvlanPlugin{Type: typ, Master: master, Mode: mode, MTU: c.MTU, IPAM: ipam})
+		plugins = append(plugins, macvlanPlugin{Type: typ, Master: c.Master[0], Mode: mode, MTU: c.MTU, IPAM: ipam})
 		if c.RDMAResourceName != "" {
-			rdmaMaster = c.Master[0] // the physical NIC: its RDMA device holds the GIDs of VLANs on it too
-			if c.Bond != nil && c.Bond.Name != "" {
-				rdmaMaster = c.Bond.Name
-			}
+			rdmaMaster = c.Master[0]
 		}
 	case spiderv2beta1.CNITypeSRIOV:
 		c := s.SRIOV
@@ -157,4 +154,25 @@ func Render(smc *spiderv2beta1.SpiderMultusConfig) (*nadv1.NetworkAttachmentDefi
 		},
 		Spec: nadv1.NetworkAttachmentDefinitionSpec{Config: string(cfg)},
 	}, nil
+}
+
+// UnsupportedLinks says why a macvlan or ipvlan config's bond and vlanID
+// (Spiderpool's ifacer settings) cannot be served, one message each, under
+// field (spec.macvlan or spec.ipvlan): railnet's CNI chain creates no bond
+// or VLAN interface. Admission refuses them; Render does not render them.
+func UnsupportedLinks(field string, c *spiderv2beta1.MacvlanConfig) []string {
+	var out []string
+	if c.Bond != nil {
+		out = append(out, fmt.Sprintf("%s.bond is not supported: railnet does not create bond interfaces; create the bond on every node "+
+			"(e.g. with NetworkManager or systemd-networkd), name it in %s.master and remove %s.bond", field, field, field))
+	}
+	if c.VlanID != nil && *c.VlanID != 0 {
+		example := "enp11s0f0np0"
+		if len(c.Master) > 0 && c.Master[0] != "" {
+			example = c.Master[0]
+		}
+		out = append(out, fmt.Sprintf("%s.vlanID %d is not supported: railnet does not create VLAN interfaces; create the VLAN interface on every node "+
+			"(e.g. %s.%d), name it in %s.master and remove %s.vlanID", field, *c.VlanID, example, *c.VlanID, field, field))
+	}
+	return out
 }

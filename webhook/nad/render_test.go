@@ -62,6 +62,16 @@ func TestRenderRefuses(t *testing.T) {
 		{`{cniType: sriov}`, "SpiderMultusConfig ns/x: cniType sriov has no matching sub-config"},
 		{`{cniType: macvlan, macvlan: {master: []}}`, "SpiderMultusConfig ns/x: cniType macvlan has no matching sub-config"},
 		{`{cniType: bridge}`, `SpiderMultusConfig ns/x: cniType "bridge" cannot be rendered`},
+		// Configs stored before admission refused bond and vlanID: no NAD
+		// on a bond0.100 railnet never creates.
+		{`{cniType: macvlan, macvlan: {master: [eth1, eth2], bond: {name: bond0, mode: 1}, vlanID: 100, ippools: {ipv4: [v4]}}}`,
+			"SpiderMultusConfig ns/x: spec.macvlan.bond is not supported: railnet does not create bond interfaces; create the bond on every node " +
+				"(e.g. with NetworkManager or systemd-networkd), name it in spec.macvlan.master and remove spec.macvlan.bond; " +
+				"spec.macvlan.vlanID 100 is not supported: railnet does not create VLAN interfaces; create the VLAN interface on every node " +
+				"(e.g. eth1.100), name it in spec.macvlan.master and remove spec.macvlan.vlanID"},
+		{`{cniType: ipvlan, ipvlan: {master: [enp11s0f0np0], vlanID: 7}}`,
+			"SpiderMultusConfig ns/x: spec.ipvlan.vlanID 7 is not supported: railnet does not create VLAN interfaces; create the VLAN interface on every node " +
+				"(e.g. enp11s0f0np0.7), name it in spec.ipvlan.master and remove spec.ipvlan.vlanID"},
 	}
 	for _, tt := range tests {
 		var smc spiderv2beta1.SpiderMultusConfig

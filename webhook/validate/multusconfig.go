@@ -8,6 +8,7 @@ import (
 	"github.com/railnet/railnet/api/injectgroup"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
+	"github.com/railnet/railnet/webhook/nad"
 )
 
 // MTU and VLAN bounds accepted on sub-configs.
@@ -141,13 +142,8 @@ func ValidateMultusConfig(smc *spiderv2beta1.SpiderMultusConfig) error {
 		// railnet's CNI chain has no step that creates a bond or a VLAN
 		// interface (Spiderpool's ifacer): refused rather than rendered
 		// onto a master that does not exist.
-		if m.cfg.Bond != nil {
-			add("%s.bond is not supported: railnet does not create bond interfaces; create the bond on every node "+
-				"(e.g. with NetworkManager or systemd-networkd), name it in %s.master and remove %s.bond", f, f, f)
-		}
-		if m.cfg.VlanID != nil && *m.cfg.VlanID != 0 {
-			add("%s.vlanID %d is not supported: railnet does not create VLAN interfaces; create the VLAN interface on every node "+
-				"(e.g. %s.%d), name it in %s.master and remove %s.vlanID", f, *m.cfg.VlanID, firstOr(m.cfg.Master, "enp11s0f0np0"), *m.cfg.VlanID, f, f)
+		for _, msg := range nad.UnsupportedLinks(f, m.cfg) {
+			add("%s", msg)
 		}
 		checkMTU(add, f, m.cfg.MTU)
 	}
@@ -209,13 +205,6 @@ func annotationNamesPools(smc *spiderv2beta1.SpiderMultusConfig) bool {
 		}
 	}
 	return false
-}
-
-func firstOr(list []string, def string) string {
-	if len(list) > 0 && list[0] != "" {
-		return list[0]
-	}
-	return def
 }
 
 func checkVlan(add func(string, ...any), f string, v *int32) {

@@ -14,6 +14,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/railnet/railnet/test/poll"
 )
 
 // Fixture returns the path of a sysfs fixture tree: rail8 (8 ConnectX NICs
@@ -133,19 +135,14 @@ func (nn *Netns) SetUp(tb testing.TB, name string, up bool) {
 // applies carrier changes asynchronously), failing after 10 s.
 func (nn *Netns) WaitOperState(tb testing.TB, name, want string) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(tb, 10*time.Second, name+" operstate "+want, func() error {
 		l, err := nn.Handle.LinkByName(name)
 		if err != nil {
-			tb.Fatal(err)
+			return poll.Final(err)
 		}
-		state := l.Attrs().OperState.String()
-		if state == want {
-			return
+		if state := l.Attrs().OperState.String(); state != want {
+			return fmt.Errorf("operstate %q", state)
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: operstate %q, want %q after 10s", name, state, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -20,10 +20,9 @@ import (
 	"github.com/railnet/railnet/nodeagent/metrics"
 )
 
-// Request, Pools, Address and Route are the wire types of the IPAM socket.
+// Request, Address and Route are the wire types of the IPAM socket.
 type (
 	Request = ipamwire.Request
-	Pools   = ipamwire.Pools
 	Address = ipamwire.Address
 	Route   = ipamwire.Route
 )

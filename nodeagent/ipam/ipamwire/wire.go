@@ -41,18 +41,16 @@ type NCCLResponse struct {
 	Warning string `json:"warning,omitempty"`
 }
 
-// Pools are the ipam.ippools of the network configuration, passed on as
-// they are.
-type Pools = cniconf.Pools
-
 // Request asks for the addresses of one pod interface.
 type Request struct {
-	Pools        Pools  `json:"ippools"`
-	PodNamespace string `json:"podNamespace"`
-	PodName      string `json:"podName"`
-	PodUID       string `json:"podUID"`
-	ContainerID  string `json:"containerID"`
-	IfName       string `json:"ifName"`
+	// Pools are the ipam.ippools of the network configuration, passed on
+	// as they are.
+	Pools        cniconf.Pools `json:"ippools"`
+	PodNamespace string        `json:"podNamespace"`
+	PodName      string        `json:"podName"`
+	PodUID       string        `json:"podUID"`
+	ContainerID  string        `json:"containerID"`
+	IfName       string        `json:"ifName"`
 }
 
 // Address is one allocated address with what the interface needs to use it.

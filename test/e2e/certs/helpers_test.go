@@ -28,6 +28,7 @@ import (
 
 	"github.com/railnet/railnet/certs/selfmanaged"
 	"github.com/railnet/railnet/certs/trust"
+	"github.com/railnet/railnet/test/poll"
 )
 
 const (
@@ -69,25 +70,16 @@ func runManager(t *testing.T, m interface{ Start(context.Context) error }) func(
 	}
 }
 
-// eventually polls cond every 20ms until it holds or timeout passes.
+// eventually is poll.Until for this package's conditions, which say
+// whether they hold and, when not, the last error they met (nil or not).
 func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
+	poll.Until(t, timeout, what, func() error {
+		if ok, err := cond(); !ok {
+			return fmt.Errorf("last error: %v", err)
 		}
-		last = err
-		select {
-		case <-deadline:
-			t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, last)
-		case <-tick.C:
-		}
-	}
+		return nil
+	})
 }
 
 // serveWebhook serves the test admission handler over TLS with certificates

@@ -2,6 +2,7 @@ package chart_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/scheme"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // nodeClaim is the extra the API server reads from a pod-bound service
@@ -66,20 +68,16 @@ func checkAgentScope(ctx context.Context, t *testing.T) {
 	}
 
 	// The policy takes a moment to reach the API server's admission.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := agent.Create(ctx, rdmaNode(other))
-		if err != nil {
-			refused("create another node's RDMANode", err, fmt.Sprintf(
-				"railnet node agent of node %s may not create RDMANode %s, which belongs to node %s: an agent changes only its own node's objects", own, other, other))
-			break
+	var createErr error
+	poll.Until(t, 30*time.Second, "the policy refusing another node's RDMANode", func() error {
+		if createErr = agent.Create(ctx, rdmaNode(other)); createErr == nil {
+			_ = cluster.Client.Delete(ctx, rdmaNode(other))
+			return errors.New("the agent created another node's RDMANode")
 		}
-		_ = cluster.Client.Delete(ctx, rdmaNode(other))
-		if time.Now().After(deadline) {
-			t.Fatal("the agent created another node's RDMANode for 30s: the policy is not enforced")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
+	refused("create another node's RDMANode", createErr, fmt.Sprintf(
+		"railnet node agent of node %s may not create RDMANode %s, which belongs to node %s: an agent changes only its own node's objects", own, other, other))
 
 	// Its own node: create, status, labels.
 	mine := rdmaNode(own)

@@ -186,7 +186,7 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		// railnet-dra-cni recorded the interfaces; the agent publishes them
 		// as each rail's networkData (KEP-4817).
 		ifs := railInterfaces(ctx, t, c, podA.Name)
-		waitFor(ctx, t, "networkData in claim "+claimA.Name, func() (bool, string) {
+		story.WaitFor(ctx, t, "networkData in claim "+claimA.Name, func() (bool, string) {
 			cur := &resourceapi.ResourceClaim{}
 			if err := c.Client.Get(ctx, client.ObjectKeyFromObject(claimA), cur); err != nil {
 				return false, err.Error()
@@ -314,7 +314,7 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		if err := c.Client.Delete(ctx, claimB); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(ctx, t, "the claims and their claim files gone", func() (bool, string) {
+		story.WaitFor(ctx, t, "the claims and their claim files gone", func() (bool, string) {
 			var left resourceapi.ResourceClaimList
 			if err := c.Client.List(ctx, &left, client.InNamespace(ns)); err != nil {
 				return false, err.Error()
@@ -333,7 +333,7 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		})
 		// CNI DEL ran while the claim files were still there: railnet-ipam
 		// released the pods' rail addresses.
-		waitFor(ctx, t, "the pods' rail addresses released", func() (bool, string) {
+		story.WaitFor(ctx, t, "the pods' rail addresses released", func() (bool, string) {
 			var allocs railnetv1.IPAllocationList
 			if err := c.Client.List(ctx, &allocs); err != nil {
 				return false, err.Error()
@@ -523,7 +523,7 @@ func claimPod(ctx context.Context, t *testing.T, c *ground.Cluster, name string,
 	if err := c.Client.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "pod "+name+" running", func() (bool, string) {
+	story.WaitFor(ctx, t, "pod "+name+" running", func() (bool, string) {
 		p := &corev1.Pod{}
 		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(pod), p); err != nil {
 			return false, err.Error()
@@ -583,7 +583,7 @@ func readClaimFile(t *testing.T, n *realnode.Node, uid string) dra.PreparedClaim
 func waitSlice(ctx context.Context, t *testing.T, c *ground.Cluster, driver string, ok func(*resourceapi.ResourceSlice) bool) *resourceapi.ResourceSlice {
 	t.Helper()
 	var found *resourceapi.ResourceSlice
-	waitFor(ctx, t, "the "+driver+" ResourceSlice of "+nodeName, func() (bool, string) {
+	story.WaitFor(ctx, t, "the "+driver+" ResourceSlice of "+nodeName, func() (bool, string) {
 		var list resourceapi.ResourceSliceList
 		if err := c.Client.List(ctx, &list); err != nil {
 			return false, err.Error()
@@ -602,23 +602,6 @@ func waitSlice(ctx context.Context, t *testing.T, c *ground.Cluster, driver stri
 		return false, fmt.Sprintf("slices %v", seen)
 	})
 	return found
-}
-
-// waitFor polls cond until it holds (a wait, not a timed assertion: the
-// bound only ends a stuck test).
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("waiting for %s: %s", what, state)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 func joinInts(v []int) string {

@@ -23,6 +23,7 @@ import (
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // rig is one test's world: its namespace, RDMA resource, pool and network.
@@ -170,23 +171,23 @@ func (r *rig) pod(name string, labels map[string]string) *corev1.Pod {
 	return p
 }
 
-// waitPod polls the pod until ok says so or the deadline passes.
+// waitPod polls the pod until ok says so.
 func (r *rig) waitPod(p *corev1.Pod, what string, ok func(*corev1.Pod) bool) *corev1.Pod {
 	r.t.Helper()
-	ctx := ctxT(r.t, 90*time.Second)
 	got := &corev1.Pod{}
-	for {
-		err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(p), got)
-		if err == nil && ok(got) {
-			return got
+	err := poll.Wait(r.t.Context(), 90*time.Second, "pod "+p.Namespace+"/"+p.Name+" "+what, func() error {
+		if err := cluster.Client.Get(r.t.Context(), client.ObjectKeyFromObject(p), got); err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			r.t.Fatalf("pod %s/%s never %s: node=%q conditions=%v err=%v\nscheduler log:\n%s",
-				p.Namespace, p.Name, what, got.Spec.NodeName, got.Status.Conditions, err, cluster.Logs("kube-scheduler", 20))
-		case <-time.After(200 * time.Millisecond):
+		if !ok(got) {
+			return fmt.Errorf("node=%q conditions=%v", got.Spec.NodeName, got.Status.Conditions)
 		}
+		return nil
+	})
+	if err != nil {
+		r.t.Fatalf("%v\nscheduler log:\n%s", err, cluster.Logs("kube-scheduler", 20))
 	}
+	return got
 }
 
 func (r *rig) waitBound(p *corev1.Pod) string {
@@ -219,27 +220,24 @@ func (r *rig) waitUnschedulable(p *corev1.Pod, want string) string {
 // contains want.
 func (r *rig) waitEvent(p *corev1.Pod, want string) string {
 	r.t.Helper()
-	ctx := ctxT(r.t, 60*time.Second)
-	var seen []string
-	for {
+	var msg string
+	poll.Until(r.t, 60*time.Second, fmt.Sprintf("a FailedScheduling event of %s containing %q", p.Name, want), func() error {
 		var evs corev1.EventList
-		err := cluster.Client.List(ctx, &evs, client.InNamespace(p.Namespace),
-			client.MatchingFields{"involvedObject.name": p.Name, "reason": "FailedScheduling"})
-		if err == nil {
-			seen = seen[:0]
-			for _, e := range evs.Items {
-				if strings.Contains(e.Message, want) {
-					return e.Message
-				}
-				seen = append(seen, e.Message)
+		if err := cluster.Client.List(r.t.Context(), &evs, client.InNamespace(p.Namespace),
+			client.MatchingFields{"involvedObject.name": p.Name, "reason": "FailedScheduling"}); err != nil {
+			return err
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			if strings.Contains(e.Message, want) {
+				msg = e.Message
+				return nil
 			}
+			seen = append(seen, e.Message)
 		}
-		select {
-		case <-ctx.Done():
-			r.t.Fatalf("no FailedScheduling event of %s contains %q (err %v); events: %s", p.Name, want, err, strings.Join(seen, " | "))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return fmt.Errorf("events: %s", strings.Join(seen, " | "))
+	})
+	return msg
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -326,35 +324,31 @@ func setInjectConf(t *testing.T, conf string) {
 // follow the API server a moment later.
 func waitFilter(t *testing.T, ns, group, node, want string) {
 	t.Helper()
-	ctx := ctxT(t, 30*time.Second)
 	nodes := []string{node}
 	body, err := json.Marshal(extenderv1.ExtenderArgs{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "probe",
 		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: group}}}, NodeNames: &nodes})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last string
-	for {
+	poll.Until(t, 30*time.Second, fmt.Sprintf("the filter of a pod of group %s in %s on %s to say %q", group, ns, node, want), func() error {
 		var res extenderv1.ExtenderFilterResult
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, filterURL, bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-			var resp *http.Response
-			if resp, err = http.DefaultClient.Do(req); err == nil {
-				err = json.NewDecoder(resp.Body).Decode(&res)
-				resp.Body.Close()
-			}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, filterURL, bytes.NewReader(body))
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			last = res.FailedNodes[node] + res.FailedAndUnresolvableNodes[node]
-			if want == "" && last == "" || want != "" && strings.Contains(last, want) {
-				return
-			}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("filter of a pod of group %s in %s on %s: %q (err %v), want %q", group, ns, node, last, err, want)
-		case <-time.After(100 * time.Millisecond):
+		err = json.NewDecoder(resp.Body).Decode(&res)
+		resp.Body.Close()
+		if err != nil {
+			return err
 		}
-	}
+		if got := res.FailedNodes[node] + res.FailedAndUnresolvableNodes[node]; want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+			return fmt.Errorf("it says %q", got)
+		}
+		return nil
+	})
 }

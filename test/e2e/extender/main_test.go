@@ -23,6 +23,7 @@ import (
 	"github.com/railnet/railnet/extender/app"
 	"github.com/railnet/railnet/extender/schedconfig"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // Each test uses its own RDMA resource, so nodes of other tests never fit
@@ -156,24 +157,21 @@ func runMain(m *testing.M) int {
 }
 
 func waitHealthy(done <-chan error) error {
-	deadline := time.Now().Add(2 * time.Minute)
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
-	for {
-		resp, err := hc.Get(healthURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("extender not healthy at %s: %v", healthURL, err)
-		}
+	return poll.Wait(context.Background(), 2*time.Minute, "the extender healthy at "+healthURL, func() error {
 		select {
 		case err := <-done:
-			return fmt.Errorf("extender stopped before it was healthy: %v", err)
-		case <-time.After(100 * time.Millisecond):
+			return poll.Final(fmt.Errorf("extender stopped before it was healthy: %v", err))
+		default:
 		}
-	}
+		resp, err := hc.Get(healthURL)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package foundation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 const gpu1 corev1.ResourceName = "spidernet.io/shared_cx5_gpu1"
@@ -103,26 +105,26 @@ func waitPod(ctx context.Context, t *testing.T, ns, selector string, ok func(*co
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last string
-	for {
+	var found *corev1.Pod
+	err = poll.Wait(ctx, 2*time.Minute, fmt.Sprintf("a pod %q in %s in the wanted state", selector, ns), func() error {
 		var pods corev1.PodList
 		if err := cluster.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
-			t.Fatal(err)
+			return poll.Final(err)
 		}
 		for i := range pods.Items {
 			if ok(&pods.Items[i]) {
-				return &pods.Items[i]
+				found = &pods.Items[i]
+				return nil
 			}
 		}
-		last = fmt.Sprintf("%d pods", len(pods.Items))
+		last := fmt.Sprintf("%d pods", len(pods.Items))
 		for _, p := range pods.Items {
 			last += fmt.Sprintf("; %s node=%q conditions=%v", p.Name, p.Spec.NodeName, p.Status.Conditions)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no pod %q in %s reached the wanted state: %s\nscheduler log:\n%s\ncontroller-manager log:\n%s",
-				selector, ns, last, cluster.Logs("kube-scheduler", 20), cluster.Logs("kube-controller-manager", 20))
-		case <-time.After(200 * time.Millisecond):
-		}
+		return errors.New(last)
+	})
+	if err != nil {
+		t.Fatalf("%v\nscheduler log:\n%s\ncontroller-manager log:\n%s", err, cluster.Logs("kube-scheduler", 20), cluster.Logs("kube-controller-manager", 20))
 	}
+	return found
 }

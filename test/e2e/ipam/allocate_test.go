@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/cniconf"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/nodeagent/ipam/alloc"
@@ -25,6 +26,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/ipam/poolstatus"
 	"github.com/railnet/railnet/nodeagent/metrics"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // 2,000 requests from 20 agents on one 256-address pool: exactly 256
@@ -55,7 +57,7 @@ func TestConcurrentAgentsNeverDuplicate(t *testing.T) {
 				defer wg.Done()
 				for j := w; j < perAgent; j += workers {
 					addrs, err := a.Allocate(ctx, alloc.Request{
-						Pools:        alloc.Pools{IPv4: []string{pool.Name}},
+						Pools:        cniconf.Pools{IPv4: []string{pool.Name}},
 						PodNamespace: "burst", PodName: fmt.Sprintf("p-%d-%d", i, j),
 						PodUID: fmt.Sprintf("uid-%d-%d", i, j), ContainerID: "c", IfName: "net1",
 					})
@@ -160,7 +162,7 @@ func TestRetryReuseAndRelease(t *testing.T) {
 	pool := createPool(ctx, t, "gpu1-net11", "172.16.11.0/24", []string{"172.16.11.1-172.16.11.200"}, "172.16.11.254")
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker1"})
 	a := &alloc.Allocator{Node: "worker1", Reader: cluster.Client, Writer: cluster.Client}
-	req := alloc.Request{Pools: alloc.Pools{IPv4: []string{pool.Name}},
+	req := alloc.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 		PodNamespace: "train", PodName: "trainer-0", PodUID: "uid-retry", ContainerID: "sandbox-1", IfName: "net1"}
 
 	first, err := a.Allocate(ctx, req)
@@ -209,7 +211,7 @@ func TestRefusalsNameThePools(t *testing.T) {
 	}
 	cluster.CreateNode(t, ground.NodeSpec{Name: "worker2"})
 	a := &alloc.Allocator{Node: "worker2", Reader: cluster.Client, Writer: cluster.Client}
-	_, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
+	_, err := a.Allocate(ctx, alloc.Request{Pools: cniconf.Pools{IPv4: []string{"rack-b-only", "missing-pool"}},
 		PodNamespace: "train", PodName: "trainer-1", PodUID: "uid-refused", IfName: "net2"})
 	want := "no address for net2 of pod train/trainer-1: SpiderIPPool rack-b-only serves only nodes [worker9] (spec.nodeName), not worker2; SpiderIPPool missing-pool does not exist"
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -235,7 +237,7 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		pods = append(pods, pod)
-		if _, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{pool.Name}},
+		if _, err := a.Allocate(ctx, alloc.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "gc", PodName: pod.Name, PodUID: string(pod.UID), ContainerID: "c1", IfName: "net1"}); err != nil {
 			t.Fatal(err)
 		}
@@ -277,17 +279,13 @@ func TestGarbageCollectionLeavesNoLeak(t *testing.T) {
 
 func waitGone(ctx context.Context, t *testing.T, p *corev1.Pod) {
 	t.Helper()
-	for {
+	poll.Until(t, time.Minute, "pod "+p.Namespace+"/"+p.Name+" deleted", func() error {
 		err := cluster.Client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, &corev1.Pod{})
-		if client.IgnoreNotFound(err) == nil && err != nil {
-			return
+		if err != nil && client.IgnoreNotFound(err) == nil {
+			return nil
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("pod %s/%s was not deleted", p.Namespace, p.Name)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return fmt.Errorf("get: %v", err)
+	})
 }
 
 func createPool(ctx context.Context, t testing.TB, name, subnet string, ips []string, gateway string) *spiderv2beta1.SpiderIPPool {
@@ -320,7 +318,7 @@ func TestOverlappingPoolsNeverShareAnAddress(t *testing.T) {
 	seen := map[string]string{}
 	allocate := func(pool string, i int) error {
 		pod := fmt.Sprintf("%s-%d", pool, i)
-		addrs, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{pool}},
+		addrs, err := a.Allocate(ctx, alloc.Request{Pools: cniconf.Pools{IPv4: []string{pool}},
 			PodNamespace: "overlap", PodName: pod, PodUID: "uid-" + pod, ContainerID: "c", IfName: "net1"})
 		if err != nil {
 			return err
@@ -366,11 +364,11 @@ func TestPoolOfTheOtherFamilyIsRefused(t *testing.T) {
 	cluster.CreateNode(t, ground.NodeSpec{Name: "family-node"})
 	a := &alloc.Allocator{Node: "family-node", Reader: cluster.Client, Writer: cluster.Client}
 	for _, tc := range []struct {
-		pools alloc.Pools
+		pools cniconf.Pools
 		want  string
 	}{
-		{alloc.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
-		{alloc.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
+		{cniconf.Pools{IPv4: []string{"family-v6"}}, "SpiderIPPool family-v6 is an IPv6 pool (spec.subnet fd00:21::/64) but is listed under ippools.ipv4; list it under the other family"},
+		{cniconf.Pools{IPv6: []string{"family-v4"}}, "SpiderIPPool family-v4 is an IPv4 pool (spec.subnet 10.22.0.0/24) but is listed under ippools.ipv6; list it under the other family"},
 	} {
 		_, err := a.Allocate(ctx, alloc.Request{Pools: tc.pools, PodNamespace: "fam", PodName: "p", PodUID: "uid-fam", IfName: "net1"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -400,7 +398,7 @@ func TestClusterCollectorFreesDeletedNodesAndPods(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := &alloc.Allocator{Node: node, Reader: cluster.Client, Writer: cluster.Client}
-		addrs, err := a.Allocate(ctx, alloc.Request{Pools: alloc.Pools{IPv4: []string{pool.Name}},
+		addrs, err := a.Allocate(ctx, alloc.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 			PodNamespace: "cgc", PodName: pod, PodUID: string(p.UID), ContainerID: "c1", IfName: "net1"})
 		if err != nil {
 			t.Fatal(err)

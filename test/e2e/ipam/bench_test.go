@@ -19,6 +19,7 @@ import (
 
 	"github.com/railnet/railnet/nodeagent/ipam"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // BenchmarkCNIAllocate runs the CNI ADD of railnet-ipam (through the agent's
@@ -54,7 +55,7 @@ func BenchmarkCNIAllocate(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
 	b.Cleanup(func() { stop(); <-done })
-	waitSocket(ctx, b, sock)
+	waitSocket(b, sock)
 
 	railnetConf := `{"cniVersion":"1.0.0","name":"bench","type":"macvlan","ipam":{"type":"railnet-ipam","ippools":{"ipv4":["bench"]}}}`
 	// whereabouts insists on a flat configuration file next to the network's.
@@ -136,11 +137,5 @@ func applyWhereaboutsCRDs(ctx context.Context, b *testing.B) {
 	// The new CRDs must be served before the first ADD.
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(schema.GroupVersionKind{Group: "whereabouts.cni.cncf.io", Version: "v1alpha1", Kind: "IPPoolList"})
-	for cluster.Client.List(ctx, list) != nil {
-		select {
-		case <-ctx.Done():
-			b.Fatal("the whereabouts CRDs were never served")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	poll.Until(b, time.Minute, "the whereabouts CRDs served", func() error { return cluster.Client.List(ctx, list) })
 }

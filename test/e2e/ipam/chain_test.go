@@ -52,7 +52,7 @@ func newChain(ctx context.Context, t testing.TB, nodeName string) *chain {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
 	t.Cleanup(func() { stop(); <-done })
-	waitSocket(ctx, t, sock)
+	waitSocket(t, sock)
 	return &chain{cni: libcni.NewCNIConfig([]string{own, ref}, nil), sock: sock, node: coordinatortest.NewNode(t, 8)}
 }
 

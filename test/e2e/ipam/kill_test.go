@@ -16,8 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/api/cniconf"
 	"github.com/railnet/railnet/nodeagent/ipam/ipamwire"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // startAgent runs the IPAM of a node agent in a child process (this test
@@ -32,7 +34,7 @@ func startAgent(ctx context.Context, t *testing.T, node, sock string, grace time
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitSocket(ctx, t, sock)
+	waitSocket(t, sock)
 	return cmd
 }
 
@@ -73,7 +75,7 @@ func TestKilledAgentLeavesNoLeak(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.Allocate(ctx, ipamwire.Request{Pools: ipamwire.Pools{IPv4: []string{pool.Name}},
+			_, err := c.Allocate(ctx, ipamwire.Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
 				PodNamespace: p.Namespace, PodName: p.Name, PodUID: string(p.UID), ContainerID: "sandbox", IfName: "net1"})
 			if err == nil && ok.Add(1) == 5 {
 				once.Do(func() { _ = agent.Process.Signal(syscall.SIGKILL); close(killed) })
@@ -101,15 +103,10 @@ func TestKilledAgentLeavesNoLeak(t *testing.T) {
 		}
 	}
 	startAgent(ctx, t, "kill-node", sock, time.Nanosecond)
-	for {
-		left := allocations(ctx, t, pool.Name)
-		if len(left) == 0 {
-			return
+	poll.Until(t, 2*time.Minute, "the restarted agent's collector releasing every address", func() error {
+		if left := allocations(ctx, t, pool.Name); len(left) > 0 {
+			return fmt.Errorf("%d addresses allocated: %v", len(left), left)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the restarted agent's collector left %d addresses allocated: %v", len(left), left)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return nil
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/ipam/alloc"
 	"github.com/railnet/railnet/nodeagent/ipam/service"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // The railnet-ipam binary, run as a runtime runs a CNI plugin, reaches the
@@ -41,7 +42,7 @@ func TestPluginThroughTheSocket(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(sctx) }()
 	t.Cleanup(func() { stop(); <-done })
-	waitSocket(ctx, t, sock)
+	waitSocket(t, sock)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("IPAM socket mode %v (%v), want 0600", fi.Mode(), err)
 	}
@@ -104,16 +105,7 @@ func TestPluginThroughTheSocket(t *testing.T) {
 	}
 }
 
-func waitSocket(ctx context.Context, t testing.TB, path string) {
+func waitSocket(t testing.TB, path string) {
 	t.Helper()
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("IPAM socket %s never appeared", path)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	poll.Until(t, time.Minute, "IPAM socket "+path, func() error { _, err := os.Stat(path); return err })
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,6 +28,7 @@ import (
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // R1 at full scale, through the real path: N CNI ADDs (railnet-ipam, exec'd
@@ -73,7 +75,7 @@ func TestR1NoDuplicateNoLeakThroughKilledAgents(t *testing.T) {
 		ags[i].start(ctx, t)
 	}
 	for _, a := range ags {
-		waitSocket(ctx, t, a.sock)
+		waitSocket(t, a.sock)
 	}
 	setup := time.Since(start)
 
@@ -209,16 +211,13 @@ func TestR1NoDuplicateNoLeakThroughKilledAgents(t *testing.T) {
 	// The pods end (force-deleted, no DEL ever comes): collection frees all.
 	collectStart := time.Now()
 	deletePods(ctx, t, "r1")
-	var left []string
-	for {
-		left = allocations(ctx, t, pool.Name)
-		if len(left) == 0 || ctx.Err() != nil {
-			break
+	if err := poll.Wait(ctx, 5*time.Minute, "every address released after the pods are gone", func() error {
+		if left := allocations(ctx, t, pool.Name); len(left) > 0 {
+			return fmt.Errorf("%d addresses still allocated: %v", len(left), left)
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if len(left) > 0 {
-		t.Errorf("%d addresses still allocated after the pods are gone: %v", len(left), left)
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 	t.Logf("R1: %d CNI ADDs from %d agents (railnet-agent processes, chart RBAC + node policy) on a %d-address pool in %s: "+
 		"%d got an address, %d refused as exhausted, 0 other failures; %d agents SIGKILLed with %d ADDs in flight, %d ADDs retried after DEL; "+
@@ -393,23 +392,23 @@ func applyAgentPolicy(ctx context.Context, t *testing.T) {
 		}
 		return err
 	}
-	for err := probe(ctx); err == nil; err = probe(ctx) {
-		if ctx.Err() != nil {
-			t.Fatal("the node-agent policy is never enforced")
+	poll.Until(t, time.Minute, "the node-agent policy enforced", func() error {
+		if probe(ctx) == nil {
+			return errors.New("a credential without a node claim still creates RDMANodes")
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	t.Cleanup(func() {
 		bg := context.Background()
 		_ = cluster.Client.Delete(bg, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		_ = cluster.Client.Delete(bg, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}})
-		deadline := time.Now().Add(30 * time.Second)
-		for err := probe(bg); err != nil && !apierrors.IsAlreadyExists(err); err = probe(bg) {
-			if time.Now().After(deadline) {
-				t.Errorf("the node-agent policy is still enforced 30s after its deletion: %v", err)
-				return
+		if err := poll.Wait(bg, 30*time.Second, "the node-agent policy gone after its deletion", func() error {
+			if err := probe(bg); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
 			}
-			time.Sleep(100 * time.Millisecond)
+			return nil
+		}); err != nil {
+			t.Error(err)
 		}
 	})
 }

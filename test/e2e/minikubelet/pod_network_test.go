@@ -21,6 +21,7 @@ import (
 
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/minikubelet"
+	"github.com/railnet/railnet/test/poll"
 	"github.com/railnet/railnet/test/simnode"
 )
 
@@ -74,12 +75,14 @@ func TestPodGetsRailInterfaceThroughMultus(t *testing.T) {
 	if err := cluster.Client.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "pod trainer-0 running with Multus network status", func() (bool, string) {
+	poll.Until(t, 2*time.Minute, "pod trainer-0 running with Multus network status", func() error {
 		if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
-			return false, err.Error()
+			return err
 		}
-		return pod.Status.Phase == corev1.PodRunning && pod.Annotations[nadv1.NetworkStatusAnnot] != "",
-			fmt.Sprintf("phase %s, node %q, events: %s", pod.Status.Phase, pod.Spec.NodeName, events(ctx, t, pod))
+		if pod.Status.Phase != corev1.PodRunning || pod.Annotations[nadv1.NetworkStatusAnnot] == "" {
+			return fmt.Errorf("phase %s, node %q, events: %s", pod.Status.Phase, pod.Spec.NodeName, events(ctx, t, pod))
+		}
+		return nil
 	})
 	if pod.Spec.NodeName != node.Name || pod.Status.PodIP == "" {
 		t.Fatalf("pod on %q with IP %q, want node %s and a cluster-network IP", pod.Spec.NodeName, pod.Status.PodIP, node.Name)
@@ -136,9 +139,11 @@ func TestPodGetsRailInterfaceThroughMultus(t *testing.T) {
 	if err := cluster.Client.Delete(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "pod trainer-0 deleted", func() (bool, string) {
-		err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{})
-		return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err)
+	poll.Until(t, 2*time.Minute, "pod trainer-0 deleted", func() error {
+		if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("get: %v", err)
+		}
+		return nil
 	})
 	if _, err := os.Stat(sb.NetnsPath); !os.IsNotExist(err) {
 		t.Errorf("pod network namespace %s still exists after deletion (%v)", sb.NetnsPath, err)
@@ -249,19 +254,4 @@ func events(ctx context.Context, t *testing.T, pod *corev1.Pod) string {
 		}
 	}
 	return strings.Join(out, " | ")
-}
-
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s; last state: %s", what, state)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

@@ -2,8 +2,10 @@ package nodeagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/minikubelet"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // TestAllocatableFollowsRail runs the agent's device plugin against the
@@ -47,27 +50,23 @@ func TestAllocatableFollowsRail(t *testing.T) {
 	waitAllocatable := func(what string, want map[corev1.ResourceName]int64) time.Duration {
 		t.Helper()
 		start := time.Now()
-		var last string
-		for time.Since(start) < 10*time.Second {
+		poll.Until(t, 10*time.Second, what, func() error {
 			n := &corev1.Node{}
-			if err := cluster.Client.Get(context.Background(), types.NamespacedName{Name: node}, n); err == nil {
-				ok := true
-				last = ""
-				for r, v := range want {
-					q := n.Status.Allocatable[r]
-					if q.Value() != v {
-						ok = false
-						last += fmt.Sprintf("%s=%s (want %d) ", r, q.String(), v)
-					}
-				}
-				if ok {
-					return time.Since(start)
+			if err := cluster.Client.Get(context.Background(), types.NamespacedName{Name: node}, n); err != nil {
+				return err
+			}
+			var wrong []string
+			for r, v := range want {
+				if q := n.Status.Allocatable[r]; q.Value() != v {
+					wrong = append(wrong, fmt.Sprintf("%s=%s (want %d)", r, q.String(), v))
 				}
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		t.Fatalf("%s: not within 10s: %s", what, last)
-		return 0
+			if len(wrong) > 0 {
+				return errors.New(strings.Join(wrong, " "))
+			}
+			return nil
+		})
+		return time.Since(start)
 	}
 	waitAllocatable("seed resources allocatable", map[corev1.ResourceName]int64{gpu1: 100, gpu4: 100})
 	nn.SetUp(t, "enp14s0f0np0", false)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/railnet/railnet/test/poll"
 )
 
 // freeAddr returns a free loopback address for the metrics endpoint.
@@ -32,9 +35,7 @@ func freeAddr(t *testing.T) string {
 // collector reads the agent's latest discovery).
 func checkMetrics(t *testing.T, addr string, want map[string]string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var missing []string
-	for time.Now().Before(deadline) {
+	poll.Until(t, 10*time.Second, "the metrics at "+addr, func() error {
 		got := map[string]string{}
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err == nil {
@@ -48,18 +49,17 @@ func checkMetrics(t *testing.T, addr string, want map[string]string) {
 			}
 			resp.Body.Close()
 		}
-		missing = missing[:0]
+		var missing []string
 		for k, v := range want {
 			if got[k] != v {
 				missing = append(missing, fmt.Sprintf("%s = %q, want %q", k, got[k], v))
 			}
 		}
-		if len(missing) == 0 {
-			return
+		if len(missing) > 0 {
+			return errors.New(strings.Join(missing, "; "))
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("metrics at %s: %s", addr, strings.Join(missing, "; "))
+		return nil
+	})
 }
 
 // checkTable asks the API server for the table `kubectl get rdmanodes`

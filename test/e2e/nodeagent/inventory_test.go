@@ -18,6 +18,7 @@ import (
 	"github.com/railnet/railnet/nodeagent/discovery/discoverytest"
 	"github.com/railnet/railnet/nodeagent/inventory"
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 )
 
 const seedDevicePluginConfig = `{"periodicUpdateInterval": 300, "configList": [
@@ -69,30 +70,25 @@ type state struct {
 	labels map[string]string
 }
 
-// waitFor polls the API server until check passes, failing after within.
+// waitFor polls the API server until check passes (within is a hang
+// guard) and returns how long that took.
 func waitFor(t *testing.T, node string, within time.Duration, what string, check func(s state) error) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var last error
-	for time.Since(start) < within {
+	poll.Until(t, within, what, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		rn := &railnetv1.RDMANode{}
 		n := &corev1.Node{}
-		err := cluster.Client.Get(ctx, types.NamespacedName{Name: node}, rn)
-		if err == nil {
-			err = cluster.Client.Get(ctx, types.NamespacedName{Name: node}, n)
+		if err := cluster.Client.Get(ctx, types.NamespacedName{Name: node}, rn); err != nil {
+			return err
 		}
-		cancel()
-		if err == nil {
-			if err = check(state{rn: rn, labels: n.Labels}); err == nil {
-				return time.Since(start)
-			}
+		if err := cluster.Client.Get(ctx, types.NamespacedName{Name: node}, n); err != nil {
+			return err
 		}
-		last = err
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %v: %v", what, within, last)
-	return 0
+		return check(state{rn: rn, labels: n.Labels})
+	})
+	return time.Since(start)
 }
 
 func railsLabels(s state, ready int, down int) error {

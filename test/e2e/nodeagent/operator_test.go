@@ -1,7 +1,7 @@
 package nodeagent
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/test/monitoring"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // checkQueriesOnScrape reads the agent's /metrics as Prometheus would and
@@ -37,12 +38,12 @@ func checkQueriesOnScrape(t *testing.T, addr string) {
 // in this order, as kubectl describe node lists them.
 func waitNodeEvents(t *testing.T, node string, reasons ...string) []corev1.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	var got []corev1.Event
-	for {
+	poll.Until(t, 20*time.Second, fmt.Sprintf("events of node %s by railnet-agent with reasons %v", node, reasons), func() error {
 		var list corev1.EventList
-		err := cluster.Client.List(ctx, &list, client.MatchingFields{"involvedObject.kind": "Node", "involvedObject.name": node})
+		if err := cluster.Client.List(t.Context(), &list, client.MatchingFields{"involvedObject.kind": "Node", "involvedObject.name": node}); err != nil {
+			return err
+		}
 		got = got[:0]
 		for _, e := range list.Items {
 			if e.Source.Component == "railnet-agent" {
@@ -54,13 +55,10 @@ func waitNodeEvents(t *testing.T, node string, reasons ...string) []corev1.Event
 		for _, e := range got {
 			seen = append(seen, e.Reason)
 		}
-		if err == nil && slices.Equal(seen, reasons) {
-			return got
+		if !slices.Equal(seen, reasons) {
+			return fmt.Errorf("reasons %v", seen)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("events of node %s by railnet-agent: %v (%v), want reasons %v", node, seen, err, reasons)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return nil
+	})
+	return got
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 	"github.com/railnet/railnet/test/realnode"
 )
 
@@ -149,26 +150,28 @@ func runPod(ctx context.Context, t *testing.T, c *ground.Cluster, ns, name, node
 
 func waitPod(ctx context.Context, t *testing.T, c *ground.Cluster, ns, name string, ok func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		p := &corev1.Pod{}
-		err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, p)
-		if err == nil && ok(p) {
-			return p
+	p := &corev1.Pod{}
+	err := poll.Wait(ctx, 2*time.Minute, "pod "+ns+"/"+name, func() error {
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			var evs corev1.EventList
-			_ = c.Client.List(ctx, &evs, client.InNamespace(ns))
-			var msgs []string
-			for _, e := range evs.Items {
-				if e.InvolvedObject.Name == name {
-					msgs = append(msgs, e.Reason+": "+e.Message)
-				}
+		if !ok(p) {
+			return fmt.Errorf("phase %s", p.Status.Phase)
+		}
+		return nil
+	})
+	if err != nil {
+		var evs corev1.EventList
+		_ = c.Client.List(ctx, &evs, client.InNamespace(ns))
+		var msgs []string
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Name == name {
+				msgs = append(msgs, e.Reason+": "+e.Message)
 			}
-			t.Fatalf("pod %s/%s: phase %s, err %v; events: %s", ns, name, p.Status.Phase, err, strings.Join(msgs, " | "))
 		}
-		time.Sleep(250 * time.Millisecond)
+		t.Fatalf("%v; events: %s", err, strings.Join(msgs, " | "))
 	}
+	return p
 }
 
 // assertSamePodRunning checks the pod still runs its first container

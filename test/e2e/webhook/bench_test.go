@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/railnet/railnet/test/poll"
 	"github.com/railnet/railnet/webhook/admission"
 	"github.com/railnet/railnet/webhook/store"
 )
@@ -118,7 +119,7 @@ func BenchmarkWebhook(b *testing.B) {
 		return nil
 	})
 	wh := startWebhook(b)
-	poll(b, 30*time.Second, "registration in effect", func() error {
+	poll.Until(b, 30*time.Second, "registration in effect", func() error {
 		p, err := probePod(ctx, "bench", ann)
 		if err != nil {
 			return err
@@ -247,7 +248,7 @@ func reviewBody(tb testing.TB, ann map[string]string) []byte {
 func serve(tb testing.TB, h http.Handler, body []byte) *admissionv1.AdmissionResponse {
 	tb.Helper()
 	var resp *admissionv1.AdmissionResponse
-	poll(tb, 30*time.Second, "in-process review sees the synced cache", func() error {
+	poll.Until(tb, 30*time.Second, "in-process review sees the synced cache", func() error {
 		r := httptest.NewRequest(http.MethodPost, "/mutate-pod", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/railnet/railnet/test/ground"
+	"github.com/railnet/railnet/test/poll"
 	"github.com/railnet/railnet/webhook/registration"
 )
 
@@ -146,10 +147,10 @@ func (p *webhookProc) waitReady(t testing.TB) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(p.ca.CertPEM)
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	poll(t, 60*time.Second, "webhook /readyz", func() error {
+	poll.Until(t, 60*time.Second, "webhook /readyz", func() error {
 		select {
 		case <-p.done:
-			return fmt.Errorf("webhook exited:\n%s", p.log.String())
+			return poll.Final(fmt.Errorf("webhook exited:\n%s", p.log.String()))
 		default:
 		}
 		resp, err := c.Get("https://" + p.addr + "/readyz")
@@ -215,22 +216,6 @@ func newPod(ns, generateName string, ann map[string]string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: generateName, Annotations: ann},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "rdma-tools"}}},
-	}
-}
-
-// poll calls f until it returns nil or the deadline passes.
-func poll(t testing.TB, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, timeout, err)
-		}
-		<-time.After(100 * time.Millisecond)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/test/poll"
 )
 
 const rdmaKey = spiderv2beta1.AnnotationRDMAResourceInject
@@ -95,7 +96,7 @@ func TestSeedScenario(t *testing.T) {
 		_ = cluster.Client.DeleteAllOf(context.Background(), &corev1.Pod{}, client.InNamespace("ai"))
 	})
 	var pods corev1.PodList
-	poll(t, 90*time.Second, "Deployment's two pods", func() error {
+	poll.Until(t, 90*time.Second, "Deployment's two pods", func() error {
 		if err := cluster.Client.List(ctx, &pods, client.InNamespace("ai"), client.MatchingLabels{"app": "rdma-tools"}); err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func TestSeedScenario(t *testing.T) {
 
 	// Every SpiderMultusConfig got its NetworkAttachmentDefinition, owned by it.
 	var nads nadv1.NetworkAttachmentDefinitionList
-	poll(t, 30*time.Second, "eight NetworkAttachmentDefinitions", func() error {
+	poll.Until(t, 30*time.Second, "eight NetworkAttachmentDefinitions", func() error {
 		if err := cluster.Client.List(ctx, &nads, client.InNamespace("spiderpool")); err != nil {
 			return err
 		}
@@ -148,7 +149,7 @@ func TestSeedScenario(t *testing.T) {
 	if err := cluster.Client.Delete(ctx, &nad); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "NAD gpu5-sriov recreated", func() error {
+	poll.Until(t, 30*time.Second, "NAD gpu5-sriov recreated", func() error {
 		var again nadv1.NetworkAttachmentDefinition
 		if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(&nad), &again); err != nil {
 			return err
@@ -167,7 +168,7 @@ func TestSeedScenario(t *testing.T) {
 	if err := cluster.Client.Update(ctx, &smc5); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "NAD gpu5-sriov follows the MTU change", func() error {
+	poll.Until(t, 30*time.Second, "NAD gpu5-sriov follows the MTU change", func() error {
 		var again nadv1.NetworkAttachmentDefinition
 		if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(&nad), &again); err != nil {
 			return err
@@ -201,7 +202,7 @@ func TestSeedScenario(t *testing.T) {
 	if err := cluster.Client.Patch(ctx, &gpu1, patch); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "pod in group step3", func() error {
+	poll.Until(t, 30*time.Second, "pod in group step3", func() error {
 		p, err := probePod(ctx, "ai", map[string]string{rdmaKey: "step3"})
 		if err != nil {
 			return err
@@ -307,7 +308,7 @@ func TestNamespacesExcludeLive(t *testing.T) {
 	})
 	injected := func(p *corev1.Pod) bool { return p.Annotations["k8s.v1.cni.cncf.io/networks"] != "" }
 	ann := map[string]string{rdmaKey: "rdma-network"}
-	poll(t, 30*time.Second, "injection before the change", func() error {
+	poll.Until(t, 30*time.Second, "injection before the change", func() error {
 		p, err := probePod(ctx, "excluded", ann)
 		if err != nil {
 			return err
@@ -318,7 +319,7 @@ func TestNamespacesExcludeLive(t *testing.T) {
 		return nil
 	})
 	setConfig(t, "  enabled: true\n  namespacesExclude: [excluded]\n")
-	poll(t, 30*time.Second, "no injection after namespacesExclude", func() error {
+	poll.Until(t, 30*time.Second, "no injection after namespacesExclude", func() error {
 		p, err := probePod(ctx, "excluded", ann)
 		if err != nil {
 			return err
@@ -371,7 +372,7 @@ func TestNamespaceAnnotation(t *testing.T) {
 	if err := cluster.Client.Patch(ctx, &ns, patch); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "unannotated pod in annotated namespace injected", func() error {
+	poll.Until(t, 30*time.Second, "unannotated pod in annotated namespace injected", func() error {
 		p, err := probePod(ctx, "team-a", nil)
 		if err != nil {
 			return err
@@ -393,7 +394,7 @@ func TestWebhookDown(t *testing.T) {
 	cluster.EnsureNamespace(t, "outage")
 	// Registration in effect: an annotated pod reaches the webhook (and is
 	// refused: no such group).
-	poll(t, 30*time.Second, "registration in effect", func() error {
+	poll.Until(t, 30*time.Second, "registration in effect", func() error {
 		_, err := probePod(ctx, "outage", map[string]string{rdmaKey: "nope"})
 		if err == nil || !strings.Contains(err.Error(), `asks for inject group "nope"`) {
 			return fmt.Errorf("err = %v", err)

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/test/monitoring"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // What an operator sees of the webhook, run as the chart's ServiceAccount:
@@ -58,7 +59,7 @@ func TestOperatorSignals(t *testing.T) {
 	n := monitoring.CheckScrape(t, string(scrape), 5, "railnet_webhook_", "railnet_certificate_")
 	t.Logf("%d dashboard and alert queries checked against the webhook's scrape", n)
 
-	poll(t, 60*time.Second, "NetworkAttachmentDefinitionCreated event on SpiderMultusConfig spiderpool/gpu3-sriov", func() error {
+	poll.Until(t, 60*time.Second, "NetworkAttachmentDefinitionCreated event on SpiderMultusConfig spiderpool/gpu3-sriov", func() error {
 		var list corev1.EventList
 		if err := cluster.Client.List(ctx, &list, client.InNamespace("spiderpool"),
 			client.MatchingFields{"involvedObject.name": "gpu3-sriov"}); err != nil {
