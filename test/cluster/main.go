@@ -12,10 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
+	"github.com/railnet/railnet/api/cmdline"
 	"github.com/railnet/railnet/test/ground"
 )
 
@@ -24,12 +23,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: cluster up|down|status")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1]); err != nil {
-		fmt.Fprintln(os.Stderr, "cluster:", err)
-		os.Exit(1)
-	}
+	cmdline.Main("cluster", func(ctx context.Context) error { return run(ctx, os.Args[1]) })
 }
 
 // stateDir is where the one CLI-managed cluster lives.

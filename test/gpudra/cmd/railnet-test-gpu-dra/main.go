@@ -6,15 +6,13 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/railnet/railnet/api/cmdline"
 	"github.com/railnet/railnet/nodeagent/discovery"
 	"github.com/railnet/railnet/test/gpudra"
 )
@@ -27,12 +25,7 @@ func main() {
 	kubeletRoot := fs.String("kubelet-root", "/var/lib/kubelet", "the kubelet's root folder")
 	klog.InitFlags(fs)
 	_ = fs.Parse(os.Args[1:])
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *kubeconfig, *node, *sysfsRoot, *kubeletRoot); err != nil {
-		fmt.Fprintln(os.Stderr, "railnet-test-gpu-dra:", err)
-		os.Exit(1)
-	}
+	cmdline.Main(fs.Name(), func(ctx context.Context) error { return run(ctx, *kubeconfig, *node, *sysfsRoot, *kubeletRoot) })
 }
 
 func run(ctx context.Context, kubeconfig, node, sysfsRoot, kubeletRoot string) error {
