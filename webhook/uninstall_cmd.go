@@ -4,9 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -23,7 +20,7 @@ func (l *listFlag) String() string     { return fmt.Sprint(*l) }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // runUninstall is `railnet-webhook uninstall`: the chart's post-delete hook.
-func runUninstall(args []string) error {
+func runUninstall(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("uninstall", flag.ExitOnError)
 	var o uninstall.Options
 	var secrets, configMaps, leases listFlag
@@ -50,8 +47,6 @@ func runUninstall(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	report, err := uninstall.Run(ctx, c, o)
 	for _, line := range report {
 		fmt.Println(line)

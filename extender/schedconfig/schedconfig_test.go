@@ -1,15 +1,13 @@
 package schedconfig
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/railnet/railnet/api/golden"
+)
 
 func TestSnippet(t *testing.T) {
 	got, err := Snippet(Options{
@@ -20,19 +18,7 @@ func TestSnippet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "snippet.golden.yaml")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("snippet differs from %s:\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "snippet.golden.yaml"), got)
 	for _, must := range []string{"percentageOfNodesToScore: 100", "nodeCacheCapable: true", "ignorable: false", "ignoredByScheduler: false", "enableHTTPS: true", "httpTimeout: 3s"} {
 		if !strings.Contains(string(got), must) {
 			t.Errorf("snippet lacks %q", must)

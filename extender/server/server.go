@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
+	"github.com/railnet/railnet/api/service"
 	"github.com/railnet/railnet/extender/placement"
 )
 
@@ -101,7 +102,7 @@ func New(d Decider, o Options) http.Handler {
 	h := &handler{d: d, o: o, m: m, slots: make(chan struct{}, o.MaxInFlight)}
 	r.POST("/filter", h.limit("filter"), h.filter)
 	r.POST("/prioritize", h.limit("prioritize"), h.prioritize)
-	r.GET("/healthz", h.healthz)
+	r.GET("/healthz", gin.WrapF(service.Health(service.Check{Name: "not ready", Func: o.Healthy})))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 	return r
 }
@@ -244,14 +245,4 @@ func (h *handler) done(c *gin.Context, verb string, start time.Time, body []byte
 	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 	h.m.requests.WithLabelValues(verb, "200").Inc()
 	h.m.duration.WithLabelValues(verb).Observe(time.Since(start).Seconds())
-}
-
-func (h *handler) healthz(c *gin.Context) {
-	if h.o.Healthy != nil {
-		if err := h.o.Healthy(); err != nil {
-			c.String(http.StatusServiceUnavailable, "not ready: %v\n", err)
-			return
-		}
-	}
-	c.String(http.StatusOK, "ok\n")
 }

@@ -3,8 +3,6 @@ package chart
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/railnet/railnet/api/golden"
 	"github.com/railnet/railnet/test/ground"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // Toggles: each renders the chart with these --set values and is compared
 // with testdata/<name>.yaml.
@@ -60,20 +57,7 @@ func TestTemplateGolden(t *testing.T) {
 	for _, tt := range toggles {
 		t.Run(tt.name, func(t *testing.T) {
 			got := renderWith(t, tt.apis, tt.set...)
-			golden := filepath.Join("testdata", tt.name+".yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./test/chart -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("helm template with %v differs from %s; run go test ./test/chart -update and review the diff", tt.set, golden)
-			}
+			golden.Check(t, filepath.Join("testdata", tt.name+".yaml"), got)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/railnet/railnet/api/golden"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 )
@@ -71,19 +72,7 @@ func TestRenderDRAGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", name+".nad.yaml")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./webhook/nad -update)", err)
-			}
-			if string(out) != string(want) {
-				t.Errorf("%s differs from the rendering:\n%s", golden, out)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".nad.yaml"), out)
 		})
 	}
 }

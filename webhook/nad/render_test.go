@@ -1,7 +1,6 @@
 package nad
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,10 +8,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/railnet/railnet/api/golden"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // TestRenderGolden renders every testdata/*.smc.yaml and compares it with the
 // .nad.yaml next to it.
@@ -40,19 +38,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", name+".nad.yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./webhook/nad -update)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs from the rendering:\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".nad.yaml"), got)
 		})
 	}
 }

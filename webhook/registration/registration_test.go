@@ -1,8 +1,6 @@
 package registration
 
 import (
-	"flag"
-	"os"
 	"slices"
 	"testing"
 
@@ -10,9 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/registration.yaml")
+	"github.com/railnet/railnet/api/golden"
+)
 
 func TestYAMLGolden(t *testing.T) {
 	got, err := YAML(Options{Name: "railnet-webhook", CABundle: []byte("CA"),
@@ -20,19 +18,7 @@ func TestYAMLGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const golden = "testdata/registration.yaml"
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\n%s", golden, got)
-	}
+	golden.Check(t, "testdata/registration.yaml", got)
 }
 
 func TestURLClientConfig(t *testing.T) {

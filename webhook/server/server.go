@@ -58,26 +58,9 @@ func Engine(o Options) *gin.Engine {
 	for _, p := range registration.ValidatePaths {
 		e.POST(p, validate)
 	}
-	e.GET("/healthz", func(c *gin.Context) {
-		if err := o.Certs.HealthError(); err != nil {
-			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
-			return
-		}
-		c.String(http.StatusOK, "ok\n")
-	})
-	e.GET("/readyz", func(c *gin.Context) {
-		if err := o.Certs.HealthError(); err != nil {
-			c.String(http.StatusServiceUnavailable, "certificate: %v\n", err)
-			return
-		}
-		if o.Ready != nil {
-			if err := o.Ready(); err != nil {
-				c.String(http.StatusServiceUnavailable, "%v\n", err)
-				return
-			}
-		}
-		c.String(http.StatusOK, "ok\n")
-	})
+	certs := service.Check{Name: "certificate", Func: o.Certs.HealthError}
+	e.GET("/healthz", gin.WrapF(service.Health(certs)))
+	e.GET("/readyz", gin.WrapF(service.Health(certs, service.Check{Func: o.Ready})))
 	if o.Metrics != nil {
 		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{})))
 	}

@@ -7,17 +7,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/railnet/railnet/api/cmdline"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := dispatch(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "railnet-agent:", err)
-		os.Exit(1)
-	}
+	cmdline.Main(command.Name, func(ctx context.Context) error { return dispatch(ctx, os.Args[1:]) })
 }

@@ -31,27 +31,14 @@ const chartClientSecret = "railnet-scheduler-client"
 func TestExtenderRequiresTheSchedulersClientCertificate(t *testing.T) {
 	cluster.EnsureNamespace(t, namespace)
 	ctx := t.Context()
-	bin := ground.BuildCommandsT(t, "./extender")
 	dir := t.TempDir()
 	kubeconfigs := cluster.ApplyChartRBAC(t, dir, "railnet", namespace, []string{"extender"})
 	cluster.CreateNode(t, ground.NodeSpec{Name: "certs-e2e-mtls", Allocatable: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}})
 
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
-	startExtenderBinary(t, bin, filepath.Join(dir, "extender.log"),
-		"--kubeconfig="+kubeconfigs["extender"],
-		"--http-address="+httpAddr, "--https-address="+httpsAddr,
-		"--namespace="+namespace, "--service=railnet-extender", "--ca-secret="+chartCASecret,
-		"--client-cert-secret="+chartClientSecret, "--extra-sans=127.0.0.1",
+	httpAddr, httpsAddr := startSelfManagedExtender(t, dir, kubeconfigs["extender"],
+		"--client-cert-secret="+chartClientSecret,
 		"--ca-overlap=4s", // a requested CA rotation completes in seconds
 	)
-	eventually(t, 60*time.Second, "the extender's /healthz", func() (bool, error) {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
 	var sec corev1.Secret
 	eventually(t, 60*time.Second, "the scheduler's client certificate Secret", func() (bool, error) {
 		err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: chartClientSecret}, &sec)

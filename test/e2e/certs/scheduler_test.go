@@ -62,33 +62,19 @@ func TestExtenderHTTPSUnderRotationWithARealScheduler(t *testing.T) {
 	deletePods(t)
 	ctx := t.Context()
 
-	bin := ground.BuildCommandsT(t, "./extender")
 	dir := t.TempDir()
 	kubeconfigs := cluster.ApplyChartRBAC(t, dir, "railnet", namespace, []string{"extender"}, "--set", "extender.schedulerDeployment="+chartSchedulerName)
 	create(t, schedulerDeploymentObject(chartSchedulerName))
 	cluster.CreateNode(t, ground.NodeSpec{Name: "certs-e2e-sched", Allocatable: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("5000")}})
 
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
-	startExtenderBinary(t, bin, filepath.Join(dir, "extender.log"),
-		"--kubeconfig="+kubeconfigs["extender"],
-		"--http-address="+httpAddr, "--https-address="+httpsAddr,
-		"--namespace="+namespace, "--service=railnet-extender", "--ca-secret="+chartCASecret,
+	httpAddr, httpsAddr := startSelfManagedExtender(t, dir, kubeconfigs["extender"],
 		"--ca-bundle-configmap="+chartBundleCM, "--scheduler-deployment="+chartSchedulerName,
-		"--extra-sans=127.0.0.1",
 		"--ca-lifetime=1h", "--ca-overlap=20s", // next CA trusted 10s before it signs, the old one 10s after
 		"--serving-lifetime=9s", // re-issued every 6s
 		// This test is about the serving certificate and CA under rotation;
 		// the client certificate has TestExtenderRequiresTheSchedulersClientCertificate.
 		"--require-client-cert=false",
 	)
-	eventually(t, 60*time.Second, "the extender's /healthz", func() (bool, error) {
-		resp, err := http.Get("http://" + httpAddr + "/healthz")
-		if err != nil {
-			return false, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
 
 	roll := startRollout(t, "https://"+httpsAddr)
 	eventually(t, 30*time.Second, "the scheduler Deployment rolled onto the first bundle and the scheduler started", func() (bool, error) {
@@ -331,6 +317,32 @@ func schedPod(name, scheduler string) *corev1.Pod {
 			Containers:    []corev1.Container{{Name: "c", Image: "registry.invalid/pause:1"}},
 		},
 	}
+}
+
+// startSelfManagedExtender builds the extender and runs it (startExtenderBinary)
+// as the chart does in self-managed HTTPS mode: on free HTTP and HTTPS
+// addresses, with kubeconfig, namespace, the chart's Service and CA Secret,
+// 127.0.0.1 among its names, and args. It returns once /healthz answers
+// 200, with the two addresses.
+func startSelfManagedExtender(t *testing.T, dir, kubeconfig string, args ...string) (httpAddr, httpsAddr string) {
+	t.Helper()
+	bin := ground.BuildCommandsT(t, "./extender")
+	httpAddr, httpsAddr = freeAddr(t), freeAddr(t)
+	startExtenderBinary(t, bin, filepath.Join(dir, "extender.log"), append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--http-address=" + httpAddr, "--https-address=" + httpsAddr,
+		"--namespace=" + namespace, "--service=railnet-extender", "--ca-secret=" + chartCASecret,
+		"--extra-sans=127.0.0.1",
+	}, args...)...)
+	eventually(t, 60*time.Second, "the extender's /healthz", func() (bool, error) {
+		resp, err := http.Get("http://" + httpAddr + "/healthz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	return httpAddr, httpsAddr
 }
 
 // startExtenderBinary runs the extender until the test ends; its log goes to

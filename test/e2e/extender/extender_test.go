@@ -18,38 +18,49 @@ import (
 // that the rail's pool serves; once the pool is out of addresses the next
 // pod stays Pending with the extender's reason.
 func TestPodsLandWhereRailsAreUpAndPoolsHaveRoom(t *testing.T) {
+	podsLandWhereRailsAreUpAndPoolsHaveRoom(t, "e2e-rails", resources[0], "")
+}
+
+// podsLandWhereRailsAreUpAndPoolsHaveRoom is that test for the pods of
+// namespace ns asking for resource, placed by scheduler (empty: the
+// default scheduler, which calls the extender). Its nodes are named after
+// ns without "e2e-".
+func podsLandWhereRailsAreUpAndPoolsHaveRoom(t *testing.T, ns, resource, scheduler string) {
 	// Two usable addresses (.1 and .2); .1 is already held by another pod.
-	r := newRig(t, "e2e-rails", resources[0], []string{"172.16.11.1-172.16.11.2"}, func(p *spiderv2beta1.SpiderIPPool) {
+	r := newRig(t, ns, resource, []string{"172.16.11.1-172.16.11.2"}, func(p *spiderv2beta1.SpiderIPPool) {
 		p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"e2e-pool": "gpu1"}}
 	})
+	r.scheduler = scheduler
+	node := strings.TrimPrefix(ns, "e2e-") + "-"
 	inPool := map[string]string{"e2e-pool": "gpu1"}
-	r.node("rails-ok", inPool, nil)
-	r.node("rails-link-down", inPool, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
-	r.node("rails-port-down", inPool, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
-	r.node("rails-no-pool", nil, nil)
-	r.node("rails-other-nic", inPool, func(n *railnetv1alpha1.NIC) { n.Netdev = "eth9" })
-	r.allocate("172.16.11.1", "someone-else", "uid-someone-else", "rails-ok")
+	r.node(node+"ok", inPool, nil)
+	r.node(node+"link-down", inPool, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
+	r.node(node+"port-down", inPool, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
+	r.node(node+"no-pool", nil, nil)
+	r.node(node+"other-nic", inPool, func(n *railnetv1alpha1.NIC) { n.Netdev = "eth9" })
+	r.allocate("172.16.11.1", "someone-else", "uid-someone-else", node+"ok")
 
 	first := r.pod("first", nil)
-	if got := r.waitBound(first); got != "rails-ok" {
-		t.Fatalf("first pod bound to %s, want rails-ok (the only node with its rail up, its NIC present and the pool serving it)", got)
+	if got := r.waitBound(first); got != node+"ok" {
+		t.Fatalf("first pod bound to %s, want %sok (the only node with its rail up, its NIC present and the pool serving it)", got, node)
 	}
 	// The IPAM takes .2 for it when its sandbox comes up.
-	r.allocate("172.16.11.2", first.Name, string(first.UID), "rails-ok")
+	r.allocate("172.16.11.2", first.Name, string(first.UID), node+"ok")
 	second := r.pod("second", nil)
-	msg := r.waitUnschedulable(second, "SpiderIPPool e2e-rails-net11 has no free address")
+	full := "SpiderIPPool " + ns + "-net11 has no free address"
+	msg := r.waitUnschedulable(second, full)
 	for _, want := range []string{
-		"1 rail e2e-rails/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node",
-		"1 rail e2e-rails/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node",
-		"1 rail e2e-rails/gpu1-macvlan: no address for this node: SpiderIPPool e2e-rails-net11 serves only nodes matching e2e-pool=gpu1 (spec.nodeAffinity), not this one",
-		"1 rail e2e-rails/gpu1-macvlan: NIC eth1 not found in this node's RDMANode",
-		"1 rail e2e-rails/gpu1-macvlan: no address for this node: SpiderIPPool e2e-rails-net11 has no free address (2 usable, ",
+		"1 rail " + ns + "/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node",
+		"1 rail " + ns + "/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node",
+		"1 rail " + ns + "/gpu1-macvlan: no address for this node: SpiderIPPool " + ns + "-net11 serves only nodes matching e2e-pool=gpu1 (spec.nodeAffinity), not this one",
+		"1 rail " + ns + "/gpu1-macvlan: NIC eth1 not found in this node's RDMANode",
+		"1 rail " + ns + "/gpu1-macvlan: no address for this node: " + full + " (2 usable, ",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("second pod's PodScheduled message lacks %q:\n%s", want, msg)
 		}
 	}
-	r.waitEvent(second, "SpiderIPPool e2e-rails-net11 has no free address")
+	r.waitEvent(second, full)
 }
 
 // A rail taken down on the node of the first pod (RDMANode status and Node

@@ -2,7 +2,6 @@ package extender
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,35 +67,5 @@ func grantSchedulerRailnetReads(ctx context.Context, tb testing.TB) {
 // FailedScheduling event with the extender's reasons.
 func TestRailnetSchedulerPlacesWhereTheExtenderWould(t *testing.T) {
 	startRailnetScheduler(ctxT(t, 20*time.Minute), t, "railnet-scheduler", nil)
-	r := newRig(t, "e2e-plugin", resources[6], []string{"172.16.11.1-172.16.11.2"}, func(p *spiderv2beta1.SpiderIPPool) {
-		p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"e2e-pool": "gpu1"}}
-	})
-	r.scheduler = "railnet-scheduler"
-	inPool := map[string]string{"e2e-pool": "gpu1"}
-	r.node("plugin-ok", inPool, nil)
-	r.node("plugin-link-down", inPool, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
-	r.node("plugin-port-down", inPool, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
-	r.node("plugin-no-pool", nil, nil)
-	r.node("plugin-other-nic", inPool, func(n *railnetv1alpha1.NIC) { n.Netdev = "eth9" })
-	r.allocate("172.16.11.1", "someone-else", "uid-someone-else", "plugin-ok")
-
-	first := r.pod("first", nil)
-	if got := r.waitBound(first); got != "plugin-ok" {
-		t.Fatalf("first pod bound to %s, want plugin-ok (the only node with its rail up, its NIC present and the pool serving it)", got)
-	}
-	r.allocate("172.16.11.2", first.Name, string(first.UID), "plugin-ok")
-	second := r.pod("second", nil)
-	msg := r.waitUnschedulable(second, "SpiderIPPool e2e-plugin-net11 has no free address")
-	for _, want := range []string{
-		"1 rail e2e-plugin/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node",
-		"1 rail e2e-plugin/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node",
-		"1 rail e2e-plugin/gpu1-macvlan: no address for this node: SpiderIPPool e2e-plugin-net11 serves only nodes matching e2e-pool=gpu1 (spec.nodeAffinity), not this one",
-		"1 rail e2e-plugin/gpu1-macvlan: NIC eth1 not found in this node's RDMANode",
-		"1 rail e2e-plugin/gpu1-macvlan: no address for this node: SpiderIPPool e2e-plugin-net11 has no free address (2 usable, ",
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("second pod's PodScheduled message lacks %q:\n%s", want, msg)
-		}
-	}
-	r.waitEvent(second, "SpiderIPPool e2e-plugin-net11 has no free address")
+	podsLandWhereRailsAreUpAndPoolsHaveRoom(t, "e2e-plugin", resources[6], "railnet-scheduler")
 }

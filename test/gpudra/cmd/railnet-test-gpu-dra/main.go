@@ -6,17 +6,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
-	"github.com/railnet/railnet/nodeagent/discovery"
-	"github.com/railnet/railnet/test/gpudra"
+	"github.com/railnet/railnet/api/cmdline"
 )
 
 func main() {
@@ -27,31 +21,5 @@ func main() {
 	kubeletRoot := fs.String("kubelet-root", "/var/lib/kubelet", "the kubelet's root folder")
 	klog.InitFlags(fs)
 	_ = fs.Parse(os.Args[1:])
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *kubeconfig, *node, *sysfsRoot, *kubeletRoot); err != nil {
-		fmt.Fprintln(os.Stderr, "railnet-test-gpu-dra:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, kubeconfig, node, sysfsRoot, kubeletRoot string) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	links, err := discovery.OpenLinks("")
-	if err != nil {
-		return err
-	}
-	defer links.Close()
-	n, err := discovery.Discover(discovery.Options{SysfsRoot: sysfsRoot, Links: links})
-	if err != nil {
-		return err
-	}
-	return gpudra.Run(ctx, gpudra.Options{NodeName: node, KubeClient: cs, KubeletRoot: kubeletRoot, SysfsRoot: sysfsRoot, GPUs: n.GPUs})
+	cmdline.Main(fs.Name(), func(ctx context.Context) error { return run(ctx, *kubeconfig, *node, *sysfsRoot, *kubeletRoot) })
 }
