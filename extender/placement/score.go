@@ -76,7 +76,7 @@ func NewNodeScorer(pod Pod, peers []*corev1.Node, topo Topology) *NodeScorer {
 		}
 	}
 	s.local = len(s.blocks)+len(s.spines) > 0
-	s.key = shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey)
+	s.key = intern(shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey))
 	return s
 }
 
