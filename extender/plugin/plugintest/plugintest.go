@@ -42,7 +42,7 @@ type scalars struct {
 	m map[corev1.ResourceName]int64
 }
 
-func (r scalars) GetScalarResources() map[corev1.ResourceName]int64 { return r.m }
+func (r *scalars) GetScalarResources() map[corev1.ResourceName]int64 { return r.m }
 
 type nodeInfo struct {
 	fwk.NodeInfo
@@ -51,8 +51,8 @@ type nodeInfo struct {
 }
 
 func (n *nodeInfo) Node() *corev1.Node           { return n.node }
-func (n *nodeInfo) GetAllocatable() fwk.Resource { return n.alloc }
-func (n *nodeInfo) GetRequested() fwk.Resource   { return n.requestd }
+func (n *nodeInfo) GetAllocatable() fwk.Resource { return &n.alloc }
+func (n *nodeInfo) GetRequested() fwk.Resource   { return &n.requestd }
 
 // NodeInfo is the node as the scheduler's snapshot holds it: its
 // allocatable of every resource and used of each resource requested by the
