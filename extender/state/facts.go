@@ -1,7 +1,6 @@
 package state
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -115,47 +114,17 @@ func (f *Facts) Get(name string) *placement.NodeFacts {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stale.Load() {
-		f.publish()
+		m := make(map[string]*factsEntry, len(f.entries))
+		for k, e := range f.entries {
+			m[k] = e
+		}
+		f.published.Store(&m)
+		f.stale.Store(false)
 	}
 	if e := f.entries[name]; e != nil {
 		return e.facts.Load()
 	}
 	return nil
-}
-
-// publish hands readers a fresh table of the current nodes; f.mu is held.
-// The table is laid out for lookups from many goroutines on every node of
-// every cycle: its names are cut from one string and its entries from one
-// slice, so a lookup reads a few dense cache lines rather than a Node's
-// name and an entry wherever in the heap they were allocated. Writers then
-// update the new entries; a reader still on the former table may see a
-// node's facts as they were when the table was replaced, as if its read
-// had come first.
-func (f *Facts) publish() {
-	names := make([]string, 0, len(f.entries))
-	size := 0
-	for k := range f.entries {
-		names = append(names, k)
-		size += len(k)
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, k := range names {
-		b.WriteString(k)
-	}
-	all := b.String()
-	slab := make([]factsEntry, len(names))
-	m := make(map[string]*factsEntry, len(names))
-	off := 0
-	for i, k := range names {
-		e := &slab[i]
-		e.facts.Store(f.entries[k].facts.Load())
-		f.entries[k] = e
-		m[all[off:off+len(k)]] = e
-		off += len(k)
-	}
-	f.published.Store(&m)
-	f.stale.Store(false)
 }
 
 // Fill sets out[i].Facts for every out[i].Name (nil: no such Node).
