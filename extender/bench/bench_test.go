@@ -17,103 +17,19 @@ import (
 
 	"github.com/gin-gonic/gin"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
-	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/server"
 	"github.com/railnet/railnet/extender/state"
 	"github.com/railnet/railnet/extender/state/statetest"
 )
 
-const (
-	rails       = 8
-	podsPerNode = 4
-	nodesPerBlk = 32
-)
-
-func resName(r int) corev1.ResourceName {
-	return corev1.ResourceName(fmt.Sprintf("spidernet.io/shared_cx7_gpu%d", r))
-}
-
-// cluster builds n GPU nodes with 8 rails each, podsPerNode job pods on each
-// (one share and one address per rail), and one /16 pool per rail. Every
-// 20th node has a rail down, every 50th a stale heartbeat.
-func cluster(n int) (*statetest.MemStore, []string) {
-	s := &statetest.MemStore{Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
-		Pools: map[string]*spiderv2beta1.SpiderIPPool{}}
-	fresh := metav1.NewTime(time.Now())
-	stale := metav1.NewTime(time.Now().Add(-time.Hour))
-	for r := range rails {
-		pool := fmt.Sprintf("gpu%d-net", r)
-		gw := fmt.Sprintf("10.%d.255.254", r)
-		s.Pools[pool] = &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: pool}, Spec: spiderv2beta1.IPPoolSpec{
-			Subnet: fmt.Sprintf("10.%d.0.0/16", r), IPs: []string{fmt.Sprintf("10.%d.0.1-10.%d.255.253", r, r)}, Gateway: &gw,
-			ExcludeIPs: []string{fmt.Sprintf("10.%d.0.1-10.%d.0.10", r, r)}}}
-		smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: fmt.Sprintf("gpu%d-macvlan", r),
-			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}}}
-		smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{fmt.Sprintf("eth%d", r)}, RDMAResourceName: string(resName(r)),
-			IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{pool}}}
-		s.SMCs = append(s.SMCs, smc)
-	}
-	names := make([]string, n)
-	ip := 11
-	for i := range n {
-		name := fmt.Sprintf("gpu-node-%05d", i)
-		names[i] = name
-		alloc := corev1.ResourceList{}
-		var nics []railnetv1alpha1.NIC
-		for r := range rails {
-			alloc[resName(r)] = resource.MustParse("100")
-			rail := int32(r)
-			nics = append(nics, railnetv1alpha1.NIC{Netdev: fmt.Sprintf("eth%d", r), RDMADevice: fmt.Sprintf("mlx5_%d", r), Port: 1,
-				PortState: "ACTIVE", LinkState: "up", Rail: &rail, GIDTableSize: 256, GIDTableUsed: 2 + 2*podsPerNode,
-				GPUDistance: railnetv1alpha1.DistancePIX})
-		}
-		hb := fresh
-		if i%20 == 7 {
-			nics[3].LinkState = "down"
-		}
-		if i%50 == 11 {
-			hb = stale
-		}
-		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			placement.DefaultTopology.BlockKey: fmt.Sprintf("block-%d", i/nodesPerBlk),
-			placement.DefaultTopology.SpineKey: fmt.Sprintf("spine-%d", i/(nodesPerBlk*8)),
-		}}, Status: corev1.NodeStatus{Allocatable: alloc}}
-		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Status: railnetv1alpha1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &hb, NICs: nics}}
-		for k := range podsPerNode {
-			p := pod(fmt.Sprintf("job-%d-w%d", i/nodesPerBlk, (i%nodesPerBlk)*podsPerNode+k), fmt.Sprintf("job-%d", i/nodesPerBlk))
-			p.Spec.NodeName = name
-			s.Pods = append(s.Pods, p)
-			for r := range rails {
-				a := fmt.Sprintf("10.%d.%d.%d", r, ip/250, ip%250+1)
-				s.Allocs = append(s.Allocs, &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: a},
-					Spec: railnetv1alpha1.IPAllocationSpec{Pool: fmt.Sprintf("gpu%d-net", r), IP: a, PodUID: string(p.UID), Node: name}})
-			}
-			ip++
-		}
-	}
-	s.Freeze()
-	return s, names
-}
-
-func pod(name, job string) *corev1.Pod {
-	limits := corev1.ResourceList{}
-	for r := range rails {
-		limits[resName(r)] = resource.MustParse("1")
-	}
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID("uid-" + name),
-			Labels:      map[string]string{"railnet.io/job": job},
-			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Limits: limits}}}},
-	}
+// cluster is the benchmarks' cluster of n GPU nodes (statetest.GPUCluster)
+// and the pod they schedule: one more pod of the first block's job.
+func cluster(n int) (*statetest.MemStore, []string, *corev1.Pod) {
+	c, names := statetest.GPUCluster(n)
+	return c.MemStore, names, c.NewPod("job-0-new", map[string]string{"railnet.io/job": "job-0"})
 }
 
 // newExtender is railnet's extender handler over the store.
@@ -269,10 +185,9 @@ func (s *sample) pct(q float64) time.Duration {
 func BenchmarkFilterPrioritize(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
-			store, names := cluster(n)
+			store, names, p := cluster(n)
 			ext := newExtender(store)
 			base := baseline()
-			p := pod("job-0-new", "job-0")
 			// The first cycle fills the pools' address counts, which the
 			// extender then keeps until a pool or allocation changes.
 			eb, bb := newBodies(b, ext, p, names), newBodies(b, base, p, names)

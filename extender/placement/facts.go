@@ -95,7 +95,7 @@ func (f *NodeFacts) nic(netdev string, hint int) int {
 	return -1
 }
 
-// interned maps a resource name to its one shared copy.
+// interned maps a string to its one shared copy.
 var (
 	interned  sync.Map
 	internedN atomic.Int64
@@ -108,18 +108,24 @@ const maxInterned = 4096
 // names, so comparing two of them is a pointer comparison that does not
 // read the names' bytes from wherever in the heap they were decoded.
 func Intern(r corev1.ResourceName) corev1.ResourceName {
-	if v, ok := interned.Load(r); ok {
-		return v.(corev1.ResourceName)
+	return corev1.ResourceName(intern(string(r)))
+}
+
+// intern returns the one shared copy of s (s itself once the table is
+// full). Equal interned strings compare without reading their bytes.
+func intern(s string) string {
+	if v, ok := interned.Load(s); ok {
+		return v.(string)
 	}
 	if internedN.Load() >= maxInterned {
-		return r
+		return s
 	}
-	r = corev1.ResourceName(strings.Clone(string(r)))
-	v, loaded := interned.LoadOrStore(r, r)
+	s = strings.Clone(s)
+	v, loaded := interned.LoadOrStore(s, s)
 	if !loaded {
 		internedN.Add(1)
 	}
-	return v.(corev1.ResourceName)
+	return v.(string)
 }
 
 // Amount is a quantity of one resource.

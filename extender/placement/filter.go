@@ -228,7 +228,7 @@ type family struct {
 
 func newChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *checker {
 	c := &checker{pod: pod, pools: pools, opts: opts, resources: AmountsOf(pod.Requests), memo: map[reasonKey]string{}}
-	c.key = shapeKey(pod, c.resources, fmt.Sprint(opts.GIDsPerInterface))
+	c.key = intern(shapeKey(pod, c.resources, fmt.Sprint(opts.GIDsPerInterface)))
 	for ri, r := range pod.Rails {
 		for range r.Masters {
 			c.hints = append(c.hints, -1)
@@ -396,6 +396,8 @@ func (c *checker) static(f *NodeFacts) *staticVerdict {
 }
 
 // shapeKey identifies what of the pod a node's memoised verdict depends on.
+// Callers intern it: the memos of a thousand nodes are then checked
+// against it without reading its bytes.
 func shapeKey(pod Pod, resources Amounts, extra string) string {
 	var b strings.Builder
 	b.WriteString(extra)

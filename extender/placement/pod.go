@@ -38,7 +38,7 @@ func NewPod(pod *corev1.Pod, rs []rails.Rail) Pod {
 		}
 		if p.Requests == nil {
 			p.Requests = map[corev1.ResourceName]int64{}
-			reqs = podRequests(pod)
+			reqs = Requests(pod)
 		}
 		q := reqs[r.Resource]
 		p.Requests[r.Resource] = q.Value()
@@ -54,11 +54,13 @@ func NewPod(pod *corev1.Pod, rs []rails.Rail) Pod {
 // container's limit stands in for a missing request, as the API server's
 // defaulting does it.
 func Request(pod *corev1.Pod, res corev1.ResourceName) int64 {
-	q := podRequests(pod)[res]
+	q := Requests(pod)[res]
 	return q.Value()
 }
 
-func podRequests(pod *corev1.Pod) corev1.ResourceList {
+// Requests are the pod's effective requests of every resource it names,
+// by Request's rule: for callers that want several, worked out once.
+func Requests(pod *corev1.Pod) corev1.ResourceList {
 	return resourcehelper.PodRequests(withDefaultedRequests(pod), resourcehelper.PodResourcesOptions{})
 }
 

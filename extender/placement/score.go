@@ -41,53 +41,67 @@ type HostScore struct {
 // A pod without rails scores 0 everywhere.
 func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []HostScore {
 	out := make([]HostScore, len(nodes))
-	blocks, spines := map[string]bool{}, map[string]bool{}
-	for _, p := range peers {
-		if v := p.Labels[topo.BlockKey]; v != "" {
-			blocks[v] = true
-		}
-		if v := p.Labels[topo.SpineKey]; v != "" {
-			spines[v] = true
-		}
-	}
-	local := len(blocks)+len(spines) > 0
-	s := scorer{pod: pod, resources: AmountsOf(pod.Requests), topo: topo}
-	for _, r := range pod.Rails {
-		s.hints = append(s.hints, make([]int, len(r.Masters))...)
-	}
-	s.key = shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey)
+	s := NewNodeScorer(pod, peers, topo)
 	for i := range nodes {
 		n := &nodes[i]
-		out[i].Host = n.Name
-		if len(pod.Rails) == 0 || n.Facts == nil {
-			continue
-		}
-		v := s.static(n.Facts)
-		var score int64
-		if local {
-			switch {
-			case v.block != "" && blocks[v.block]:
-				score += scoreSameBlock
-			case v.spine != "" && spines[v.spine]:
-				score += scoreSameSpine
-			}
-		}
-		score += int64(math.Round(s.packing(n, v) * scorePackMax))
-		if v.gpuNear {
-			score += scoreAffinityMax
-		}
-		out[i].Score = min(score, MaxScore)
+		out[i] = HostScore{Host: n.Name, Score: s.Score(n.Facts, n.SlotsBound, n.SlotsInFlight)}
 	}
 	return out
 }
 
-// scorer scores one node after another for one pod.
-type scorer struct {
+// NodeScorer scores one node at a time for one pod, for callers handed
+// nodes one by one on many goroutines (a scheduler plugin's Score); Score
+// is safe for concurrent use and its scores are those of the function
+// Score.
+type NodeScorer struct {
 	pod       Pod
 	resources Amounts
 	topo      Topology
-	hints     []int
 	key       string
+	// blocks and spines hold the peers' labels; local is true when there
+	// is any.
+	blocks, spines map[string]bool
+	local          bool
+}
+
+// NewNodeScorer works out once what every node's score for the pod needs.
+func NewNodeScorer(pod Pod, peers []*corev1.Node, topo Topology) *NodeScorer {
+	s := &NodeScorer{pod: pod, resources: AmountsOf(pod.Requests), topo: topo, blocks: map[string]bool{}, spines: map[string]bool{}}
+	for _, p := range peers {
+		if v := p.Labels[topo.BlockKey]; v != "" {
+			s.blocks[v] = true
+		}
+		if v := p.Labels[topo.SpineKey]; v != "" {
+			s.spines[v] = true
+		}
+	}
+	s.local = len(s.blocks)+len(s.spines) > 0
+	s.key = intern(shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey))
+	return s
+}
+
+// Score returns the score, 0..MaxScore, of the node with facts f (nil: the
+// cache does not know it, 0) and slots in use (NodeState's SlotsBound and
+// SlotsInFlight). Neither slice is kept.
+func (s *NodeScorer) Score(f *NodeFacts, bound, inFlight Amounts) int64 {
+	if len(s.pod.Rails) == 0 || f == nil {
+		return 0
+	}
+	v := s.static(f)
+	var score int64
+	if s.local {
+		switch {
+		case v.block != "" && s.blocks[v.block]:
+			score += scoreSameBlock
+		case v.spine != "" && s.spines[v.spine]:
+			score += scoreSameSpine
+		}
+	}
+	score += int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
+	if v.gpuNear {
+		score += scoreAffinityMax
+	}
+	return min(score, MaxScore)
 }
 
 // scoreVerdict is what of a node's score for one pod shape depends on the
@@ -100,7 +114,7 @@ type scoreVerdict struct {
 	totals []int64
 }
 
-func (s *scorer) static(f *NodeFacts) *scoreVerdict {
+func (s *NodeScorer) static(f *NodeFacts) *scoreVerdict {
 	if v := f.scoreMemo.Load(); v != nil && v.key == s.key {
 		return v
 	}
@@ -116,7 +130,7 @@ func (s *scorer) static(f *NodeFacts) *scoreVerdict {
 
 // packing is the mean fraction of the node's RDMA slots in use once the pod
 // is placed: fuller nodes score higher, so jobs leave whole nodes free.
-func (s *scorer) packing(n *NodeState, v *scoreVerdict) float64 {
+func (s *NodeScorer) packing(boundUse, inFlightUse Amounts, v *scoreVerdict) float64 {
 	var sum float64
 	var k int
 	var ib, ii int
@@ -125,8 +139,8 @@ func (s *scorer) packing(n *NodeState, v *scoreVerdict) float64 {
 		if total <= 0 || want.Value <= 0 {
 			continue
 		}
-		bound, _ := n.SlotsBound.at(want.Resource, &ib)
-		inflight, _ := n.SlotsInFlight.at(want.Resource, &ii)
+		bound, _ := boundUse.at(want.Resource, &ib)
+		inflight, _ := inFlightUse.at(want.Resource, &ii)
 		sum += min(1, float64(bound+inflight+want.Value)/float64(total))
 		k++
 	}
@@ -138,19 +152,18 @@ func (s *scorer) packing(n *NodeState, v *scoreVerdict) float64 {
 
 // gpuNear reports whether every rail NIC of the pod sits at most a PCIe
 // switch tree away (PIX or PXB) from a GPU.
-func (s *scorer) gpuNear(f *NodeFacts) bool {
+func (s *NodeScorer) gpuNear(f *NodeFacts) bool {
 	if f.RDMANode == nil {
 		return false
 	}
 	seen := false
-	k := 0
+	k := 0 // nodes alike list the k-th master's NIC at index k
 	for _, r := range s.pod.Rails {
 		for _, m := range r.Masters {
-			i := f.nic(m, s.hints[k])
+			i := f.nic(m, k)
 			if i < 0 || !f.NICs[i].GPUNear {
 				return false
 			}
-			s.hints[k] = i
 			k++
 			seen = true
 		}

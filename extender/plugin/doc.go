@@ -3,9 +3,10 @@
 // (extender/cmd/railnet-scheduler): the same decisions as the HTTP extender
 // — package placement over package state's informer-fed books — without a
 // round trip and JSON per scheduling cycle. PreFilter works out the pod's
-// rails and every node's verdict once per cycle; Filter reads it (the RDMA
-// slots in use are left to the scheduler's NodeResourcesFit, which counts
-// assumed pods); PreScore/Score rank the feasible nodes, bin-packing on
-// the NodeInfos' use; Reserve/Unreserve hold the
-// pool addresses of pods not yet allocated one.
+// rails, its pools' room and its job's nodes once per cycle; Filter and
+// Score decide per node on the scheduler's goroutines, from a lock-free
+// lookup of the node's facts (the RDMA slots in use are left to the
+// scheduler's NodeResourcesFit, which counts assumed pods; Score
+// bin-packs on the NodeInfo's use); Reserve/Unreserve hold the pool
+// addresses of pods not yet allocated one.
 package plugin

@@ -164,33 +164,22 @@ var (
 // Name implements fwk.Plugin.
 func (pl *Plugin) Name() string { return Name }
 
-const (
-	cycleKey fwk.StateKey = Name + "/cycle"
-	scoreKey fwk.StateKey = Name + "/scores"
-)
+const cycleKey fwk.StateKey = Name + "/cycle"
 
 // cycle is what PreFilter works out for one pod; read-only afterwards, so
 // clones share it.
 type cycle struct {
-	pod   placement.Pod
-	pools map[string]*placement.PoolRoom
-	opts  placement.Options
-	// peers are the Nodes of the pod's job's other pods (placed or in
-	// flight), for PreScore.
-	peers []*corev1.Node
+	pod placement.Pod
 	// wants are the pod's rail resources, sorted as placement.Amounts are.
 	wants placement.Amounts
-	// checker decides per node in Filter, on the scheduler's goroutines and
-	// only for the nodes it evaluates.
+	// checker decides per node in Filter and scorer scores per node in
+	// Score, on the scheduler's goroutines and only for the nodes it
+	// evaluates.
 	checker *placement.NodeChecker
+	scorer  *placement.NodeScorer
 }
 
 func (c *cycle) Clone() fwk.StateData { return c }
-
-// scores are PreScore's scores by node name, 0..placement.MaxScore.
-type scores map[string]int64
-
-func (s scores) Clone() fwk.StateData { return s }
 
 // PreFilter works out the pod's rails, its pools' room and its job's
 // nodes once per cycle; a pod without rails skips the plugin.
@@ -204,11 +193,11 @@ func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Po
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
 	d.InFlight.Forget(pod.UID)
-	c := &cycle{pod: placement.NewPod(pod, rs), opts: d.Options()}
-	c.pools, c.peers = d.PoolsAndPeers(pod, rs)
-	c.wants = placement.AmountsOf(c.pod.Requests)
-	c.checker = placement.NewNodeChecker(c.pod, c.pools, c.opts)
-	cs.Write(cycleKey, c)
+	p := placement.NewPod(pod, rs)
+	pools, peers := d.PoolsAndPeers(pod, rs)
+	cs.Write(cycleKey, &cycle{pod: p, wants: placement.AmountsOf(p.Requests),
+		checker: placement.NewNodeChecker(p, pools, d.Options()),
+		scorer:  placement.NewNodeScorer(p, peers, d.Topology)})
 	return nil, nil
 }
 
@@ -232,16 +221,16 @@ func readCycle(cs fwk.CycleState) (*cycle, error) {
 // use: those are extended resources, which the scheduler's own
 // NodeResourcesFit counts against the node's allocatable with bound and
 // assumed pods (the extender path relies on the same), and says so
-// ("Insufficient <resource>").
+// ("Insufficient <resource>"). It takes no lock and allocates nothing for
+// a node that passes.
 func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) *fwk.Status {
 	c, err := readCycle(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	n := []placement.NodeState{{Name: ni.Node().Name}}
-	pl.Decider.Store.FillNodes(n)
-	n[0].SlotsBound = nil
-	switch reason, unresolvable := c.checker.Check(&n[0]); {
+	name := ni.Node().Name
+	n := placement.NodeState{Name: name, Facts: pl.Decider.Store.NodeFacts(name)}
+	switch reason, unresolvable := c.checker.Check(&n); {
 	case reason == "":
 		return nil
 	case unresolvable:
@@ -251,47 +240,36 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 	}
 }
 
-// PreScore scores the feasible nodes in one pass: job locality against
-// the nodes of the pod's job, bin-packing of the RDMA slots (from the
-// NodeInfos), GPU↔NIC affinity.
-func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
-	c, err := readCycle(cs)
-	if err != nil {
+// PreScore lets Score run for pods PreFilter did not skip; what scoring
+// needs (the job's nodes) PreFilter has worked out.
+func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+	if _, err := readCycle(cs); err != nil {
 		return fwk.NewStatus(fwk.Skip) // PreFilter skipped the pod
 	}
-	d := pl.Decider
-	states := make([]placement.NodeState, len(nodes))
-	for i, ni := range nodes {
-		states[i].Name = ni.Node().Name
-	}
-	d.Store.FillNodes(states)
-	// The nodes' use of the pod's resources, from the NodeInfos, in one
-	// slab: no map or sort per node.
-	k := len(c.wants)
-	slab := make(placement.Amounts, len(nodes)*k)
-	for i, ni := range nodes {
-		used := ni.GetRequested().GetScalarResources()
-		a := slab[i*k : (i+1)*k : (i+1)*k]
-		for j, w := range c.wants {
-			a[j] = placement.Amount{Resource: w.Resource, Value: used[w.Resource]}
-		}
-		states[i].SlotsBound = a
-	}
-	out := make(scores, len(nodes))
-	for _, hs := range placement.Score(c.pod, states, c.peers, d.Topology) {
-		out[hs.Host] = hs.Score
-	}
-	cs.Write(scoreKey, out)
 	return nil
 }
 
-// Score returns PreScore's score of the node.
+// Score scores the node on the scheduler's goroutines: job locality
+// against the nodes of the pod's job, bin-packing of the RDMA slots (the
+// NodeInfo's use, assumed pods included), GPU↔NIC affinity.
 func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
-	v, err := cs.Read(scoreKey)
+	c, err := readCycle(cs)
 	if err != nil {
-		return 0, fwk.AsStatus(fmt.Errorf("%s: read PreScore state: %w", Name, err))
+		return 0, fwk.AsStatus(err)
 	}
-	return v.(scores)[ni.Node().Name], nil
+	f := pl.Decider.Store.NodeFacts(ni.Node().Name)
+	if f == nil {
+		return 0, nil
+	}
+	// The node's use of the pod's resources, sorted as c.wants: on the
+	// stack for up to 16 resources.
+	var buf [16]placement.Amount
+	bound := buf[:0]
+	used := ni.GetRequested().GetScalarResources()
+	for _, w := range c.wants {
+		bound = append(bound, placement.Amount{Resource: w.Resource, Value: used[w.Resource]})
+	}
+	return c.scorer.Score(f, bound, nil), nil
 }
 
 // ScoreExtensions implements fwk.ScorePlugin.

@@ -14,95 +14,42 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	fwk "k8s.io/kube-scheduler/framework"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/plugin/plugintest"
 	"github.com/railnet/railnet/extender/state"
 	"github.com/railnet/railnet/extender/state/statetest"
 )
 
 const gpu1 corev1.ResourceName = "spidernet.io/shared_cx5_gpu1"
 
-// The framework's CycleState and NodeInfo live in k8s.io/kubernetes; these
-// fakes fill only what the plugin reads (calling anything else panics).
-type cycleState struct {
-	fwk.CycleState
-	m map[fwk.StateKey]fwk.StateData
-}
-
-func newCycleState() *cycleState { return &cycleState{m: map[fwk.StateKey]fwk.StateData{}} }
-
-func (c *cycleState) Read(k fwk.StateKey) (fwk.StateData, error) {
-	if v, ok := c.m[k]; ok {
-		return v, nil
-	}
-	return nil, fwk.ErrNotFound
-}
-func (c *cycleState) Write(k fwk.StateKey, v fwk.StateData) { c.m[k] = v }
-
-type res struct {
-	fwk.Resource
-	scalar map[corev1.ResourceName]int64
-}
-
-func (r res) GetScalarResources() map[corev1.ResourceName]int64 { return r.scalar }
-
-type nodeInfo struct {
-	fwk.NodeInfo
-	node            *corev1.Node
-	alloc, requestd res
-}
-
-func (n *nodeInfo) Node() *corev1.Node           { return n.node }
-func (n *nodeInfo) GetAllocatable() fwk.Resource { return n.alloc }
-func (n *nodeInfo) GetRequested() fwk.Resource   { return n.requestd }
+func newCycleState() *plugintest.CycleState { return plugintest.NewCycleState() }
 
 // world has nodes n1..n4 with rail eth1 on one pool: n1 and n4 fine
 // (n4 in n1's block), n2's eth1 down, n3 without an RDMANode.
 func world(poolIPs string) *statetest.MemStore {
-	hb := metav1.Now()
-	s := &statetest.MemStore{
-		Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
-		Pools: map[string]*spiderv2beta1.SpiderIPPool{
-			"gpu1-net11": {ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"}, Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{poolIPs}}},
-		},
-	}
-	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: "gpu1-macvlan",
-		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}}}
-	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, RDMAResourceName: string(gpu1),
-		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{"gpu1-net11"}}}
-	s.SMCs = append(s.SMCs, smc)
+	c := statetest.NewCluster([]int{1}, func(int) corev1.ResourceName { return gpu1 },
+		func(int) *spiderv2beta1.SpiderIPPool { return statetest.Pool("gpu1-net11", "172.16.11.0/24", poolIPs) })
 	for _, name := range []string{"n1", "n2", "n3", "n4"} {
 		block := "block-" + name
 		if name == "n4" {
 			block = "block-n1"
 		}
-		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{placement.DefaultTopology.BlockKey: block}},
-			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{gpu1: resource.MustParse("2")}}}
-		if name == "n3" {
-			continue
+		_, rn := c.AddNode(name, 2, map[string]string{placement.DefaultTopology.BlockKey: block})
+		switch name {
+		case "n2":
+			rn.Status.NICs[0].LinkState = "down"
+		case "n3":
+			delete(c.RDMANodes, name)
 		}
-		link := "up"
-		if name == "n2" {
-			link = "down"
-		}
-		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: railnetv1alpha1.RDMANodeStatus{
-			NetnsMode: "shared", HeartbeatTime: &hb, NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", LinkState: link}},
-		}}
 	}
-	return s
+	return c.MemStore
 }
 
 func rdmaPod(name string, labels map[string]string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID("uid-" + name), Labels: labels,
-			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
-			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{gpu1: resource.MustParse("1")}}}}},
-	}
+	return statetest.RDMAPod(name, labels, gpu1)
 }
 
 // infos are the world's nodes as the scheduler sees them, with used slots
@@ -110,9 +57,7 @@ func rdmaPod(name string, labels map[string]string) *corev1.Pod {
 func infos(s *statetest.MemStore, used map[string]int64) []fwk.NodeInfo {
 	var out []fwk.NodeInfo
 	for _, name := range slices.Sorted(maps.Keys(s.Nodes)) {
-		out = append(out, &nodeInfo{node: s.Nodes[name],
-			alloc:    res{scalar: map[corev1.ResourceName]int64{gpu1: 2}},
-			requestd: res{scalar: map[corev1.ResourceName]int64{gpu1: used[name]}}})
+		out = append(out, plugintest.NodeInfo(s.Nodes[name], map[corev1.ResourceName]int64{gpu1: used[name]}))
 	}
 	return out
 }
@@ -349,4 +294,63 @@ func TestFilterConcurrently(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// On a cluster of many 8-rail nodes (rails down, stale heartbeats, a job
+// spread over blocks, every third node nearly full), one cycle through the
+// plugin refuses exactly the nodes the extender's filter does, with its
+// reasons, and scores the rest as its prioritize does (scaled onto the
+// framework's range).
+func TestCycleAgreesWithTheExtenderOnAGPUCluster(t *testing.T) {
+	c, names := statetest.GPUCluster(120)
+	for i, name := range names {
+		if i%3 == 0 {
+			for _, r := range c.Resources {
+				c.Nodes[name].Status.Allocatable[r] = resource.MustParse("6")
+			}
+		}
+	}
+	c.Freeze()
+	pod := c.NewPod("job-1-new", map[string]string{"railnet.io/job": "job-1"})
+	nodes := make([]fwk.NodeInfo, len(names))
+	for i, name := range names {
+		used := map[corev1.ResourceName]int64{}
+		for _, r := range c.Resources {
+			used[r] = statetest.GPUPodsPerNode
+		}
+		nodes[i] = plugintest.NodeInfo(c.Nodes[name], used)
+	}
+	filtered, scores, st := plugintest.Cycle(newPlugin(t, c.MemStore), newCycleState(), pod, nodes)
+	if !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	ext := state.NewDecider(c.MemStore, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
+	want := ext.Filter(pod, names)
+	if len(want.Passed) == len(names) || len(want.Unresolvable) == 0 {
+		t.Fatalf("the cluster refuses no node: %+v", want)
+	}
+	for i, name := range names {
+		switch st := filtered[i]; {
+		case slices.Contains(want.Passed, name):
+			if !st.IsSuccess() {
+				t.Errorf("%s: plugin %v, extender passed it", name, st)
+			}
+		case st.Code() != fwk.UnschedulableAndUnresolvable || st.Message() != want.Unresolvable[name]:
+			t.Errorf("%s: plugin %v, extender unresolvable %q", name, st, want.Unresolvable[name])
+		}
+	}
+	prio := ext.Prioritize(pod, want.Passed)
+	if len(scores) != len(prio) {
+		t.Fatalf("plugin scored %d nodes, extender %d", len(scores), len(prio))
+	}
+	distinct := map[int64]bool{}
+	for i, hs := range prio {
+		if scores[i].Name != hs.Host || scores[i].Score != hs.Score*fwk.MaxNodeScore/placement.MaxScore {
+			t.Errorf("node %d: plugin %s %d, extender %s %d", i, scores[i].Name, scores[i].Score, hs.Host, hs.Score)
+		}
+		distinct[hs.Score] = true
+	}
+	if len(distinct) < 2 {
+		t.Fatalf("every node scores alike (%v): the test shows nothing", distinct)
+	}
 }

@@ -40,6 +40,10 @@ type CacheStore struct {
 	gens  map[string]uint64 // by pool name
 	slots *Slots
 	facts *Facts
+	// pods is the Pod informer's own store, read without the copy and
+	// type lookup a cache Get or List makes: the in-flight book and the
+	// job's peers read pods on every scheduling cycle.
+	pods toolscache.Indexer
 	*injectView
 }
 
@@ -90,13 +94,6 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		field   string
 		extract client.IndexerFunc
 	}{
-		{&corev1.Pod{}, indexPodJob, func(o client.Object) []string {
-			p := o.(*corev1.Pod)
-			if k := placement.JobKey(p); k != "" && p.Spec.NodeName != "" {
-				return []string{k}
-			}
-			return nil
-		}},
 		{&railnetv1alpha1.IPAllocation{}, indexAllocPool, func(o client.Object) []string {
 			return []string{o.(*railnetv1alpha1.IPAllocation).Spec.Pool}
 		}},
@@ -132,7 +129,14 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		case *railnetv1alpha1.RDMANode:
 			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1alpha1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
-			err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
+			sii, ok := inf.(toolscache.SharedIndexInformer)
+			if !ok {
+				return nil, fmt.Errorf("pod informer is %T, want a client-go SharedIndexInformer", inf)
+			}
+			if err = sii.AddIndexers(toolscache.Indexers{indexPodJob: podJob}); err == nil {
+				s.pods = sii.GetIndexer()
+				err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
+			}
 		case *corev1.Namespace:
 			err = watch(inf, s.setNamespace, s.deleteNamespace)
 		case *corev1.ConfigMap:
@@ -214,23 +218,46 @@ func (s *CacheStore) FillNodes(out []placement.NodeState) {
 	s.slots.Fill(out)
 }
 
+// NodeFacts implements Store; it takes no lock (Facts.Get).
+func (s *CacheStore) NodeFacts(name string) *placement.NodeFacts { return s.facts.Get(name) }
+
 // NodeCount counts the Nodes in the cache.
 func (s *CacheStore) NodeCount() int { return s.facts.Len() }
 
-// Pod implements Store.
-func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
-	p := &corev1.Pod{}
-	if s.get(types.NamespacedName{Namespace: namespace, Name: name}, p) {
-		return p
+// podJob indexes bound pods by JobKey.
+func podJob(obj any) ([]string, error) {
+	if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+		if k := placement.JobKey(p); k != "" {
+			return []string{k}, nil
+		}
 	}
-	return nil
+	return nil, nil
 }
 
-// PodsOfJob implements Store.
+// Pod implements Store; the pod is the informer's.
+func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
+	obj, ok, err := s.pods.GetByKey(namespace + "/" + name)
+	if err != nil || !ok {
+		return nil
+	}
+	p, _ := obj.(*corev1.Pod)
+	return p
+}
+
+// PodsOfJob implements Store; the pods are the informer's.
 func (s *CacheStore) PodsOfJob(job string) []*corev1.Pod {
-	var l corev1.PodList
-	s.list(&l, client.MatchingFields{indexPodJob: job})
-	return ptrs(l.Items)
+	objs, err := s.pods.ByIndex(indexPodJob, job)
+	if err != nil {
+		klog.Background().Error(err, "read pod index", "job", job)
+		return nil
+	}
+	out := make([]*corev1.Pod, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := o.(*corev1.Pod); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Pool implements Store.

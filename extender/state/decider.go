@@ -242,8 +242,8 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 			add(other.Spec.NodeName)
 		}
 	}
-	for uid, fl := range v {
-		if uid != pod.UID && fl.job == job {
+	for i := range v {
+		if fl := &v[i]; fl.uid != pod.UID && fl.job == job {
 			add(fl.node)
 		}
 	}

@@ -7,9 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/railnet/railnet/api/networks"
 	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
@@ -20,37 +18,19 @@ import (
 
 const gpu1 corev1.ResourceName = "spidernet.io/shared_cx5_gpu1"
 
-func world(slots string, poolIPs string) *statetest.MemStore {
-	hb := metav1.Now()
-	s := &statetest.MemStore{
-		Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
-		Pools: map[string]*spiderv2beta1.SpiderIPPool{
-			"gpu1-net11": {ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"}, Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{poolIPs}}},
-		},
-	}
-	smc := &spiderv2beta1.SpiderMultusConfig{ObjectMeta: metav1.ObjectMeta{Namespace: "spiderpool", Name: "gpu1-macvlan",
-		Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}}}
-	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, RDMAResourceName: string(gpu1),
-		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{"gpu1-net11"}}}
-	s.SMCs = append(s.SMCs, smc)
+// world has nodes n1 and n2 (each in its own block) with slots of gpu1 on
+// rail eth1, whose pool hands out poolIPs.
+func world(slots int64, poolIPs string) *statetest.MemStore {
+	c := statetest.NewCluster([]int{1}, func(int) corev1.ResourceName { return gpu1 },
+		func(int) *spiderv2beta1.SpiderIPPool { return statetest.Pool("gpu1-net11", "172.16.11.0/24", poolIPs) })
 	for _, name := range []string{"n1", "n2"} {
-		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{placement.DefaultTopology.BlockKey: "block-" + name}},
-			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{gpu1: resource.MustParse(slots)}}}
-		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: railnetv1alpha1.RDMANodeStatus{
-			NetnsMode: "shared", HeartbeatTime: &hb,
-			NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", LinkState: "up"}},
-		}}
+		c.AddNode(name, slots, map[string]string{placement.DefaultTopology.BlockKey: "block-" + name})
 	}
-	return s
+	return c.MemStore
 }
 
 func rdmaPod(name string, labels map[string]string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID("uid-" + name), Labels: labels,
-			Annotations: map[string]string{spiderv2beta1.AnnotationRDMAResourceInject: "gpu-macvlan"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
-			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{gpu1: resource.MustParse("1")}}}}},
-	}
+	return statetest.RDMAPod(name, labels, gpu1)
 }
 
 func newDecider(s Store, now *time.Time) *Decider {
@@ -67,7 +47,7 @@ func newDecider(s Store, now *time.Time) *Decider {
 
 func TestInFlightSlots(t *testing.T) {
 	now := time.Now()
-	s := world("1", "172.16.11.1-172.16.11.100")
+	s := world(1, "172.16.11.1-172.16.11.100")
 	d := newDecider(s, &now)
 	a, b := rdmaPod("a", nil), rdmaPod("b", nil)
 	s.Pods = append(s.Pods, a, b)
@@ -101,7 +81,7 @@ func TestInFlightSlots(t *testing.T) {
 
 func TestInFlightPoolAddresses(t *testing.T) {
 	now := time.Now()
-	s := world("100", "172.16.11.1-172.16.11.2")
+	s := world(100, "172.16.11.1-172.16.11.2")
 	d := newDecider(s, &now)
 	a, b, c := rdmaPod("a", nil), rdmaPod("b", nil), rdmaPod("c", nil)
 	s.Pods = append(s.Pods, a, b, c)
@@ -132,7 +112,7 @@ func TestInFlightPoolAddresses(t *testing.T) {
 
 func TestDeciderPodLevelAnswers(t *testing.T) {
 	now := time.Now()
-	s := world("10", "172.16.11.1-172.16.11.100")
+	s := world(10, "172.16.11.1-172.16.11.100")
 	d := newDecider(s, &now)
 	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "x", Name: "web"}}
 	if res := d.Filter(plain, []string{"n1", "ghost"}); len(res.Passed) != 2 {
@@ -156,7 +136,7 @@ func TestDeciderPodLevelAnswers(t *testing.T) {
 
 func TestPrioritizeJobLocality(t *testing.T) {
 	now := time.Now()
-	s := world("10", "172.16.11.1-172.16.11.100")
+	s := world(10, "172.16.11.1-172.16.11.100")
 	d := newDecider(s, &now)
 	job := map[string]string{"railnet.io/job": "llama"}
 	first := rdmaPod("w0", job)
@@ -171,7 +151,7 @@ func TestPrioritizeJobLocality(t *testing.T) {
 		t.Fatalf("same block should add 6 points: %+v", sc)
 	}
 	// Without a job the only difference left is packing.
-	fresh := world("10", "172.16.11.1-172.16.11.100")
+	fresh := world(10, "172.16.11.1-172.16.11.100")
 	loner := rdmaPod("loner", nil)
 	fresh.Pods = append(fresh.Pods, loner)
 	sc = newDecider(fresh, &now).Prioritize(loner, []string{"n1", "n2"})
@@ -187,7 +167,7 @@ func TestPrioritizeJobLocality(t *testing.T) {
 // webhook's (the rulebook's: such a member is unusable).
 func TestPoollessNetworkFitsNoNode(t *testing.T) {
 	now := time.Now()
-	s := world("10", "172.16.11.1-172.16.11.100")
+	s := world(10, "172.16.11.1-172.16.11.100")
 	s.SMCs[0].Spec.Macvlan.IPPools = nil
 	yes := true
 	s.Pools["default-v4"] = &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: "default-v4"},
@@ -214,7 +194,7 @@ func TestPoollessNetworkFitsNoNode(t *testing.T) {
 // for the same pod and exactly the nodes that request passed.
 func TestPrioritizeReusesFilteredNodes(t *testing.T) {
 	now := time.Now()
-	s := world("10", "172.16.11.1-172.16.11.100")
+	s := world(10, "172.16.11.1-172.16.11.100")
 	d := newDecider(s, &now)
 	a, b := rdmaPod("a", nil), rdmaPod("b", nil)
 	s.Pods = append(s.Pods, a, b)

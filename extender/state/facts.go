@@ -2,6 +2,7 @@ package state
 
 import (
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -12,17 +13,55 @@ import (
 // Facts keeps every node's placement.NodeFacts, recomputed from Node and
 // RDMANode events, so a request reads them instead of working them out per
 // node. The objects it is given are shared and must not change.
+//
+// Reads take no lock: a scheduler plugin looks a node up from many
+// goroutines for every node of every cycle. Readers see a published map of
+// per-node entries whose facts are swapped atomically, so an update of a
+// known node (an RDMANode heartbeat) changes no map; a node added or
+// dropped marks the map stale, and the next read that misses publishes a
+// fresh copy.
 type Facts struct {
-	mu    sync.RWMutex
-	nodes map[string]*corev1.Node
-	rdma  map[string]*railnetv1alpha1.RDMANode
-	facts map[string]*placement.NodeFacts
+	published atomic.Pointer[map[string]*factsEntry]
+	// stale is set while entries has names published lacks or published
+	// still has dropped names.
+	stale atomic.Bool
+
+	mu      sync.Mutex
+	nodes   map[string]*corev1.Node
+	rdma    map[string]*railnetv1alpha1.RDMANode
+	entries map[string]*factsEntry
+}
+
+// factsEntry holds a node's current facts; nil once the node is gone.
+type factsEntry struct {
+	facts atomic.Pointer[placement.NodeFacts]
 }
 
 // NewFacts returns empty books.
 func NewFacts() *Facts {
-	return &Facts{nodes: map[string]*corev1.Node{}, rdma: map[string]*railnetv1alpha1.RDMANode{},
-		facts: map[string]*placement.NodeFacts{}}
+	f := &Facts{nodes: map[string]*corev1.Node{}, rdma: map[string]*railnetv1alpha1.RDMANode{},
+		entries: map[string]*factsEntry{}}
+	f.published.Store(&map[string]*factsEntry{})
+	return f
+}
+
+// set stores the node's facts (nil: the node is gone); f.mu is held.
+func (f *Facts) set(name string, nf *placement.NodeFacts) {
+	e := f.entries[name]
+	switch {
+	case e != nil:
+	case nf == nil:
+		return
+	default:
+		e = &factsEntry{}
+		f.entries[name] = e
+		f.stale.Store(true)
+	}
+	e.facts.Store(nf)
+	if nf == nil {
+		delete(f.entries, name)
+		f.stale.Store(true)
+	}
 }
 
 // SetNode records the node's current Node.
@@ -30,7 +69,7 @@ func (f *Facts) SetNode(n *corev1.Node) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nodes[n.Name] = n
-	f.facts[n.Name] = placement.NewNodeFacts(n, f.rdma[n.Name])
+	f.set(n.Name, placement.NewNodeFacts(n, f.rdma[n.Name]))
 }
 
 // DeleteNode forgets the node's Node.
@@ -38,7 +77,7 @@ func (f *Facts) DeleteNode(name string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.nodes, name)
-	delete(f.facts, name)
+	f.set(name, nil)
 }
 
 // SetRDMANode records the node's current RDMANode.
@@ -47,7 +86,7 @@ func (f *Facts) SetRDMANode(rn *railnetv1alpha1.RDMANode) {
 	defer f.mu.Unlock()
 	f.rdma[rn.Name] = rn
 	if n := f.nodes[rn.Name]; n != nil {
-		f.facts[rn.Name] = placement.NewNodeFacts(n, rn)
+		f.set(rn.Name, placement.NewNodeFacts(n, rn))
 	}
 }
 
@@ -57,22 +96,47 @@ func (f *Facts) DeleteRDMANode(name string) {
 	defer f.mu.Unlock()
 	delete(f.rdma, name)
 	if n := f.nodes[name]; n != nil {
-		f.facts[name] = placement.NewNodeFacts(n, nil)
+		f.set(name, placement.NewNodeFacts(n, nil))
 	}
+}
+
+// Get returns the node's facts, nil when there is no such Node. It takes
+// no lock unless the node was added or dropped since the last publication.
+func (f *Facts) Get(name string) *placement.NodeFacts {
+	if e := (*f.published.Load())[name]; e != nil {
+		if nf := e.facts.Load(); nf != nil {
+			return nf
+		}
+	}
+	if !f.stale.Load() {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stale.Load() {
+		m := make(map[string]*factsEntry, len(f.entries))
+		for k, e := range f.entries {
+			m[k] = e
+		}
+		f.published.Store(&m)
+		f.stale.Store(false)
+	}
+	if e := f.entries[name]; e != nil {
+		return e.facts.Load()
+	}
+	return nil
 }
 
 // Fill sets out[i].Facts for every out[i].Name (nil: no such Node).
 func (f *Facts) Fill(out []placement.NodeState) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
 	for i := range out {
-		out[i].Facts = f.facts[out[i].Name]
+		out[i].Facts = f.Get(out[i].Name)
 	}
 }
 
 // Len counts the nodes.
 func (f *Facts) Len() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return len(f.nodes)
 }

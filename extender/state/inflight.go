@@ -25,6 +25,7 @@ type InFlight struct {
 }
 
 type flight struct {
+	uid             types.UID
 	namespace, name string
 	node            string
 	job             string
@@ -40,7 +41,7 @@ func NewInFlight(ttl time.Duration, now func() time.Time) *InFlight {
 
 // Record notes that pod was passed for node only.
 func (f *InFlight) Record(pod *corev1.Pod, p placement.Pod, node string) {
-	fl := &flight{namespace: pod.Namespace, name: pod.Name, node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
+	fl := &flight{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
 	for _, r := range p.Rails {
 		fl.pools = append(fl.pools, r.PoolsV4...)
 		fl.pools = append(fl.pools, r.PoolsV6...)
@@ -66,13 +67,16 @@ func (f *InFlight) Len() int {
 
 // view is a consistent copy of the live entries, pruned of expired ones and
 // of pods the store no longer has.
-type view map[types.UID]flight
+type view []flight
 
 func (f *InFlight) view(s Store) view {
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(view, len(f.pods))
+	if len(f.pods) == 0 {
+		return nil
+	}
+	out := make(view, 0, len(f.pods))
 	for uid, fl := range f.pods {
 		if now.Sub(fl.at) > f.ttl {
 			delete(f.pods, uid)
@@ -91,7 +95,7 @@ func (f *InFlight) view(s Store) view {
 		if p.Spec.NodeName != "" {
 			cp.requests = nil // bound: the store's SlotsInUse counts it now
 		}
-		out[uid] = cp
+		out = append(out, cp)
 	}
 	return out
 }
@@ -99,7 +103,8 @@ func (f *InFlight) view(s Store) view {
 // slots sums the in-flight requests per node; nil when there are none.
 func (v view) slots() map[string]placement.Amounts {
 	var sums map[string]map[corev1.ResourceName]int64
-	for _, fl := range v {
+	for i := range v {
+		fl := &v[i]
 		if len(fl.requests) == 0 {
 			continue
 		}
@@ -127,8 +132,8 @@ func (v view) slots() map[string]placement.Amounts {
 // not hold one yet.
 func (v view) poolDemand(pool string, holders map[string]bool) int64 {
 	var n int64
-	for uid, fl := range v {
-		if slices.Contains(fl.pools, pool) && !holders[string(uid)] {
+	for i := range v {
+		if fl := &v[i]; slices.Contains(fl.pools, pool) && !holders[string(fl.uid)] {
 			n++
 		}
 	}

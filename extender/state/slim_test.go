@@ -42,7 +42,7 @@ func TestSlimKeepsWhatTheExtenderReads(t *testing.T) {
 		!reflect.DeepEqual(extendedRequests(slim), extendedRequests(pod)) {
 		t.Fatalf("slim pod lost what the extender reads: %+v", slim)
 	}
-	if _, err := rails.ForPod(slim, world("1", "172.16.11.1")); err != nil {
+	if _, err := rails.ForPod(slim, world(1, "172.16.11.1")); err != nil {
 		t.Fatal(err)
 	}
 	if slim.Annotations["k8s.v1.cni.cncf.io/networks"] == "" || slim.Annotations[corev1.LastAppliedConfigAnnotation] != "" ||

@@ -94,21 +94,25 @@ func (s *Slots) apply(p podSlots, sign int64) {
 	s.byNode[p.node] = placement.AmountsOf(next)
 }
 
+// extendedRequests are the pod's effective requests (placement.Request's
+// rule, worked out once for the pod) of the extended resources (names with
+// a "/") its containers name; nil when there are none.
 func extendedRequests(pod *corev1.Pod) map[corev1.ResourceName]int64 {
 	var out map[corev1.ResourceName]int64
+	var reqs corev1.ResourceList
 	seen := func(list corev1.ResourceList) {
 		for r := range list {
-			if !strings.Contains(string(r), "/") {
+			if _, done := out[r]; done || !strings.Contains(string(r), "/") {
 				continue
 			}
-			if _, done := out[r]; done {
-				continue
+			if reqs == nil {
+				reqs = placement.Requests(pod)
 			}
-			if q := placement.Request(pod, r); q > 0 {
+			if q := reqs[r]; q.Value() > 0 {
 				if out == nil {
 					out = map[corev1.ResourceName]int64{}
 				}
-				out[r] = q
+				out[r] = q.Value()
 			}
 		}
 	}

@@ -19,6 +19,10 @@ type Store interface {
 	// non-terminated pods bound there). What it fills is shared and must
 	// not be modified.
 	FillNodes(out []placement.NodeState)
+	// NodeFacts returns one node's facts (nil: no such Node), without its
+	// slots; safe to call from many goroutines at once, and cheap: a
+	// scheduler plugin asks it for every node of every cycle.
+	NodeFacts(name string) *placement.NodeFacts
 	Pod(namespace, name string) *corev1.Pod
 	// PodsOfJob returns the bound pods whose JobKey is job.
 	PodsOfJob(job string) []*corev1.Pod

@@ -93,6 +93,17 @@ func (s *MemStore) FillNodes(out []placement.NodeState) {
 	}
 }
 
+// NodeFacts implements state.Store, as FillNodes does.
+func (s *MemStore) NodeFacts(name string) *placement.NodeFacts {
+	if s.frozen {
+		return s.facts[name]
+	}
+	if n := s.Nodes[name]; n != nil {
+		return placement.NewNodeFacts(n, s.RDMANodes[name])
+	}
+	return nil
+}
+
 // Pool implements state.Store.
 func (s *MemStore) Pool(n string) *spiderv2beta1.SpiderIPPool { return s.Pools[n] }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -40,6 +41,9 @@ var benchNodes = func() int {
 	}
 	return 1000
 }()
+
+// benchRuns counts BenchmarkSchedulerThroughput's runs.
+var benchRuns atomic.Int64
 
 // BenchmarkSchedulerThroughput measures the real kube-scheduler binding
 // benchPods RDMA pods on benchNodes simulated nodes, all on the package's
@@ -74,13 +78,14 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 	defer plainDflt.Stop()
 	startRailnetScheduler(ctx, b, "railnet-100", nil)
 	startRailnetScheduler(ctx, b, "railnet-default", &dflt)
+	run := benchRuns.Add(1) // rounds of another run (-count 2) are named apart
 	b.ResetTimer()
 	for i := range b.N {
-		with := throughput(ctx, b, cluster, "", fmt.Sprintf("r%d", i))
-		same := throughput(ctx, b, cluster, "plain-100", fmt.Sprintf("p%d", i))
-		plug := throughput(ctx, b, cluster, "railnet-100", fmt.Sprintf("q%d", i))
-		plainD := throughput(ctx, b, cluster, "plain-default", fmt.Sprintf("d%d", i))
-		plugD := throughput(ctx, b, cluster, "railnet-default", fmt.Sprintf("e%d", i))
+		with := throughput(ctx, b, cluster, "", fmt.Sprintf("r%d-%d", run, i))
+		same := throughput(ctx, b, cluster, "plain-100", fmt.Sprintf("p%d-%d", run, i))
+		plug := throughput(ctx, b, cluster, "railnet-100", fmt.Sprintf("q%d-%d", run, i))
+		plainD := throughput(ctx, b, cluster, "plain-default", fmt.Sprintf("d%d-%d", run, i))
+		plugD := throughput(ctx, b, cluster, "railnet-default", fmt.Sprintf("e%d-%d", run, i))
 		b.ReportMetric(with, "pods/s-extender")
 		b.ReportMetric(same, "pods/s-plain-100pct")
 		b.ReportMetric(plug, "pods/s-plugin-100pct")
@@ -96,7 +101,8 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 }
 
 // setupBench creates the nodes (and, for the extender, their RDMANodes and
-// the rail network) in parallel.
+// the rail network) in parallel. What a former run (-count 2) left, its
+// pool and config, is reused.
 func setupBench(ctx context.Context, c *ground.Cluster) error {
 	if err := c.AddNamespace(ctx, benchNS); err != nil {
 		return err
@@ -108,7 +114,7 @@ func setupBench(ctx context.Context, c *ground.Cluster) error {
 	smc.Spec.Macvlan = &spiderv2beta1.MacvlanConfig{Master: []string{"eth1"}, RDMAResourceName: benchResource,
 		IPPools: &spiderv2beta1.PoolsConfig{IPv4: []string{pool.Name}}}
 	for _, o := range []client.Object{pool, smc} {
-		if err := c.Client.Create(ctx, o); err != nil {
+		if err := c.Client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create %s: %w", o.GetName(), err)
 		}
 	}

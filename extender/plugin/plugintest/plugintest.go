@@ -1,0 +1,98 @@
+package plugintest
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+)
+
+// Plugin is what Cycle calls of RailnetPlacement.
+type Plugin interface {
+	fwk.PreFilterPlugin
+	fwk.FilterPlugin
+	fwk.PreScorePlugin
+	fwk.ScorePlugin
+	fwk.SignPlugin
+}
+
+// CycleState is a fwk.CycleState that reads and writes (anything else
+// panics).
+type CycleState struct {
+	fwk.CycleState
+	m map[fwk.StateKey]fwk.StateData
+}
+
+// NewCycleState returns an empty cycle state.
+func NewCycleState() *CycleState { return &CycleState{m: map[fwk.StateKey]fwk.StateData{}} }
+
+// Read implements fwk.CycleState.
+func (c *CycleState) Read(k fwk.StateKey) (fwk.StateData, error) {
+	if v, ok := c.m[k]; ok {
+		return v, nil
+	}
+	return nil, fwk.ErrNotFound
+}
+
+// Write implements fwk.CycleState.
+func (c *CycleState) Write(k fwk.StateKey, v fwk.StateData) { c.m[k] = v }
+
+type scalars struct {
+	fwk.Resource
+	m map[corev1.ResourceName]int64
+}
+
+func (r *scalars) GetScalarResources() map[corev1.ResourceName]int64 { return r.m }
+
+type nodeInfo struct {
+	fwk.NodeInfo
+	node            *corev1.Node
+	alloc, requestd scalars
+}
+
+func (n *nodeInfo) Node() *corev1.Node           { return n.node }
+func (n *nodeInfo) GetAllocatable() fwk.Resource { return &n.alloc }
+func (n *nodeInfo) GetRequested() fwk.Resource   { return &n.requestd }
+
+// NodeInfo is the node as the scheduler's snapshot holds it: its
+// allocatable of every resource and used of each resource requested by the
+// pods bound (or assumed) there.
+func NodeInfo(n *corev1.Node, used map[corev1.ResourceName]int64) fwk.NodeInfo {
+	ni := &nodeInfo{node: n, alloc: scalars{m: map[corev1.ResourceName]int64{}}, requestd: scalars{m: used}}
+	for r, q := range n.Status.Allocatable {
+		ni.alloc.m[r] = q.Value()
+	}
+	return ni
+}
+
+// Cycle runs the plugin's extension points for one pod as the framework
+// does — PreFilter, Filter per node, PreScore and Score on the nodes that
+// passed, NormalizeScore — here on one goroutine, and returns every node's
+// Filter status (nil: passed) and the passed nodes' normalized scores.
+// PreFilter's status is returned when it did not succeed.
+func Cycle(pl Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (filtered []*fwk.Status, scores fwk.NodeScoreList, pre *fwk.Status) {
+	ctx := context.Background()
+	pl.SignPod(ctx, pod)
+	if _, st := pl.PreFilter(ctx, cs, pod, nodes); !st.IsSuccess() {
+		return nil, nil, st
+	}
+	filtered = make([]*fwk.Status, len(nodes))
+	feasible := make([]fwk.NodeInfo, 0, len(nodes))
+	for i, ni := range nodes {
+		if filtered[i] = pl.Filter(ctx, cs, pod, ni); filtered[i].IsSuccess() {
+			feasible = append(feasible, ni)
+		}
+	}
+	if st := pl.PreScore(ctx, cs, pod, feasible); !st.IsSuccess() {
+		return filtered, nil, st
+	}
+	scores = make(fwk.NodeScoreList, 0, len(feasible))
+	for _, ni := range feasible {
+		s, st := pl.Score(ctx, cs, pod, ni)
+		if !st.IsSuccess() {
+			return filtered, nil, st
+		}
+		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: s})
+	}
+	return filtered, scores, pl.ScoreExtensions().NormalizeScore(ctx, cs, pod, scores)
+}
