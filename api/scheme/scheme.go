@@ -9,7 +9,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
@@ -18,7 +18,7 @@ func New() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(spiderv2beta1.AddToScheme(s))
-	utilruntime.Must(railnetv1alpha1.AddToScheme(s))
+	utilruntime.Must(railnetv1.AddToScheme(s))
 	utilruntime.Must(nadv1.AddToScheme(s))
 	return s
 }

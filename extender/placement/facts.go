@@ -9,7 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 )
 
 // NodeFacts is what Filter and Score read of one node, worked out by
@@ -21,7 +21,7 @@ type NodeFacts struct {
 	// Node is the node's Node; never nil.
 	Node *corev1.Node
 	// RDMANode is nil when the node agent has not reported the node.
-	RDMANode *railnetv1alpha1.RDMANode
+	RDMANode *railnetv1.RDMANode
 	// Allocatable is Node's status.allocatable as integers.
 	Allocatable Amounts
 	// NICs parallels RDMANode's status.nics.
@@ -36,7 +36,7 @@ type NodeFacts struct {
 
 // NICFacts is one NIC of an RDMANode, with its health decided.
 type NICFacts struct {
-	*railnetv1alpha1.NIC
+	*railnetv1.NIC
 	// Down is "" when the NIC can carry its rail, else why not in words that
 	// hold for any node in that state ("link down", "RDMA port DOWN",
 	// "node label railnet.io/rail.1=down").
@@ -47,7 +47,7 @@ type NICFacts struct {
 }
 
 // NewNodeFacts computes a node's facts; rn may be nil.
-func NewNodeFacts(node *corev1.Node, rn *railnetv1alpha1.RDMANode) *NodeFacts {
+func NewNodeFacts(node *corev1.Node, rn *railnetv1.RDMANode) *NodeFacts {
 	f := &NodeFacts{Node: node, RDMANode: rn, Allocatable: make(Amounts, 0, len(node.Status.Allocatable))}
 	for r, q := range node.Status.Allocatable {
 		f.Allocatable = append(f.Allocatable, Amount{Resource: Intern(r), Value: q.Value()})
@@ -63,20 +63,20 @@ func NewNodeFacts(node *corev1.Node, rn *railnetv1alpha1.RDMANode) *NodeFacts {
 	for i := range rn.Status.NICs {
 		nic := &rn.Status.NICs[i]
 		f.NICs[i] = NICFacts{NIC: nic, Down: nicDown(nic, node.Labels),
-			GPUNear: nic.GPUDistance == railnetv1alpha1.DistancePIX || nic.GPUDistance == railnetv1alpha1.DistancePXB}
+			GPUNear: nic.GPUDistance == railnetv1.DistancePIX || nic.GPUDistance == railnetv1.DistancePXB}
 	}
 	return f
 }
 
 // nicDown says why the NIC cannot carry its rail, or "" when it can.
-func nicDown(nic *railnetv1alpha1.NIC, labels map[string]string) string {
+func nicDown(nic *railnetv1.NIC, labels map[string]string) string {
 	switch {
 	case nic.LinkState != "up":
 		return "link " + orUnknown(nic.LinkState)
 	case !nic.Up():
 		return "RDMA port " + orUnknown(nic.PortState)
-	case nic.Rail != nil && labels[railnetv1alpha1.RailLabel(*nic.Rail)] == railnetv1alpha1.RailDown:
-		return "node label " + railnetv1alpha1.RailLabel(*nic.Rail) + "=" + railnetv1alpha1.RailDown
+	case nic.Rail != nil && labels[railnetv1.RailLabel(*nic.Rail)] == railnetv1.RailDown:
+		return "node label " + railnetv1.RailLabel(*nic.Rail) + "=" + railnetv1.RailDown
 	}
 	return ""
 }

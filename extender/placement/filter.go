@@ -9,7 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/rails"
 )
 
@@ -370,7 +370,7 @@ func (c *checker) static(f *NodeFacts) *staticVerdict {
 	}
 	v := &staticVerdict{key: c.key, totals: make([]int64, len(c.resources))}
 	st := &f.RDMANode.Status
-	if st.NetnsMode != railnetv1alpha1.NetnsModeShared {
+	if st.NetnsMode != railnetv1.NetnsModeShared {
 		mode := st.NetnsMode
 		if mode == "" {
 			mode = "not reported"
@@ -531,7 +531,7 @@ func nicNames(nics []NICFacts) string {
 	return strings.Join(names, ", ")
 }
 
-func nicState(n *railnetv1alpha1.NIC) string {
+func nicState(n *railnetv1.NIC) string {
 	parts := []string{"link " + orUnknown(n.LinkState)}
 	if n.RDMADevice != "" {
 		parts = append(parts, fmt.Sprintf("RDMA %s port %d %s", n.RDMADevice, n.Port, orUnknown(n.PortState)))

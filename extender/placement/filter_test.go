@@ -11,13 +11,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
 func TestFilter(t *testing.T) {
 	opts := DefaultOptions(now)
-	withStatus := func(name string, mut func(*railnetv1alpha1.RDMANodeStatus)) fixture {
+	withStatus := func(name string, mut func(*railnetv1.RDMANodeStatus)) fixture {
 		n := healthy(name)
 		n.rdma = rdmaNode(name, mut)
 		return n
@@ -39,47 +39,47 @@ func TestFilter(t *testing.T) {
 		{name: "no RDMANode", pod: twoRailPod(), node: fixture{name: "n1", node: node("n1", nil)},
 			wantUnres: "this node has no RDMANode: the railnet node agent has not reported its RDMA NICs; run the agent on the node"},
 		{name: "no heartbeat", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.HeartbeatTime = nil }),
+			node:      withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.HeartbeatTime = nil }),
 			wantUnres: "this node's RDMANode has no heartbeat: the railnet node agent has not confirmed its inventory; check the agent on the node"},
 		{name: "stale heartbeat", pod: twoRailPod(),
-			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+			node: withStatus("n1", func(s *railnetv1.RDMANodeStatus) {
 				hb := metav1.NewTime(now.Add(-5 * time.Minute))
 				s.HeartbeatTime = &hb
 			}),
 			wantUnres: "this node's RDMANode is stale: no heartbeat for over 2m0s; check the railnet node agent on the node"},
 		{name: "heartbeat from the future", pod: twoRailPod(),
-			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+			node: withStatus("n1", func(s *railnetv1.RDMANodeStatus) {
 				hb := metav1.NewTime(now.Add(time.Hour))
 				s.HeartbeatTime = &hb
 			}),
 			wantUnres: "this node's RDMANode heartbeat is over 2m0s in the future: the node's clock is ahead; fix its time (NTP) or the agent's"},
 		{name: "clock skew within the TTL", pod: twoRailPod(), wantPass: true,
-			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+			node: withStatus("n1", func(s *railnetv1.RDMANodeStatus) {
 				hb := metav1.NewTime(now.Add(30 * time.Second))
 				s.HeartbeatTime = &hb
 			})},
 		{name: "netns exclusive", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NetnsMode = railnetv1alpha1.NetnsModeExclusive }),
+			node:      withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NetnsMode = railnetv1.NetnsModeExclusive }),
 			wantUnres: "this node's RDMA netns mode is exclusive; macvlan RDMA needs shared: run `rdma system set netns shared` on the node"},
 		{name: "rail NIC missing", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs = s.NICs[:1] }),
+			node:      withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NICs = s.NICs[:1] }),
 			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 not found in this node's RDMANode; fix the network's master or the node's cabling"},
 		{name: "link down", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].LinkState = "down" }),
+			node:      withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NICs[0].LinkState = "down" }),
 			wantUnres: "rail spiderpool/gpu1-macvlan: NIC eth1 is down on this node (link down); bring the link up or drain the node"},
 		{name: "RDMA port down", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[1].PortState = "DOWN" }),
+			node:      withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NICs[1].PortState = "DOWN" }),
 			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 is down on this node (RDMA port DOWN); bring the link up or drain the node"},
 		{name: "rail label down", pod: twoRailPod(),
 			node:      fixture{name: "n1", node: node("n1", map[string]string{"railnet.io/rail.1": "down"}), rdma: rdmaNode("n1")},
 			wantUnres: "rail spiderpool/gpu2-macvlan: NIC eth2 is down on this node (node label railnet.io/rail.1=down); bring the link up or drain the node"},
 		{name: "GID table full", pod: twoRailPod(),
-			node:      withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 253 }),
+			node:      withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 253 }),
 			wantUnres: "rail spiderpool/gpu1-macvlan: the GID table of NIC eth1's RDMA port is full on this node (4 free entries needed); remove pods using that NIC or pick another node"},
 		{name: "GID table with room", pod: twoRailPod(),
-			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 252 }), wantPass: true},
+			node: withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NICs[0].GIDTableUsed = 252 }), wantPass: true},
 		{name: "GID table with room for a NIC the agent saw without IPv6", pod: twoRailPod(),
-			node: withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) {
+			node: withStatus("n1", func(s *railnetv1.RDMANodeStatus) {
 				s.NICs[0].GIDTableUsed, s.NICs[0].GIDsPerAddress, s.NICs[0].GIDsPerInterface = 254, 2, 2
 			}), wantPass: true},
 		{name: "pool full", pod: twoRailPod(), node: healthy("n1"),
@@ -155,7 +155,7 @@ func TestFilter(t *testing.T) {
 			wantUnres: "this node advertises no spidernet.io/shared_cx5_gpu2: the RDMA device plugin does not serve it there; check the node agent's device plugin config"},
 		{name: "down rail and full slots: unresolvable wins and says both", pod: twoRailPod(),
 			node: func() fixture {
-				n := withStatus("n1", func(s *railnetv1alpha1.RDMANodeStatus) { s.NICs[0].LinkState = "down" })
+				n := withStatus("n1", func(s *railnetv1.RDMANodeStatus) { s.NICs[0].LinkState = "down" })
 				n.bound = map[corev1.ResourceName]int64{res2: 100}
 				return n
 			}(),
@@ -291,7 +291,7 @@ func TestFilterDetails(t *testing.T) {
 func TestFilterMemoFollowsShapeAndFacts(t *testing.T) {
 	down := healthy("n1")
 	down.rdma.Status.NICs[0].LinkState = "down" // eth1, rail gpu1
-	down.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	down.rdma.Status.NICs[0].GPUDistance = railnetv1.DistanceSYS
 	nodes := states(down)
 	both := twoRailPod()
 	second := twoRailPod()

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/rails"
 )
@@ -42,17 +42,17 @@ func node(name string, labels map[string]string) *corev1.Node {
 
 func rail(i int32) *int32 { return &i }
 
-func rdmaNode(name string, mut ...func(*railnetv1alpha1.RDMANodeStatus)) *railnetv1alpha1.RDMANode {
+func rdmaNode(name string, mut ...func(*railnetv1.RDMANodeStatus)) *railnetv1.RDMANode {
 	hb := metav1.NewTime(now.Add(-10 * time.Second))
-	rn := &railnetv1alpha1.RDMANode{
+	rn := &railnetv1.RDMANode{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Status: railnetv1alpha1.RDMANodeStatus{
-			NetnsMode: railnetv1alpha1.NetnsModeShared,
-			NICs: []railnetv1alpha1.NIC{
+		Status: railnetv1.RDMANodeStatus{
+			NetnsMode: railnetv1.NetnsModeShared,
+			NICs: []railnetv1.NIC{
 				{Netdev: "eth1", RDMADevice: "mlx5_1", Port: 1, PortState: "ACTIVE", LinkState: "up", Rail: rail(0),
-					GIDTableSize: 256, GIDTableUsed: 4, GPUDistance: railnetv1alpha1.DistancePIX},
+					GIDTableSize: 256, GIDTableUsed: 4, GPUDistance: railnetv1.DistancePIX},
 				{Netdev: "eth2", RDMADevice: "mlx5_2", Port: 1, PortState: "ACTIVE", LinkState: "up", Rail: rail(1),
-					GIDTableSize: 256, GIDTableUsed: 4, GPUDistance: railnetv1alpha1.DistancePXB},
+					GIDTableSize: 256, GIDTableUsed: 4, GPUDistance: railnetv1.DistancePXB},
 			},
 			RailsTotal: 2, RailsUp: 2, HeartbeatTime: &hb,
 		},
@@ -67,7 +67,7 @@ func rdmaNode(name string, mut ...func(*railnetv1alpha1.RDMANodeStatus)) *railne
 type fixture struct {
 	name            string
 	node            *corev1.Node
-	rdma            *railnetv1alpha1.RDMANode
+	rdma            *railnetv1.RDMANode
 	bound, inflight map[corev1.ResourceName]int64
 }
 

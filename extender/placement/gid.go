@@ -1,7 +1,7 @@
 package placement
 
 import (
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/rails"
 )
 
@@ -20,7 +20,7 @@ const (
 // link-local address (always there with an IPv6 address, else when the
 // agent saw one on the NIC's own netdev). fallback stands in for the
 // per-interface count when the agent reports none.
-func GIDNeed(nic *railnetv1alpha1.NIC, r rails.Rail, fallback int32) int32 {
+func GIDNeed(nic *railnetv1.NIC, r rails.Rail, fallback int32) int32 {
 	perAddr, perIntf := nic.GIDsPerAddress, nic.GIDsPerInterface
 	if perAddr <= 0 || perIntf <= 0 {
 		perAddr, perIntf = defaultGIDsPerAddress, fallback

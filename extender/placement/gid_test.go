@@ -3,7 +3,7 @@ package placement
 import (
 	"testing"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/rails"
 )
 
@@ -13,12 +13,12 @@ func TestGIDNeed(t *testing.T) {
 	v4 := rails.Rail{Network: "spiderpool/gpu1-macvlan", PoolsV4: []string{"gpu1-net11"}}
 	v6 := rails.Rail{Network: "spiderpool/gpu1-macvlan", PoolsV6: []string{"gpu1-v6"}}
 	dual := rails.Rail{Network: "spiderpool/gpu1-macvlan", PoolsV4: []string{"gpu1-net11"}, PoolsV6: []string{"gpu1-v6"}}
-	seen := func(perAddr, perIntf int32) *railnetv1alpha1.NIC {
-		return &railnetv1alpha1.NIC{Netdev: "eth1", GIDsPerAddress: perAddr, GIDsPerInterface: perIntf}
+	seen := func(perAddr, perIntf int32) *railnetv1.NIC {
+		return &railnetv1.NIC{Netdev: "eth1", GIDsPerAddress: perAddr, GIDsPerInterface: perIntf}
 	}
 	tests := []struct {
 		name     string
-		nic      *railnetv1alpha1.NIC
+		nic      *railnetv1.NIC
 		rail     rails.Rail
 		fallback int32
 		want     int32

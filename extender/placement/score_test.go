@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 )
 
 func TestScore(t *testing.T) {
@@ -25,7 +25,7 @@ func TestScore(t *testing.T) {
 		return n
 	}
 	far := func(n fixture) fixture {
-		n.rdma.Status.NICs[1].GPUDistance = railnetv1alpha1.DistanceSYS
+		n.rdma.Status.NICs[1].GPUDistance = railnetv1.DistanceSYS
 		return n
 	}
 	tests := []struct {
@@ -67,7 +67,7 @@ func TestScoreOrder(t *testing.T) {
 	topo := DefaultTopology
 	near := healthy("same-block-empty")
 	near.node.Labels = map[string]string{topo.BlockKey: "b1"}
-	near.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	near.rdma.Status.NICs[0].GPUDistance = railnetv1.DistanceSYS
 	full := healthy("other-block-full")
 	full.node.Labels = map[string]string{topo.BlockKey: "b2"}
 	full.bound = map[corev1.ResourceName]int64{res1: 99, res2: 99}
@@ -77,7 +77,7 @@ func TestScoreOrder(t *testing.T) {
 		t.Fatalf("same block %d should beat a full node elsewhere %d", got[0].Score, got[1].Score)
 	}
 	packed, affine := healthy("packed"), healthy("affine")
-	packed.rdma.Status.NICs[0].GPUDistance = railnetv1alpha1.DistanceSYS
+	packed.rdma.Status.NICs[0].GPUDistance = railnetv1.DistanceSYS
 	packed.bound = map[corev1.ResourceName]int64{res1: 60, res2: 60}
 	got = Score(twoRailPod(), states(packed, affine), nil, topo)
 	if got[0].Score <= got[1].Score {

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/state"
@@ -26,7 +26,7 @@ const gpu1 corev1.ResourceName = "spidernet.io/shared_cx5_gpu1"
 func testWorld() *statetest.MemStore {
 	hb := metav1.Now()
 	s := &statetest.MemStore{
-		Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
+		Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1.RDMANode{},
 		Pools: map[string]*spiderv2beta1.SpiderIPPool{"gpu1-net11": {ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"},
 			Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{"172.16.11.1-172.16.11.100"}}}},
 	}
@@ -37,8 +37,8 @@ func testWorld() *statetest.MemStore {
 	for name, link := range map[string]string{"up": "up", "down": "down"} {
 		s.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{gpu1: resource.MustParse("10")}}}
-		s.RDMANodes[name] = &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: railnetv1alpha1.RDMANodeStatus{
-			NetnsMode: "shared", HeartbeatTime: &hb, NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", LinkState: link}}}}
+		s.RDMANodes[name] = &railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: railnetv1.RDMANodeStatus{
+			NetnsMode: "shared", HeartbeatTime: &hb, NICs: []railnetv1.NIC{{Netdev: "eth1", LinkState: link}}}}
 	}
 	return s
 }

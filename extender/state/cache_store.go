@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/injectgroup"
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 )
@@ -51,7 +51,7 @@ type CacheStore struct {
 func Watched() []client.Object {
 	return []client.Object{
 		&corev1.Node{}, &corev1.Pod{},
-		&railnetv1alpha1.RDMANode{}, &railnetv1alpha1.IPAllocation{},
+		&railnetv1.RDMANode{}, &railnetv1.IPAllocation{},
 		&spiderv2beta1.SpiderIPPool{}, &spiderv2beta1.SpiderMultusConfig{},
 		&corev1.Namespace{},
 	}
@@ -71,7 +71,7 @@ func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Opti
 	}
 	o.ByObject[&corev1.Node{}] = cache.ByObject{Transform: slimNode}
 	o.ByObject[&corev1.Pod{}] = cache.ByObject{Transform: slimPod}
-	o.ByObject[&railnetv1alpha1.IPAllocation{}] = cache.ByObject{Transform: slimAllocation}
+	o.ByObject[&railnetv1.IPAllocation{}] = cache.ByObject{Transform: slimAllocation}
 	o.ByObject[&corev1.Namespace{}] = cache.ByObject{Transform: slimNamespace}
 	if injectConfig.Name != "" {
 		o.ByObject[&corev1.ConfigMap{}] = cache.ByObject{
@@ -94,8 +94,8 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		field   string
 		extract client.IndexerFunc
 	}{
-		{&railnetv1alpha1.IPAllocation{}, indexAllocPool, func(o client.Object) []string {
-			return []string{o.(*railnetv1alpha1.IPAllocation).Spec.Pool}
+		{&railnetv1.IPAllocation{}, indexAllocPool, func(o client.Object) []string {
+			return []string{o.(*railnetv1.IPAllocation).Spec.Pool}
 		}},
 		{&spiderv2beta1.SpiderMultusConfig{}, indexSMCGroup, func(o client.Object) []string {
 			var keys []string
@@ -126,8 +126,8 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		switch o.(type) {
 		case *corev1.Node:
 			err = watch(inf, s.facts.SetNode, func(n *corev1.Node) { s.facts.DeleteNode(n.Name) })
-		case *railnetv1alpha1.RDMANode:
-			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1alpha1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
+		case *railnetv1.RDMANode:
+			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
 			sii, ok := inf.(toolscache.SharedIndexInformer)
 			if !ok {
@@ -148,9 +148,9 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 				}
 				return ""
 			}
-		case *railnetv1alpha1.IPAllocation:
+		case *railnetv1.IPAllocation:
 			poolOf = func(obj any) string {
-				if a, ok := obj.(*railnetv1alpha1.IPAllocation); ok {
+				if a, ok := obj.(*railnetv1.IPAllocation); ok {
 					return a.Spec.Pool
 				}
 				return ""
@@ -270,8 +270,8 @@ func (s *CacheStore) Pool(name string) *spiderv2beta1.SpiderIPPool {
 }
 
 // Allocations implements Store.
-func (s *CacheStore) Allocations(pool string) []*railnetv1alpha1.IPAllocation {
-	var l railnetv1alpha1.IPAllocationList
+func (s *CacheStore) Allocations(pool string) []*railnetv1.IPAllocation {
+	var l railnetv1.IPAllocationList
 	s.list(&l, client.MatchingFields{indexAllocPool: pool})
 	return ptrs(l.Items)
 }

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/railnet/railnet/api/networks"
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/state/statetest"
@@ -97,8 +97,8 @@ func TestInFlightPoolAddresses(t *testing.T) {
 	}
 	// a is bound and holds its address: counted once, as an allocation.
 	a.Spec.NodeName = "n1"
-	s.Allocs = append(s.Allocs, &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "x"},
-		Spec: railnetv1alpha1.IPAllocationSpec{Pool: "gpu1-net11", IP: "172.16.11.1", PodUID: string(a.UID)}})
+	s.Allocs = append(s.Allocs, &railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "x"},
+		Spec: railnetv1.IPAllocationSpec{Pool: "gpu1-net11", IP: "172.16.11.1", PodUID: string(a.UID)}})
 	res = d.Filter(c, []string{"n1"})
 	if want := "(2 usable, 1 allocated, 1 promised to pods being scheduled)"; !strings.Contains(res.Unresolvable["n1"], want) {
 		t.Fatalf("c: %+v, want %q", res, want)

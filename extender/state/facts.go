@@ -6,7 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/placement"
 )
 
@@ -28,7 +28,7 @@ type Facts struct {
 
 	mu      sync.Mutex
 	nodes   map[string]*corev1.Node
-	rdma    map[string]*railnetv1alpha1.RDMANode
+	rdma    map[string]*railnetv1.RDMANode
 	entries map[string]*factsEntry
 }
 
@@ -39,7 +39,7 @@ type factsEntry struct {
 
 // NewFacts returns empty books.
 func NewFacts() *Facts {
-	f := &Facts{nodes: map[string]*corev1.Node{}, rdma: map[string]*railnetv1alpha1.RDMANode{},
+	f := &Facts{nodes: map[string]*corev1.Node{}, rdma: map[string]*railnetv1.RDMANode{},
 		entries: map[string]*factsEntry{}}
 	f.published.Store(&map[string]*factsEntry{})
 	return f
@@ -81,7 +81,7 @@ func (f *Facts) DeleteNode(name string) {
 }
 
 // SetRDMANode records the node's current RDMANode.
-func (f *Facts) SetRDMANode(rn *railnetv1alpha1.RDMANode) {
+func (f *Facts) SetRDMANode(rn *railnetv1.RDMANode) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rdma[rn.Name] = rn

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/placement"
 )
 
@@ -40,8 +40,8 @@ func TestFactsGet(t *testing.T) {
 		{func() {}, "n1", "-"},
 		{func() { f.SetNode(factsNode("n1", "1")) }, "n1", "1"},
 		{func() { f.SetNode(factsNode("n1", "2")) }, "n1", "2"},
-		{func() { f.SetRDMANode(&railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}) }, "n1", "2+rdma"},
-		{func() { f.SetRDMANode(&railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}) }, "n2", "-"},
+		{func() { f.SetRDMANode(&railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}) }, "n1", "2+rdma"},
+		{func() { f.SetRDMANode(&railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}) }, "n2", "-"},
 		{func() { f.SetNode(factsNode("n2", "5")) }, "n2", "5+rdma"},
 		{func() { f.DeleteRDMANode("n1") }, "n1", "2"},
 		{func() { f.DeleteNode("n1") }, "n1", "-"},

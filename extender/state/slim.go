@@ -4,7 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 )
 
 // The extender caches every Node, Pod and IPAllocation of the cluster; it
@@ -63,11 +63,11 @@ func slimPod(obj any) (any, error) {
 
 // slimAllocation keeps an IPAllocation's pool, address and pod UID.
 func slimAllocation(obj any) (any, error) {
-	a, ok := obj.(*railnetv1alpha1.IPAllocation)
+	a, ok := obj.(*railnetv1.IPAllocation)
 	if !ok {
 		return obj, nil
 	}
-	return &railnetv1alpha1.IPAllocation{TypeMeta: a.TypeMeta,
+	return &railnetv1.IPAllocation{TypeMeta: a.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace, UID: a.UID, ResourceVersion: a.ResourceVersion},
-		Spec:       railnetv1alpha1.IPAllocationSpec{Pool: a.Spec.Pool, IP: a.Spec.IP, PodUID: a.Spec.PodUID}}, nil
+		Spec:       railnetv1.IPAllocationSpec{Pool: a.Spec.Pool, IP: a.Spec.IP, PodUID: a.Spec.PodUID}}, nil
 }

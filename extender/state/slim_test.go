@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
 )
@@ -65,10 +65,10 @@ func TestSlimKeepsWhatTheExtenderReads(t *testing.T) {
 		sn.Labels["rack"] != "r7" || sn.Name != "n1" || sn.Status.Images != nil || sn.Status.Conditions != nil {
 		t.Fatalf("slim node %+v", sn)
 	}
-	alloc := &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: "x", Labels: map[string]string{"k": "v"}},
-		Spec: railnetv1alpha1.IPAllocationSpec{Pool: "p", IP: "10.0.0.1", PodUID: "u1", PodName: "w0", ContainerID: "c", Node: "n1"}}
+	alloc := &railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: "x", Labels: map[string]string{"k": "v"}},
+		Spec: railnetv1.IPAllocationSpec{Pool: "p", IP: "10.0.0.1", PodUID: "u1", PodName: "w0", ContainerID: "c", Node: "n1"}}
 	obj, _ = slimAllocation(alloc)
-	if sa := obj.(*railnetv1alpha1.IPAllocation); sa.Spec != (railnetv1alpha1.IPAllocationSpec{Pool: "p", IP: "10.0.0.1", PodUID: "u1"}) ||
+	if sa := obj.(*railnetv1.IPAllocation); sa.Spec != (railnetv1.IPAllocationSpec{Pool: "p", IP: "10.0.0.1", PodUID: "u1"}) ||
 		sa.Name != "a" || sa.UID != "x" || sa.Labels != nil {
 		t.Fatalf("slim allocation %+v", sa)
 	}

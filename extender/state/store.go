@@ -3,7 +3,7 @@ package state
 import (
 	corev1 "k8s.io/api/core/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
@@ -28,7 +28,7 @@ type Store interface {
 	PodsOfJob(job string) []*corev1.Pod
 	Pool(name string) *spiderv2beta1.SpiderIPPool
 	// Allocations returns the IPAllocations of a pool.
-	Allocations(pool string) []*railnetv1alpha1.IPAllocation
+	Allocations(pool string) []*railnetv1.IPAllocation
 	// PoolGeneration changes whenever the pool or one of its IPAllocations
 	// changes (it may change more often), so the decider can reuse a pool's
 	// address count until then.

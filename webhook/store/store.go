@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/injectgroup"
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/inject"
@@ -173,8 +173,8 @@ func (s *Store) AllocatedIPs(ctx context.Context, pool string) ([]netip.Addr, er
 	if r == nil {
 		r = s.r
 	}
-	var l railnetv1alpha1.IPAllocationList
-	if err := r.List(ctx, &l, client.MatchingLabels{railnetv1alpha1.LabelPool: pool}); err != nil {
+	var l railnetv1.IPAllocationList
+	if err := r.List(ctx, &l, client.MatchingLabels{railnetv1.LabelPool: pool}); err != nil {
 		return nil, fmt.Errorf("list IPAllocations of pool %s: %w", pool, err)
 	}
 	var out []netip.Addr

@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 )
@@ -38,7 +38,7 @@ type Cluster struct {
 // NewCluster returns a cluster without nodes whose rail r (of rails) has
 // the RDMA resource res(r) and the pool pool(r).
 func NewCluster(rails []int, res func(r int) corev1.ResourceName, pool func(r int) *spiderv2beta1.SpiderIPPool) *Cluster {
-	c := &Cluster{MemStore: &MemStore{Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1alpha1.RDMANode{},
+	c := &Cluster{MemStore: &MemStore{Nodes: map[string]*corev1.Node{}, RDMANodes: map[string]*railnetv1.RDMANode{},
 		Pools: map[string]*spiderv2beta1.SpiderIPPool{}}, Rails: rails, Heartbeat: metav1.NewTime(time.Now())}
 	for _, r := range rails {
 		p := pool(r)
@@ -63,13 +63,13 @@ func Pool(name, subnet string, ips ...string) *spiderv2beta1.SpiderIPPool {
 // allocatable, and its RDMANode: shared netns, the cluster's heartbeat and
 // one NIC eth<r> per rail, link up (nothing else reported). It returns both
 // for the caller to change before use.
-func (c *Cluster) AddNode(name string, slots int64, labels map[string]string) (*corev1.Node, *railnetv1alpha1.RDMANode) {
+func (c *Cluster) AddNode(name string, slots int64, labels map[string]string) (*corev1.Node, *railnetv1.RDMANode) {
 	alloc := corev1.ResourceList{}
-	rn := &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Status: railnetv1alpha1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &c.Heartbeat}}
+	rn := &railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Status: railnetv1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &c.Heartbeat}}
 	for i, r := range c.Rails {
 		alloc[c.Resources[i]] = *resource.NewQuantity(slots, resource.DecimalSI)
-		rn.Status.NICs = append(rn.Status.NICs, railnetv1alpha1.NIC{Netdev: fmt.Sprintf("eth%d", r), LinkState: "up"})
+		rn.Status.NICs = append(rn.Status.NICs, railnetv1.NIC{Netdev: fmt.Sprintf("eth%d", r), LinkState: "up"})
 	}
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Status: corev1.NodeStatus{Allocatable: alloc}}
 	c.Nodes[name], c.RDMANodes[name] = n, rn
@@ -141,7 +141,7 @@ func GPUCluster(n int) (c *Cluster, names []string) {
 			nic := &rn.Status.NICs[r]
 			rail := int32(r)
 			nic.RDMADevice, nic.Port, nic.PortState, nic.Rail = fmt.Sprintf("mlx5_%d", r), 1, "ACTIVE", &rail
-			nic.GIDTableSize, nic.GIDTableUsed, nic.GPUDistance = 256, 2+2*GPUPodsPerNode, railnetv1alpha1.DistancePIX
+			nic.GIDTableSize, nic.GIDTableUsed, nic.GPUDistance = 256, 2+2*GPUPodsPerNode, railnetv1.DistancePIX
 		}
 		if i%20 == 7 {
 			rn.Status.NICs[3].LinkState = "down"
@@ -156,8 +156,8 @@ func GPUCluster(n int) (c *Cluster, names []string) {
 			c.Pods = append(c.Pods, p)
 			for r := range GPURails {
 				a := fmt.Sprintf("10.%d.%d.%d", r, ip/250, ip%250+1)
-				c.Allocs = append(c.Allocs, &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: a},
-					Spec: railnetv1alpha1.IPAllocationSpec{Pool: fmt.Sprintf("gpu%d-net", r), IP: a, PodUID: string(p.UID), Node: name}})
+				c.Allocs = append(c.Allocs, &railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: a},
+					Spec: railnetv1.IPAllocationSpec{Pool: fmt.Sprintf("gpu%d-net", r), IP: a, PodUID: string(p.UID), Node: name}})
 			}
 			ip++
 		}

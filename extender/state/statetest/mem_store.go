@@ -4,7 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/railnet/railnet/api/injectgroup"
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 )
@@ -13,10 +13,10 @@ import (
 // for concurrent writes; fill it before use.
 type MemStore struct {
 	Nodes     map[string]*corev1.Node
-	RDMANodes map[string]*railnetv1alpha1.RDMANode
+	RDMANodes map[string]*railnetv1.RDMANode
 	Pods      []*corev1.Pod
 	Pools     map[string]*spiderv2beta1.SpiderIPPool
-	Allocs    []*railnetv1alpha1.IPAllocation
+	Allocs    []*railnetv1.IPAllocation
 	SMCs      []*spiderv2beta1.SpiderMultusConfig
 	// NamespaceInject are namespaces' inject annotations, by namespace.
 	NamespaceInject map[string]map[string]string
@@ -31,7 +31,7 @@ type MemStore struct {
 	slotsByNode map[string]map[corev1.ResourceName]int64
 	facts       map[string]*placement.NodeFacts
 	slots       map[string]placement.Amounts
-	allocByPool map[string][]*railnetv1alpha1.IPAllocation
+	allocByPool map[string][]*railnetv1.IPAllocation
 	podsByJob   map[string][]*corev1.Pod
 	gen         uint64
 }
@@ -42,7 +42,7 @@ func (s *MemStore) Freeze() {
 	s.frozen = true
 	s.podByKey = map[string]*corev1.Pod{}
 	s.slotsByNode = map[string]map[corev1.ResourceName]int64{}
-	s.allocByPool = map[string][]*railnetv1alpha1.IPAllocation{}
+	s.allocByPool = map[string][]*railnetv1.IPAllocation{}
 	s.podsByJob = map[string][]*corev1.Pod{}
 	for _, p := range s.Pods {
 		s.podByKey[p.Namespace+"/"+p.Name] = p
@@ -167,11 +167,11 @@ func (s *MemStore) PodsOfJob(job string) []*corev1.Pod {
 }
 
 // Allocations implements state.Store.
-func (s *MemStore) Allocations(pool string) []*railnetv1alpha1.IPAllocation {
+func (s *MemStore) Allocations(pool string) []*railnetv1.IPAllocation {
 	if s.frozen {
 		return s.allocByPool[pool]
 	}
-	var out []*railnetv1alpha1.IPAllocation
+	var out []*railnetv1.IPAllocation
 	for _, a := range s.Allocs {
 		if a.Spec.Pool == pool {
 			out = append(out, a)

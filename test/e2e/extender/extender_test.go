@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 )
@@ -34,10 +34,10 @@ func podsLandWhereRailsAreUpAndPoolsHaveRoom(t *testing.T, ns, resource, schedul
 	node := strings.TrimPrefix(ns, "e2e-") + "-"
 	inPool := map[string]string{"e2e-pool": "gpu1"}
 	r.node(node+"ok", inPool, nil)
-	r.node(node+"link-down", inPool, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
-	r.node(node+"port-down", inPool, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
+	r.node(node+"link-down", inPool, func(n *railnetv1.NIC) { n.LinkState = "down" })
+	r.node(node+"port-down", inPool, func(n *railnetv1.NIC) { n.PortState = "DOWN" })
 	r.node(node+"no-pool", nil, nil)
-	r.node(node+"other-nic", inPool, func(n *railnetv1alpha1.NIC) { n.Netdev = "eth9" })
+	r.node(node+"other-nic", inPool, func(n *railnetv1.NIC) { n.Netdev = "eth9" })
 	r.allocate("172.16.11.1", "someone-else", "uid-someone-else", node+"ok")
 
 	first := r.pod("first", nil)
@@ -74,7 +74,7 @@ func TestRailDownSendsNextPodElsewhere(t *testing.T) {
 	first := r.pod("first", nil)
 	on := r.waitBound(first)
 	other := map[string]string{"down-a": "down-b", "down-b": "down-a"}[on]
-	r.setNIC(on, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
+	r.setNIC(on, func(n *railnetv1.NIC) { n.LinkState = "down" })
 
 	// The IPAM takes .2 for it when its sandbox comes up.
 	r.allocate("172.16.11.2", first.Name, string(first.UID), "rails-ok")
@@ -82,7 +82,7 @@ func TestRailDownSendsNextPodElsewhere(t *testing.T) {
 	if got := r.waitBound(second); got != other {
 		t.Fatalf("second pod bound to %s after the rail of %s went down, want %s", got, on, other)
 	}
-	r.setNIC(other, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
+	r.setNIC(other, func(n *railnetv1.NIC) { n.PortState = "DOWN" })
 	third := r.pod("third", nil)
 	want := "1 rail e2e-down/gpu1-macvlan: NIC eth1 is down on this node (RDMA port DOWN); bring the link up or drain the node"
 	ev := r.waitEvent(third, want)
@@ -90,7 +90,7 @@ func TestRailDownSendsNextPodElsewhere(t *testing.T) {
 		t.Fatalf("event does not count the other down node %s: %s", on, ev)
 	}
 	// The rail comes back: the Node label change requeues the pod.
-	r.setNIC(on, func(n *railnetv1alpha1.NIC) { n.LinkState = "up" })
+	r.setNIC(on, func(n *railnetv1.NIC) { n.LinkState = "up" })
 	if got := r.waitBound(third); got != on {
 		t.Fatalf("third pod bound to %s once %s's rail came back, want %s", got, on, on)
 	}
@@ -105,9 +105,9 @@ func TestRefusalsFoldAcrossNodes(t *testing.T) {
 	err := parallel(2*perCause, 8, func(i int) error {
 		name := fmt.Sprintf("fold-%03d", i)
 		if i < perCause {
-			r.node(name, nil, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
+			r.node(name, nil, func(n *railnetv1.NIC) { n.LinkState = "down" })
 		} else {
-			r.node(name, nil, func(n *railnetv1alpha1.NIC) { n.PortState = "DOWN" })
+			r.node(name, nil, func(n *railnetv1.NIC) { n.PortState = "DOWN" })
 		}
 		return nil
 	})
@@ -139,11 +139,11 @@ func TestJobStaysInOneBlock(t *testing.T) {
 	first := r.pod("worker-0", job)
 	home := blockOf[r.waitBound(first)]
 	for name, b := range blockOf {
-		dist := railnetv1alpha1.DistancePIX
+		dist := railnetv1.DistancePIX
 		if b == home {
-			dist = railnetv1alpha1.DistanceSYS // the job's block is worse on GPU affinity
+			dist = railnetv1.DistanceSYS // the job's block is worse on GPU affinity
 		}
-		r.setNIC(name, func(n *railnetv1alpha1.NIC) { n.GPUDistance = dist })
+		r.setNIC(name, func(n *railnetv1.NIC) { n.GPUDistance = dist })
 	}
 	for _, name := range []string{"worker-1", "worker-2"} {
 		p := r.pod(name, job)
@@ -161,7 +161,7 @@ func TestJobStaysInOneBlock(t *testing.T) {
 func TestInjectGroup(t *testing.T) {
 	r := newRig(t, "e2e-group", resources[3], []string{"172.16.11.1-172.16.11.100"}, nil)
 	r.node("group-up", nil, nil)
-	r.node("group-down", nil, func(n *railnetv1alpha1.NIC) { n.LinkState = "down" })
+	r.node("group-down", nil, func(n *railnetv1.NIC) { n.LinkState = "down" })
 
 	if got := r.waitBound(r.grouped("in-group", "all-e2e-group")); got != "group-up" {
 		t.Fatalf("pod of group all-e2e-group bound to %s, want group-up", got)

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/railnet/railnet/api/injectgroup"
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/test/poll"
@@ -85,46 +85,46 @@ func create(t *testing.T, obj client.Object) {
 // node creates a Node advertising 100 slots of the rig's resource, and its
 // RDMANode with one rail NIC eth1 (rail 0), up and GPU-near unless mut
 // changes it.
-func (r *rig) node(name string, labels map[string]string, mut func(*railnetv1alpha1.NIC)) *corev1.Node {
+func (r *rig) node(name string, labels map[string]string, mut func(*railnetv1.NIC)) *corev1.Node {
 	r.t.Helper()
 	n := cluster.CreateNode(r.t, ground.NodeSpec{
 		Name:        name,
 		Allocatable: corev1.ResourceList{r.resource: resource.MustParse("100")},
 		Labels:      labels,
 	})
-	nic := railnetv1alpha1.NIC{
+	nic := railnetv1.NIC{
 		Netdev: "eth1", RDMADevice: "mlx5_1", Port: 1, PortState: "ACTIVE", PhysState: "LINK_UP", LinkLayer: "Ethernet",
 		LinkState: "up", MTU: 1500, Rail: ptr(int32(0)), GIDTableSize: 256, GIDTableUsed: 4,
-		GPUDistance: railnetv1alpha1.DistancePIX, NearestGPU: "0000:0c:00.0", Resources: []string{string(r.resource)},
+		GPUDistance: railnetv1.DistancePIX, NearestGPU: "0000:0c:00.0", Resources: []string{string(r.resource)},
 	}
 	if mut != nil {
 		mut(&nic)
 	}
-	rn := &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	rn := &railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	create(r.t, rn)
-	r.setNIC(name, func(x *railnetv1alpha1.NIC) { *x = nic })
+	r.setNIC(name, func(x *railnetv1.NIC) { *x = nic })
 	return n
 }
 
 // setNIC changes eth1 in the RDMANode's status (creating it when absent),
 // refreshes the heartbeat, and mirrors the rail's state into the Node label
 // as the node agent does.
-func (r *rig) setNIC(name string, mut func(*railnetv1alpha1.NIC)) {
+func (r *rig) setNIC(name string, mut func(*railnetv1.NIC)) {
 	r.t.Helper()
 	ctx := ctxT(r.t, 30*time.Second)
 	var up bool
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		rn := &railnetv1alpha1.RDMANode{}
+		rn := &railnetv1.RDMANode{}
 		if err := cluster.Client.Get(ctx, client.ObjectKey{Name: name}, rn); err != nil {
 			return err
 		}
 		if len(rn.Status.NICs) == 0 {
-			rn.Status.NICs = []railnetv1alpha1.NIC{{Netdev: "eth1", NUMANode: -1}}
+			rn.Status.NICs = []railnetv1.NIC{{Netdev: "eth1", NUMANode: -1}}
 		}
 		mut(&rn.Status.NICs[0])
 		up = rn.Status.NICs[0].Up()
 		now := metav1.Now()
-		rn.Status.NetnsMode = railnetv1alpha1.NetnsModeShared
+		rn.Status.NetnsMode = railnetv1.NetnsModeShared
 		rn.Status.RailsTotal = 1
 		rn.Status.RailsUp = 0
 		if up {
@@ -136,9 +136,9 @@ func (r *rig) setNIC(name string, mut func(*railnetv1alpha1.NIC)) {
 	if err != nil {
 		r.t.Fatalf("update RDMANode %s: %v", name, err)
 	}
-	state := railnetv1alpha1.RailDown
+	state := railnetv1.RailDown
 	if up {
-		state = railnetv1alpha1.RailUp
+		state = railnetv1.RailUp
 	}
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n := &corev1.Node{}
@@ -148,7 +148,7 @@ func (r *rig) setNIC(name string, mut func(*railnetv1alpha1.NIC)) {
 		if n.Labels == nil {
 			n.Labels = map[string]string{}
 		}
-		n.Labels[railnetv1alpha1.RailLabel(0)] = state
+		n.Labels[railnetv1.RailLabel(0)] = state
 		return cluster.Client.Update(ctx, n)
 	})
 	if err != nil {
@@ -245,10 +245,10 @@ func ptr[T any](v T) *T { return &v }
 // allocate records an address of the rig's pool as the IPAM would.
 func (r *rig) allocate(ip, podName, podUID, node string) {
 	r.t.Helper()
-	a := &railnetv1alpha1.IPAllocation{
+	a := &railnetv1.IPAllocation{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%s", r.pool, strings.ReplaceAll(ip, ".", "-")),
-			Labels: map[string]string{railnetv1alpha1.LabelPool: r.pool, railnetv1alpha1.LabelNode: node}},
-		Spec: railnetv1alpha1.IPAllocationSpec{Pool: r.pool, IP: ip, PodNamespace: r.ns, PodName: podName, PodUID: podUID,
+			Labels: map[string]string{railnetv1.LabelPool: r.pool, railnetv1.LabelNode: node}},
+		Spec: railnetv1.IPAllocationSpec{Pool: r.pool, IP: ip, PodNamespace: r.ns, PodName: podName, PodUID: podUID,
 			Interface: "net1", Node: node},
 	}
 	create(r.t, a)

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	schedconfigv1 "k8s.io/kube-scheduler/config/v1"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/plugin"
 	"github.com/railnet/railnet/test/ground"
@@ -48,7 +48,7 @@ func grantSchedulerRailnetReads(ctx context.Context, tb testing.TB) {
 	tb.Helper()
 	name := "railnet-scheduler-plugin-e2e"
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{railnetv1alpha1.GroupVersion.Group}, Resources: []string{"rdmanodes", "ipallocations"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{railnetv1.GroupVersion.Group}, Resources: []string{"rdmanodes", "ipallocations"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{spiderv2beta1.GroupVersion.Group}, Resources: []string{"spiderippools", "spidermultusconfigs"}, Verbs: []string{"get", "list", "watch"}},
 	}}
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},

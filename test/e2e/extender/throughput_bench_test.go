@@ -22,7 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/test/ground"
 )
@@ -125,14 +125,14 @@ func setupBench(ctx context.Context, c *ground.Cluster) error {
 			Labels:      map[string]string{"network.topology.nvidia.com/block": fmt.Sprintf("b%d", i/32)}}); err != nil {
 			return err
 		}
-		rn := &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		rn := &railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if err := c.Client.Create(ctx, rn); err != nil {
 			return fmt.Errorf("create RDMANode %s: %w", name, err)
 		}
 		now := metav1.Now()
-		rn.Status = railnetv1alpha1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &now, RailsTotal: 1, RailsUp: 1,
-			NICs: []railnetv1alpha1.NIC{{Netdev: "eth1", RDMADevice: "mlx5_1", Port: 1, PortState: "ACTIVE", LinkState: "up",
-				Rail: ptr(int32(0)), GIDTableSize: 256, GPUDistance: railnetv1alpha1.DistancePIX}}}
+		rn.Status = railnetv1.RDMANodeStatus{NetnsMode: "shared", HeartbeatTime: &now, RailsTotal: 1, RailsUp: 1,
+			NICs: []railnetv1.NIC{{Netdev: "eth1", RDMADevice: "mlx5_1", Port: 1, PortState: "ACTIVE", LinkState: "up",
+				Rail: ptr(int32(0)), GIDTableSize: 256, GPUDistance: railnetv1.DistancePIX}}}
 		if err := c.Client.Status().Update(ctx, rn); err != nil {
 			return fmt.Errorf("report RDMANode %s: %w", name, err)
 		}
@@ -147,7 +147,7 @@ func teardownBench(c *ground.Cluster) {
 	_ = parallel(benchNodes, 8, func(i int) error {
 		name := fmt.Sprintf("bench-%05d", i)
 		_ = c.Client.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
-		_ = c.Client.Delete(ctx, &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		_ = c.Client.Delete(ctx, &railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		return nil
 	})
 }

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
@@ -44,17 +44,17 @@ func TestKubectlPrinterColumns(t *testing.T) {
 		}},
 	}
 	mustCreate(ctx, t, smc)
-	rn := &railnetv1alpha1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "worker1"}}
+	rn := &railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "worker1"}}
 	mustCreate(ctx, t, rn)
-	rn.Status = railnetv1alpha1.RDMANodeStatus{NetnsMode: railnetv1alpha1.NetnsModeShared, RailsTotal: 8, RailsUp: 7,
-		Conditions: []metav1.Condition{{Type: railnetv1alpha1.ConditionRailsReady, Status: metav1.ConditionFalse, Reason: "RailsDown",
+	rn.Status = railnetv1.RDMANodeStatus{NetnsMode: railnetv1.NetnsModeShared, RailsTotal: 8, RailsUp: 7,
+		Conditions: []metav1.Condition{{Type: railnetv1.ConditionRailsReady, Status: metav1.ConditionFalse, Reason: "RailsDown",
 			Message: "rail 3 (enp14s0f0np0) link down", LastTransitionTime: metav1.Now()}}}
 	if err := cluster.Client.Status().Update(ctx, rn); err != nil {
 		t.Fatal(err)
 	}
-	ipa := &railnetv1alpha1.IPAllocation{
+	ipa := &railnetv1.IPAllocation{
 		ObjectMeta: metav1.ObjectMeta{Name: "gpu3-net13.172-16-13-1"},
-		Spec: railnetv1alpha1.IPAllocationSpec{Pool: "gpu3-net13", IP: "172.16.13.1", PodNamespace: "columns",
+		Spec: railnetv1.IPAllocationSpec{Pool: "gpu3-net13", IP: "172.16.13.1", PodNamespace: "columns",
 			PodName: "trainer-0", PodUID: "uid-1", Interface: "net3", Node: "worker1"},
 	}
 	mustCreate(ctx, t, ipa)

@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	railnetv1alpha1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/test/poll"
 )
@@ -272,9 +272,9 @@ func TestRefusalsThroughAPIServer(t *testing.T) {
 		}
 	}
 	// A pool with a live allocation cannot be deleted.
-	alloc := &railnetv1alpha1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "gpu2-net12-172-16-12-7",
-		Labels: map[string]string{railnetv1alpha1.LabelPool: "gpu2-net12"}},
-		Spec: railnetv1alpha1.IPAllocationSpec{Pool: "gpu2-net12", IP: "172.16.12.7", PodNamespace: "ai", PodName: "x", PodUID: "u", Interface: "net2", Node: "n"}}
+	alloc := &railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "gpu2-net12-172-16-12-7",
+		Labels: map[string]string{railnetv1.LabelPool: "gpu2-net12"}},
+		Spec: railnetv1.IPAllocationSpec{Pool: "gpu2-net12", IP: "172.16.12.7", PodNamespace: "ai", PodName: "x", PodUID: "u", Interface: "net2", Node: "n"}}
 	if err := cluster.Client.Create(ctx, alloc); err != nil {
 		t.Fatal(err)
 	}
