@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
+	"github.com/railnet/railnet/api/jsonw"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 )
 
@@ -32,7 +32,7 @@ func AppendFilterResult(b []byte, res *extenderv1.ExtenderFilterResult) ([]byte,
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, n)
+			b = jsonw.String(b, n)
 		}
 		b = append(b, ']')
 	}
@@ -41,7 +41,7 @@ func AppendFilterResult(b []byte, res *extenderv1.ExtenderFilterResult) ([]byte,
 	b = append(b, `,"FailedAndUnresolvableNodes":`...)
 	b = appendReasons(b, res.FailedAndUnresolvableNodes)
 	b = append(b, `,"Error":`...)
-	b = appendString(b, res.Error)
+	b = jsonw.String(b, res.Error)
 	return append(b, '}'), nil
 }
 
@@ -58,9 +58,9 @@ func appendReasons(b []byte, m extenderv1.FailedNodesMap) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendString(b, node)
+		b = jsonw.String(b, node)
 		b = append(b, ':')
-		b = appendString(b, reason)
+		b = jsonw.String(b, reason)
 	}
 	return append(b, '}')
 }
@@ -76,24 +76,10 @@ func AppendPriorities(b []byte, list extenderv1.HostPriorityList) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"Host":`...)
-		b = appendString(b, p.Host)
+		b = jsonw.String(b, p.Host)
 		b = append(b, `,"Score":`...)
 		b = strconv.AppendInt(b, p.Score, 10)
 		b = append(b, '}')
 	}
 	return append(b, ']')
-}
-
-// appendString appends s as a JSON string the way encoding/json does; plain
-// printable ASCII, what node names and reasons are, is copied as is.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
-			out, _ := json.Marshal(s) // never fails for a string
-			return append(b, out...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

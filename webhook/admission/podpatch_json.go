@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"strings"
 
+	"github.com/railnet/railnet/api/jsonw"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -73,7 +73,7 @@ func (w *patchWriter) begin(op string, p jsonPointer) {
 // is "~1"), JSON-escaped, to the path begun.
 func (w *patchWriter) key(k string) {
 	w.buf = append(w.buf, '/')
-	w.buf = appendChars(w.buf, k, true)
+	w.buf = jsonw.PointerToken(w.buf, k)
 }
 
 // patch returns the operations as a JSON list, nil when there are none.
@@ -89,9 +89,9 @@ func (w *patchWriter) patch() ([]byte, error) {
 
 // The value writers append a value's JSON to buf and return it.
 
-func appendStringValue(buf []byte, s string) ([]byte, error) { return appendString(buf, s), nil }
+func appendStringValue(buf []byte, s string) ([]byte, error) { return jsonw.String(buf, s), nil }
 func appendQuantity(buf []byte, q resource.Quantity) ([]byte, error) {
-	return appendString(buf, q.String()), nil
+	return jsonw.String(buf, q.String()), nil
 }
 
 // appendJSON writes v through json.Marshal, for values beyond what the
@@ -115,7 +115,7 @@ func appendMap[K ~string, V any](buf []byte, m map[K]V, enc func([]byte, V) ([]b
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendString(buf, string(k))
+		buf = jsonw.String(buf, string(k))
 		buf = append(buf, ':')
 		if buf, err = enc(buf, m[k]); err != nil {
 			return buf, err
@@ -167,10 +167,10 @@ func appendEnv(buf []byte, e corev1.EnvVar) ([]byte, error) {
 		return appendJSON(buf, e)
 	}
 	buf = append(buf, `{"name":`...)
-	buf = appendString(buf, e.Name)
+	buf = jsonw.String(buf, e.Name)
 	if e.Value != "" {
 		buf = append(buf, `,"value":`...)
-		buf = appendString(buf, e.Value)
+		buf = jsonw.String(buf, e.Value)
 	}
 	if e.ValueFrom != nil {
 		buf = append(buf, `,"valueFrom":{`...)
@@ -178,11 +178,11 @@ func appendEnv(buf []byte, e corev1.EnvVar) ([]byte, error) {
 			buf = append(buf, `"fieldRef":{`...)
 			if f.APIVersion != "" {
 				buf = append(buf, `"apiVersion":`...)
-				buf = appendString(buf, f.APIVersion)
+				buf = jsonw.String(buf, f.APIVersion)
 				buf = append(buf, ',')
 			}
 			buf = append(buf, `"fieldPath":`...)
-			buf = appendString(buf, f.FieldPath)
+			buf = jsonw.String(buf, f.FieldPath)
 			buf = append(buf, '}')
 		}
 		buf = append(buf, '}')
@@ -193,27 +193,27 @@ func appendEnv(buf []byte, e corev1.EnvVar) ([]byte, error) {
 // appendMount writes a volume mount, every field by hand.
 func appendMount(buf []byte, m corev1.VolumeMount) ([]byte, error) {
 	buf = append(buf, `{"name":`...)
-	buf = appendString(buf, m.Name)
+	buf = jsonw.String(buf, m.Name)
 	if m.ReadOnly {
 		buf = append(buf, `,"readOnly":true`...)
 	}
 	if m.RecursiveReadOnly != nil {
 		buf = append(buf, `,"recursiveReadOnly":`...)
-		buf = appendString(buf, string(*m.RecursiveReadOnly))
+		buf = jsonw.String(buf, string(*m.RecursiveReadOnly))
 	}
 	buf = append(buf, `,"mountPath":`...)
-	buf = appendString(buf, m.MountPath)
+	buf = jsonw.String(buf, m.MountPath)
 	if m.SubPath != "" {
 		buf = append(buf, `,"subPath":`...)
-		buf = appendString(buf, m.SubPath)
+		buf = jsonw.String(buf, m.SubPath)
 	}
 	if m.MountPropagation != nil {
 		buf = append(buf, `,"mountPropagation":`...)
-		buf = appendString(buf, string(*m.MountPropagation))
+		buf = jsonw.String(buf, string(*m.MountPropagation))
 	}
 	if m.SubPathExpr != "" {
 		buf = append(buf, `,"subPathExpr":`...)
-		buf = appendString(buf, m.SubPathExpr)
+		buf = jsonw.String(buf, m.SubPathExpr)
 	}
 	if len(m.BindMountOptions) > 0 {
 		buf = append(buf, `,"bindMountOptions":`...)
@@ -231,12 +231,12 @@ func appendVolume(buf []byte, v corev1.Volume) ([]byte, error) {
 		return appendJSON(buf, v)
 	}
 	buf = append(buf, `{"name":`...)
-	buf = appendString(buf, v.Name)
+	buf = jsonw.String(buf, v.Name)
 	buf = append(buf, `,"hostPath":{"path":`...)
-	buf = appendString(buf, hp.Path)
+	buf = jsonw.String(buf, hp.Path)
 	if hp.Type != nil {
 		buf = append(buf, `,"type":`...)
-		buf = appendString(buf, string(*hp.Type))
+		buf = jsonw.String(buf, string(*hp.Type))
 	}
 	return append(buf, `}}`...), nil
 }
@@ -247,10 +247,10 @@ func appendClaim(buf []byte, c corev1.ResourceClaim) ([]byte, error) {
 		return appendJSON(buf, c)
 	}
 	buf = append(buf, `{"name":`...)
-	buf = appendString(buf, c.Name)
+	buf = jsonw.String(buf, c.Name)
 	if c.Request != "" {
 		buf = append(buf, `,"request":`...)
-		buf = appendString(buf, c.Request)
+		buf = jsonw.String(buf, c.Request)
 	}
 	return append(buf, '}'), nil
 }
@@ -261,89 +261,17 @@ func appendPodClaim(buf []byte, c corev1.PodResourceClaim) ([]byte, error) {
 		return appendJSON(buf, c)
 	}
 	buf = append(buf, `{"name":`...)
-	buf = appendString(buf, c.Name)
+	buf = jsonw.String(buf, c.Name)
 	if c.ResourceClaimName != nil {
 		buf = append(buf, `,"resourceClaimName":`...)
-		buf = appendString(buf, *c.ResourceClaimName)
+		buf = jsonw.String(buf, *c.ResourceClaimName)
 	}
 	if c.ResourceClaimTemplateName != nil {
 		buf = append(buf, `,"resourceClaimTemplateName":`...)
-		buf = appendString(buf, *c.ResourceClaimTemplateName)
+		buf = jsonw.String(buf, *c.ResourceClaimTemplateName)
 	}
 	return append(buf, '}'), nil
 }
-
-// appendString appends s as a JSON string, byte for byte as json.Marshal
-// writes it.
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	return append(appendChars(buf, s, false), '"')
-}
-
-// appendChars appends s JSON-escaped, without quotes, as json.Marshal
-// escapes it: ASCII by hand (the networks annotation has quotes and
-// newlines), anything else through json.Marshal. With pointer, s is a
-// JSON-pointer reference token and "~" and "/" are escaped first.
-func appendChars(buf []byte, s string, pointer bool) []byte {
-	start := len(buf)
-	verbatim := &verbatimJSON
-	if pointer {
-		verbatim = &verbatimPointer
-	}
-	plain := 0 // s[plain:i] is still to copy
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if verbatim[c] {
-			continue
-		}
-		buf = append(buf, s[plain:i]...)
-		plain = i + 1
-		switch {
-		case c == '~': // pointer only
-			buf = append(buf, '~', '0')
-		case c == '/':
-			buf = append(buf, '~', '1')
-		case c == '"' || c == '\\':
-			buf = append(buf, '\\', c)
-		case c == '\n':
-			buf = append(buf, '\\', 'n')
-		case c == '\r':
-			buf = append(buf, '\\', 'r')
-		case c == '\t':
-			buf = append(buf, '\\', 't')
-		case c == '<' || c == '>' || c == '&':
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default: // other control characters and non-ASCII
-			if pointer {
-				s = escapePointer(s)
-			}
-			b, _ := json.Marshal(s) // cannot fail for a string
-			return append(buf[:start], b[1:len(b)-1]...)
-		}
-	}
-	return append(buf, s[plain:]...)
-}
-
-const hex = "0123456789abcdef"
-
-// verbatimJSON holds the bytes json.Marshal copies into a string as they
-// are: printable ASCII but the quote, the backslash and the HTML-escaped
-// <, > and &. verbatimPointer is that without a reference token's "~" and
-// "/".
-var verbatimJSON, verbatimPointer = func() (j, p [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		j[c] = !strings.ContainsRune(`"\<>&`, rune(c))
-		p[c] = j[c] && c != '~' && c != '/'
-	}
-	return j, p
-}()
-
-// pointerEscaper escapes a JSON-pointer reference token (RFC 6901): "~" is
-// "~0" and "/" is "~1", so k8s.v1.cni.cncf.io/networks is
-// k8s.v1.cni.cncf.io~1networks.
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-func escapePointer(s string) string { return pointerEscaper.Replace(s) }
 
 // String is p as a JSON pointer, for messages.
 func (p jsonPointer) String() string {

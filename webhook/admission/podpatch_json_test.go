@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/railnet/railnet/api/jsonw"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -31,7 +32,7 @@ func TestPatchWriterJSON(t *testing.T) {
 		w.value()
 		w.put(appendStringValue(w.buf, s))
 		w.end()
-		want = append(want, patchOp{Op: "add", Path: "/metadata/annotations/" + escapePointer(s), Value: s})
+		want = append(want, patchOp{Op: "add", Path: "/metadata/annotations/" + jsonw.EscapePointer(s), Value: s})
 	}
 	w.begin("remove", containerPtr(12, "/resources/limits"))
 	w.key("nvidia.com/gpu")
