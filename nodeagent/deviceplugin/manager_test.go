@@ -143,6 +143,17 @@ func TestServesSeedResources(t *testing.T) {
 			t.Errorf("%s topology %v, want NUMA %d", gpu(i), topo, wantNUMA)
 		}
 	}
+	// The kubelet has the registration before the manager has the answer
+	// to its Register call: wait for the manager's side too.
+	poll.Until(t, 10*time.Second, "the manager reports its 8 resources registered", poll.True(func() bool {
+		st := h.mgr.Status()
+		for _, s := range st {
+			if !s.Registered {
+				return false
+			}
+		}
+		return len(st) == 8
+	}))
 	st := h.mgr.Status()
 	if len(st) != 8 || !reflect.DeepEqual(st[0].Netdevs, []string{"enp11s0f0np0"}) || !st[0].Healthy || !st[0].Registered {
 		t.Errorf("status %+v", st)
