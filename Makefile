@@ -50,8 +50,11 @@ verify: ## Fail when generated files are stale or go.mod/go.sum are untidy.
 	@./test/scripts/verify.sh
 
 .PHONY: lint
+# vet -race compiles railnet's dependencies as the unit tests do, so a cold run
+# compiles them once for both (binaries are built -trimpath without cgo, as the
+# Dockerfiles do: see test/ground.Build).
 lint: ## go vet and gofmt (both modules).
-	$(GO) vet $(PKGS)
+	$(GO) vet -race $(PKGS)
 	$(SCHED_GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 

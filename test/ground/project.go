@@ -26,15 +26,25 @@ func ModuleRoot(ctx context.Context) (string, error) {
 // module root, e.g. "./nodeagent/cmd/railnet-ipam") into dir, one binary per
 // package named after its folder.
 func BuildCommands(ctx context.Context, dir string, pkgs ...string) error {
+	return Build(ctx, dir+string(filepath.Separator), pkgs...)
+}
+
+// Build runs `go build -o out pkgs...` in railnet's module with the flags of
+// the images' Dockerfiles (-trimpath, CGO_ENABLED=0): what the tests run is
+// what ships, and every binary a test builds shares one set of compiled
+// packages in the Go build cache (a cold CI run compiles railnet's
+// dependencies once for binaries and once, with -race, for the tests).
+func Build(ctx context.Context, out string, pkgs ...string) error {
 	root, err := ModuleRoot(ctx)
 	if err != nil {
 		return err
 	}
-	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
+	args := append([]string{"build", "-trimpath", "-o", out}, pkgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", strings.Join(pkgs, " "), err, out)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", strings.Join(pkgs, " "), err, b)
 	}
 	return nil
 }

@@ -269,16 +269,7 @@ func (e *Env) logf(format string, args ...any) {
 }
 
 func buildAs(ctx context.Context, dir, name, pkg string) error {
-	root, err := ground.ModuleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
-	}
-	return nil
+	return ground.Build(ctx, filepath.Join(dir, name), pkg)
 }
 
 // waitWebhook polls with server-side dry-run creates until the API server

@@ -51,10 +51,7 @@ func webhookBinary(tb testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "railnet-webhook")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/railnet/railnet/webhook")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build webhook: %w\n%s", err, out)
-		}
+		buildErr = ground.Build(context.Background(), binPath, "./webhook")
 	})
 	if buildErr != nil {
 		tb.Fatal(buildErr)
