@@ -49,16 +49,36 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 // The CNI plugins use this package, and a plugin is exec'ed once per
-// interface of every pod: it must not link client-go or apimachinery,
-// whose package initialisation costs milliseconds at each exec.
+// interface of every pod: neither it nor any plugin may link client-go or
+// apimachinery, whose package initialisation costs milliseconds at each
+// exec (railnet-dra-cni once linked 310 Kubernetes packages for a file
+// format and a type).
 func TestLinksNoKubernetes(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/railnet/railnet/api/cmdline").CombinedOutput()
+	const mod = "github.com/railnet/railnet/"
+	pkgs := []string{"api/cmdline", "nodeagent/cmd/railnet-ipam", "nodeagent/cmd/railnet-coordinator", "nodeagent/cmd/railnet-dra-cni"}
+	args := []string{"list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}"}
+	for _, p := range pkgs {
+		args = append(args, mod+p)
+	}
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
-			t.Errorf("cmdline links %s; keep Kubernetes clients in package restconfig", p)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(pkgs) {
+		t.Fatalf("go list answered for %d packages, want %d:\n%s", len(lines), len(pkgs), out)
+	}
+	for _, line := range lines {
+		deps := strings.Fields(line)
+		var kube []string
+		for _, p := range deps[1:] {
+			if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
+				kube = append(kube, p)
+			}
+		}
+		if len(kube) > 0 {
+			t.Errorf("%s links %d Kubernetes packages (%s …); keep Kubernetes clients in api/restconfig and what a plugin shares with the agent in a Kubernetes-free package (nodeagent/ipam/ipamwire, nodeagent/dra/claimfiles)",
+				strings.TrimPrefix(deps[0], mod), len(kube), strings.Join(kube[:min(3, len(kube))], ", "))
 		}
 	}
 }

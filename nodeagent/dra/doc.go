@@ -21,9 +21,9 @@
 // allocations one NIC takes (like the device plugin's rdmaHcaMax).
 //
 // Prepare. For each claim, the rails allocated by this driver on this node
-// become a PreparedClaim (rail order, with the UIDs of the pods the claim is
-// reserved for), written as JSON under the plugin's data folder
-// (claims/<claim UID>.json, ClaimFile) for the CNI to read, and a CDI spec
+// become a claimfiles.PreparedClaim (rail order, with the UIDs of the pods
+// the claim is reserved for), written as JSON under the plugin's data folder
+// (claims/<claim UID>.json, claimfiles.ClaimFile) for the CNI to read, and a CDI spec
 // (kind railnet.io/rail) per claim giving the containers the NICs'
 // /dev/infiniband nodes and RAILNET_RAILS / RAILNET_RAIL_<i>_NETDEV /
 // RAILNET_RAIL_<i>_RDMA_DEVICE variables. Unprepare removes both. The
@@ -32,7 +32,9 @@
 // them.
 //
 // Networking. railnet-dra-cni (nodeagent/cmd/railnet-dra-cni) finds a pod's
-// rails in the claim files by pod UID (RailsForPod), creates net<rail+1>
-// per rail and records the interfaces in a network file (NetworkFile); the
-// driver publishes them as each rail's networkData (KEP-4817).
+// rails in the claim files by pod UID (claimfiles.RailsForPod), creates
+// net<rail+1> per rail and records the interfaces in a network file
+// (claimfiles.NetworkFile); the driver publishes them as each rail's
+// networkData (KEP-4817). Package claimfiles holds that file contract apart
+// from the driver, free of Kubernetes packages, for the CNI plugin.
 package dra

@@ -23,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/nodeagent/dra/claimfiles"
 )
 
 // Options configure the rails driver.
@@ -79,11 +80,6 @@ func New(opts Options) (*Driver, error) {
 
 func (d *Driver) dataDir() string { return filepath.Join(d.opts.KubeletRoot, "plugins", DriverName) }
 
-// ClaimFile is where a prepared claim's rails are written for the CNI.
-func ClaimFile(kubeletRoot, claimUID string) string {
-	return filepath.Join(kubeletRoot, "plugins", DriverName, "claims", claimUID+".json")
-}
-
 func (d *Driver) cdiFile(claimUID string) string {
 	return filepath.Join(d.opts.CDIDir, "railnet.io-rail_"+claimUID+".json")
 }
@@ -95,7 +91,7 @@ func (d *Driver) Run(ctx context.Context) error {
 	ctx = klog.NewContext(ctx, log)
 	ctx, d.cancel = context.WithCancelCause(ctx)
 	defer d.cancel(nil)
-	for _, dir := range []string{filepath.Join(d.dataDir(), "claims"), d.opts.CDIDir} {
+	for _, dir := range []string{claimfiles.Dir(d.opts.KubeletRoot), d.opts.CDIDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("DRA driver %s: %w", DriverName, err)
 		}
@@ -173,13 +169,13 @@ func (d *Driver) publish(ctx context.Context, helper *kubeletplugin.Helper) erro
 // recorded into their claims' status.devices (networkData), once per
 // change; errors are logged and retried on the next tick.
 func (d *Driver) syncNetworkData(ctx context.Context) {
-	dir := filepath.Join(d.dataDir(), "claims")
-	claims, err := ReadClaimFiles(dir)
+	dir := claimfiles.Dir(d.opts.KubeletRoot)
+	claims, err := claimfiles.ReadClaimFiles(dir)
 	if err != nil {
 		klog.FromContext(ctx).Error(err, "read the prepared claims for their network data")
 		return
 	}
-	pods := ReadNetworkFiles(dir)
+	pods := claimfiles.ReadNetworkFiles(dir)
 	d.mu.Lock()
 	if d.netWritten == nil {
 		d.netWritten = map[string]string{}
@@ -236,7 +232,7 @@ func (d *Driver) prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 	if err := writeAtomic(d.cdiFile(pc.UID), spec); err != nil {
 		return kubeletplugin.PrepareResult{Err: fmt.Errorf("ResourceClaim %s/%s: CDI spec: %w", claim.Namespace, claim.Name, err)}
 	}
-	if err := writeAtomic(ClaimFile(d.opts.KubeletRoot, pc.UID), state); err != nil {
+	if err := writeAtomic(claimfiles.ClaimFile(d.opts.KubeletRoot, pc.UID), state); err != nil {
 		return kubeletplugin.PrepareResult{Err: fmt.Errorf("ResourceClaim %s/%s: claim file: %w", claim.Namespace, claim.Name, err)}
 	}
 	if err := d.writeStatus(ctx, pc, nil); err != nil {
@@ -269,7 +265,7 @@ type StatusData struct {
 // DeviceStatuses are the status.devices entries of a prepared claim, with
 // each rail's network data when net has it; other drivers' entries in
 // current are kept.
-func DeviceStatuses(current []resourceapi.AllocatedDeviceStatus, pool string, pc PreparedClaim, net map[int32]resourceapi.NetworkDeviceData) []resourceapi.AllocatedDeviceStatus {
+func DeviceStatuses(current []resourceapi.AllocatedDeviceStatus, pool string, pc claimfiles.PreparedClaim, net map[int32]resourceapi.NetworkDeviceData) []resourceapi.AllocatedDeviceStatus {
 	out := make([]resourceapi.AllocatedDeviceStatus, 0, len(current)+len(pc.Rails))
 	for _, s := range current {
 		if s.Driver != DriverName {
@@ -293,7 +289,7 @@ func DeviceStatuses(current []resourceapi.AllocatedDeviceStatus, pool string, pc
 	return out
 }
 
-func (d *Driver) writeStatus(ctx context.Context, pc PreparedClaim, net map[int32]resourceapi.NetworkDeviceData) error {
+func (d *Driver) writeStatus(ctx context.Context, pc claimfiles.PreparedClaim, net map[int32]resourceapi.NetworkDeviceData) error {
 	claims := d.opts.KubeClient.ResourceV1().ResourceClaims(pc.Namespace)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := claims.Get(ctx, pc.Name, metav1.GetOptions{})
@@ -315,7 +311,7 @@ func (d *Driver) UnprepareResourceClaims(ctx context.Context, claims []kubeletpl
 	out := make(map[types.UID]error, len(claims))
 	for _, c := range claims {
 		var errs []error
-		for _, f := range []string{d.cdiFile(string(c.UID)), ClaimFile(d.opts.KubeletRoot, string(c.UID))} {
+		for _, f := range []string{d.cdiFile(string(c.UID)), claimfiles.ClaimFile(d.opts.KubeletRoot, string(c.UID))} {
 			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 				errs = append(errs, err)
 			}

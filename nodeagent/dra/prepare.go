@@ -12,44 +12,16 @@ import (
 	cdispec "tags.cncf.io/container-device-interface/specs-go"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/nodeagent/dra/claimfiles"
 )
-
-// PreparedRail is one rail a claim got on this node.
-type PreparedRail struct {
-	// Request is the claim's request (or subrequest) the rail answers.
-	Request string `json:"request"`
-	// Device is the slice's device name (rail-<index>).
-	Device string `json:"device"`
-	Rail   int32  `json:"rail"`
-	Netdev string `json:"netdev"`
-	// RDMADevice is the NIC's RDMA device (mlx5_0).
-	RDMADevice string `json:"rdmaDevice,omitempty"`
-	// ShareID tells two allocations of the same NIC apart (consumable
-	// capacity); empty when the device was allocated whole.
-	ShareID string `json:"shareID,omitempty"`
-	// CharDevices are the NIC's /dev/infiniband nodes.
-	CharDevices []string `json:"charDevices,omitempty"`
-}
-
-// PreparedClaim is what NodePrepareResources learned about a claim: the file
-// the CNI reads to create the claimed rails.
-type PreparedClaim struct {
-	UID       string `json:"uid"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	// Pods are the UIDs of the pods the claim is reserved for: the CNI,
-	// called with K8S_POD_UID, finds its pod's rails by them.
-	Pods  []string       `json:"pods,omitempty"`
-	Rails []PreparedRail `json:"rails"` // rail order
-}
 
 // Prepare maps a claim's allocation to this node's NICs: every device result
 // of DriverName in pool (the node's name) must be a rail NIC known to the
 // node, whatever its health now (a rail that went down after allocation is
 // still the pod's). charDevices returns an RDMA device's /dev/infiniband
 // nodes. The rails come out in rail order.
-func Prepare(claim *resourceapi.ResourceClaim, pool string, nics []railnetv1.NIC, charDevices func(string) []string) (PreparedClaim, error) {
-	pc := PreparedClaim{UID: string(claim.UID), Namespace: claim.Namespace, Name: claim.Name}
+func Prepare(claim *resourceapi.ResourceClaim, pool string, nics []railnetv1.NIC, charDevices func(string) []string) (claimfiles.PreparedClaim, error) {
+	pc := claimfiles.PreparedClaim{UID: string(claim.UID), Namespace: claim.Namespace, Name: claim.Name}
 	if claim.Status.Allocation == nil {
 		return pc, fmt.Errorf("ResourceClaim %s/%s is not allocated; the scheduler allocates it before the pod starts", claim.Namespace, claim.Name)
 	}
@@ -77,7 +49,7 @@ func Prepare(claim *resourceapi.ResourceClaim, pool string, nics []railnetv1.NIC
 		if !ok {
 			return pc, fmt.Errorf("ResourceClaim %s/%s: node %s has no rail NIC %s (its rails: %s); check the node's RDMANode and the agent's rail configuration", claim.Namespace, claim.Name, pool, r.Device, strings.Join(slices.Sorted(maps.Keys(byDevice)), ", "))
 		}
-		pr := PreparedRail{Request: r.Request, Device: r.Device, Rail: *n.Rail, Netdev: n.Netdev, RDMADevice: n.RDMADevice}
+		pr := claimfiles.PreparedRail{Request: r.Request, Device: r.Device, Rail: *n.Rail, Netdev: n.Netdev, RDMADevice: n.RDMADevice}
 		if r.ShareID != nil {
 			pr.ShareID = string(*r.ShareID)
 		}
@@ -95,14 +67,14 @@ const CDIKind = "railnet.io/rail"
 
 // CDIDeviceName is the CDI device of one prepared rail: unique per claim
 // (container runtimes cache specs, so names are never reused).
-func CDIDeviceName(claimUID string, r PreparedRail) string {
+func CDIDeviceName(claimUID string, r claimfiles.PreparedRail) string {
 	return claimUID + "-" + r.Device
 }
 
 // CDISpec is the CDI spec of a prepared claim: per rail, its char devices
 // and variables naming it (RAILNET_RAIL_<rail>_NETDEV, _RDMA_DEVICE), plus
 // RAILNET_RAILS (the claim's rails, comma-separated, rail order) on each.
-func CDISpec(pc PreparedClaim) ([]byte, error) {
+func CDISpec(pc claimfiles.PreparedClaim) ([]byte, error) {
 	var rails []string
 	for _, r := range pc.Rails {
 		rails = append(rails, fmt.Sprint(r.Rail))

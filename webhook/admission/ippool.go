@@ -23,14 +23,15 @@ type ipPools struct {
 
 // Default normalises pool, refuses it if it is invalid, and warns when a
 // rail drawing from it shares its subnet with another rail of its group.
+// A refusal keeps the warnings of the normalisation.
 func (p ipPools) Default(ctx context.Context, pool *spiderv2beta1.SpiderIPPool) (mutation, error) {
 	warnings := validate.DefaultPool(pool)
 	old, err := decodeOld(p.req, poolCodec)
 	if err != nil {
-		return mutation{}, err
+		return mutation{Warnings: warnings}, err
 	}
 	if _, err := p.Validate(ctx, old, pool); err != nil {
-		return mutation{}, err
+		return mutation{Warnings: warnings}, err
 	}
 	configs, pools, err := railObjects(ctx, p.store)
 	if err != nil {

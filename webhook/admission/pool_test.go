@@ -79,6 +79,19 @@ func TestServeHTTPPools(t *testing.T) {
 	if got := strings.TrimSpace(body); got != want {
 		t.Errorf("overlap: body =\n%s\nwant\n%s", got, want)
 	}
+
+	// The same refusal of a pool as written (spec.subnet not a network
+	// address) keeps the normalisation warning, as a SpiderMultusConfig's
+	// refusal keeps its moves'.
+	written := pool.DeepCopy()
+	written.Name = "gpu1-net11-c"
+	_, body = post(t, Endpoint("mutate", h.Mutate, nil), "application/json",
+		review(t, "p5", poolKind, admissionv1.Create, "", written.Name, written, nil))
+	want = `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"p5","allowed":false,"status":{"metadata":{},"status":"Failure","message":"SpiderIPPool gpu1-net11-c: its addresses 172.16.11.1-172.16.11.200 are also SpiderIPPool gpu1-net11's (spec.subnet 172.16.11.0/16, spec.ips 172.16.11.1-172.16.11.200); one address belongs to one pool: change spec.ips or spec.excludeIPs of one of them","reason":"invalid-ippool","code":403},` +
+		`"warnings":["SpiderIPPool gpu1-net11-c: spec.subnet 172.16.11.0/16 is not a network address; normalised to 172.16.0.0/16 (network address 172.16.0.0)"]}}`
+	if got := strings.TrimSpace(body); got != want {
+		t.Errorf("overlap of a pool as written: body =\n%s\nwant\n%s", got, want)
+	}
 }
 
 func applyPatch(t testing.TB, pod *corev1.Pod, patch []byte) *corev1.Pod {

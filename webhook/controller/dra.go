@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/railnet/railnet/api/injectgroup"
-	"github.com/railnet/railnet/api/railsdra"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/webhook/drainject"
 	"github.com/railnet/railnet/webhook/nad"
@@ -41,7 +40,7 @@ type DRAWant struct {
 // PlanDRA computes DRAWant from the cluster's SpiderMultusConfigs and
 // namespaces. A namespace uses a group when its inject annotation or its
 // drainject.TemplatesAnnotation names it. Templates pair GPUs of gpuClass
-// with rails of railClass (railsdra.PairedClaimTemplate).
+// with rails of railClass (drainject.PairedClaimTemplate).
 func PlanDRA(configs []*spiderv2beta1.SpiderMultusConfig, namespaces []corev1.Namespace, gpuClass, railClass string) DRAWant {
 	var want DRAWant
 	type keyed struct{ key, group string }
@@ -94,7 +93,7 @@ func PlanDRA(configs []*spiderv2beta1.SpiderMultusConfig, namespaces []corev1.Na
 			}
 			done = append(done, g)
 			for k := 1; k <= drainject.MaxGPUs; k++ {
-				tpl, err := railsdra.PairedClaimTemplate(ns.Name, drainject.TemplateName(g, k), gpuClass, railClass, k)
+				tpl, err := drainject.PairedClaimTemplate(ns.Name, drainject.TemplateName(g, k), gpuClass, railClass, k)
 				if err != nil { // k ≥ 1: cannot happen
 					want.Problems = append(want.Problems, err.Error())
 					continue

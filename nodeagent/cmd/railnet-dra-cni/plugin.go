@@ -14,9 +14,8 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
-	resourceapi "k8s.io/api/resource/v1"
 
-	"github.com/railnet/railnet/nodeagent/dra"
+	"github.com/railnet/railnet/nodeagent/dra/claimfiles"
 )
 
 // conf is the plugin's configuration.
@@ -36,7 +35,7 @@ func load(args *skel.CmdArgs) (*conf, error) {
 		return nil, fmt.Errorf("railnet-dra-cni: parse the network configuration: %w", err)
 	}
 	if c.ClaimsDir == "" {
-		c.ClaimsDir = filepath.Dir(dra.ClaimFile("/var/lib/kubelet", "x"))
+		c.ClaimsDir = claimfiles.Dir("/var/lib/kubelet")
 	}
 	if c.RawPrevResult != nil {
 		if err := version.ParsePrevResult(&c.NetConf); err != nil {
@@ -67,13 +66,13 @@ func railLists(c *conf, args *skel.CmdArgs) ([]*libcni.NetworkConfigList, []*lib
 	if uid == "" {
 		return nil, nil, fmt.Errorf("railnet-dra-cni: CNI_ARGS has no K8S_POD_UID; the container runtime must pass the pod's UID (containerd and CRI-O do)")
 	}
-	claims, err := dra.ReadClaimFiles(c.ClaimsDir)
+	claims, err := claimfiles.ReadClaimFiles(c.ClaimsDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("railnet-dra-cni: %w", err)
 	}
 	var lists []*libcni.NetworkConfigList
 	var rts []*libcni.RuntimeConf
-	for _, r := range dra.RailsForPod(claims, uid) {
+	for _, r := range claimfiles.RailsForPod(claims, uid) {
 		raw, ok := c.Rails[strconv.Itoa(int(r.Rail))]
 		if !ok {
 			return nil, nil, fmt.Errorf("railnet-dra-cni: pod %s claimed rail %d (%s), and network %q has no configuration for rail %d; add it under \"rails\"", uid, r.Rail, r.Netdev, c.Name, r.Rail)
@@ -83,7 +82,7 @@ func railLists(c *conf, args *skel.CmdArgs) ([]*libcni.NetworkConfigList, []*lib
 			return nil, nil, fmt.Errorf("railnet-dra-cni: network %q rail %d: %w", c.Name, r.Rail, err)
 		}
 		lists = append(lists, list)
-		rts = append(rts, &libcni.RuntimeConf{ContainerID: args.ContainerID, NetNS: args.Netns, IfName: dra.InterfaceName(r.Rail),
+		rts = append(rts, &libcni.RuntimeConf{ContainerID: args.ContainerID, NetNS: args.Netns, IfName: claimfiles.InterfaceName(r.Rail),
 			Args: pairs})
 	}
 	return lists, rts, nil
@@ -109,7 +108,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	_, uid := cniArgs(args.Args)
-	pn := dra.PodNetwork{PodUID: uid, Rails: map[int32]resourceapi.NetworkDeviceData{}}
+	pn := claimfiles.PodNetwork{PodUID: uid, Rails: map[int32]claimfiles.NetworkData{}}
 	rails := make([]int32, len(rts))
 	for i, rt := range rts {
 		rails[i] = railOf(rt.IfName)
@@ -138,7 +137,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 		}
 	}
 	if len(lists) > 0 {
-		if err := writeNetworkFile(dra.NetworkFile(c.ClaimsDir, uid), pn); err != nil {
+		if err := writeNetworkFile(claimfiles.NetworkFile(c.ClaimsDir, uid), pn); err != nil {
 			// The pod has its rails; only kubectl shows less.
 			fmt.Fprintf(os.Stderr, "railnet-dra-cni: record the rails' network data: %v\n", err)
 		}
@@ -154,8 +153,8 @@ func railOf(ifName string) int32 {
 
 // networkData is a rail's network data from its result: the interface in
 // the pod's netns (the one with a sandbox), its MAC and addresses.
-func networkData(ifName string, r *current.Result) resourceapi.NetworkDeviceData {
-	nd := resourceapi.NetworkDeviceData{InterfaceName: ifName}
+func networkData(ifName string, r *current.Result) claimfiles.NetworkData {
+	nd := claimfiles.NetworkData{InterfaceName: ifName}
 	for i, itf := range r.Interfaces {
 		if itf.Name != ifName || itf.Sandbox == "" {
 			continue
@@ -170,7 +169,7 @@ func networkData(ifName string, r *current.Result) resourceapi.NetworkDeviceData
 	return nd
 }
 
-func writeNetworkFile(path string, pn dra.PodNetwork) error {
+func writeNetworkFile(path string, pn claimfiles.PodNetwork) error {
 	b, err := json.Marshal(pn)
 	if err != nil {
 		return err
@@ -191,7 +190,7 @@ func cmdDel(args *skel.CmdArgs) error {
 		return err
 	}
 	if _, uid := cniArgs(args.Args); uid != "" {
-		_ = os.Remove(dra.NetworkFile(c.ClaimsDir, uid))
+		_ = os.Remove(claimfiles.NetworkFile(c.ClaimsDir, uid))
 	}
 	lists, rts, err := railLists(c, args)
 	if err != nil {

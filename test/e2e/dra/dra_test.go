@@ -21,6 +21,7 @@ import (
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/nodeagent/dra"
+	"github.com/railnet/railnet/nodeagent/dra/claimfiles"
 	"github.com/railnet/railnet/test/draground"
 	"github.com/railnet/railnet/test/gpudra"
 	"github.com/railnet/railnet/test/ground"
@@ -105,7 +106,7 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		got := railInterfaces(ctx, t, c, podA.Name)
 		var want []string
 		for _, r := range railsA {
-			want = append(want, dra.InterfaceName(int32(r)))
+			want = append(want, claimfiles.InterfaceName(int32(r)))
 		}
 		var names []string
 		for n := range got {
@@ -133,7 +134,7 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range railsA {
-			ifName := dra.InterfaceName(int32(r))
+			ifName := claimfiles.InterfaceName(int32(r))
 			addr, _, _ := strings.Cut(got[ifName], "/")
 			table := fmt.Sprint(100 + r)
 			if !strings.Contains(rules, "from "+addr+" lookup "+table) {
@@ -247,7 +248,7 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 		}
 		a, b := railInterfaces(ctx, t, c, podA.Name), railInterfaces(ctx, t, c, podB.Name)
 		for _, r := range railsA {
-			name := dra.InterfaceName(int32(r))
+			name := claimfiles.InterfaceName(int32(r))
 			if b[name] == "" || b[name] == a[name] {
 				t.Errorf("%s: pod A %q, pod B %q; want both on the shared NIC with their own addresses", name, a[name], b[name])
 			}
@@ -321,11 +322,11 @@ func TestRailsFollowTheGPUs(t *testing.T) {
 			}
 			var files []string
 			for _, u := range uids {
-				if _, err := os.Stat(e.node.HostPath(dra.ClaimFile(realnode.KubeletRoot, u))); err == nil {
+				if _, err := os.Stat(e.node.HostPath(claimfiles.ClaimFile(realnode.KubeletRoot, u))); err == nil {
 					files = append(files, u)
 				}
 			}
-			nets, _ := os.ReadDir(e.node.HostPath(filepath.Dir(dra.NetworkFile(filepath.Dir(dra.ClaimFile(realnode.KubeletRoot, "x")), "x"))))
+			nets, _ := os.ReadDir(e.node.HostPath(filepath.Dir(claimfiles.NetworkFile(claimfiles.Dir(realnode.KubeletRoot), "x"))))
 			for _, n := range nets {
 				files = append(files, "net/"+n.Name())
 			}
@@ -567,13 +568,13 @@ func podClaim(ctx context.Context, t *testing.T, c *ground.Cluster, pod *corev1.
 // allocated returns the GPU and rail indexes of a claim, sorted.
 func allocated(cl *resourceapi.ResourceClaim) (gpus, rails []int) { return draground.Allocated(cl) }
 
-func readClaimFile(t *testing.T, n *realnode.Node, uid string) dra.PreparedClaim {
+func readClaimFile(t *testing.T, n *realnode.Node, uid string) claimfiles.PreparedClaim {
 	t.Helper()
-	b, err := os.ReadFile(n.HostPath(dra.ClaimFile(realnode.KubeletRoot, uid)))
+	b, err := os.ReadFile(n.HostPath(claimfiles.ClaimFile(realnode.KubeletRoot, uid)))
 	if err != nil {
 		t.Fatalf("claim file: %v", err)
 	}
-	var pc dra.PreparedClaim
+	var pc claimfiles.PreparedClaim
 	if err := json.Unmarshal(b, &pc); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
-	"github.com/railnet/railnet/nodeagent/dra"
+	"github.com/railnet/railnet/nodeagent/dra/claimfiles"
 	"github.com/railnet/railnet/test/draground"
 	"github.com/railnet/railnet/test/simnode"
 	"github.com/railnet/railnet/test/story"
@@ -94,7 +94,7 @@ func TestWebhookDRAMode(t *testing.T) {
 		}
 		sort.Strings(names)
 		for _, r := range rails {
-			want = append(want, dra.InterfaceName(int32(r)))
+			want = append(want, claimfiles.InterfaceName(int32(r)))
 		}
 		if !slices.Equal(names, want) {
 			t.Fatalf("pod interfaces %v, want %v for rails %v", addrs, want, rails)
@@ -104,7 +104,7 @@ func TestWebhookDRAMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range rails {
-			ifName := dra.InterfaceName(int32(r))
+			ifName := claimfiles.InterfaceName(int32(r))
 			addr, _, _ := strings.Cut(addrs[ifName], "/")
 			table := fmt.Sprint(100 + r)
 			if !strings.Contains(rules, "from "+addr+" lookup "+table) {

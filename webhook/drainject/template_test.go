@@ -1,4 +1,4 @@
-package railsdra
+package drainject
 
 import (
 	"os"
@@ -8,6 +8,8 @@ import (
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/railnet/railnet/api/railsdra"
 )
 
 // The documented pairwise template (charts/railnet/docs/examples) is what
@@ -32,7 +34,7 @@ func TestPairedClaimTemplateIsTheDocumentedOne(t *testing.T) {
 	if doc == nil {
 		t.Fatal("the example file has no gpu-rail-pairs-2 template")
 	}
-	got, err := PairedClaimTemplate("train", "gpu-rail-pairs-2", "gpu.nvidia.com", DeviceClassName, 2)
+	got, err := PairedClaimTemplate("train", "gpu-rail-pairs-2", "gpu.nvidia.com", railsdra.DeviceClassName, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func TestPairedClaimTemplate(t *testing.T) {
 		{k: 0, wantErr: "ResourceClaimTemplate train/t: 0 GPUs; a paired claim needs at least 1 GPU"},
 	}
 	for _, tt := range tests {
-		tpl, err := PairedClaimTemplate("train", "t", "gpu.nvidia.com", DeviceClassName, tt.k)
+		tpl, err := PairedClaimTemplate("train", "t", "gpu.nvidia.com", railsdra.DeviceClassName, tt.k)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("k=%d: error %v, want %q", tt.k, err, tt.wantErr)
