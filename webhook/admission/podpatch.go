@@ -89,7 +89,7 @@ func (p *podFields) pod() *corev1.Pod {
 // operation list, no path strings, no reflection for the values injection
 // writes.
 func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
-	w := patchWriter{buf: make([]byte, 0, patchSize(after))}
+	w := patchWriter{buf: getScratch(patchSize(after))}
 	if orig.Metadata == nil {
 		if len(after.Annotations) > 0 {
 			w.begin("add", podPtr("/metadata"))
@@ -124,7 +124,11 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 	}
 	podClaimOps(&w, orig, after)
 	containerClaimOps(&w, orig, after)
-	return w.patch()
+	patch, err := w.patch()
+	if patch == nil {
+		putScratch(w.buf)
+	}
+	return patch, err
 }
 
 // patchSize is a generous guess of the patch's size for after, so its
