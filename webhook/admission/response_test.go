@@ -37,11 +37,11 @@ func TestResponseJSON(t *testing.T) {
 		"audit annotations":    {UID: "u1", Allowed: true, AuditAnnotations: map[string]string{"b": "2", "a/x": "<1>", "": ""}},
 	}
 	for _, v := range variants(reflect.TypeFor[admissionv1.AdmissionResponse](), 0) {
-		cases["variant "+gojsonString(t, v.Interface())] = ptrTo(v.Interface().(admissionv1.AdmissionResponse))
+		cases["variant "+jsonString(t, v.Interface())] = ptrTo(v.Interface().(admissionv1.AdmissionResponse))
 	}
 	for _, v := range variants(reflect.TypeFor[metav1.Status](), 0) {
 		s := v.Interface().(metav1.Status)
-		cases["status variant "+gojsonString(t, s)] = &admissionv1.AdmissionResponse{UID: "u", Result: &s}
+		cases["status variant "+jsonString(t, s)] = &admissionv1.AdmissionResponse{UID: "u", Result: &s}
 	}
 	for name, resp := range cases {
 		review := admissionv1.AdmissionReview{
@@ -72,15 +72,6 @@ func TestResponseJSON(t *testing.T) {
 			t.Errorf("%s: decoded answer is %s, want %s", name, b, want)
 		}
 	}
-}
-
-func gojsonString(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func ptrTo[T any](v T) *T { return &v }
