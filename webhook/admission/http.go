@@ -115,7 +115,7 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			httpError(w, http.StatusMethodNotAllowed, "use POST with an AdmissionReview")
 			return
 		}
-		if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSON(ct) {
 			httpError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
 			return
 		}
@@ -153,7 +153,10 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 		putScratch(resp.Patch) // the answer is the endpoint's (ReviewFunc)
 		h := w.Header()
 		h["Content-Type"] = contentTypeJSON
-		h["Content-Length"] = []string{strconv.Itoa(len(out))}
+		if len(out) > chunkingSize {
+			// net/http sends a longer answer chunked unless told its length.
+			h["Content-Length"] = []string{strconv.Itoa(len(out))}
+		}
 		if _, err := w.Write(out); err != nil {
 			klog.FromContext(r.Context()).Error(err, "write admission response", "endpoint", name)
 		}
@@ -186,6 +189,17 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 		}
 	}
 }
+
+// isJSON reports whether the media type of Content-Type ct is
+// application/json (with parameters, in any case).
+func isJSON(ct string) bool {
+	t, _, err := mime.ParseMediaType(ct)
+	return err == nil && t == "application/json"
+}
+
+// chunkingSize is the answer net/http buffers whole, and so sends with its
+// length, when the handler does not set it (its bufferBeforeChunkingSize).
+const chunkingSize = 2048
 
 // smallBody bounds the bodies readBody reads into a buffer of their size.
 const smallBody = 64 << 10

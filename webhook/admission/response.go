@@ -107,24 +107,25 @@ func appendStatus(buf []byte, s *metav1.Status) []byte {
 
 // scratch holds the buffers of patches and answers between reviews: an
 // 8-rail pod's patch and answer are a few KiB each, written once and
-// dropped after the answer is sent.
-var scratch sync.Pool
+// dropped after the answer is sent. A buffer is a fixed-size array, so
+// giving one back needs no allocation; one that grew is left to the GC.
+var scratch = sync.Pool{New: func() any { return new([scratchSize]byte) }}
 
-// maxScratch bounds the buffers kept: a rare large answer is not held.
-const maxScratch = 64 << 10
+// scratchSize holds an 8-rail pod's answer (~5 KiB) with room to spare.
+const scratchSize = 8 << 10
 
-// getScratch returns an empty buffer, with room for at least n bytes.
+// getScratch returns an empty buffer with room for at least n bytes.
 func getScratch(n int) []byte {
-	if p, ok := scratch.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:0]
+	if n > scratchSize {
+		return make([]byte, 0, n)
 	}
-	return make([]byte, 0, max(n, 4<<10))
+	return scratch.Get().(*[scratchSize]byte)[:0]
 }
 
-// putScratch keeps b for a later getScratch; b must not be used after.
+// putScratch gives back b, a buffer getScratch returned (or one nothing
+// else holds); b must not be used after.
 func putScratch(b []byte) {
-	if cap(b) == 0 || cap(b) > maxScratch {
-		return
+	if cap(b) == scratchSize {
+		scratch.Put((*[scratchSize]byte)(b[:scratchSize]))
 	}
-	scratch.Put(&b)
 }

@@ -76,22 +76,25 @@ func TestResponseJSON(t *testing.T) {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// TestScratchReuse: a buffer given back is handed out again empty, one
-// too small or too large is not kept.
+// TestScratchReuse: buffers are handed out empty with the room asked
+// for, and one given back is handed out again.
 func TestScratchReuse(t *testing.T) {
 	b := append(getScratch(10), "abc"...)
 	if cap(b) < 10 {
 		t.Fatalf("getScratch(10) has room for %d", cap(b))
 	}
 	putScratch(b)
-	if got := getScratch(cap(b) + 1); cap(got) < cap(b)+1 || len(got) != 0 {
-		t.Errorf("getScratch(%d) = len %d cap %d", cap(b)+1, len(got), cap(got))
-	}
-	putScratch(make([]byte, 0, maxScratch+1))
+	putScratch(make([]byte, 3, 100)) // not the pool's: dropped
 	putScratch(nil)
+	if got := getScratch(scratchSize + 1); cap(got) < scratchSize+1 || len(got) != 0 {
+		t.Errorf("getScratch(%d) = len %d cap %d", scratchSize+1, len(got), cap(got))
+	}
 	for range 3 {
-		if got := getScratch(0); len(got) != 0 || cap(got) > maxScratch {
-			t.Errorf("getScratch(0) = len %d cap %d", len(got), cap(got))
+		if got := getScratch(0); len(got) != 0 || cap(got) != scratchSize {
+			t.Errorf("getScratch(0) = len %d cap %d, want 0, %d", len(got), cap(got), scratchSize)
 		}
+	}
+	if n := testing.AllocsPerRun(100, func() { putScratch(getScratch(100)) }); n != 0 {
+		t.Errorf("a buffer taken and given back costs %v allocations, want 0", n)
 	}
 }
