@@ -135,9 +135,13 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			if stdErr := json.Unmarshal(body, &admissionv1.AdmissionReview{}); stdErr != nil {
 				err = stdErr
 			}
+			putScratch(body)
 			httpError(w, http.StatusBadRequest, fmt.Sprintf("body is not an AdmissionReview: %v", err))
 			return
 		}
+		// The decoders copy what they keep (goccy/go-json decodes from its
+		// own copy of body): body's buffer is free again.
+		putScratch(body)
 		if in.Request == nil || in.APIVersion != reviewAPIVersion || in.Kind != "AdmissionReview" {
 			httpError(w, http.StatusBadRequest, "body must be an admission.k8s.io/v1 AdmissionReview with a request")
 			return
@@ -165,7 +169,7 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 }
 
 // readBody reads r to its end. A body of known size up to smallBody (a
-// pod's review is a few KiB) is read into one buffer of that size, without
+// pod's review is a few KiB) is read into one buffer (getScratch), without
 // the growing copies of io.ReadAll; larger or unknown ones go through
 // io.ReadAll, whose allocations set the GC pace the budget was measured
 // with (DefaultBudgetBytes).
@@ -174,7 +178,7 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 		return io.ReadAll(r)
 	}
 	// One byte spare, so reading the end of the body grows nothing.
-	b := make([]byte, 0, size+1)
+	b := getScratch(int(size) + 1)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
