@@ -95,12 +95,14 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 			w.begin("add", podPtr("/metadata"))
 			w.value()
 			w.rawString(`{"annotations":`)
-			w.put(appendMap(w.buf, after.Annotations, appendStringValue))
+			var r repeats
+			w.put(appendMap(w.buf, after.Annotations, r.appendString))
 			w.buf = append(w.buf, '}')
 			w.end()
 		}
 	} else {
-		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, appendStringValue)
+		var r repeats
+		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, r.appendString)
 	}
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
