@@ -100,8 +100,9 @@ bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p5
 	$(GO) test -run '^$$' -bench SchedulerThroughput -benchtime 1x -count $(BENCH_COUNT) -timeout $$((30 * $(BENCH_COUNT)))m ./test/e2e/extender
 
 .PHONY: bench-webhook
-bench-webhook: ## Webhook: in-process reviews/s for an 8-rail pod vs an unannotated one; peak heap of 16 concurrent 7 MB reviews; apiserver pod-create p50/p99 with vs without the webhook; webhook RSS under load; ratios printed.
+bench-webhook: ## Webhook: in-process reviews/s for an 8-rail pod vs an unannotated one; peak heap of 16 concurrent 7 MB reviews; one review's HTTP/TLS cost by protocol and connection reuse; apiserver pod-create p50/p99 with vs without the webhook; webhook RSS under load; ratios printed.
 	$(GO) test -run '^$$' -bench 'BenchmarkMutatePodRatio|BenchmarkLargeReviews' -benchtime 1x -count 1 ./webhook/admission
+	$(GO) test -run '^$$' -bench BenchmarkServeProtocols -benchtime 1x -count 1 ./webhook/server
 	$(GO) test -run '^$$' -bench BenchmarkWebhook -benchtime 1x -count 1 -timeout 20m ./test/e2e/webhook
 
 .PHONY: bench-ipam

@@ -36,12 +36,20 @@ var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Sec
 	Idle: 2 * time.Minute, Drain: 10 * time.Second}
 
 // Option changes a setting of Serve.
-type Option func(*Timeouts)
+type Option func(*settings)
+
+// settings are Serve's: its limits and the HTTP versions it serves (nil:
+// net/http's default, HTTP/1.1 and, over TLS, HTTP/2).
+type settings struct {
+	Timeouts
+	protocols *http.Protocols
+}
 
 // WithTimeouts replaces the default limits by t's non-zero fields, e.g. a
 // longer Write for a server whose answers may take a minute.
 func WithTimeouts(t Timeouts) Option {
-	return func(d *Timeouts) {
+	return func(s *settings) {
+		d := &s.Timeouts
 		for _, f := range []struct{ to, from *time.Duration }{
 			{&d.ReadHeader, &t.ReadHeader}, {&d.Read, &t.Read}, {&d.Write, &t.Write}, {&d.Idle, &t.Idle}, {&d.Drain, &t.Drain},
 		} {
@@ -52,17 +60,23 @@ func WithTimeouts(t Timeouts) Option {
 	}
 }
 
+// WithProtocols sets the HTTP versions served (http.Server.Protocols).
+func WithProtocols(p http.Protocols) Option {
+	return func(s *settings) { s.protocols = &p }
+}
+
 // Serve serves h on l until ctx ends: HTTPS when tlsConfig is set (it needs
 // Certificates or GetCertificate), plain HTTP otherwise. When ctx ends it
 // stops accepting, lets the requests in flight finish within the drain
 // limit, closes what is left and returns; the error is nil unless the
 // listener failed or requests had to be cut off. Serve closes l.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, tlsConfig *tls.Config, opts ...Option) error {
-	t := DefaultTimeouts
+	set := settings{Timeouts: DefaultTimeouts}
 	for _, o := range opts {
-		o(&t)
+		o(&set)
 	}
-	srv := &http.Server{Handler: h, TLSConfig: tlsConfig,
+	t := set.Timeouts
+	srv := &http.Server{Handler: h, TLSConfig: tlsConfig, Protocols: set.protocols,
 		ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 	addr := l.Addr().String()
 	errc := make(chan error, 1)

@@ -270,12 +270,41 @@ func TestWithTimeouts(t *testing.T) {
 		{"all", []Option{WithTimeouts(Timeouts{ReadHeader: 1, Read: 2, Write: 3, Idle: 4, Drain: 5})}, Timeouts{1, 2, 3, 4, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := DefaultTimeouts
+			set := settings{Timeouts: DefaultTimeouts}
 			for _, o := range tc.opts {
-				o(&got)
+				o(&set)
 			}
-			if got != tc.want {
-				t.Fatalf("got %+v, want %+v", got, tc.want)
+			if got := set.Timeouts; got != tc.want {
+				t.Fatalf("got %+v, want %+v", set.Timeouts, tc.want)
+			}
+		})
+	}
+}
+
+// HTTPS serves HTTP/2 to a client that offers it, and only HTTP/1.1 when
+// WithProtocols says so.
+func TestWithProtocols(t *testing.T) {
+	serverTLS, clientTLS := selfSigned(t)
+	var h1 http.Protocols
+	h1.SetHTTP1(true)
+	for _, tc := range []struct {
+		name  string
+		opts  []Option
+		major int
+	}{
+		{"default", nil, 2},
+		{"HTTP/1.1 only", []Option{WithProtocols(h1)}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, _ := server(t, hello, serverTLS, tc.opts...)
+			c := &http.Client{Timeout: hangGuard, Transport: &http.Transport{TLSClientConfig: clientTLS.Clone(), ForceAttemptHTTP2: true}}
+			resp, err := c.Get("https://" + addr + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.ProtoMajor != tc.major {
+				t.Errorf("served %s, want HTTP/%d", resp.Proto, tc.major)
 			}
 		})
 	}

@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/test/cputime"
 )
 
 // benchBodies returns the review of the seed's 8-rail pod and of the same
@@ -122,20 +122,11 @@ func serveOnce(h http.Handler, body []byte) int {
 func timeBlock(f func(), n int) blockCost {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu0, start := cpuTime(), time.Now()
+	cpu0, start := cputime.Process(), time.Now()
 	for range n {
 		f()
 	}
-	wall, cpu := time.Since(start), cpuTime()-cpu0
+	wall, cpu := time.Since(start), cputime.Process()-cpu0
 	runtime.ReadMemStats(&after)
 	return blockCost{wall: wall, cpu: cpu, mallocs: after.Mallocs - before.Mallocs}
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

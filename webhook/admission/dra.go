@@ -20,7 +20,7 @@ import (
 // its GPU containers using it instead of their GPU limit, and the group's
 // one network in its Multus annotation. The claim's template must exist in
 // the pod's namespace.
-func (p pods) defaultDRA(ctx context.Context, pod *corev1.Pod, ir injectgroup.Request, g *drainject.Group,
+func (p *pods) defaultDRA(ctx context.Context, pod *corev1.Pod, ir injectgroup.Request, g *drainject.Group,
 	configs []*spiderv2beta1.SpiderMultusConfig) (mutation, error) {
 	if ir.FromNamespace && drainject.GPUs(pod, drainject.GPUResource) == 0 {
 		// A namespace-wide DRA group gives rails to the namespace's GPU

@@ -64,7 +64,7 @@ var (
 func (h *Handler) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	switch {
 	case req.Kind == podKind && req.Operation == admissionv1.Create:
-		return mutating(ctx, h, req, podCodec{}, pods{h})
+		return mutating(ctx, h, req, podCodec{}, &pods{h: h})
 	case req.Kind == poolKind && createOrUpdate(req):
 		return mutating(ctx, h, req, poolCodec, ipPools{h.Store, req})
 	case req.Kind == smcKind && createOrUpdate(req):

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 )
 
@@ -95,7 +94,8 @@ const reviewAPIVersion = "admission.k8s.io/v1"
 // map shares it (net/http only reads it), saving an allocation a review.
 var contentTypeJSON = []string{"application/json"}
 
-// ReviewFunc answers one admission request.
+// ReviewFunc answers one admission request. The answer is the caller's:
+// Endpoint reuses the memory of its Patch once the answer is written.
 type ReviewFunc func(context.Context, *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse
 
 // Endpoint serves AdmissionReview v1 over HTTP: POST, Content-Type
@@ -115,7 +115,7 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			httpError(w, http.StatusMethodNotAllowed, "use POST with an AdmissionReview")
 			return
 		}
-		if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" && !isJSON(ct) {
 			httpError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
 			return
 		}
@@ -135,9 +135,13 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			if stdErr := json.Unmarshal(body, &admissionv1.AdmissionReview{}); stdErr != nil {
 				err = stdErr
 			}
+			putScratch(body)
 			httpError(w, http.StatusBadRequest, fmt.Sprintf("body is not an AdmissionReview: %v", err))
 			return
 		}
+		// The decoders copy what they keep (goccy/go-json decodes from its
+		// own copy of body): body's buffer is free again.
+		putScratch(body)
 		if in.Request == nil || in.APIVersion != reviewAPIVersion || in.Kind != "AdmissionReview" {
 			httpError(w, http.StatusBadRequest, "body must be an admission.k8s.io/v1 AdmissionReview with a request")
 			return
@@ -149,19 +153,23 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 		if resp.Allowed {
 			outcome = "allowed"
 		}
-		out := admissionv1.AdmissionReview{
-			TypeMeta: metav1.TypeMeta{APIVersion: reviewAPIVersion, Kind: "AdmissionReview"},
-			Response: resp,
+		out := appendReview(getScratch(len(resp.Patch)*4/3+512), resp)
+		putScratch(resp.Patch) // the answer is the endpoint's (ReviewFunc)
+		h := w.Header()
+		h["Content-Type"] = contentTypeJSON
+		if len(out) > chunkingSize {
+			// net/http sends a longer answer chunked unless told its length.
+			h["Content-Length"] = []string{strconv.Itoa(len(out))}
 		}
-		w.Header()["Content-Type"] = contentTypeJSON
-		if err := gojson.NewEncoder(w).Encode(out); err != nil {
+		if _, err := w.Write(out); err != nil {
 			klog.FromContext(r.Context()).Error(err, "write admission response", "endpoint", name)
 		}
+		putScratch(out)
 	})
 }
 
 // readBody reads r to its end. A body of known size up to smallBody (a
-// pod's review is a few KiB) is read into one buffer of that size, without
+// pod's review is a few KiB) is read into one buffer (getScratch), without
 // the growing copies of io.ReadAll; larger or unknown ones go through
 // io.ReadAll, whose allocations set the GC pace the budget was measured
 // with (DefaultBudgetBytes).
@@ -170,7 +178,7 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 		return io.ReadAll(r)
 	}
 	// One byte spare, so reading the end of the body grows nothing.
-	b := make([]byte, 0, size+1)
+	b := getScratch(int(size) + 1)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -185,6 +193,17 @@ func readBody(r io.Reader, size int64) ([]byte, error) {
 		}
 	}
 }
+
+// isJSON reports whether the media type of Content-Type ct is
+// application/json (with parameters, in any case).
+func isJSON(ct string) bool {
+	t, _, err := mime.ParseMediaType(ct)
+	return err == nil && t == "application/json"
+}
+
+// chunkingSize is the answer net/http buffers whole, and so sends with its
+// length, when the handler does not set it (its bufferBeforeChunkingSize).
+const chunkingSize = 2048
 
 // smallBody bounds the bodies readBody reads into a buffer of their size.
 const smallBody = 64 << 10

@@ -16,25 +16,49 @@ import (
 )
 
 // pods injects pods of an inject group (webhook/inject; webhook/drainject
-// in DRA mode).
-type pods struct{ h *Handler }
+// in DRA mode). One is made per review: the wrapper calls Leaves, then
+// Default on the same pod, and Default reuses the answer Leaves found.
+type pods struct {
+	h      *Handler
+	answer answer // Leaves' answer, when asked
+	asked  bool
+}
+
+// answer is what ask found for a pod.
+type answer struct {
+	cfg   inject.Config
+	ir    injectgroup.Request
+	nsAnn map[string]string
+	ok    bool
+}
 
 // Leaves reports whether Default leaves a pod with these annotations in
 // namespace as it is: the configuration does not inject there, or neither
 // the pod nor its namespace names an inject group. It costs the
 // configuration and, when the pod names no group itself, its namespace's
 // annotations: two cache reads.
-func (p pods) Leaves(ctx context.Context, namespace string, annotations map[string]string) (bool, error) {
-	_, _, _, ok, err := p.ask(ctx, namespace, annotations)
-	return !ok, err
+func (p *pods) Leaves(ctx context.Context, namespace string, annotations map[string]string) (bool, error) {
+	a, err := p.ask(ctx, namespace, annotations)
+	if err != nil {
+		return false, err
+	}
+	p.answer, p.asked = a, true
+	return !a.ok, nil
 }
 
 // Default injects the group pod or its namespace asks for, if the
 // configuration injects there.
-func (p pods) Default(ctx context.Context, pod *corev1.Pod) (mutation, error) {
-	cfg, ir, nsAnn, ok, err := p.ask(ctx, pod.Namespace, pod.Annotations)
-	if err != nil || !ok {
-		return mutation{}, err
+func (p *pods) Default(ctx context.Context, pod *corev1.Pod) (mutation, error) {
+	a := &p.answer
+	if !p.asked {
+		asked, err := p.ask(ctx, pod.Namespace, pod.Annotations)
+		if err != nil {
+			return mutation{}, err
+		}
+		a = &asked
+	}
+	if !a.ok {
+		return mutation{}, nil
 	}
 	configs, err := p.h.Store.MultusConfigs(ctx)
 	if err != nil {
@@ -43,15 +67,15 @@ func (p pods) Default(ctx context.Context, pod *corev1.Pod) (mutation, error) {
 	// DRA mode only where some SpiderMultusConfig carries a mode: the
 	// device-plugin path pays one map lookup per config for it.
 	if slices.ContainsFunc(configs, drainject.HasMode) {
-		g, err := drainject.Resolve(ir, configs, drainject.PodRef(pod))
+		g, err := drainject.Resolve(a.ir, configs, drainject.PodRef(pod))
 		if err != nil {
 			return mutation{}, injectRefusal(err)
 		}
 		if g != nil {
-			return p.defaultDRA(ctx, pod, ir, g, configs)
+			return p.defaultDRA(ctx, pod, a.ir, g, configs)
 		}
 	}
-	res, err := inject.Pod(pod, nsAnn, cfg, configs)
+	res, err := inject.Asked(pod, a.ir, a.cfg, configs)
 	if err != nil {
 		return mutation{}, injectRefusal(err)
 	}
@@ -69,19 +93,18 @@ func (p pods) Default(ctx context.Context, pod *corev1.Pod) (mutation, error) {
 // with annotations asks for (injectgroup.Ask), with its namespace's
 // annotations when they were read; ok is false when it asks for none
 // that the configuration injects.
-func (p pods) ask(ctx context.Context, namespace string, annotations map[string]string) (
-	cfg inject.Config, ir injectgroup.Request, nsAnn map[string]string, ok bool, err error) {
-	if cfg, err = p.h.Store.InjectConfig(ctx); err != nil {
-		return cfg, ir, nil, false, storeFailed(err)
+func (p *pods) ask(ctx context.Context, namespace string, annotations map[string]string) (a answer, err error) {
+	if a.cfg, err = p.h.Store.InjectConfig(ctx); err != nil {
+		return a, storeFailed(err)
 	}
-	ir, ok = injectgroup.Ask(namespace, annotations, func() map[string]string {
-		nsAnn, err = p.h.Store.NamespaceAnnotations(ctx, namespace)
-		return nsAnn
-	}, cfg)
+	a.ir, a.ok = injectgroup.Ask(namespace, annotations, func() map[string]string {
+		a.nsAnn, err = p.h.Store.NamespaceAnnotations(ctx, namespace)
+		return a.nsAnn
+	}, a.cfg)
 	if err != nil {
-		return cfg, ir, nil, false, storeFailed(err)
+		return answer{}, storeFailed(err)
 	}
-	return cfg, ir, nsAnn, ok, nil
+	return a, nil
 }
 
 // injectRefusal refuses with a *inject.Refusal's reason (403); any other

@@ -89,18 +89,20 @@ func (p *podFields) pod() *corev1.Pod {
 // operation list, no path strings, no reflection for the values injection
 // writes.
 func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
-	w := patchWriter{buf: make([]byte, 0, patchSize(after))}
+	w := patchWriter{buf: getScratch(patchSize(after))}
 	if orig.Metadata == nil {
 		if len(after.Annotations) > 0 {
 			w.begin("add", podPtr("/metadata"))
 			w.value()
 			w.rawString(`{"annotations":`)
-			w.put(appendMap(w.buf, after.Annotations, appendStringValue))
+			var r repeats
+			w.put(appendMap(w.buf, after.Annotations, r.appendString))
 			w.buf = append(w.buf, '}')
 			w.end()
 		}
 	} else {
-		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, appendStringValue)
+		var r repeats
+		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, r.appendString)
 	}
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
@@ -124,7 +126,11 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 	}
 	podClaimOps(&w, orig, after)
 	containerClaimOps(&w, orig, after)
-	return w.patch()
+	patch, err := w.patch()
+	if patch == nil {
+		putScratch(w.buf)
+	}
+	return patch, err
 }
 
 // patchSize is a generous guess of the patch's size for after, so its

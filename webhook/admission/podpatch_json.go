@@ -94,6 +94,27 @@ func appendQuantity(buf []byte, q resource.Quantity) ([]byte, error) {
 	return jsonw.String(buf, q.String()), nil
 }
 
+// repeats writes strings into one buffer as appendStringValue does, and
+// copies the text it wrote for the previous string when the same string
+// comes again: injection writes the networks annotation and its record of
+// it (inject.AnnotationInjected) with the same text, a few hundred bytes
+// of JSON to escape. Every call must pass the buffer the earlier ones
+// returned, grown only by appending.
+type repeats struct {
+	last     string
+	from, to int // where last's text is in the buffer
+}
+
+func (r *repeats) appendString(buf []byte, s string) ([]byte, error) {
+	if r.to > r.from && r.to <= len(buf) && s == r.last {
+		return append(buf, buf[r.from:r.to]...), nil
+	}
+	r.from = len(buf)
+	buf = jsonw.String(buf, s)
+	r.last, r.to = s, len(buf)
+	return buf, nil
+}
+
 // appendJSON writes v through json.Marshal, for values beyond what the
 // writers here know.
 func appendJSON(buf []byte, v any) ([]byte, error) {

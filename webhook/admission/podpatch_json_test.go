@@ -140,6 +140,11 @@ func TestPatchValuesJSON(t *testing.T) {
 			ann[s] = escapes[len(escapes)-1-i]
 		}
 		check(t, ann, func(buf []byte) ([]byte, error) { return appendMap(buf, ann, appendStringValue) })
+		for i := range escapes { // values repeated, as injection writes the networks annotation twice
+			ann[escapes[i]] = escapes[i%3]
+		}
+		var rep repeats
+		check(t, ann, func(buf []byte) ([]byte, error) { return appendMap(buf, ann, rep.appendString) })
 		many := map[string]string{} // more keys than fit on the stack
 		for i := range 40 {
 			many[strings.Repeat("k", i)] = "v"

@@ -277,9 +277,10 @@ func seedNetworksValue(t *testing.T) string {
 	return pod.Annotations["k8s.v1.cni.cncf.io/networks"]
 }
 
-func jsonString(t *testing.T, s string) string {
+// jsonString is v as json.Marshal writes it.
+func jsonString(t *testing.T, v any) string {
 	t.Helper()
-	b, err := json.Marshal(s)
+	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,14 @@ func Pod(pod *corev1.Pod, namespaceAnnotations map[string]string, cfg Config,
 	if !ok {
 		return nil, nil
 	}
+	return Asked(pod, req, cfg, configs)
+}
+
+// Asked is Pod for a pod whose inject group injectgroup.Ask has found
+// (req; cfg injects it in the pod's namespace): the webhook asks once per
+// review and passes the answer on.
+func Asked(pod *corev1.Pod, req injectgroup.Request, cfg Config,
+	configs []*spiderv2beta1.SpiderMultusConfig) (*Result, error) {
 	if req.FromNamespace && ownNetworks(pod) {
 		// The pod chose its networks itself; a namespace-wide group does
 		// not override that choice.

@@ -30,7 +30,7 @@ import (
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with common
 // name cn and returns its pool.
-func writeCert(t *testing.T, dir, cn string) *x509.CertPool {
+func writeCert(t testing.TB, dir, cn string) *x509.CertPool {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -68,7 +68,7 @@ func writeCert(t *testing.T, dir, cn string) *x509.CertPool {
 
 type noStore struct{ admission.Store }
 
-func newSource(t *testing.T, dir string) *filesource.Source {
+func newSource(t testing.TB, dir string) *filesource.Source {
 	t.Helper()
 	src, err := filesource.New(filesource.Options{CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")})
 	if err != nil {
