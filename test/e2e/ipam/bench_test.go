@@ -33,7 +33,7 @@ func BenchmarkCNIAllocate(b *testing.B) {
 	const concurrency = 8
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	bin := ground.BuildCommandsT(b, "./nodeagent/cmd/railnet-ipam")
+	bin := ground.BuildPluginsT(b, "./nodeagent/cmd/railnet-ipam")
 	wbDir, err := ground.BuildGoTool(ctx, ground.WhereaboutsTool())
 	if err != nil {
 		b.Fatal(err)

@@ -33,7 +33,7 @@ type chain struct {
 
 func newChain(ctx context.Context, t testing.TB, nodeName string) *chain {
 	t.Helper()
-	own := ground.BuildCommandsT(t, "./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator")
+	own := ground.BuildPluginsT(t, "./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator")
 	ref, err := ground.BuildGoTool(ctx, ground.CNIPluginsTool())
 	if err != nil {
 		t.Fatal(err)
