@@ -43,8 +43,25 @@ type Allocator struct {
 	Live   client.Reader
 	// Metrics counts allocations, releases and failures; nil counts nothing.
 	Metrics *metrics.IPAM
+	// PoolIndexed says Reader is a cache carrying the PoolField index
+	// (IndexByPool): a pool's allocations are then read through it, not
+	// through a label selector, which a cache answers by looking at every
+	// IPAllocation of the cluster.
+	PoolIndexed bool
 
 	pods podMemo
+}
+
+// PoolField names the field index of IPAllocations by pool that a cache
+// Reader may carry (PoolIndexed).
+const PoolField = "spec.pool"
+
+// IndexByPool is the PoolField index: an IPAllocation's pool.
+func IndexByPool(o client.Object) []string {
+	if a, ok := o.(*railnetv1.IPAllocation); ok {
+		return []string{a.Spec.Pool}
+	}
+	return nil
 }
 
 // Allocate returns one address per IP family the request names pools for,
@@ -321,7 +338,11 @@ func ofInterface(all []railnetv1.IPAllocation, ifName string) []railnetv1.IPAllo
 
 func (a *Allocator) usedIPs(ctx context.Context, pool string) (map[netip.Addr]bool, error) {
 	var list railnetv1.IPAllocationList
-	if err := a.Reader.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPool: pool}); err != nil {
+	var of client.ListOption = client.MatchingLabels{railnetv1.LabelPool: pool}
+	if a.PoolIndexed {
+		of = client.MatchingFields{PoolField: pool}
+	}
+	if err := a.Reader.List(ctx, &list, of); err != nil {
 		return nil, fmt.Errorf("list IPAllocations of SpiderIPPool %s: %w", pool, err)
 	}
 	used := make(map[netip.Addr]bool, len(list.Items))
