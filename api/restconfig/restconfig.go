@@ -17,7 +17,24 @@ var ErrNoKubeconfig = errors.New("no kubeconfig found: give one with --kubeconfi
 // given, else $KUBECONFIG, else the in-cluster configuration, else
 // ~/.kube/config. When there is none the error is ErrNoKubeconfig, not
 // client-go's KUBERNETES_MASTER hint.
+//
+// Client-side rate limiting is off (QPS -1), as in controller-runtime's
+// loader, which the extender uses: the API server's priority and fairness
+// decides. client-go's default of 5 requests/s with bursts of 10 made the
+// agent's IPAM wait 200 ms per request once a node's pods asked for more
+// than ten addresses at once (one IPAllocation Create per interface).
 func Load(kubeconfig string) (*rest.Config, error) {
+	cfg, err := load(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
+	return cfg, nil
+}
+
+func load(kubeconfig string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	if kubeconfig == "" && os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {

@@ -36,6 +36,9 @@ current-context: x
 	if err != nil || cfg.Host != "https://127.0.0.1:6443" {
 		t.Fatalf("Load(%s) = %v, %v", kc, cfg, err)
 	}
+	if cfg.QPS != -1 {
+		t.Errorf("QPS = %v, want -1: client-go's default 5 requests/s would throttle the agent's IPAM", cfg.QPS)
+	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("a missing --kubeconfig file: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/scheme"
 	apiservice "github.com/railnet/railnet/api/service"
 	"github.com/railnet/railnet/nodeagent/ipam/alloc"
@@ -65,12 +66,15 @@ func (n *NodeService) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.IndexField(ctx, &railnetv1.IPAllocation{}, alloc.PoolField, alloc.IndexByPool); err != nil {
+		return fmt.Errorf("IPAM cache: index IPAllocations by pool: %w", err)
+	}
 	g, ctx := apiservice.NewGroup(ctx)
 	g.Go("IPAM cache", c.Start)
 	if !c.WaitForCacheSync(ctx) {
 		return fmt.Errorf("IPAM cache did not sync")
 	}
-	allocator := &alloc.Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics}
+	allocator := &alloc.Allocator{Node: n.Node, Reader: cl, Writer: cl, Live: live, Metrics: n.Metrics, PoolIndexed: true}
 	grace := n.GCGrace
 	if grace == 0 {
 		grace = 5 * time.Minute

@@ -30,16 +30,18 @@ func BuildCommands(ctx context.Context, dir string, pkgs ...string) error {
 }
 
 // Build runs `go build -o out pkgs...` in railnet's module with the flags of
-// the images' Dockerfiles (-trimpath, CGO_ENABLED=0): what the tests run is
-// what ships, and every binary a test builds shares one set of compiled
-// packages in the Go build cache (a cold CI run compiles railnet's
-// dependencies once for binaries and once, with -race, for the tests).
+// the images' Dockerfiles (static: CGO_ENABLED=0; -trimpath; stripped: -ldflags
+// "-s -w"): what the tests run is what ships — a CNI plugin is a process per
+// ADD, so how it is linked shows in its start-up, and the reference plugins are
+// built the same way (CNIPluginsTool) — and every binary a test builds shares
+// one set of compiled packages in the Go build cache (a cold CI run compiles
+// railnet's dependencies once for binaries and once, with -race, for tests).
 func Build(ctx context.Context, out string, pkgs ...string) error {
 	root, err := ModuleRoot(ctx)
 	if err != nil {
 		return err
 	}
-	args := append([]string{"build", "-trimpath", "-o", out}, pkgs...)
+	args := append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", out}, pkgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

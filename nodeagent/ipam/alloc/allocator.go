@@ -30,9 +30,12 @@ type (
 // Allocator hands out addresses on one node. Reader may be a cache (pools,
 // nodes and the pools' allocations are read from it); Writer must reach the
 // API server, whose refusal of a duplicate name is the only lock. Live, when
-// set, must read the API server itself: an interface's own allocations are
-// read through it, so a retried ADD right after the first never misses the
-// address the first one took.
+// set, must read the API server itself: a pod's own allocations are read
+// through it, so a retried ADD right after the first never misses the
+// address the first one took. One live List serves all of a pod's
+// interfaces allocated within memoFor of it: the allocator keeps what it
+// listed and what it wrote since (podMemo), and lists again after a DEL of
+// the pod or a write whose outcome it does not know.
 type Allocator struct {
 	Node   string
 	Reader client.Reader
@@ -40,6 +43,25 @@ type Allocator struct {
 	Live   client.Reader
 	// Metrics counts allocations, releases and failures; nil counts nothing.
 	Metrics *metrics.IPAM
+	// PoolIndexed says Reader is a cache carrying the PoolField index
+	// (IndexByPool): a pool's allocations are then read through it, not
+	// through a label selector, which a cache answers by looking at every
+	// IPAllocation of the cluster.
+	PoolIndexed bool
+
+	pods podMemo
+}
+
+// PoolField names the field index of IPAllocations by pool that a cache
+// Reader may carry (PoolIndexed).
+const PoolField = "spec.pool"
+
+// IndexByPool is the PoolField index: an IPAllocation's pool.
+func IndexByPool(o client.Object) []string {
+	if a, ok := o.(*railnetv1.IPAllocation); ok {
+		return []string{a.Spec.Pool}
+	}
+	return nil
 }
 
 // Allocate returns one address per IP family the request names pools for,
@@ -62,7 +84,12 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 	if err := a.Reader.Get(ctx, client.ObjectKey{Name: a.Node}, node); err != nil {
 		return nil, fmt.Errorf("read node %s: %w", a.Node, err)
 	}
-	mine, err := a.podAllocations(ctx, req.PodUID, req.IfName)
+	pod, err := a.pods.acquire(ctx, req.PodUID)
+	if err != nil {
+		return nil, err
+	}
+	defer a.pods.release(pod)
+	mine, err := a.interfaceAllocations(ctx, pod, req.PodUID, req.IfName)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +98,7 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 	defer func() {
 		if retErr != nil {
 			for _, t := range taken {
-				_ = client.IgnoreNotFound(a.Writer.Delete(ctx, t))
+				pod.wrote(t, a.Writer.Delete(ctx, t), true)
 			}
 		}
 	}()
@@ -79,7 +106,7 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 		if len(family) == 0 {
 			continue
 		}
-		addr, alloc, created, err := a.allocateFamily(ctx, req, family, i == 1, node, mine)
+		addr, alloc, created, err := a.allocateFamily(ctx, pod, req, family, i == 1, node, mine)
 		if err != nil {
 			return nil, err
 		}
@@ -97,24 +124,31 @@ func (a *Allocator) Allocate(ctx context.Context, req Request) (_ []Address, ret
 // allocateFamily gives the interface an address of the first of pools (one
 // family's) that can. It reads the pools, lets planFamily decide what each
 // can do, and acts on the plan: moves a reused record, or tries the free
-// addresses of each usable pool in turn (tryCreate).
-func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []string, ipv6 bool, node *corev1.Node,
+// addresses of each usable pool in turn (tryCreate). A pool that could not
+// be read fails the allocation only when the walk reaches it.
+func (a *Allocator) allocateFamily(ctx context.Context, pod *podEntry, req Request, pools []string, ipv6 bool, node *corev1.Node,
 	mine []railnetv1.IPAllocation) (Address, *railnetv1.IPAllocation, bool, error) {
 	read := make(map[string]*spiderv2beta1.SpiderIPPool, len(pools))
+	var failed map[string]error
 	for _, name := range pools {
 		pool := &spiderv2beta1.SpiderIPPool{}
 		if err := a.Reader.Get(ctx, client.ObjectKey{Name: name}, pool); err != nil {
-			if !apierrors.IsNotFound(err) {
-				return Address{}, nil, false, fmt.Errorf("read SpiderIPPool %s: %w", name, err)
-			}
 			pool = nil
+			if !apierrors.IsNotFound(err) {
+				if failed == nil {
+					failed = map[string]error{}
+				}
+				failed[name] = fmt.Errorf("read SpiderIPPool %s: %w", name, err)
+			}
 		}
 		read[name] = pool
 	}
 	var reasons []string
 	full := false
-	for _, st := range planFamily(pools, read, ipv6, node, req, mine) {
+	for _, st := range planFamily(pools, read, failed, ipv6, node, req, mine) {
 		switch {
+		case st.Err != nil:
+			return Address{}, nil, false, st.Err
 		case st.Skip != "":
 			reasons = append(reasons, st.Skip)
 			continue
@@ -126,7 +160,9 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 			if st.MoveTo != "" {
 				cur := st.Reuse.DeepCopy()
 				cur.Spec.ContainerID = st.MoveTo
-				if err := a.Writer.Update(ctx, cur); err != nil {
+				err := a.Writer.Update(ctx, cur)
+				pod.wrote(cur, err, false)
+				if err != nil {
 					return Address{}, nil, false, fmt.Errorf("move IPAllocation %s to container %s: %w", cur.Name, st.MoveTo, err)
 				}
 			}
@@ -136,7 +172,7 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 		if err != nil {
 			return Address{}, nil, false, err
 		}
-		addr, alloc, err := a.tryCreate(ctx, st.Pool, free(st.Usable, used, req), used, req)
+		addr, alloc, err := a.tryCreate(ctx, pod, st.Pool, free(st.Usable, used, req), used, req)
 		if err != nil || alloc != nil {
 			return addr, alloc, alloc != nil, err
 		}
@@ -149,11 +185,12 @@ func (a *Allocator) allocateFamily(ctx context.Context, req Request, pools []str
 // tryCreate records the first of addrs that no other record holds, marking
 // in used those the API server says are taken; no allocation and no error
 // when every one was.
-func (a *Allocator) tryCreate(ctx context.Context, pool *spiderv2beta1.SpiderIPPool, addrs iter.Seq[netip.Addr],
+func (a *Allocator) tryCreate(ctx context.Context, pod *podEntry, pool *spiderv2beta1.SpiderIPPool, addrs iter.Seq[netip.Addr],
 	used map[netip.Addr]bool, req Request) (Address, *railnetv1.IPAllocation, error) {
 	for ip := range addrs {
 		alloc := newAllocation(pool.Name, ip, req, a.Node)
 		err := a.Writer.Create(ctx, alloc)
+		pod.wrote(alloc, err, false)
 		if apierrors.IsAlreadyExists(err) {
 			// Taken since our cache last looked, or held through another
 			// pool that shares the address.
@@ -165,7 +202,7 @@ func (a *Allocator) tryCreate(ctx context.Context, pool *spiderv2beta1.SpiderIPP
 		}
 		addr, err := address(pool, ip.String())
 		if err != nil {
-			_ = a.Writer.Delete(ctx, alloc)
+			pod.wrote(alloc, a.Writer.Delete(ctx, alloc), true)
 			return Address{}, nil, err
 		}
 		klog.FromContext(ctx).V(2).Info("allocated", "pool", pool.Name, "ip", ip, "pod", req.PodNamespace+"/"+req.PodName, "interface", req.IfName)
@@ -210,10 +247,18 @@ func (e *ExhaustedError) Error() string {
 // Release frees the interface's addresses held for containerID (all of the
 // interface's addresses when containerID is empty). Releasing twice is fine.
 func (a *Allocator) Release(ctx context.Context, podUID, containerID, ifName string) error {
-	mine, err := a.podAllocations(ctx, podUID, ifName)
+	pod, err := a.pods.acquire(ctx, podUID)
 	if err != nil {
 		return err
 	}
+	defer a.pods.release(pod)
+	// The next ADD of the pod lists live again: a DEL is rare enough.
+	defer pod.forget()
+	all, err := a.podAllocations(ctx, podUID)
+	if err != nil {
+		return err
+	}
+	mine := ofInterface(all, ifName)
 	for i := range mine {
 		if containerID != "" && mine[i].Spec.ContainerID != "" && mine[i].Spec.ContainerID != containerID {
 			continue // a newer sandbox of the pod owns it now
@@ -232,12 +277,12 @@ func (a *Allocator) Release(ctx context.Context, podUID, containerID, ifName str
 // Check reports an error unless every address of the interface is still
 // recorded for it.
 func (a *Allocator) Check(ctx context.Context, podUID, ifName string, want []netip.Addr) error {
-	mine, err := a.podAllocations(ctx, podUID, ifName)
+	all, err := a.podAllocations(ctx, podUID)
 	if err != nil {
 		return err
 	}
 	have := map[netip.Addr]bool{}
-	for _, m := range mine {
+	for _, m := range ofInterface(all, ifName) {
 		if ip, err := netip.ParseAddr(m.Spec.IP); err == nil {
 			have[ip] = true
 		}
@@ -250,7 +295,25 @@ func (a *Allocator) Check(ctx context.Context, podUID, ifName string, want []net
 	return nil
 }
 
-func (a *Allocator) podAllocations(ctx context.Context, podUID, ifName string) ([]railnetv1.IPAllocation, error) {
+// interfaceAllocations returns the interface's allocations: from the pod's
+// memo when it is valid, else listed live (and remembered).
+func (a *Allocator) interfaceAllocations(ctx context.Context, pod *podEntry, podUID, ifName string) ([]railnetv1.IPAllocation, error) {
+	if all, ok := pod.known(a.pods.clock()); ok {
+		return ofInterface(all, ifName), nil
+	}
+	// The time before the List: the memo's age counts from the oldest
+	// moment the list may describe.
+	listed := a.pods.clock()
+	all, err := a.podAllocations(ctx, podUID)
+	if err != nil {
+		return nil, err
+	}
+	pod.remember(all, listed)
+	return ofInterface(all, ifName), nil
+}
+
+// podAllocations lists the pod's allocations, live when Live is set.
+func (a *Allocator) podAllocations(ctx context.Context, podUID string) ([]railnetv1.IPAllocation, error) {
 	r := a.Live
 	if r == nil {
 		r = a.Reader
@@ -259,18 +322,27 @@ func (a *Allocator) podAllocations(ctx context.Context, podUID, ifName string) (
 	if err := r.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPodUID: podUID}); err != nil {
 		return nil, fmt.Errorf("list IPAllocations of pod UID %s: %w", podUID, err)
 	}
-	out := list.Items[:0]
-	for _, it := range list.Items {
+	return list.Items, nil
+}
+
+// ofInterface returns, in a slice of its own, the allocations of ifName.
+func ofInterface(all []railnetv1.IPAllocation, ifName string) []railnetv1.IPAllocation {
+	var out []railnetv1.IPAllocation
+	for _, it := range all {
 		if it.Spec.Interface == ifName {
 			out = append(out, it)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (a *Allocator) usedIPs(ctx context.Context, pool string) (map[netip.Addr]bool, error) {
 	var list railnetv1.IPAllocationList
-	if err := a.Reader.List(ctx, &list, client.MatchingLabels{railnetv1.LabelPool: pool}); err != nil {
+	var of client.ListOption = client.MatchingLabels{railnetv1.LabelPool: pool}
+	if a.PoolIndexed {
+		of = client.MatchingFields{PoolField: pool}
+	}
+	if err := a.Reader.List(ctx, &list, of); err != nil {
 		return nil, fmt.Errorf("list IPAllocations of SpiderIPPool %s: %w", pool, err)
 	}
 	used := make(map[netip.Addr]bool, len(list.Items))

@@ -59,22 +59,30 @@ func choosePool(name string, pool *spiderv2beta1.SpiderIPPool, ipv6 bool, node *
 }
 
 // familyStep is one pool's part in a family's plan: what it can do, and the
-// pool itself (nil for a pool that does not exist).
+// pool itself (nil for a pool that does not exist). Err, when set, is why
+// the pool could not be read; nothing else is set then.
 type familyStep struct {
 	poolChoice
 	Pool *spiderv2beta1.SpiderIPPool
+	Err  error
 }
 
 // planFamily decides, from plain values, what each of one family's pools
 // (names, in the network's order; pools holds what was read of each, nil
-// for a missing one) can do for the interface of req on node, given its
-// allocations mine. The plan ends at the first pool that reuses the
-// interface's address: allocateFamily walks it in order, taking the reused
-// address or a free one of the first usable pool that still has one.
-func planFamily(names []string, pools map[string]*spiderv2beta1.SpiderIPPool, ipv6 bool, node *corev1.Node, req Request,
-	mine []railnetv1.IPAllocation) []familyStep {
+// for a missing one, and failed why one could not be read) can do for the
+// interface of req on node, given its allocations mine. The plan ends at
+// the first pool that reuses the interface's address or could not be read
+// (it might hold the interface's address: no pool after it may be tried):
+// allocateFamily walks it in order, taking the reused address or a free one
+// of the first usable pool that still has one, and fails at a pool it could
+// not read only if no pool before it served.
+func planFamily(names []string, pools map[string]*spiderv2beta1.SpiderIPPool, failed map[string]error, ipv6 bool,
+	node *corev1.Node, req Request, mine []railnetv1.IPAllocation) []familyStep {
 	steps := make([]familyStep, 0, len(names))
 	for _, name := range names {
+		if err := failed[name]; err != nil {
+			return append(steps, familyStep{Err: err})
+		}
 		st := familyStep{poolChoice: choosePool(name, pools[name], ipv6, node, req, mine), Pool: pools[name]}
 		steps = append(steps, st)
 		if st.Reuse != nil {

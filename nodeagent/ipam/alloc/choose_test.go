@@ -1,6 +1,7 @@
 package alloc
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -122,14 +123,16 @@ func TestPlanFamily(t *testing.T) {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}
 	req := Request{PodNamespace: "train", PodName: "worker-0", PodUID: "uid-1", IfName: "net1", ContainerID: "c1"}
 	inB := []railnetv1.IPAllocation{{Spec: railnetv1.IPAllocationSpec{Pool: "b", IP: "172.16.12.2", ContainerID: "c1"}}}
-	// step renders a step as "pool:skip <reason>", "pool:reuse <ip>" or
-	// "pool:usable <count>".
+	// step renders a step as "pool:skip <reason>", "pool:reuse <ip>",
+	// "pool:usable <count>" or "error <err>".
 	step := func(st familyStep) string {
 		name := "<nil>"
 		if st.Pool != nil {
 			name = st.Pool.Name
 		}
 		switch {
+		case st.Err != nil:
+			return "error " + st.Err.Error()
 		case st.Skip != "":
 			return name + ":skip " + st.Skip
 		case st.Reuse != nil:
@@ -137,11 +140,13 @@ func TestPlanFamily(t *testing.T) {
 		}
 		return fmt.Sprintf("%s:usable %d", name, st.Usable.Count())
 	}
+	unreadable := map[string]error{"d": errors.New("read SpiderIPPool d: connection refused")}
 	for _, tt := range []struct {
-		name  string
-		names []string
-		mine  []railnetv1.IPAllocation
-		want  []string
+		name   string
+		names  []string
+		mine   []railnetv1.IPAllocation
+		failed map[string]error
+		want   []string
 	}{
 		{name: "one usable pool", names: []string{"a"}, want: []string{"a:usable 4"}},
 		{name: "skips keep their order before the usable pools", names: []string{"gone", "v6", "a", "b"}, want: []string{
@@ -153,10 +158,16 @@ func TestPlanFamily(t *testing.T) {
 		{name: "a usable pool ahead of the one holding the address comes first", names: []string{"a", "b", "c"}, mine: inB,
 			want: []string{"a:usable 4", "b:reuse 172.16.12.2"}},
 		{name: "no pools", names: nil, want: nil},
+		{name: "a pool that could not be read ends the plan where it stands", names: []string{"gone", "a", "d", "b"}, failed: unreadable,
+			want: []string{"<nil>:skip SpiderIPPool gone does not exist", "a:usable 4", "error read SpiderIPPool d: connection refused"}},
+		{name: "a pool that could not be read first", names: []string{"d", "a"}, failed: unreadable,
+			want: []string{"error read SpiderIPPool d: connection refused"}},
+		{name: "a pool that could not be read after the interface's own address is never reached", names: []string{"b", "d"},
+			mine: inB, failed: unreadable, want: []string{"b:reuse 172.16.12.2"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, st := range planFamily(tt.names, pools, false, node, req, tt.mine) {
+			for _, st := range planFamily(tt.names, pools, tt.failed, false, node, req, tt.mine) {
 				got = append(got, step(st))
 			}
 			if !slices.Equal(got, tt.want) {

@@ -3,10 +3,12 @@ package ipam_test
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/prometheus/procfs"
 )
 
 // BenchmarkCNIAddEightRails times, through libcni, the CNI ADD of one pod's
@@ -14,7 +16,10 @@ import (
 // macvlan + railnet-ipam + railnet-coordinator, with its ARP checks and
 // without, and macvlan + railnet-ipam alone (what the coordinator costs),
 // against the reference macvlan + host-local on the same veth rails. One
-// b.N iteration is one pod per variant (ADD timed, DEL not).
+// b.N iteration is one pod per variant (ADD timed, DEL not). Beside the
+// wall clock it prints, per variant, the CPU time one pod's ADD cost the
+// plugin processes, this process (the agent's IPAM runs in it, and libcni),
+// the API server and etcd: on a shared machine CPU time swings less.
 //
 //	make bench-ipam
 func BenchmarkCNIAddEightRails(b *testing.B) {
@@ -47,11 +52,14 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 		}},
 	}
 	took := make([]time.Duration, len(variants))
+	cpu := make([]cpuUse, len(variants))
+	pids := cluster.PIDs()
 	seq := 0
 	for b.Loop() {
 		for v, variant := range variants {
 			seq++
 			uid := fmt.Sprintf("bench-%d-%d", v, seq)
+			cpu0 := readCPU(b, pids)
 			start := time.Now()
 			for i := 1; i <= 8; i++ {
 				conf, err := libcni.ConfListFromBytes([]byte(variant.conf(i)))
@@ -66,6 +74,7 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 				}
 			}
 			took[v] += time.Since(start)
+			cpu[v] = cpu[v].add(readCPU(b, pids).sub(cpu0))
 			for i := 1; i <= 8; i++ {
 				conf, _ := libcni.ConfListFromBytes([]byte(variant.conf(i)))
 				if err := c.inNode(func() error { return c.cni.DelNetworkList(ctx, conf, c.rt(fmt.Sprintf("net%d", i), uid)) }); err != nil {
@@ -78,6 +87,10 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 	for v, variant := range variants {
 		b.ReportMetric(float64(per(took[v]).Microseconds())/1000, variant.name+"-ms/pod")
 	}
+	for v, variant := range variants {
+		c := cpu[v].per(b.N)
+		b.Logf("CPU per pod ADD, %s: plugins %s, agent+libcni %s, kube-apiserver %s, etcd %s", variant.name, c.plugins, c.self, c.apiserver, c.etcd)
+	}
 	base := took[len(variants)-1].Seconds()
 	b.ReportMetric(took[0].Seconds()/base, "ratio-railnet/reference")
 	b.ReportMetric(took[1].Seconds()/base, "ratio-railnet-nochecks/reference")
@@ -87,4 +100,46 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 		per(took[0]), per(took[1]), per(took[2]), per(took[3]),
 		took[0].Seconds()/base, took[1].Seconds()/base, took[2].Seconds()/base,
 		per(took[1]-took[2]), per(took[2]-took[3]))
+}
+
+// cpuUse is CPU time (user and system) used: by the plugins this process ran
+// (its waited-for children), by this process, and by the API server and
+// etcd.
+type cpuUse struct{ plugins, self, apiserver, etcd time.Duration }
+
+func readCPU(b *testing.B, pids map[string]int) cpuUse {
+	var self, children syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children); err != nil {
+		b.Fatal(err)
+	}
+	proc := func(name string) time.Duration {
+		p, err := procfs.NewProc(pids[name])
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		st, err := p.Stat()
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		return time.Duration(st.CPUTime() * float64(time.Second))
+	}
+	ru := func(r syscall.Rusage) time.Duration { return time.Duration(r.Utime.Nano() + r.Stime.Nano()) }
+	return cpuUse{plugins: ru(children), self: ru(self), apiserver: proc("kube-apiserver"), etcd: proc("etcd")}
+}
+
+func (c cpuUse) add(d cpuUse) cpuUse {
+	return cpuUse{c.plugins + d.plugins, c.self + d.self, c.apiserver + d.apiserver, c.etcd + d.etcd}
+}
+
+func (c cpuUse) sub(d cpuUse) cpuUse {
+	return cpuUse{c.plugins - d.plugins, c.self - d.self, c.apiserver - d.apiserver, c.etcd - d.etcd}
+}
+
+func (c cpuUse) per(n int) cpuUse {
+	d := time.Duration(n)
+	return cpuUse{(c.plugins / d).Round(10 * time.Microsecond), (c.self / d).Round(10 * time.Microsecond),
+		(c.apiserver / d).Round(10 * time.Microsecond), (c.etcd / d).Round(10 * time.Microsecond)}
 }

@@ -1,0 +1,212 @@
+package alloc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+)
+
+func TestMemoValid(t *testing.T) {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name        string
+		listed, now time.Time
+		want        bool
+	}{
+		{name: "never listed", now: at},
+		{name: "just listed", listed: at, now: at, want: true},
+		{name: "within the memo's time", listed: at, now: at.Add(memoFor - time.Millisecond), want: true},
+		{name: "at its end", listed: at, now: at.Add(memoFor)},
+		{name: "long after", listed: at, now: at.Add(time.Hour)},
+		{name: "the clock went back", listed: at, now: at.Add(-time.Second)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := memoValid(tt.listed, tt.now); got != tt.want {
+				t.Fatalf("memoValid = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEffectOf(t *testing.T) {
+	gr := schema.GroupResource{Group: railnetv1.GroupVersion.Group, Resource: "ipallocations"}
+	exists := apierrors.NewAlreadyExists(gr, "10-0-0-1")
+	notFound := apierrors.NewNotFound(gr, "10-0-0-1")
+	conflict := apierrors.NewConflict(gr, "10-0-0-1", errors.New("the object has been modified"))
+	timeout := apierrors.NewTimeoutError("request did not complete", 1)
+	for _, tt := range []struct {
+		name     string
+		err      error
+		deleting bool
+		want     writeEffect
+	}{
+		{name: "created or updated", want: written},
+		{name: "deleted", deleting: true, want: written},
+		{name: "address already recorded", err: exists, want: refused},
+		{name: "already gone on delete", err: notFound, deleting: true, want: written},
+		{name: "gone on update: the memo was stale", err: notFound, want: unknown},
+		{name: "conflict on update: the memo was stale", err: conflict, want: unknown},
+		{name: "server timeout: may have happened", err: timeout, want: unknown},
+		{name: "timeout on delete", err: timeout, deleting: true, want: unknown},
+		{name: "lost connection", err: context.DeadlineExceeded, want: unknown},
+		{name: "wrapped AlreadyExists", err: fmt.Errorf("create: %w", exists), want: refused},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := effectOf(tt.err, tt.deleting); got != tt.want {
+				t.Fatalf("effectOf = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// The memo follows the allocator's own writes, and forgets everything when
+// a write's outcome is unknown.
+func TestPodEntryWrote(t *testing.T) {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(name, ifName, container string) railnetv1.IPAllocation {
+		return railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: railnetv1.IPAllocationSpec{Interface: ifName, ContainerID: container}}
+	}
+	gr := schema.GroupResource{Resource: "ipallocations"}
+	// render lists the memo as "name/interface/container", or "unknown".
+	render := func(e *podEntry) []string {
+		all, ok := e.known(at)
+		if !ok {
+			return []string{"unknown"}
+		}
+		out := []string{}
+		for _, a := range all {
+			out = append(out, a.Name+"/"+a.Spec.Interface+"/"+a.Spec.ContainerID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name     string
+		listed   bool
+		before   []railnetv1.IPAllocation
+		obj      railnetv1.IPAllocation
+		err      error
+		deleting bool
+		want     []string
+	}{
+		{name: "a created record joins", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1")},
+			obj: rec("b", "net2", "c1"), want: []string{"a/net1/c1", "b/net2/c1"}},
+		{name: "a moved record replaces the old one", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1"), rec("b", "net2", "c1")},
+			obj: rec("a", "net1", "c2"), want: []string{"b/net2/c1", "a/net1/c2"}},
+		{name: "a deleted record leaves", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1"), rec("b", "net2", "c1")},
+			obj: rec("a", "net1", "c1"), deleting: true, want: []string{"b/net2/c1"}},
+		{name: "a record already gone leaves too", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1")},
+			obj: rec("a", "net1", "c1"), err: apierrors.NewNotFound(gr, "a"), deleting: true, want: []string{}},
+		{name: "an address someone else holds changes nothing", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1")},
+			obj: rec("b", "net2", "c1"), err: apierrors.NewAlreadyExists(gr, "b"), want: []string{"a/net1/c1"}},
+		{name: "a create that may have happened forgets the pod", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1")},
+			obj: rec("b", "net2", "c1"), err: apierrors.NewTimeoutError("slow", 1), want: []string{"unknown"}},
+		{name: "a delete that may not have happened forgets the pod", listed: true, before: []railnetv1.IPAllocation{rec("a", "net1", "c1")},
+			obj: rec("a", "net1", "c1"), err: errors.New("connection reset"), deleting: true, want: []string{"unknown"}},
+		{name: "nothing known stays unknown", obj: rec("b", "net2", "c1"), want: []string{"unknown"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &podEntry{}
+			if tt.listed {
+				e.remember(slices.Clone(tt.before), at)
+			}
+			e.wrote(&tt.obj, tt.err, tt.deleting)
+			if got := render(e); !slices.Equal(got, tt.want) {
+				t.Fatalf("memo %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// acquire for tests, failing on an error.
+func mustAcquire(t *testing.T, m *podMemo, uid string) *podEntry {
+	e, err := m.acquire(context.Background(), uid)
+	if err != nil {
+		t.Error(err)
+	}
+	return e
+}
+
+// One request of a pod at a time; other pods are not held up; a waiter
+// whose request ends gives up and says why; an entry is dropped once nobody
+// holds it and its list is too old.
+func TestPodMemoAcquire(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	m := &podMemo{now: func() time.Time { return now }}
+
+	first := mustAcquire(t, m, "uid-1")
+	first.remember([]railnetv1.IPAllocation{{ObjectMeta: metav1.ObjectMeta{Name: "a"}}}, now)
+	got := make(chan *podEntry)
+	go func() { got <- mustAcquire(t, m, "uid-1") }()
+	other := mustAcquire(t, m, "uid-2") // another pod does not wait for uid-1
+	m.release(other)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.acquire(ctx, "uid-1"); err == nil ||
+		err.Error() != "wait for the other request of pod UID uid-1: context canceled" {
+		t.Fatalf("a waiter whose request ended: %v", err)
+	}
+	select {
+	case <-got:
+		t.Fatal("a second request of the pod ran while the first held it")
+	default:
+	}
+	m.release(first)
+	second := <-got
+	if second != first {
+		t.Fatal("the second request of the pod got another memo")
+	}
+	if all, ok := second.known(now); !ok || len(all) != 1 {
+		t.Fatalf("the second request does not see what the first listed: %v %v", all, ok)
+	}
+	m.release(second)
+
+	now = now.Add(memoFor)
+	mustAcquire(t, m, "uid-3")
+	m.mu.Lock()
+	_, kept1 := m.pods["uid-1"]
+	_, kept2 := m.pods["uid-2"]
+	m.mu.Unlock()
+	if kept1 || kept2 {
+		t.Fatalf("entries nobody holds outlived their memo: uid-1 %v, uid-2 %v", kept1, kept2)
+	}
+}
+
+// Many requests of a few pods at once: each pod is held by one at a time.
+func TestPodMemoOneRequestPerPod(t *testing.T) {
+	m := &podMemo{}
+	inside := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			uid := fmt.Sprintf("uid-%d", i%4)
+			e := mustAcquire(t, m, uid)
+			mu.Lock()
+			inside[uid]++
+			if inside[uid] != 1 {
+				t.Errorf("%d requests of %s at once", inside[uid], uid)
+			}
+			mu.Unlock()
+			runtime.Gosched()
+			mu.Lock()
+			inside[uid]--
+			mu.Unlock()
+			m.release(e)
+		}()
+	}
+	wg.Wait()
+}
