@@ -221,6 +221,9 @@ func (s *CacheStore) FillNodes(out []placement.NodeState) {
 // NodeFacts implements Store; it takes no lock (Facts.Get).
 func (s *CacheStore) NodeFacts(name string) *placement.NodeFacts { return s.facts.Get(name) }
 
+// NodeRef implements Store; it takes no lock (Facts.Ref).
+func (s *CacheStore) NodeRef(name string) *placement.NodeRef { return s.facts.Ref(name) }
+
 // NodeCount counts the Nodes in the cache.
 func (s *CacheStore) NodeCount() int { return s.facts.Len() }
 
