@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -185,5 +186,37 @@ func TestPodAskingNothingCostsNothing(t *testing.T) {
 	}
 	if pl.nodes.Load() != nil || s.byName.Load() != 0 || pl.Decider.InFlight.Len() != 0 {
 		t.Fatalf("table built %t, %d lookups by name, %d pods in flight", pl.nodes.Load() != nil, s.byName.Load(), pl.Decider.InFlight.Len())
+	}
+}
+
+// Until the scheduler's Nodes have reached the plugin (its informer starts
+// after the plugins are built), PreFilter waits: a node would otherwise be
+// refused as unknown. A pod that asks nothing does not wait.
+func TestPreFilterWaitsForTheSchedulersNodes(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	var ready atomic.Bool
+	var asked atomic.Int64
+	pl.nodesSynced = func() bool { asked.Add(1); return ready.Load() }
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "nginx"}}
+	if _, st := pl.PreFilter(cancelled, newCycleState(), plain, infos(s, nil)); !st.IsSkip() {
+		t.Fatalf("pod asking nothing before the Nodes arrived: %v, want Skip", st)
+	}
+	pod := rdmaPod("a", nil)
+	_, st := pl.PreFilter(cancelled, newCycleState(), pod, infos(s, nil))
+	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "RailnetPlacement: the scheduler's Nodes have not reached the plugin yet") {
+		t.Fatalf("PreFilter before the Nodes arrived, its context ended: %v", st)
+	}
+	ready.Store(true)
+	got := filter(t, pl, newCycleState(), pod, infos(s, nil))
+	if !got["n1"].IsSuccess() {
+		t.Fatalf("n1 once the Nodes arrived: %v", got["n1"])
+	}
+	n := asked.Load()
+	filter(t, pl, newCycleState(), pod, infos(s, nil))
+	if asked.Load() != n {
+		t.Fatal("PreFilter asked again after the Nodes had arrived")
 	}
 }

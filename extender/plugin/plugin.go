@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -103,7 +104,9 @@ func DecodeArgs(obj runtime.Object) (Args, error) {
 // New is the plugin's factory (kube-scheduler's PluginFactory signature):
 // it starts informers for the kinds the extender reads (slimmed as the
 // extender slims them) with the scheduler's credentials and waits for them
-// to sync.
+// to sync. Nodes come from the scheduler's own informer, which starts once
+// the plugins are built: PreFilter waits until the plugin has seen its
+// first list.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := DecodeArgs(obj)
 	if err != nil {
@@ -117,7 +120,11 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	if err != nil {
 		return nil, fmt.Errorf("%s informer cache: %w", Name, err)
 	}
-	store, err := state.NewCacheStore(ctx, c, injectConfig)
+	var opts []state.StoreOption
+	if f := h.SharedInformerFactory(); f != nil {
+		opts = append(opts, state.NodesFrom(f.Core().V1().Nodes().Informer()))
+	}
+	store, err := state.NewCacheStore(ctx, c, injectConfig, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +141,9 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 			Name, args.SyncTimeout.Duration)
 	}
 	log.Info("informer caches synced")
-	return NewWithStore(store, args), nil
+	pl := NewWithStore(store, args)
+	pl.nodesSynced = store.NodesSynced
+	return pl, nil
 }
 
 // NewWithStore returns the plugin over a store (tests and benchmarks pass
@@ -158,6 +167,26 @@ type Plugin struct {
 	// Score, called for every node, read it without the CycleState's
 	// lookup.
 	last atomic.Pointer[lastCycle]
+	// nodesSynced reports whether the store holds the first list of the
+	// scheduler's Nodes (nil: it always does); synced is set once it has.
+	nodesSynced func() bool
+	synced      atomic.Bool
+}
+
+// waitForNodes waits until the store holds the first list of the
+// scheduler's Nodes: until then a node would be refused as unknown.
+func (pl *Plugin) waitForNodes(ctx context.Context) error {
+	if pl.synced.Load() || pl.nodesSynced == nil {
+		return nil
+	}
+	err := wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(context.Context) (bool, error) {
+		return pl.nodesSynced(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: the scheduler's Nodes have not reached the plugin yet: %w", Name, err)
+	}
+	pl.synced.Store(true)
+	return nil
 }
 
 // lastCycle is the cycle PreFilter worked out for the CycleState cs; nil
@@ -263,16 +292,25 @@ type cycle struct {
 func (c *cycle) Clone() fwk.StateData { return c }
 
 // PreFilter works out the pod's rails, its pools' room and its job's
-// nodes once per cycle; a pod without rails skips the plugin.
-func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+// nodes once per cycle; a pod without rails skips the plugin (and costs no
+// node lookup).
+func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	d := pl.Decider
 	rs, err := rails.ForPod(pod, d.Store)
-	if err != nil || len(rs) == 0 {
-		pl.last.Store(&lastCycle{cs: cs}) // no later extension point runs for the pod
-		if err != nil {
-			return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	var st *fwk.Status
+	switch {
+	case err != nil:
+		st = fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	case len(rs) == 0:
+		st = fwk.NewStatus(fwk.Skip)
+	default:
+		if err := pl.waitForNodes(ctx); err != nil {
+			st = fwk.AsStatus(err)
 		}
-		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	if st != nil {
+		pl.last.Store(&lastCycle{cs: cs}) // no later extension point runs for the pod
+		return nil, st
 	}
 	d.InFlight.Forget(pod.UID)
 	p := placement.NewPod(pod, rs)
