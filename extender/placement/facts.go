@@ -34,6 +34,34 @@ type NodeFacts struct {
 	scoreMemo  atomic.Pointer[scoreVerdict]
 }
 
+// NodeRef holds one node's current facts, so a caller that keeps it reads
+// them without a lookup by name. Its owner (a store) sets it whenever the
+// node's facts change, and to nil for good once the node is gone (a node
+// added again gets a new NodeRef).
+type NodeRef struct {
+	facts atomic.Pointer[NodeFacts]
+}
+
+// NewNodeRef returns a NodeRef holding nf.
+func NewNodeRef(nf *NodeFacts) *NodeRef {
+	r := &NodeRef{}
+	r.facts.Store(nf)
+	return r
+}
+
+// Facts returns the node's current facts; nil when the node is gone (or r
+// is nil).
+func (r *NodeRef) Facts() *NodeFacts {
+	if r == nil {
+		return nil
+	}
+	return r.facts.Load()
+}
+
+// Set replaces the node's facts (nil: the node is gone); for the store
+// that owns r.
+func (r *NodeRef) Set(nf *NodeFacts) { r.facts.Store(nf) }
+
 // NICFacts is one NIC of an RDMANode, with its health decided.
 type NICFacts struct {
 	*railnetv1.NIC

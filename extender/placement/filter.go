@@ -158,6 +158,9 @@ func NewNodeChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *NodeChec
 // Check returns "" when the node can serve the pod, else why not and
 // whether preemption cannot help (Filter's Unresolvable) or may (Failed).
 func (nc *NodeChecker) Check(n *NodeState) (reason string, unresolvable bool) {
+	if nc.proto.passes(n) {
+		return "", false
+	}
 	c := nc.free.Get().(*checker)
 	defer nc.free.Put(c)
 	c.check(n)
@@ -202,6 +205,8 @@ type checker struct {
 	memo     map[reasonKey]string
 	// key identifies the pod's shape (shapeKey) in the nodes' memos.
 	key string
+	// staticPools: every family is static and has an address for any node.
+	staticPools bool
 
 	hard, soft, details []string
 	class               Class
@@ -250,6 +255,7 @@ func newChecker(pod Pod, pools map[string]*PoolRoom, opts Options) *checker {
 			c.families = append(c.families, f)
 		}
 	}
+	c.staticPools = !slices.ContainsFunc(c.families, func(f family) bool { return !f.static || !f.ok })
 	return c
 }
 
@@ -343,6 +349,25 @@ func (c *checker) check(n *NodeState) {
 	c.checkSlots(n, v)
 }
 
+// passes reports, from the node's memoised verdict alone, that check would
+// find nothing: the common case, for a node checked before for a pod of
+// the same shape, decided without a pooled checker. false means check
+// must decide (the node may pass all the same).
+func (c *checker) passes(n *NodeState) bool {
+	f := n.Facts
+	if !c.staticPools || c.opts.Details || f == nil || f.RDMANode == nil || len(n.SlotsBound)+len(n.SlotsInFlight) > 0 {
+		return false
+	}
+	switch hb, ttl := f.Heartbeat, c.opts.HeartbeatTTL; {
+	case hb.IsZero():
+		return false
+	case ttl > 0 && (c.opts.Now.Sub(hb) > ttl || hb.Sub(c.opts.Now) > ttl):
+		return false
+	}
+	v := f.filterMemo.Load()
+	return v != nil && v.key == c.key && v.clean
+}
+
 // staticVerdict is the part of a node's verdict for one pod shape that
 // depends on the node's facts alone. A node keeps the one for the last
 // shape it was asked about (NodeFacts.filterMemo): the pods of a job share
@@ -355,6 +380,9 @@ type staticVerdict struct {
 	// totals[k] is the node's allocatable of the pod's k-th resource
 	// (checker.resources), 0 when it has none.
 	totals []int64
+	// clean: no reasons, and the node has room for the pod's resources
+	// when no slot is in use.
+	clean bool
 }
 
 type classed struct {
@@ -389,6 +417,12 @@ func (c *checker) static(f *NodeFacts) *staticVerdict {
 			v.after = append(v.after, classed{ClassNoResource, c.reason(reasonKey{class: ClassNoResource, text: string(res)}, func() string {
 				return fmt.Sprintf("this node advertises no %s: the RDMA device plugin does not serve it there; check the node agent's device plugin config", res)
 			})})
+		}
+	}
+	v.clean = len(v.before)+len(v.after) == 0
+	for k, want := range c.resources {
+		if want.Value > 0 && v.totals[k] > 0 && want.Value > v.totals[k] {
+			v.clean = false
 		}
 	}
 	f.filterMemo.Store(v)

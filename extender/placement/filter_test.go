@@ -167,8 +167,20 @@ func TestFilter(t *testing.T) {
 			if pools == nil {
 				pools = roomyPools()
 			}
-			res := Filter(tt.pod, []NodeState{tt.node.state()}, pools, opts)
+			st := tt.node.state()
+			res := Filter(tt.pod, []NodeState{st}, pools, opts)
 			name := tt.node.name
+			if len(tt.pod.Rails) > 0 {
+				// A NodeChecker (the plugin's Filter) agrees, also from the
+				// node's memo of this shape, which Filter has just left.
+				nc := NewNodeChecker(tt.pod, pools, opts)
+				for i := range 2 {
+					reason, unres := nc.Check(&st)
+					if want := res.Unresolvable[name] + res.Failed[name]; reason != want || unres != (res.Unresolvable[name] != "") {
+						t.Fatalf("NodeChecker, call %d: %q (unresolvable %t), Filter %+v", i, reason, unres, res)
+					}
+				}
+			}
 			passed := len(res.Passed) == 1 && res.Passed[0] == name
 			if passed != tt.wantPass {
 				t.Fatalf("passed=%v, want %v; result %+v", passed, tt.wantPass, res)
@@ -302,6 +314,10 @@ func TestFilterMemoFollowsShapeAndFacts(t *testing.T) {
 		pod  Pod
 		pass bool
 	}{{both, false}, {second, true}, {both, false}, {second, true}} {
+		// The node's memo holds the verdict for the other shape here.
+		if reason, _ := NewNodeChecker(tc.pod, roomyPools(), opts).Check(&nodes[0]); (reason == "") != tc.pass {
+			t.Fatalf("call %d: NodeChecker says %q, want pass %v", i, reason, tc.pass)
+		}
 		res := Filter(tc.pod, nodes, roomyPools(), opts)
 		if (len(res.Passed) == 1) != tc.pass {
 			t.Fatalf("call %d: passed %v, want %v: %+v", i, res.Passed, tc.pass, res)
@@ -323,5 +339,27 @@ func TestFilterMemoFollowsShapeAndFacts(t *testing.T) {
 	}
 	if res := Filter(big, states(up), roomyPools(), opts); res.Failed["n1"] == "" {
 		t.Fatalf("101 of 100 slots passed: %+v", res)
+	}
+}
+
+// A node's memoised verdict never outlives its heartbeat: the node that
+// passed a NodeChecker is refused by a later one once its heartbeat is too
+// old, or too far ahead of a clock set back.
+func TestNodeCheckerChecksTheHeartbeatEveryTime(t *testing.T) {
+	n := healthy("n1").state()
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{now, ""},
+		{now, ""}, // from the memo
+		{now.Add(5 * time.Minute), "this node's RDMANode is stale: no heartbeat for over 2m0s; check the railnet node agent on the node"},
+		{now.Add(-time.Hour), "this node's RDMANode heartbeat is over 2m0s in the future: the node's clock is ahead; fix its time (NTP) or the agent's"},
+		{now, ""},
+	} {
+		reason, _ := NewNodeChecker(twoRailPod(), roomyPools(), DefaultOptions(tc.at)).Check(&n)
+		if reason != tc.want {
+			t.Fatalf("at %s: %q, want %q", tc.at, reason, tc.want)
+		}
 	}
 }

@@ -58,24 +58,64 @@ type NodeScorer struct {
 	resources Amounts
 	topo      Topology
 	key       string
-	// blocks and spines hold the peers' labels; local is true when there
-	// is any.
-	blocks, spines map[string]bool
+	// blocks and spines hold the peers' labels, interned (so a node's
+	// interned label is found by comparing pointers); local is true when
+	// there is any.
+	blocks, spines labelSet
 	local          bool
 }
 
-// NewNodeScorer works out once what every node's score for the pod needs.
-func NewNodeScorer(pod Pod, peers []*corev1.Node, topo Topology) *NodeScorer {
-	s := &NodeScorer{pod: pod, resources: AmountsOf(pod.Requests), topo: topo, blocks: map[string]bool{}, spines: map[string]bool{}}
-	for _, p := range peers {
-		if v := p.Labels[topo.BlockKey]; v != "" {
-			s.blocks[v] = true
+// labelSet is a set of interned label values: a short list while small
+// (the blocks of one job), a map beyond.
+type labelSet struct {
+	list []string
+	m    map[string]bool
+}
+
+// maxLabelList is how many values a labelSet keeps in its list.
+const maxLabelList = 8
+
+func (ls *labelSet) add(v string) {
+	if v == "" || ls.has(v) {
+		return
+	}
+	v = intern(v)
+	if ls.m == nil && len(ls.list) < maxLabelList {
+		ls.list = append(ls.list, v)
+		return
+	}
+	if ls.m == nil {
+		ls.m = make(map[string]bool, 2*maxLabelList)
+		for _, w := range ls.list {
+			ls.m[w] = true
 		}
-		if v := p.Labels[topo.SpineKey]; v != "" {
-			s.spines[v] = true
+		ls.list = nil
+	}
+	ls.m[v] = true
+}
+
+func (ls *labelSet) has(v string) bool {
+	if ls.m != nil {
+		return ls.m[v]
+	}
+	for _, w := range ls.list {
+		if w == v {
+			return true
 		}
 	}
-	s.local = len(s.blocks)+len(s.spines) > 0
+	return false
+}
+
+func (ls *labelSet) empty() bool { return len(ls.list)+len(ls.m) == 0 }
+
+// NewNodeScorer works out once what every node's score for the pod needs.
+func NewNodeScorer(pod Pod, peers []*corev1.Node, topo Topology) *NodeScorer {
+	s := &NodeScorer{pod: pod, resources: AmountsOf(pod.Requests), topo: topo}
+	for _, p := range peers {
+		s.blocks.add(p.Labels[topo.BlockKey])
+		s.spines.add(p.Labels[topo.SpineKey])
+	}
+	s.local = !s.blocks.empty() || !s.spines.empty()
 	s.key = intern(shapeKey(pod, s.resources, topo.BlockKey+"\x00"+topo.SpineKey))
 	return s
 }
@@ -91,9 +131,9 @@ func (s *NodeScorer) Score(f *NodeFacts, bound, inFlight Amounts) int64 {
 	var score int64
 	if s.local {
 		switch {
-		case v.block != "" && s.blocks[v.block]:
+		case v.block != "" && s.blocks.has(v.block):
 			score += scoreSameBlock
-		case v.spine != "" && s.spines[v.spine]:
+		case v.spine != "" && s.spines.has(v.spine):
 			score += scoreSameSpine
 		}
 	}
@@ -107,7 +147,8 @@ func (s *NodeScorer) Score(f *NodeFacts, bound, inFlight Amounts) int64 {
 // scoreVerdict is what of a node's score for one pod shape depends on the
 // node's facts alone (see staticVerdict).
 type scoreVerdict struct {
-	key          string
+	key string
+	// block and spine are the node's labels, interned.
 	block, spine string
 	gpuNear      bool
 	// totals as in staticVerdict.
@@ -118,7 +159,7 @@ func (s *NodeScorer) static(f *NodeFacts) *scoreVerdict {
 	if v := f.scoreMemo.Load(); v != nil && v.key == s.key {
 		return v
 	}
-	v := &scoreVerdict{key: s.key, block: f.Node.Labels[s.topo.BlockKey], spine: f.Node.Labels[s.topo.SpineKey],
+	v := &scoreVerdict{key: s.key, block: internLabel(f.Node.Labels[s.topo.BlockKey]), spine: internLabel(f.Node.Labels[s.topo.SpineKey]),
 		gpuNear: s.gpuNear(f), totals: make([]int64, len(s.resources))}
 	var ia int
 	for k, want := range s.resources {
@@ -126,6 +167,14 @@ func (s *NodeScorer) static(f *NodeFacts) *scoreVerdict {
 	}
 	f.scoreMemo.Store(v)
 	return v
+}
+
+// internLabel interns a label value; "" stays "".
+func internLabel(v string) string {
+	if v == "" {
+		return ""
+	}
+	return intern(v)
 }
 
 // packing is the mean fraction of the node's RDMA slots in use once the pod

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,11 @@ func TestScore(t *testing.T) {
 		n.rdma.Status.NICs[1].GPUDistance = railnetv1.DistanceSYS
 		return n
 	}
+	// A job spread over more blocks than a short list holds.
+	var many []*corev1.Node
+	for i := range 2 * maxLabelList {
+		many = append(many, peer(fmt.Sprintf("b%d", 10+i), "s9"))
+	}
 	tests := []struct {
 		name  string
 		pod   Pod
@@ -35,6 +41,9 @@ func TestScore(t *testing.T) {
 		peers []*corev1.Node
 		want  int64
 	}{
+		{name: "same block as one of many peers", pod: twoRailPod(), node: far(at("n", fmt.Sprintf("b%d", 9+2*maxLabelList), "s1")), peers: many, want: 6},
+		{name: "a block none of many peers is in", pod: twoRailPod(), node: far(at("n", "b1", "s1")), peers: many, want: 0},
+		{name: "same spine as many peers", pod: twoRailPod(), node: far(at("n", "b1", "s9")), peers: many, want: 3},
 		{name: "no rails scores zero", pod: Pod{Ref: "a/b"}, node: healthy("n"), want: 0},
 		{name: "unknown node scores zero", pod: twoRailPod(), node: fixture{name: "ghost"}, want: 0},
 		{name: "empty node, GPU near", pod: twoRailPod(), node: at("n", "b1", "s1"), want: 1},

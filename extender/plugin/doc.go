@@ -4,9 +4,11 @@
 // — package placement over package state's informer-fed books — without a
 // round trip and JSON per scheduling cycle. PreFilter works out the pod's
 // rails, its pools' room and its job's nodes once per cycle; Filter and
-// Score decide per node on the scheduler's goroutines, from a lock-free
-// lookup of the node's facts (the RDMA slots in use are left to the
-// scheduler's NodeResourcesFit, which counts assumed pods; Score
-// bin-packs on the NodeInfo's use); Reserve/Unreserve hold the pool
-// addresses of pods not yet allocated one.
+// Score decide per node on the scheduler's goroutines, reaching the node's
+// facts through the scheduler's own NodeInfo (a table from the snapshot's
+// NodeInfos to the store's entries, kept until the node list changes; the
+// Nodes themselves come from the scheduler's informer). The RDMA slots in
+// use are left to the scheduler's NodeResourcesFit, which counts assumed
+// pods; Score bin-packs on the NodeInfo's use. Reserve/Unreserve hold the
+// pool addresses of pods not yet allocated one.
 package plugin

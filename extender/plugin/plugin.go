@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	nadv1 "github.com/k8snetworkplumbingwg/network-attachment-definition-client/pkg/apis/k8s.cni.cncf.io/v1"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -102,7 +104,9 @@ func DecodeArgs(obj runtime.Object) (Args, error) {
 // New is the plugin's factory (kube-scheduler's PluginFactory signature):
 // it starts informers for the kinds the extender reads (slimmed as the
 // extender slims them) with the scheduler's credentials and waits for them
-// to sync.
+// to sync. Nodes come from the scheduler's own informer, which starts once
+// the plugins are built: PreFilter waits until the plugin has seen its
+// first list.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := DecodeArgs(obj)
 	if err != nil {
@@ -116,7 +120,11 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	if err != nil {
 		return nil, fmt.Errorf("%s informer cache: %w", Name, err)
 	}
-	store, err := state.NewCacheStore(ctx, c, injectConfig)
+	var opts []state.StoreOption
+	if f := h.SharedInformerFactory(); f != nil {
+		opts = append(opts, state.NodesFrom(f.Core().V1().Nodes().Informer()))
+	}
+	store, err := state.NewCacheStore(ctx, c, injectConfig, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +141,9 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 			Name, args.SyncTimeout.Duration)
 	}
 	log.Info("informer caches synced")
-	return NewWithStore(store, args), nil
+	pl := NewWithStore(store, args)
+	pl.nodesSynced = store.NodesSynced
+	return pl, nil
 }
 
 // NewWithStore returns the plugin over a store (tests and benchmarks pass
@@ -149,6 +159,104 @@ type Plugin struct {
 	// Decider holds the store, the in-flight book and the options; the
 	// plugin asks it the same questions the extender's handlers do.
 	Decider *state.Decider
+
+	// nodes maps the scheduler's NodeInfos to the nodes' entries in the
+	// store, for the node list PreFilter saw last (nodeTable).
+	nodes atomic.Pointer[nodeTable]
+	// last is what PreFilter wrote last, with its CycleState: Filter and
+	// Score, called for every node, read it without the CycleState's
+	// lookup.
+	last atomic.Pointer[lastCycle]
+	// nodesSynced reports whether the store holds the first list of the
+	// scheduler's Nodes (nil: it always does); synced is set once it has.
+	nodesSynced func() bool
+	synced      atomic.Bool
+}
+
+// waitForNodes waits until the store holds the first list of the
+// scheduler's Nodes: until then a node would be refused as unknown.
+func (pl *Plugin) waitForNodes(ctx context.Context) error {
+	if pl.synced.Load() || pl.nodesSynced == nil {
+		return nil
+	}
+	err := wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(context.Context) (bool, error) {
+		return pl.nodesSynced(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: the scheduler's Nodes have not reached the plugin yet: %w", Name, err)
+	}
+	pl.synced.Store(true)
+	return nil
+}
+
+// lastCycle is the cycle PreFilter worked out for the CycleState cs; nil
+// when PreFilter skipped the pod or refused it.
+type lastCycle struct {
+	cs fwk.CycleState
+	c  *cycle
+}
+
+// nodeTable maps the scheduler's NodeInfos to the nodes' entries in the
+// store (placement.NodeRef), so Filter and Score find a node's facts by
+// the NodeInfo pointer instead of by name. The scheduler's snapshot keeps
+// one NodeInfo per node for the node's life and its node list until a
+// node is added or removed, so the table is built again only when
+// PreFilter is handed another list, or when a node's entry was found gone
+// while the store knew the node by name (it was removed and added back).
+// NodeInfos it does not hold (the copies preemption and nominated pods
+// work on) are looked up by name. Read-only once built but for stale.
+type nodeTable struct {
+	// first and n identify the node list the table was built from.
+	first *fwk.NodeInfo
+	n     int
+	refs  map[fwk.NodeInfo]*placement.NodeRef
+	stale atomic.Bool
+}
+
+func newNodeTable(nodes []fwk.NodeInfo, s state.Store) *nodeTable {
+	t := &nodeTable{n: len(nodes), refs: make(map[fwk.NodeInfo]*placement.NodeRef, len(nodes))}
+	if len(nodes) > 0 {
+		t.first = &nodes[0]
+	}
+	for _, ni := range nodes {
+		if n := ni.Node(); n != nil {
+			t.refs[ni] = s.NodeRef(n.Name)
+		}
+	}
+	return t
+}
+
+// serves reports whether the table was built from the node list nodes.
+func (t *nodeTable) serves(nodes []fwk.NodeInfo) bool {
+	if t == nil || t.n != len(nodes) || t.stale.Load() {
+		return false
+	}
+	return len(nodes) == 0 || t.first == &nodes[0]
+}
+
+// table returns the node table for the list PreFilter is handed.
+func (pl *Plugin) table(nodes []fwk.NodeInfo) *nodeTable {
+	if t := pl.nodes.Load(); t.serves(nodes) {
+		return t
+	}
+	t := newNodeTable(nodes, pl.Decider.Store)
+	pl.nodes.Store(t)
+	return t
+}
+
+// facts returns the node's current facts: through its entry when the
+// table holds the NodeInfo, else by name (nil: the store does not know
+// the node).
+func (pl *Plugin) facts(t *nodeTable, ni fwk.NodeInfo) *placement.NodeFacts {
+	ref, held := t.refs[ni]
+	if f := ref.Facts(); f != nil {
+		return f
+	}
+	f := pl.Decider.Store.NodeFacts(ni.Node().Name)
+	if held && f != nil && !t.stale.Load() {
+		t.stale.Store(true) // the node came back: build the table again
+	}
+	return f
 }
 
 var (
@@ -177,27 +285,42 @@ type cycle struct {
 	// evaluates.
 	checker *placement.NodeChecker
 	scorer  *placement.NodeScorer
+	// nodes is the node table for the scheduler's node list.
+	nodes *nodeTable
 }
 
 func (c *cycle) Clone() fwk.StateData { return c }
 
 // PreFilter works out the pod's rails, its pools' room and its job's
-// nodes once per cycle; a pod without rails skips the plugin.
-func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+// nodes once per cycle; a pod without rails skips the plugin (and costs no
+// node lookup).
+func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	d := pl.Decider
 	rs, err := rails.ForPod(pod, d.Store)
-	if err != nil {
-		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	var st *fwk.Status
+	switch {
+	case err != nil:
+		st = fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	case len(rs) == 0:
+		st = fwk.NewStatus(fwk.Skip)
+	default:
+		if err := pl.waitForNodes(ctx); err != nil {
+			st = fwk.AsStatus(err)
+		}
 	}
-	if len(rs) == 0 {
-		return nil, fwk.NewStatus(fwk.Skip)
+	if st != nil {
+		pl.last.Store(&lastCycle{cs: cs}) // no later extension point runs for the pod
+		return nil, st
 	}
 	d.InFlight.Forget(pod.UID)
 	p := placement.NewPod(pod, rs)
 	pools, peers := d.PoolsAndPeers(pod, rs)
-	cs.Write(cycleKey, &cycle{pod: p, wants: placement.AmountsOf(p.Requests),
+	c := &cycle{pod: p, wants: placement.AmountsOf(p.Requests),
 		checker: placement.NewNodeChecker(p, pools, d.Options()),
-		scorer:  placement.NewNodeScorer(p, peers, d.Topology)})
+		scorer:  placement.NewNodeScorer(p, peers, d.Topology),
+		nodes:   pl.table(nodes)}
+	cs.Write(cycleKey, c)
+	pl.last.Store(&lastCycle{cs: cs, c: c})
 	return nil, nil
 }
 
@@ -205,7 +328,15 @@ func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *corev1.Po
 // come from the NodeInfo Filter gets, which preemption's what-ifs adjust.
 func (pl *Plugin) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
 
-func readCycle(cs fwk.CycleState) (*cycle, error) {
+// readCycle returns what PreFilter worked out for the cycle of cs; an
+// error when PreFilter skipped the pod.
+func (pl *Plugin) readCycle(cs fwk.CycleState) (*cycle, error) {
+	if l := pl.last.Load(); l != nil && l.cs == cs {
+		if l.c == nil {
+			return nil, errSkipped
+		}
+		return l.c, nil
+	}
 	v, err := cs.Read(cycleKey)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read PreFilter state: %w", Name, err)
@@ -217,6 +348,10 @@ func readCycle(cs fwk.CycleState) (*cycle, error) {
 	return c, nil
 }
 
+// errSkipped: PreFilter skipped the pod (or refused it), so no later
+// extension point runs for it.
+var errSkipped = fmt.Errorf("%s: PreFilter skipped the pod", Name)
+
 // Filter decides about the node as the extender would, with no slots in
 // use: those are extended resources, which the scheduler's own
 // NodeResourcesFit counts against the node's allocatable with bound and
@@ -224,12 +359,11 @@ func readCycle(cs fwk.CycleState) (*cycle, error) {
 // ("Insufficient <resource>"). It takes no lock and allocates nothing for
 // a node that passes.
 func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) *fwk.Status {
-	c, err := readCycle(cs)
+	c, err := pl.readCycle(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	name := ni.Node().Name
-	n := placement.NodeState{Name: name, Facts: pl.Decider.Store.NodeFacts(name)}
+	n := placement.NodeState{Name: ni.Node().Name, Facts: pl.facts(c.nodes, ni)}
 	switch reason, unresolvable := c.checker.Check(&n); {
 	case reason == "":
 		return nil
@@ -243,7 +377,7 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 // PreScore lets Score run for pods PreFilter did not skip; what scoring
 // needs (the job's nodes) PreFilter has worked out.
 func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if _, err := readCycle(cs); err != nil {
+	if _, err := pl.readCycle(cs); err != nil {
 		return fwk.NewStatus(fwk.Skip) // PreFilter skipped the pod
 	}
 	return nil
@@ -253,11 +387,11 @@ func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, 
 // against the nodes of the pod's job, bin-packing of the RDMA slots (the
 // NodeInfo's use, assumed pods included), GPU↔NIC affinity.
 func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
-	c, err := readCycle(cs)
+	c, err := pl.readCycle(cs)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
-	f := pl.Decider.Store.NodeFacts(ni.Node().Name)
+	f := pl.facts(c.nodes, ni)
 	if f == nil {
 		return 0, nil
 	}
@@ -288,7 +422,7 @@ func (pl *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.
 // are counted as taken until the cache shows its IPAllocations (the RDMA
 // slots need no book: the scheduler's cache counts the assumed pod).
 func (pl *Plugin) Reserve(_ context.Context, cs fwk.CycleState, pod *corev1.Pod, node string) *fwk.Status {
-	c, err := readCycle(cs)
+	c, err := pl.readCycle(cs)
 	if err != nil {
 		return nil // skipped: no rails
 	}

@@ -44,7 +44,31 @@ type CacheStore struct {
 	// type lookup a cache Get or List makes: the in-flight book and the
 	// job's peers read pods on every scheduling cycle.
 	pods toolscache.Indexer
+	// nodesSynced reports whether the facts hold every Node of the first
+	// list of the node source (nil: the cache's own informer, which its
+	// sync covers).
+	nodesSynced func() bool
 	*injectView
+}
+
+// Informer is what the store uses of an informer: a client-go
+// SharedInformer or a controller-runtime cache.Informer.
+type Informer interface {
+	AddEventHandler(toolscache.ResourceEventHandler) (toolscache.ResourceEventHandlerRegistration, error)
+}
+
+// StoreOption changes how NewCacheStore builds the store.
+type StoreOption func(*storeOptions)
+
+type storeOptions struct{ nodes Informer }
+
+// NodesFrom feeds the store's Nodes from src, a Node informer that need
+// not be started yet, instead of from its cache: a scheduler plugin passes
+// the scheduler's own, so the cluster's Nodes are decoded and kept once
+// and a node's facts hold the Node object the scheduler's snapshot holds.
+// NodesSynced then says when the facts hold src's first list.
+func NodesFrom(src Informer) StoreOption {
+	return func(o *storeOptions) { o.nodes = src }
 }
 
 // Watched lists the kinds the extender caches.
@@ -88,7 +112,7 @@ func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Opti
 // the same injectConfig: the webhook's ConfigMap, whose podResourceInject
 // section the store reads live (empty name: unknown, every inject group is
 // acted on). Call c.Start and c.WaitForCacheSync before serving.
-func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.NamespacedName) (*CacheStore, error) {
+func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.NamespacedName, opts ...StoreOption) (*CacheStore, error) {
 	idx := []struct {
 		obj     client.Object
 		field   string
@@ -113,7 +137,19 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		}
 	}
 	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), facts: NewFacts(), injectView: newInjectView(injectConfig)}
+	var o storeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	watched := Watched()
+	if o.nodes != nil {
+		watched = slices.DeleteFunc(watched, func(obj client.Object) bool { _, isNode := obj.(*corev1.Node); return isNode })
+		synced, err := watchNodes(o.nodes, s.facts)
+		if err != nil {
+			return nil, err
+		}
+		s.nodesSynced = synced
+	}
 	if injectConfig.Name != "" {
 		watched = append(watched, &corev1.ConfigMap{})
 	}
@@ -125,9 +161,9 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		var poolOf func(any) string
 		switch o.(type) {
 		case *corev1.Node:
-			err = watch(inf, s.facts.SetNode, func(n *corev1.Node) { s.facts.DeleteNode(n.Name) })
+			_, err = watchNodes(inf, s.facts)
 		case *railnetv1.RDMANode:
-			err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
+			_, err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
 			sii, ok := inf.(toolscache.SharedIndexInformer)
 			if !ok {
@@ -135,12 +171,12 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 			}
 			if err = sii.AddIndexers(toolscache.Indexers{indexPodJob: podJob}); err == nil {
 				s.pods = sii.GetIndexer()
-				err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
+				_, err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
 			}
 		case *corev1.Namespace:
-			err = watch(inf, s.setNamespace, s.deleteNamespace)
+			_, err = watch(inf, s.setNamespace, s.deleteNamespace)
 		case *corev1.ConfigMap:
-			err = watch(inf, s.setConfigMap, s.deleteConfigMap)
+			_, err = watch(inf, s.setConfigMap, s.deleteConfigMap)
 		case *spiderv2beta1.SpiderIPPool:
 			poolOf = func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
@@ -220,6 +256,24 @@ func (s *CacheStore) FillNodes(out []placement.NodeState) {
 
 // NodeFacts implements Store; it takes no lock (Facts.Get).
 func (s *CacheStore) NodeFacts(name string) *placement.NodeFacts { return s.facts.Get(name) }
+
+// NodeRef implements Store; it takes no lock (Facts.Ref).
+func (s *CacheStore) NodeRef(name string) *placement.NodeRef { return s.facts.Ref(name) }
+
+// NodesSynced reports whether the store holds every Node of its node
+// source's first list (always, when it reads Nodes from its cache: the
+// cache's sync covers them).
+func (s *CacheStore) NodesSynced() bool { return s.nodesSynced == nil || s.nodesSynced() }
+
+// watchNodes keeps facts' Nodes from src; synced reports when facts hold
+// src's first list.
+func watchNodes(src Informer, facts *Facts) (synced func() bool, err error) {
+	reg, err := watch(src, facts.SetNode, func(n *corev1.Node) { facts.DeleteNode(n.Name) })
+	if err != nil {
+		return nil, fmt.Errorf("watch nodes: %w", err)
+	}
+	return reg.HasSynced, nil
+}
 
 // NodeCount counts the Nodes in the cache.
 func (s *CacheStore) NodeCount() int { return s.facts.Len() }
@@ -310,8 +364,8 @@ func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
 
 // watch calls set with every added or updated T and del with every deleted
 // one (also when the informer only saw its final state).
-func watch[T any](inf cache.Informer, set, del func(T)) error {
-	_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+func watch[T any](inf Informer, set, del func(T)) (toolscache.ResourceEventHandlerRegistration, error) {
+	return inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			if o, ok := obj.(T); ok {
 				set(o)
@@ -331,5 +385,4 @@ func watch[T any](inf cache.Informer, set, del func(T)) error {
 			}
 		},
 	})
-	return err
 }

@@ -1,13 +1,21 @@
 package state
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/railnet/railnet/test/poll"
 )
 
 // The store reads pods from the Pod informer's own indexer, keyed as
@@ -56,5 +64,57 @@ func TestCacheStorePods(t *testing.T) {
 	}
 	if got, want := names(s.PodsOfJob("train/railnet.io/job=llama")), []string{"train/w1", "train/w2"}; !slices.Equal(got, want) {
 		t.Fatalf("after w2 bound and w0 gone: %v, want %v", got, want)
+	}
+}
+
+// listWatch lists and watches without the streaming list an apiserver
+// offers.
+type listWatch struct{ *toolscache.ListWatch }
+
+func (listWatch) IsWatchListSemanticsUnSupported() bool { return true }
+
+// Nodes fed from another informer (the scheduler's) reach the facts as
+// they come, change and go, and synced turns true once the informer's
+// first list is in.
+func TestWatchNodesFromAnotherInformer(t *testing.T) {
+	w := apiwatch.NewFake()
+	inf := toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.NodeList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Node{*factsNode("n1", "1")}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
+	}}, &corev1.Node{}, 0, toolscache.Indexers{})
+	facts := NewFacts()
+	synced, err := watchNodes(inf, facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if synced() {
+		t.Fatal("synced before the informer started")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inf.RunWithContext(ctx)
+	poll.Until(t, time.Minute, "the first list in the facts", func() error {
+		if !synced() {
+			return fmt.Errorf("not synced; informer synced %t, n1 %v", inf.HasSynced(), facts.Get("n1"))
+		}
+		return nil
+	})
+	if nf := facts.Get("n1"); nf == nil || nf.Node.ResourceVersion != "1" {
+		t.Fatalf("n1 after the first list: %+v", nf)
+	}
+	w.Add(factsNode("n2", "2"))
+	w.Modify(factsNode("n1", "3"))
+	w.Delete(factsNode("n2", "4"))
+	w.Add(factsNode("n3", "5"))
+	poll.Until(t, time.Minute, "n3 in the facts", func() error {
+		if facts.Get("n3") == nil {
+			return errors.New("n3 not in")
+		}
+		return nil
+	})
+	if nf := facts.Get("n1"); nf == nil || nf.Node.ResourceVersion != "3" || facts.Get("n2") != nil || facts.Len() != 2 {
+		t.Fatalf("after the events: n1 %+v, n2 %v, %d nodes", nf, facts.Get("n2"), facts.Len())
 	}
 }

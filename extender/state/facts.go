@@ -21,7 +21,7 @@ import (
 // dropped marks the map stale, and the next read that misses publishes a
 // fresh copy.
 type Facts struct {
-	published atomic.Pointer[map[string]*factsEntry]
+	published atomic.Pointer[map[string]*placement.NodeRef]
 	// stale is set while entries has names published lacks or published
 	// still has dropped names.
 	stale atomic.Bool
@@ -29,19 +29,14 @@ type Facts struct {
 	mu      sync.Mutex
 	nodes   map[string]*corev1.Node
 	rdma    map[string]*railnetv1.RDMANode
-	entries map[string]*factsEntry
-}
-
-// factsEntry holds a node's current facts; nil once the node is gone.
-type factsEntry struct {
-	facts atomic.Pointer[placement.NodeFacts]
+	entries map[string]*placement.NodeRef
 }
 
 // NewFacts returns empty books.
 func NewFacts() *Facts {
 	f := &Facts{nodes: map[string]*corev1.Node{}, rdma: map[string]*railnetv1.RDMANode{},
-		entries: map[string]*factsEntry{}}
-	f.published.Store(&map[string]*factsEntry{})
+		entries: map[string]*placement.NodeRef{}}
+	f.published.Store(&map[string]*placement.NodeRef{})
 	return f
 }
 
@@ -53,11 +48,11 @@ func (f *Facts) set(name string, nf *placement.NodeFacts) {
 	case nf == nil:
 		return
 	default:
-		e = &factsEntry{}
+		e = &placement.NodeRef{}
 		f.entries[name] = e
 		f.stale.Store(true)
 	}
-	e.facts.Store(nf)
+	e.Set(nf)
 	if nf == nil {
 		delete(f.entries, name)
 		f.stale.Store(true)
@@ -102,11 +97,14 @@ func (f *Facts) DeleteRDMANode(name string) {
 
 // Get returns the node's facts, nil when there is no such Node. It takes
 // no lock unless the node was added or dropped since the last publication.
-func (f *Facts) Get(name string) *placement.NodeFacts {
-	if e := (*f.published.Load())[name]; e != nil {
-		if nf := e.facts.Load(); nf != nil {
-			return nf
-		}
+func (f *Facts) Get(name string) *placement.NodeFacts { return f.Ref(name).Facts() }
+
+// Ref returns the node's entry, nil when there is no such Node; like Get
+// it takes no lock unless the node was added or dropped since the last
+// publication.
+func (f *Facts) Ref(name string) *placement.NodeRef {
+	if e := (*f.published.Load())[name]; e.Facts() != nil {
+		return e
 	}
 	if !f.stale.Load() {
 		return nil
@@ -114,17 +112,14 @@ func (f *Facts) Get(name string) *placement.NodeFacts {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stale.Load() {
-		m := make(map[string]*factsEntry, len(f.entries))
+		m := make(map[string]*placement.NodeRef, len(f.entries))
 		for k, e := range f.entries {
 			m[k] = e
 		}
 		f.published.Store(&m)
 		f.stale.Store(false)
 	}
-	if e := f.entries[name]; e != nil {
-		return e.facts.Load()
-	}
-	return nil
+	return f.entries[name]
 }
 
 // Fill sets out[i].Facts for every out[i].Name (nil: no such Node).

@@ -67,6 +67,37 @@ func TestFactsGet(t *testing.T) {
 	}
 }
 
+// A node's entry follows its Node and RDMANode; once the node is gone it
+// holds nil for good, and the node added back has a new entry.
+func TestFactsRef(t *testing.T) {
+	f := NewFacts()
+	if f.Ref("n1") != nil {
+		t.Fatal("entry of an unknown node")
+	}
+	f.SetRDMANode(&railnetv1.RDMANode{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
+	if f.Ref("n1") != nil {
+		t.Fatal("entry of a node with an RDMANode but no Node")
+	}
+	f.SetNode(factsNode("n1", "1"))
+	ref := f.Ref("n1")
+	if nf := ref.Facts(); nf == nil || nf.Node.ResourceVersion != "1" || nf.RDMANode == nil {
+		t.Fatalf("entry of n1: %+v", nf)
+	}
+	f.SetNode(factsNode("n1", "2"))
+	f.DeleteRDMANode("n1")
+	if nf := ref.Facts(); nf.Node.ResourceVersion != "2" || nf.RDMANode != nil || f.Ref("n1") != ref {
+		t.Fatalf("after an update: %+v, same entry %t", nf, f.Ref("n1") == ref)
+	}
+	f.DeleteNode("n1")
+	if ref.Facts() != nil || f.Ref("n1") != nil {
+		t.Fatalf("gone: entry holds %+v, Ref %v", ref.Facts(), f.Ref("n1"))
+	}
+	f.SetNode(factsNode("n1", "3"))
+	if again := f.Ref("n1"); again == ref || ref.Facts() != nil || again.Facts().Node.ResourceVersion != "3" {
+		t.Fatalf("back: old entry %+v, new entry is the old %t", ref.Facts(), again == ref)
+	}
+}
+
 // Readers on many goroutines while nodes come, change and go (run with
 // -race): a reader sees a node's facts or nil, never another node's.
 func TestFactsGetConcurrently(t *testing.T) {

@@ -23,6 +23,11 @@ type Store interface {
 	// slots; safe to call from many goroutines at once, and cheap: a
 	// scheduler plugin asks it for every node of every cycle.
 	NodeFacts(name string) *placement.NodeFacts
+	// NodeRef returns the node's entry, which follows its facts without a
+	// lookup by name (a scheduler plugin keeps one per node across
+	// cycles); nil when there is no such node, or when the store keeps no
+	// entries (callers then ask NodeFacts).
+	NodeRef(name string) *placement.NodeRef
 	Pod(namespace, name string) *corev1.Pod
 	// PodsOfJob returns the bound pods whose JobKey is job.
 	PodsOfJob(job string) []*corev1.Pod

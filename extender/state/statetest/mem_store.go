@@ -29,7 +29,7 @@ type MemStore struct {
 	frozen      bool
 	podByKey    map[string]*corev1.Pod
 	slotsByNode map[string]map[corev1.ResourceName]int64
-	facts       map[string]*placement.NodeFacts
+	facts       map[string]*placement.NodeRef
 	slots       map[string]placement.Amounts
 	allocByPool map[string][]*railnetv1.IPAllocation
 	podsByJob   map[string][]*corev1.Pod
@@ -65,9 +65,9 @@ func (s *MemStore) Freeze() {
 	for _, a := range s.Allocs {
 		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], a)
 	}
-	s.facts = make(map[string]*placement.NodeFacts, len(s.Nodes))
+	s.facts = make(map[string]*placement.NodeRef, len(s.Nodes))
 	for name, n := range s.Nodes {
-		s.facts[name] = placement.NewNodeFacts(n, s.RDMANodes[name])
+		s.facts[name] = placement.NewNodeRef(placement.NewNodeFacts(n, s.RDMANodes[name]))
 	}
 	s.slots = make(map[string]placement.Amounts, len(s.slotsByNode))
 	for name, m := range s.slotsByNode {
@@ -82,7 +82,7 @@ func (s *MemStore) FillNodes(out []placement.NodeState) {
 	for i := range out {
 		name := out[i].Name
 		if s.frozen {
-			out[i].Facts, out[i].SlotsBound = s.facts[name], s.slots[name]
+			out[i].Facts, out[i].SlotsBound = s.facts[name].Facts(), s.slots[name]
 			continue
 		}
 		out[i].Facts, out[i].SlotsBound = nil, nil
@@ -96,10 +96,19 @@ func (s *MemStore) FillNodes(out []placement.NodeState) {
 // NodeFacts implements state.Store, as FillNodes does.
 func (s *MemStore) NodeFacts(name string) *placement.NodeFacts {
 	if s.frozen {
-		return s.facts[name]
+		return s.facts[name].Facts()
 	}
 	if n := s.Nodes[name]; n != nil {
 		return placement.NewNodeFacts(n, s.RDMANodes[name])
+	}
+	return nil
+}
+
+// NodeRef implements state.Store: the node's entry once frozen; nil
+// before (facts are worked out anew on every NodeFacts call then).
+func (s *MemStore) NodeRef(name string) *placement.NodeRef {
+	if s.frozen {
+		return s.facts[name]
 	}
 	return nil
 }

@@ -1,0 +1,222 @@
+package plugin
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/extender/placement"
+	"github.com/railnet/railnet/extender/plugin/plugintest"
+	"github.com/railnet/railnet/extender/state"
+	"github.com/railnet/railnet/extender/state/statetest"
+)
+
+// factsStore is the world's store with the nodes' facts kept in a
+// state.Facts, as the CacheStore keeps them: nodes change, go and come
+// back while the plugin holds their entries. It counts the lookups by
+// name.
+type factsStore struct {
+	*statetest.MemStore
+	facts  *state.Facts
+	byName atomic.Int64
+}
+
+func newFactsStore(s *statetest.MemStore) *factsStore {
+	fs := &factsStore{MemStore: s, facts: state.NewFacts()}
+	for _, n := range s.Nodes {
+		fs.facts.SetNode(n)
+	}
+	for _, rn := range s.RDMANodes {
+		fs.facts.SetRDMANode(rn)
+	}
+	return fs
+}
+
+func (s *factsStore) NodeFacts(name string) *placement.NodeFacts {
+	s.byName.Add(1)
+	return s.facts.Get(name)
+}
+
+func (s *factsStore) NodeRef(name string) *placement.NodeRef { return s.facts.Ref(name) }
+
+// score runs PreScore and Score on the nodes.
+func score(t *testing.T, pl *Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	if st := pl.PreScore(ctx, cs, pod, nodes); !st.IsSuccess() {
+		t.Fatalf("PreScore: %v", st)
+	}
+	out := map[string]int64{}
+	for _, ni := range nodes {
+		sc, st := pl.Score(ctx, cs, pod, ni)
+		if !st.IsSuccess() {
+			t.Fatalf("Score %s: %v", ni.Node().Name, st)
+		}
+		out[ni.Node().Name] = sc
+	}
+	return out
+}
+
+// Filter and Score find the nodes of the scheduler's list through their
+// entries, not by name, and Score reads a node's facts as they are when it
+// runs (as the extender's prioritize reads its cache): a NIC that moved
+// next to a GPU after Filter scores the GPU affinity point, a node gone
+// since Filter scores 0.
+func TestScoreReadsTheNodesCurrentFacts(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	s.Pods = append(s.Pods, pod)
+	cs := newCycleState()
+	nodes := infos(s.MemStore, nil)
+	got := filter(t, pl, cs, pod, nodes)
+	if !got["n1"].IsSuccess() || !got["n4"].IsSuccess() {
+		t.Fatalf("n1 %v, n4 %v", got["n1"], got["n4"])
+	}
+	feasible := []fwk.NodeInfo{nodes[0], nodes[3]} // n1, n4
+	before := score(t, pl, cs, pod, feasible)
+
+	near := s.RDMANodes["n1"].DeepCopy()
+	near.Status.NICs[0].GPUDistance = railnetv1.DistancePIX
+	s.facts.SetRDMANode(near)
+	s.facts.DeleteNode("n4")
+	after := score(t, pl, cs, pod, feasible)
+	if after["n1"] != before["n1"]+1 || before["n4"] == 0 || after["n4"] != 0 {
+		t.Fatalf("scores before %v, after n1's NIC moved next to a GPU and n4 went %v: want n1 one more, n4 0", before, after)
+	}
+	// n4 is gone: Score asked for it by name once (it might have come back).
+	if n := s.byName.Load(); n != 1 {
+		t.Fatalf("%d lookups by name in Filter and Score, want 1 (n4 after it went)", n)
+	}
+}
+
+// The node table is built again when the scheduler hands PreFilter another
+// node list, and when a node's entry went while the store knows the node
+// again (removed and added back); NodeInfos not in the list (preemption's
+// copies) are looked up by name without upsetting the table.
+func TestNodeTableFollowsTheNodes(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	nodes := infos(s.MemStore, nil)
+	filterAll := func(nodes []fwk.NodeInfo) map[string]*fwk.Status {
+		s.byName.Store(0)
+		return filter(t, pl, newCycleState(), pod, nodes)
+	}
+	filterAll(nodes)
+	first := pl.nodes.Load()
+	if got := filterAll(nodes); !got["n1"].IsSuccess() || pl.nodes.Load() != first {
+		t.Fatal("the same node list built the table again")
+	}
+	if n := s.byName.Load(); n != 0 {
+		t.Fatalf("%d lookups by name for nodes the table holds", n)
+	}
+
+	// n1 removed and added back: its old entry is gone for good.
+	n1 := s.Nodes["n1"]
+	s.facts.DeleteNode("n1")
+	s.facts.SetNode(n1)
+	if got := filterAll(nodes); !got["n1"].IsSuccess() || s.byName.Load() != 1 {
+		t.Fatalf("n1 back: %v after %d lookups by name, want success after 1", got["n1"], s.byName.Load())
+	}
+	if got := filterAll(nodes); pl.nodes.Load() == first || !got["n1"].IsSuccess() || s.byName.Load() != 0 {
+		t.Fatalf("next cycle: table rebuilt %t, n1 %v, %d lookups by name; want a new table, success, 0",
+			pl.nodes.Load() != first, got["n1"], s.byName.Load())
+	}
+
+	// A copy of n1's NodeInfo (what preemption filters) is found by name.
+	rebuilt := pl.nodes.Load()
+	cs := newCycleState()
+	filter(t, pl, cs, pod, nodes)
+	s.byName.Store(0)
+	clone := plugintest.NodeInfo(n1, nil)
+	if st := pl.Filter(context.Background(), cs, pod, clone); !st.IsSuccess() || s.byName.Load() != 1 || pl.nodes.Load() != rebuilt || rebuilt.stale.Load() {
+		t.Fatalf("copy of n1: %v, %d lookups by name, stale %t", st, s.byName.Load(), rebuilt.stale.Load())
+	}
+
+	// A node added: the scheduler's list changes.
+	c := &statetest.Cluster{MemStore: s.MemStore, Rails: []int{1}, Resources: []corev1.ResourceName{gpu1},
+		Heartbeat: *s.RDMANodes["n1"].Status.HeartbeatTime}
+	n5, rn5 := c.AddNode("n5", 2, nil)
+	s.facts.SetNode(n5)
+	s.facts.SetRDMANode(rn5)
+	grown := infos(s.MemStore, nil)
+	if got := filterAll(grown); !got["n5"].IsSuccess() || pl.nodes.Load() == rebuilt || s.byName.Load() != 0 {
+		t.Fatalf("n5 added: %v, table rebuilt %t, %d lookups by name", got["n5"], pl.nodes.Load() != rebuilt, s.byName.Load())
+	}
+}
+
+// A pod that asks for no rails skips Filter and Score, builds no node
+// table, looks no node up, and its cycle allocates three small objects:
+// the record of the skipped cycle and the two Skip statuses.
+func TestPodAskingNothingCostsNothing(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "nginx", UID: "u1"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}}
+	nodes := infos(s.MemStore, nil)
+	ctx := context.Background()
+	cycle := func() {
+		cs := newCycleState()
+		if _, st := pl.PreFilter(ctx, cs, pod, nodes); !st.IsSkip() {
+			t.Fatalf("PreFilter: %v, want Skip", st)
+		}
+		if st := pl.PreScore(ctx, cs, pod, nodes); !st.IsSkip() {
+			t.Fatalf("PreScore: %v, want Skip", st)
+		}
+		if st := pl.Reserve(ctx, cs, pod, "n1"); !st.IsSuccess() {
+			t.Fatalf("Reserve: %v", st)
+		}
+		pl.Unreserve(ctx, cs, pod, "n1")
+	}
+	cycle()
+	cs := newCycleState()
+	if allocs := testing.AllocsPerRun(100, func() {
+		pl.PreFilter(ctx, cs, pod, nodes)
+		pl.PreScore(ctx, cs, pod, nodes)
+		pl.Reserve(ctx, cs, pod, "n1")
+	}); allocs > 3 {
+		t.Fatalf("%v allocations per cycle of a pod asking nothing, want at most 3", allocs)
+	}
+	if pl.nodes.Load() != nil || s.byName.Load() != 0 || pl.Decider.InFlight.Len() != 0 {
+		t.Fatalf("table built %t, %d lookups by name, %d pods in flight", pl.nodes.Load() != nil, s.byName.Load(), pl.Decider.InFlight.Len())
+	}
+}
+
+// Until the scheduler's Nodes have reached the plugin (its informer starts
+// after the plugins are built), PreFilter waits: a node would otherwise be
+// refused as unknown. A pod that asks nothing does not wait.
+func TestPreFilterWaitsForTheSchedulersNodes(t *testing.T) {
+	s := world("172.16.11.1-172.16.11.100")
+	pl := newPlugin(t, s)
+	var ready atomic.Bool
+	var asked atomic.Int64
+	pl.nodesSynced = func() bool { asked.Add(1); return ready.Load() }
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "nginx"}}
+	if _, st := pl.PreFilter(cancelled, newCycleState(), plain, infos(s, nil)); !st.IsSkip() {
+		t.Fatalf("pod asking nothing before the Nodes arrived: %v, want Skip", st)
+	}
+	pod := rdmaPod("a", nil)
+	_, st := pl.PreFilter(cancelled, newCycleState(), pod, infos(s, nil))
+	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "RailnetPlacement: the scheduler's Nodes have not reached the plugin yet") {
+		t.Fatalf("PreFilter before the Nodes arrived, its context ended: %v", st)
+	}
+	ready.Store(true)
+	got := filter(t, pl, newCycleState(), pod, infos(s, nil))
+	if !got["n1"].IsSuccess() {
+		t.Fatalf("n1 once the Nodes arrived: %v", got["n1"])
+	}
+	n := asked.Load()
+	filter(t, pl, newCycleState(), pod, infos(s, nil))
+	if asked.Load() != n {
+		t.Fatal("PreFilter asked again after the Nodes had arrived")
+	}
+}
