@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,15 @@ type GoTool struct {
 	LDFlags string
 	// Env is added to the go commands' environment, e.g. CGO_ENABLED=0.
 	Env []string
+	// RequireAs names a go.mod of railnet's (relative to its module root)
+	// whose requirements the builder module requires too. The tool then
+	// compiles with the module versions railnet's own builds select, so the
+	// packages both use (client-go, apimachinery, kube-scheduler...) are
+	// compiled once and found in the Go build cache by the other; with the
+	// tool's go.mod alone a dozen shared modules (golang.org/x/net, x/sys,
+	// prometheus, otel, k8s.io patch releases) differ and everything above
+	// them compiles twice on a cold machine.
+	RequireAs string
 }
 
 // CacheDir is where built binaries and builder modules live:
@@ -99,6 +109,19 @@ func BuildGoTool(ctx context.Context, t GoTool) (string, error) {
 	}
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		return "", err
+	}
+	if t.RequireAs != "" {
+		modRoot, err := ModuleRoot(ctx)
+		if err != nil {
+			return "", err
+		}
+		gomod, err := os.ReadFile(filepath.Join(modRoot, t.RequireAs))
+		if err != nil {
+			return "", err
+		}
+		if t.Require, err = requireAs(t.Require, gomod); err != nil {
+			return "", fmt.Errorf("%s: %w", t.RequireAs, err)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(modDir, "go.mod"), builderGoMod(t), 0o644); err != nil {
 		return "", err
@@ -226,10 +249,11 @@ func KubernetesTool(ctx context.Context, version string) (GoTool, error) {
 		return GoTool{}, err
 	}
 	return GoTool{
-		Name:    "kubernetes",
-		Version: version,
-		Require: map[string]string{"k8s.io/kubernetes": version},
-		Replace: replace,
+		Name:      "kubernetes",
+		Version:   version,
+		Require:   map[string]string{"k8s.io/kubernetes": version},
+		RequireAs: RailnetSchedulerModule + "/go.mod",
+		Replace:   replace,
 		Binaries: map[string]string{
 			"kube-apiserver":          "k8s.io/kubernetes/cmd/kube-apiserver",
 			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
@@ -240,6 +264,29 @@ func KubernetesTool(ctx context.Context, version string) (GoTool, error) {
 		// Without these /version says v0.0.0-master and clients refuse it.
 		LDFlags: KubernetesLDFlags(version),
 	}, nil
+}
+
+// requireAs returns require plus every module the go.mod text requires, at
+// its version, except railnet's own modules; when that go.mod requires one of
+// require's modules at another version, require alone (the tool's version is
+// not negotiable).
+func requireAs(require map[string]string, gomod []byte) (map[string]string, error) {
+	f, err := modfile.Parse("go.mod", gomod, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range f.Require {
+		if v, ok := require[r.Mod.Path]; ok && v != r.Mod.Version {
+			return require, nil
+		}
+	}
+	out := maps.Clone(require)
+	for _, r := range f.Require {
+		if !strings.HasPrefix(r.Mod.Path, "github.com/railnet/") {
+			out[r.Mod.Path] = r.Mod.Version
+		}
+	}
+	return out, nil
 }
 
 // stagingReplaces turns k8s.io/kubernetes's "k8s.io/X => ./staging/src/k8s.io/X"
@@ -380,7 +427,7 @@ func Kubectl(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t.Require, t.Replace, t.LDFlags = kt.Require, kt.Replace, kt.LDFlags
+	t.Require, t.Replace, t.LDFlags, t.RequireAs = kt.Require, kt.Replace, kt.LDFlags, kt.RequireAs
 	dir, err := BuildGoTool(ctx, t)
 	if err != nil {
 		return "", err

@@ -99,3 +99,43 @@ func TestBuildGoToolReusesCompleteCache(t *testing.T) {
 		t.Fatal("BuildGoTool used a cache without its completion stamp")
 	}
 }
+
+func TestRequireAs(t *testing.T) {
+	sched := []byte(`module github.com/railnet/railnet/extender/cmd/railnet-scheduler
+
+go 1.26.8
+
+require (
+	github.com/railnet/railnet v0.0.0-00010101000000-000000000000
+	k8s.io/kubernetes v1.37.2
+)
+
+require golang.org/x/net v0.61.0 // indirect
+
+replace github.com/railnet/railnet => ../../..
+`)
+	tool := map[string]string{"k8s.io/kubernetes": "v1.37.2"}
+	got, err := requireAs(tool, sched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"k8s.io/kubernetes": "v1.37.2", "golang.org/x/net": "v0.61.0"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("same Kubernetes version: require = %v, want %v (railnet itself left out)", got, want)
+	}
+	if len(tool) != 1 {
+		t.Fatalf("requireAs changed its argument: %v", tool)
+	}
+
+	tool = map[string]string{"k8s.io/kubernetes": "v1.38.0"}
+	if got, err = requireAs(tool, sched); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, tool) {
+		t.Fatalf("another Kubernetes version: require = %v, want %v (nothing added)", got, tool)
+	}
+
+	if _, err := requireAs(tool, []byte("require (\n")); err == nil {
+		t.Fatal("an unreadable go.mod: no error")
+	}
+}

@@ -54,6 +54,9 @@ func HelmTool() GoTool {
 		Binaries: map[string]string{"helm": mod + "/cmd/helm"},
 		LDFlags:  "-X helm.sh/helm/v4/internal/version.version=" + HelmVersion,
 		Env:      []string{"CGO_ENABLED=0"},
+		// Built as railnet's binaries are (static, -trimpath) and with their
+		// client-go, apimachinery and api: compiled once for both.
+		RequireAs: "go.mod",
 	}
 }
 
