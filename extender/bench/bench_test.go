@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/railnet/railnet/extender/server"
 	"github.com/railnet/railnet/extender/state"
 	"github.com/railnet/railnet/extender/state/statetest"
+	"github.com/railnet/railnet/test/cputime"
 )
 
 // cluster is the benchmarks' cluster of n GPU nodes (statetest.GPUCluster)
@@ -128,18 +128,6 @@ type sample struct {
 	cpu time.Duration
 }
 
-// threadCPU is the calling thread's CPU time (user and system).
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// rusageThread is RUSAGE_THREAD (Linux).
-const rusageThread = 1
-
 // run times one cycle (filter, then prioritize) and checks the answers
 // after the clock stops.
 func (s *sample) run(tb testing.TB, h http.Handler, b bodies) {
@@ -149,12 +137,12 @@ func (s *sample) run(tb testing.TB, h http.Handler, b bodies) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	runtime.LockOSThread()
-	cpu := threadCPU()
+	cpu := cputime.Thread()
 	start := time.Now()
 	h.ServeHTTP(frec, freq)
 	h.ServeHTTP(prec, preq)
 	s.durs = append(s.durs, time.Since(start))
-	s.cpu += threadCPU() - cpu
+	s.cpu += cputime.Thread() - cpu
 	runtime.UnlockOSThread()
 	runtime.ReadMemStats(&m1)
 	s.allocs += m1.Mallocs - m0.Mallocs

@@ -12,6 +12,7 @@ import (
 	"github.com/railnet/railnet/extender/plugin"
 	"github.com/railnet/railnet/extender/plugin/plugintest"
 	"github.com/railnet/railnet/extender/state/statetest"
+	"github.com/railnet/railnet/test/cputime"
 )
 
 // nodeInfos are the store's nodes as the scheduler's snapshot holds them:
@@ -63,11 +64,11 @@ func BenchmarkPluginCycle(b *testing.B) {
 				var m0, m1 runtime.MemStats
 				runtime.ReadMemStats(&m0)
 				runtime.LockOSThread()
-				cpu := threadCPU()
+				cpu := cputime.Thread()
 				start := time.Now()
 				pluginCycle(pl, p, infos)
 				ps.durs = append(ps.durs, time.Since(start))
-				ps.cpu += threadCPU() - cpu
+				ps.cpu += cputime.Thread() - cpu
 				runtime.UnlockOSThread()
 				runtime.ReadMemStats(&m1)
 				ps.allocs += m1.Mallocs - m0.Mallocs
