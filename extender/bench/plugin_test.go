@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -42,16 +43,27 @@ func pluginCycle(pl *plugin.Plugin, p *corev1.Pod, infos []fwk.NodeInfo) int {
 // Score per node and NormalizeScore, on the same cluster and pod; it prints
 // the plugin's p50/p99, CPU and allocations beside the extender's handler
 // (interleaved, same load) and their ratio.
+//
+// With inflight=K, K other pods are reserved (Reserve) and stay in the
+// in-flight book, as pods bound but whose IPAllocations the cache does not
+// show yet do: PreFilter looks each of them up every cycle.
 func BenchmarkPluginCycle(b *testing.B) {
-	for _, n := range []int{1000, 5000} {
-		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+	for _, bc := range []struct{ nodes, inflight int }{{1000, 0}, {1000, 300}, {5000, 0}} {
+		n := bc.nodes
+		name := fmt.Sprintf("nodes=%d", n)
+		if bc.inflight > 0 {
+			name += fmt.Sprintf(",inflight=%d", bc.inflight)
+		}
+		b.Run(name, func(b *testing.B) {
 			store, names, p := cluster(n)
 			args, err := plugin.DecodeArgs(nil)
 			if err != nil {
 				b.Fatal(err)
 			}
+			args.InFlightTTL.Duration = time.Hour // no entry expires during the run
 			pl := plugin.NewWithStore(store, args)
 			infos := nodeInfos(store, names)
+			reserveInFlight(b, pl, store, names, infos, bc.inflight)
 			ext := newExtender(store)
 			eb := newBodies(b, ext, p, names)
 			if got := pluginCycle(pl, p, infos); got != eb.passed {
@@ -79,9 +91,35 @@ func BenchmarkPluginCycle(b *testing.B) {
 			b.ReportMetric(ms(ps.pct(0.99)), "p99-ms")
 			b.ReportMetric(float64(ps.allocs)/float64(b.N), "allocs/cycle")
 			b.ReportMetric(float64(ps.cpu)/float64(e.cpu), "x-extender-cpu")
-			fmt.Printf("nodes=%d passed=%d cycles=%d | plugin p50 %.2fms p99 %.2fms cpu %.2fms %d allocs | extender (HTTP+JSON in process) p50 %.2fms p99 %.2fms cpu %.2fms %d allocs | plugin/extender cpu %.2fx\n",
-				n, eb.passed, b.N, ms(ps.pct(0.5)), ms(ps.pct(0.99)), ms(ps.cpu/time.Duration(b.N)), ps.allocs/uint64(b.N),
+			fmt.Printf("%s passed=%d cycles=%d | plugin p50 %.2fms p99 %.2fms cpu %.2fms %d allocs | extender (HTTP+JSON in process) p50 %.2fms p99 %.2fms cpu %.2fms %d allocs | plugin/extender cpu %.2fx\n",
+				name, eb.passed, b.N, ms(ps.pct(0.5)), ms(ps.pct(0.99)), ms(ps.cpu/time.Duration(b.N)), ps.allocs/uint64(b.N),
 				ms(e.pct(0.5)), ms(e.pct(0.99)), ms(e.cpu/time.Duration(b.N)), e.allocs/uint64(b.N), float64(ps.cpu)/float64(e.cpu))
 		})
+	}
+}
+
+// reserveInFlight adds k pending pods of no job to the store and reserves
+// each on a node, so they stay in the plugin's in-flight book.
+func reserveInFlight(b *testing.B, pl *plugin.Plugin, store *statetest.MemStore, names []string, infos []fwk.NodeInfo, k int) {
+	if k == 0 {
+		return
+	}
+	pods := make([]*corev1.Pod, k)
+	for i := range pods {
+		pods[i] = statetest.RDMAPod(fmt.Sprintf("inflight-%d", i), nil, statetest.GPUResource(0))
+	}
+	store.Pods = append(store.Pods, pods...)
+	store.Freeze()
+	for i, p := range pods {
+		cs := plugintest.NewCycleState()
+		if _, _, st := plugintest.Cycle(pl, cs, p, infos); !st.IsSuccess() {
+			b.Fatalf("%s: %v", p.Name, st)
+		}
+		if st := pl.Reserve(context.Background(), cs, p, names[i%len(names)]); !st.IsSuccess() {
+			b.Fatalf("reserve %s: %v", p.Name, st)
+		}
+	}
+	if got := pl.Decider.InFlight.Len(); got != k {
+		b.Fatalf("%d pods in flight, want %d", got, k)
 	}
 }

@@ -289,8 +289,8 @@ func podJob(obj any) ([]string, error) {
 }
 
 // Pod implements Store; the pod is the informer's.
-func (s *CacheStore) Pod(namespace, name string) *corev1.Pod {
-	obj, ok, err := s.pods.GetByKey(namespace + "/" + name)
+func (s *CacheStore) Pod(key string) *corev1.Pod {
+	obj, ok, err := s.pods.GetByKey(key)
 	if err != nil || !ok {
 		return nil
 	}

@@ -47,10 +47,10 @@ func TestCacheStorePods(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p := s.Pod("train", "w1"); p == nil || p.Spec.NodeName != "n2" {
+	if p := s.Pod(PodKey("train", "w1")); p == nil || p.Spec.NodeName != "n2" {
 		t.Fatalf("Pod train/w1: %v", p)
 	}
-	if p := s.Pod("train", "nope"); p != nil {
+	if p := s.Pod(PodKey("train", "nope")); p != nil {
 		t.Fatalf("Pod train/nope: %v", p)
 	}
 	if got, want := names(s.PodsOfJob("train/railnet.io/job=llama")), []string{"train/w0", "train/w1"}; !slices.Equal(got, want) {

@@ -25,13 +25,15 @@ type InFlight struct {
 }
 
 type flight struct {
-	uid             types.UID
-	namespace, name string
-	node            string
-	job             string
-	requests        map[corev1.ResourceName]int64
-	pools           []string
-	at              time.Time
+	uid types.UID
+	// key is the pod's store key (namespace/name), built once here so
+	// the lookup every cycle makes for every entry allocates nothing.
+	key      string
+	node     string
+	job      string
+	requests map[corev1.ResourceName]int64
+	pools    []string
+	at       time.Time
 }
 
 // NewInFlight returns an empty tracker whose entries live at most ttl.
@@ -41,7 +43,7 @@ func NewInFlight(ttl time.Duration, now func() time.Time) *InFlight {
 
 // Record notes that pod was passed for node only.
 func (f *InFlight) Record(pod *corev1.Pod, p placement.Pod, node string) {
-	fl := &flight{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
+	fl := &flight{uid: pod.UID, key: PodKey(pod.Namespace, pod.Name), node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
 	for _, r := range p.Rails {
 		fl.pools = append(fl.pools, r.PoolsV4...)
 		fl.pools = append(fl.pools, r.PoolsV6...)
@@ -49,6 +51,12 @@ func (f *InFlight) Record(pod *corev1.Pod, p placement.Pod, node string) {
 	f.mu.Lock()
 	f.pods[pod.UID] = fl
 	f.mu.Unlock()
+}
+
+// PodKey is the key Store.Pod finds a pod by: namespace/name, as
+// informers key pods.
+func PodKey(namespace, name string) string {
+	return types.NamespacedName{Namespace: namespace, Name: name}.String()
 }
 
 // Forget drops the pod's entry: it is being filtered again.
@@ -82,7 +90,7 @@ func (f *InFlight) view(s Store) view {
 			delete(f.pods, uid)
 			continue
 		}
-		p := s.Pod(fl.namespace, fl.name)
+		p := s.Pod(fl.key)
 		if p == nil || p.UID != uid || p.DeletionTimestamp != nil || placement.Terminated(p) {
 			delete(f.pods, uid)
 			continue

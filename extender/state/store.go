@@ -28,7 +28,9 @@ type Store interface {
 	// cycles); nil when there is no such node, or when the store keeps no
 	// entries (callers then ask NodeFacts).
 	NodeRef(name string) *placement.NodeRef
-	Pod(namespace, name string) *corev1.Pod
+	// Pod returns the pod of key (PodKey: namespace/name); nil when there
+	// is none.
+	Pod(key string) *corev1.Pod
 	// PodsOfJob returns the bound pods whose JobKey is job.
 	PodsOfJob(job string) []*corev1.Pod
 	Pool(name string) *spiderv2beta1.SpiderIPPool

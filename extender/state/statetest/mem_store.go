@@ -45,7 +45,7 @@ func (s *MemStore) Freeze() {
 	s.allocByPool = map[string][]*railnetv1.IPAllocation{}
 	s.podsByJob = map[string][]*corev1.Pod{}
 	for _, p := range s.Pods {
-		s.podByKey[p.Namespace+"/"+p.Name] = p
+		s.podByKey[podKey(p)] = p
 		if p.Spec.NodeName != "" {
 			if !placement.Terminated(p) {
 				use := s.slotsByNode[p.Spec.NodeName]
@@ -116,18 +116,22 @@ func (s *MemStore) NodeRef(name string) *placement.NodeRef {
 // Pool implements state.Store.
 func (s *MemStore) Pool(n string) *spiderv2beta1.SpiderIPPool { return s.Pools[n] }
 
-// Pod implements state.Store.
-func (s *MemStore) Pod(ns, name string) *corev1.Pod {
+// Pod implements state.Store (key is namespace/name).
+func (s *MemStore) Pod(key string) *corev1.Pod {
 	if s.frozen {
-		return s.podByKey[ns+"/"+name]
+		return s.podByKey[key]
 	}
 	for _, p := range s.Pods {
-		if p.Namespace == ns && p.Name == name {
+		if podKey(p) == key {
 			return p
 		}
 	}
 	return nil
 }
+
+// podKey is state.PodKey (which this package cannot import: state's
+// tests import it).
+func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
 
 func (s *MemStore) slotsInUse(n string) map[corev1.ResourceName]int64 {
 	var out map[corev1.ResourceName]int64
