@@ -73,9 +73,19 @@ func (f *InFlight) Len() int {
 	return len(f.pods)
 }
 
-// view is a consistent copy of the live entries, pruned of expired ones and
-// of pods the store no longer has.
-type view []flight
+// view is a consistent list of the live entries, pruned of expired ones and
+// of pods the store no longer has. Entries are never changed once recorded
+// (Record replaces them), so it shares them.
+type view []viewed
+
+// viewed is an entry as a view sees it.
+type viewed struct {
+	*flight
+	// bound: the store shows the pod bound to the entry's node, so its
+	// slots are counted there (its addresses are not until its
+	// IPAllocations are seen).
+	bound bool
+}
 
 func (f *InFlight) view(s Store) view {
 	now := f.now()
@@ -99,11 +109,7 @@ func (f *InFlight) view(s Store) view {
 			delete(f.pods, uid) // bound elsewhere: its slots and addresses are counted there
 			continue
 		}
-		cp := *fl
-		if p.Spec.NodeName != "" {
-			cp.requests = nil // bound: the store's SlotsInUse counts it now
-		}
-		out = append(out, cp)
+		out = append(out, viewed{flight: fl, bound: p.Spec.NodeName != ""})
 	}
 	return out
 }
@@ -113,7 +119,7 @@ func (v view) slots() map[string]placement.Amounts {
 	var sums map[string]map[corev1.ResourceName]int64
 	for i := range v {
 		fl := &v[i]
-		if len(fl.requests) == 0 {
+		if fl.bound || len(fl.requests) == 0 { // bound: the store's SlotsInUse counts it
 			continue
 		}
 		if sums == nil {
