@@ -4,17 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/railnet/railnet/api/cniconf"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/api/scheme"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
 func TestMemoValid(t *testing.T) {
@@ -209,4 +218,74 @@ func TestPodMemoOneRequestPerPod(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// The eight interfaces of a pod added at once, each twice (a retried ADD
+// racing the first): the pod's requests take turns, so its interfaces cost
+// one live List together, each interface gets one address whichever of its
+// two ADDs comes first, and the pod's other requests see what the first
+// wrote (no interface ends with two records). Run with -race.
+func TestConcurrentInterfacesOfOnePod(t *testing.T) {
+	pool := &spiderv2beta1.SpiderIPPool{ObjectMeta: metav1.ObjectMeta{Name: "gpu1-net11"},
+		Spec: spiderv2beta1.IPPoolSpec{Subnet: "172.16.11.0/24", IPs: []string{"172.16.11.1-172.16.11.100"}}}
+	c := fake.NewClientBuilder().WithScheme(scheme.New()).
+		WithObjects(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}, pool).
+		WithIndex(&railnetv1.IPAllocation{}, PoolField, IndexByPool).Build()
+	var lists atomic.Int32 // the live Lists
+	live := interceptor.NewClient(c, interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+		lists.Add(1)
+		return c.List(ctx, list, opts...)
+	}})
+	a := &Allocator{Node: "node-a", Reader: c, Writer: c, Live: live, PoolIndexed: true}
+	type result struct {
+		ifName string
+		ip     netip.Prefix
+		err    error
+	}
+	results := make(chan result, 16)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		ifName := fmt.Sprintf("net%d", i%8+1)
+		wg.Go(func() {
+			addrs, err := a.Allocate(context.Background(), Request{Pools: cniconf.Pools{IPv4: []string{pool.Name}},
+				PodNamespace: "train", PodName: "worker-0", PodUID: "uid-1", ContainerID: "c1", IfName: ifName})
+			r := result{ifName: ifName, err: err}
+			if err == nil && len(addrs) == 1 {
+				r.ip = addrs[0].IP
+			}
+			results <- r
+		})
+	}
+	wg.Wait()
+	close(results)
+	byIf := map[string]netip.Prefix{}
+	for r := range results {
+		if r.err != nil || !r.ip.IsValid() {
+			t.Fatalf("ADD of %s: %v %v", r.ifName, r.ip, r.err)
+		}
+		if prev, ok := byIf[r.ifName]; ok && prev != r.ip {
+			t.Fatalf("the two ADDs of %s got %s and %s", r.ifName, prev, r.ip)
+		}
+		byIf[r.ifName] = r.ip
+	}
+	if n := lists.Load(); n != 1 {
+		t.Fatalf("%d live Lists for the pod's 16 ADDs, want 1", n)
+	}
+	var recorded railnetv1.IPAllocationList
+	if err := c.List(context.Background(), &recorded); err != nil {
+		t.Fatal(err)
+	}
+	ips := map[string]string{}
+	for _, r := range recorded.Items {
+		if other, dup := ips[r.Spec.Interface]; dup {
+			t.Fatalf("%s holds %s and %s", r.Spec.Interface, other, r.Spec.IP)
+		}
+		ips[r.Spec.Interface] = r.Spec.IP
+		if want := byIf[r.Spec.Interface]; want.Addr().String() != r.Spec.IP {
+			t.Fatalf("%s recorded %s, answered %s", r.Spec.Interface, r.Spec.IP, want)
+		}
+	}
+	if len(ips) != 8 || len(byIf) != 8 {
+		t.Fatalf("%d interfaces recorded, %d answered, want 8", len(ips), len(byIf))
+	}
 }
