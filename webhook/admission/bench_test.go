@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -85,6 +88,59 @@ func BenchmarkMutatePodRatio(b *testing.B) {
 			c.name+":", 1e9/c.ep.ns(n), c.ep.ns(n), 1e9/c.ep.cpuNs(n), c.ep.cpuNs(n), c.ep.allocs(n), c.mute.ns(n), c.mute.cpuNs(n), c.mute.allocs(n))
 	}
 	fmt.Printf("  ratio 8-rail/unannotated: %.2fx wall, %.2fx CPU\n", ep1.ns(n)/ep0.ns(n), ep1.cpuNs(n)/ep0.cpuNs(n))
+	perCPU, ratio := 1e9/ep1.cpuNs(n), ep1.cpuNs(n)/ep0.cpuNs(n)
+	met := goal("8-rail reviews per CPU-second", perCPU >= goalReviewsPerCPUSecond,
+		fmt.Sprintf("%.0f, goal >= %d", perCPU, goalReviewsPerCPUSecond))
+	met = goal("8-rail/unannotated CPU", ratio <= goalRatio, fmt.Sprintf("%.2fx, goal <= %.1fx", ratio, goalRatio)) && met
+	if !met {
+		profileRails(b, func() { serveOnce(ep, rails) }, 3*block*rounds)
+	}
+}
+
+// The issue's goals for the mutating endpoint (issue 16): reviews of the
+// 8-rail pod per CPU-second of one core, and its CPU cost as a multiple of
+// an unannotated pod's.
+const (
+	goalReviewsPerCPUSecond = 20000
+	goalRatio               = 1.5
+)
+
+// goal prints whether a goal is met and returns it.
+func goal(what string, met bool, figures string) bool {
+	verdict := "met"
+	if !met {
+		verdict = "NOT met"
+	}
+	fmt.Printf("  goal %s: %s — %s\n", what, figures, verdict)
+	return met
+}
+
+var goalProfile = flag.String("goalprofile", "",
+	"file BenchmarkMutatePodRatio writes a CPU profile of the 8-rail review loop to when a goal is not met "+
+		"(make bench-webhook prints its top entries with go tool pprof)")
+
+// profileRails writes a CPU profile of n runs of review to -goalprofile,
+// to show where the 8-rail review's time goes.
+func profileRails(b *testing.B, review func(), n int) {
+	if *goalProfile == "" {
+		fmt.Println("  where the time goes: run with -args -goalprofile FILE (make bench-webhook does) for a CPU profile of the 8-rail review loop")
+		return
+	}
+	f, err := os.Create(*goalProfile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		// One CPU profile at a time: -cpuprofile takes it.
+		fmt.Printf("  no profile of the 8-rail review loop: %v\n", err)
+		return
+	}
+	for range n {
+		review()
+	}
+	pprof.StopCPUProfile()
+	fmt.Printf("  CPU profile of %d 8-rail reviews (where the time goes): %s\n", n, *goalProfile)
 }
 
 // decodedRequest is body's admission request as the endpoint decodes it.

@@ -26,6 +26,8 @@ func (podCodec) decode(raw []byte) (*podFields, error) {
 
 func (podCodec) object(fields *podFields) *corev1.Pod { return fields.pod() }
 
+func (podCodec) release(pod *corev1.Pod) { releasePod(pod) }
+
 func (podCodec) meta(fields *podFields) (string, map[string]string) {
 	if fields.Metadata == nil {
 		return "", nil
@@ -72,6 +74,8 @@ func (objectCodec[T, P]) decode(raw []byte) (*T, error) {
 }
 
 func (objectCodec[T, P]) object(obj *T) *T { return obj }
+
+func (objectCodec[T, P]) release(*T) {}
 
 func (objectCodec[T, P]) meta(obj *T) (string, map[string]string) {
 	return P(obj).GetNamespace(), P(obj).GetAnnotations()

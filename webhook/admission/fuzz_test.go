@@ -3,7 +3,10 @@ package admission
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"testing"
+
+	gojson "github.com/goccy/go-json"
 
 	admissionv1 "k8s.io/api/admission/v1"
 
@@ -25,6 +28,7 @@ func FuzzEndpoint(f *testing.F) {
 	h := &Handler{Store: seedStore()}
 	mutate, validate := Endpoint("mutate", h.Mutate, nil), Endpoint("validate", h.Validate, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
+		sameReview(t, body)
 		for _, ep := range []http.Handler{mutate, validate} {
 			code, out := post(t, ep, "application/json", body)
 			switch code {
@@ -39,4 +43,29 @@ func FuzzEndpoint(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameReview fails unless readReview takes body exactly when goccy/go-json
+// decodes it as an admissionv1.AdmissionReview with a v1 request, and
+// then returns the same request; and unless its request keeps no byte of
+// body (the endpoint reuses body's buffer).
+func sameReview(t *testing.T, body []byte) {
+	t.Helper()
+	var typed admissionv1.AdmissionReview
+	typedErr := gojson.Unmarshal(body, &typed)
+	typedOK := typedErr == nil && typed.Request != nil && typed.APIVersion == reviewAPIVersion && typed.Kind == "AdmissionReview"
+	own := append([]byte(nil), body...)
+	req, err := readReview(own)
+	if (err == nil) != typedOK {
+		t.Fatalf("readReview error %v, typed decode error %v (request %v)", err, typedErr, typed.Request != nil)
+	}
+	if err != nil {
+		return
+	}
+	for i := range own {
+		own[i] = 'x'
+	}
+	if !reflect.DeepEqual(req, typed.Request) {
+		t.Fatalf("readReview's request differs from the typed decode's:\n%#v\n%#v", req, typed.Request)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 )
 
@@ -129,26 +130,17 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			httpError(w, http.StatusBadRequest, fmt.Sprintf("read body: %v", err))
 			return
 		}
-		var in admissionv1.AdmissionReview
-		if err := gojson.Unmarshal(body, &in); err != nil {
-			// encoding/json words the error better; only refusals pay for it.
-			if stdErr := json.Unmarshal(body, &admissionv1.AdmissionReview{}); stdErr != nil {
-				err = stdErr
-			}
-			putScratch(body)
-			httpError(w, http.StatusBadRequest, fmt.Sprintf("body is not an AdmissionReview: %v", err))
-			return
-		}
+		req, err := readReview(body)
 		// The decoders copy what they keep (goccy/go-json decodes from its
 		// own copy of body): body's buffer is free again.
 		putScratch(body)
-		if in.Request == nil || in.APIVersion != reviewAPIVersion || in.Kind != "AdmissionReview" {
-			httpError(w, http.StatusBadRequest, "body must be an admission.k8s.io/v1 AdmissionReview with a request")
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		kind = in.Request.Kind.Kind
-		resp := review(r.Context(), in.Request)
-		resp.UID = in.Request.UID
+		kind = req.Kind.Kind
+		resp := review(r.Context(), req)
+		resp.UID = req.UID
 		outcome = "denied"
 		if resp.Allowed {
 			outcome = "allowed"
@@ -166,6 +158,69 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 		}
 		putScratch(out)
 	})
+}
+
+// reviewIn is an AdmissionReview as readReview reads it: its request's
+// objects are rawObjects. Everything else is admissionv1's.
+type reviewIn struct {
+	metav1.TypeMeta `json:",inline"`
+	Request         *requestIn                     `json:"request,omitempty"`
+	Response        *admissionv1.AdmissionResponse `json:"response,omitempty"`
+}
+
+type requestIn struct {
+	admissionv1.AdmissionRequest
+	Object    rawObject `json:"object,omitempty"`
+	OldObject rawObject `json:"oldObject,omitempty"`
+}
+
+// rawObject is a JSON value kept as it is, as runtime.RawExtension keeps
+// it (null is no value), without copying it: goccy/go-json passes an
+// Unmarshaler a fresh copy of the value's bytes (and decodes from its own
+// copy of the input), so the bytes are rawObject's alone.
+type rawObject []byte
+
+func (o *rawObject) UnmarshalJSON(b []byte) error {
+	if string(b) != "null" {
+		*o = b
+	}
+	return nil
+}
+
+// readReview returns the request of the admission.k8s.io/v1
+// AdmissionReview body, or the error that answers it 400. Its objects are
+// kept as JSON (rawObject), where runtime.RawExtension would copy them
+// once more. A body that does not decode so is decoded again as
+// admissionv1.AdmissionReview, as before, so a refused body gets the same
+// answer (and encoding/json's wording, which names the offending input
+// more clearly; only refusals pay for it).
+func readReview(body []byte) (*admissionv1.AdmissionRequest, error) {
+	var in reviewIn
+	if err := gojson.Unmarshal(body, &in); err != nil {
+		var typed admissionv1.AdmissionReview
+		if err := gojson.Unmarshal(body, &typed); err != nil {
+			if stdErr := json.Unmarshal(body, &admissionv1.AdmissionReview{}); stdErr != nil {
+				err = stdErr
+			}
+			return nil, fmt.Errorf("body is not an AdmissionReview: %v", err)
+		}
+		return typed.Request, checkReview(typed.TypeMeta, typed.Request)
+	}
+	var req *admissionv1.AdmissionRequest
+	if in.Request != nil {
+		req = &in.Request.AdmissionRequest
+		req.Object.Raw, req.OldObject.Raw = in.Request.Object, in.Request.OldObject
+	}
+	return req, checkReview(in.TypeMeta, req)
+}
+
+// checkReview refuses a review that is not an admission.k8s.io/v1
+// AdmissionReview with a request.
+func checkReview(t metav1.TypeMeta, req *admissionv1.AdmissionRequest) error {
+	if req == nil || t.APIVersion != reviewAPIVersion || t.Kind != "AdmissionReview" {
+		return errors.New("body must be an admission.k8s.io/v1 AdmissionReview with a request")
+	}
+	return nil
 }
 
 // readBody reads r to its end. A body of known size up to smallBody (a

@@ -3,6 +3,7 @@ package admission
 import (
 	"maps"
 	"slices"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -56,15 +57,21 @@ func (p *podFields) annotations() map[string]string {
 }
 
 // pod returns a corev1.Pod holding p's fields, with its own copies of the
-// maps injection writes, so p stays the original to patch from.
-func (p *podFields) pod() *corev1.Pod {
-	pod := &corev1.Pod{}
+// maps injection writes, so p stays the original to patch from. The pod
+// and its containers come from typedPods; releasePod gives them back.
+func (p *podFields) pod() *corev1.Pod { return p.fill(typedPods.Get().(*corev1.Pod)) }
+
+// fill gives pod, a cleared one, p's fields.
+func (p *podFields) fill(pod *corev1.Pod) *corev1.Pod {
 	if m := p.Metadata; m != nil {
 		pod.Name, pod.GenerateName, pod.Namespace = m.Name, m.GenerateName, m.Namespace
 		pod.Annotations = maps.Clone(m.Annotations)
 	}
 	pod.Spec.ResourceClaims = slices.Clone(p.Spec.ResourceClaims)
-	pod.Spec.Containers = make([]corev1.Container, len(p.Spec.Containers))
+	pod.Spec.Containers = slices.Grow(pod.Spec.Containers[:0], len(p.Spec.Containers))[:len(p.Spec.Containers)]
+	if pod.Spec.Containers == nil {
+		pod.Spec.Containers = []corev1.Container{} // as make did
+	}
 	for i, c := range p.Spec.Containers {
 		pod.Spec.Containers[i].Name = c.Name
 		if r := c.Resources; r != nil {
@@ -76,6 +83,23 @@ func (p *podFields) pod() *corev1.Pod {
 	}
 	pod.Spec.Volumes = podVolumes(p.Spec.Volumes)
 	return pod
+}
+
+// typedPods holds the typed pods injection works on between reviews: a
+// corev1.Pod and one container are 1.7 KiB of memory with pointers,
+// allocated per review and cleared by the GC otherwise. A pod's
+// containers slice stays with it.
+var typedPods = sync.Pool{New: func() any { return new(corev1.Pod) }}
+
+// releasePod clears pod, which pod() returned, and gives it back to
+// typedPods. Nothing may hold pod, its containers or anything of theirs
+// but strings (an answer's messages and warnings) after.
+func releasePod(pod *corev1.Pod) {
+	cs := pod.Spec.Containers
+	clear(cs[:cap(cs)])
+	*pod = corev1.Pod{}
+	pod.Spec.Containers = cs[:0]
+	typedPods.Put(pod)
 }
 
 // podPatch returns the JSON patch that turns the pod orig was decoded from

@@ -3,6 +3,7 @@ package admission
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -219,4 +220,34 @@ func fill(typ reflect.Type, depth int) reflect.Value {
 		}
 	}
 	return v
+}
+
+// TestAppendEscaped: strings written through the cache of escaped text
+// are written as json.Marshal writes them, the first time and the next;
+// the cache keeps its bound and no string outside its lengths.
+func TestAppendEscaped(t *testing.T) {
+	long := strings.Repeat(`{"name":"gpu1-sriov","namespace":"spiderpool"},`+"\n<&>", 8)
+	for _, s := range []string{"", "short \"one\"", long, long + "x", strings.Repeat("é\u2028", escapedMaxLen), long} {
+		want, _ := json.Marshal(s)
+		for range 2 {
+			if got := appendEscaped([]byte("x"), s); string(got) != "x"+string(want) {
+				t.Fatalf("appendEscaped(%.40q…) = %.60s…, json.Marshal writes %.60s…", s, got[1:], want)
+			}
+		}
+	}
+	escaped.RLock()
+	for s := range escaped.text {
+		if len(s) < escapedMinLen || len(s) > escapedMaxLen {
+			t.Errorf("cached a string of %d bytes", len(s))
+		}
+	}
+	escaped.RUnlock()
+	for i := range 3 * escapedMax {
+		appendEscaped(nil, long+strconv.Itoa(i))
+	}
+	escaped.RLock()
+	defer escaped.RUnlock()
+	if n := len(escaped.text); n > escapedMax || n == 0 {
+		t.Errorf("cache holds %d strings, bound %d", n, escapedMax)
+	}
 }

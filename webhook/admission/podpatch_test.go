@@ -548,3 +548,45 @@ func TestMutatePodDRARefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestReleasedPodReused: a typed pod given back after injection changed
+// everything it can (annotations, containers' resources, claims, lists,
+// the pod's claims and volumes, DRA's replaced containers) is made into
+// another pod exactly as a new one is, with fewer and more containers.
+func TestReleasedPodReused(t *testing.T) {
+	decode := func(s string) *podFields {
+		var f podFields
+		if err := json.Unmarshal([]byte(s), &f); err != nil {
+			t.Fatal(err)
+		}
+		return &f
+	}
+	big := decode(`{"metadata":{"name":"a","namespace":"n","annotations":{"x":"1"}},"spec":{"resourceClaims":[{"name":"c"}],"containers":[` +
+		`{"name":"c0","resources":{"limits":{"cpu":"1"},"requests":{"cpu":"1"},"claims":[{"name":"c"}]},"env":[{"name":"E","value":"1"}],"volumeMounts":[{"name":"v","mountPath":"/v"}]},` +
+		`{"name":"c1"},{"name":"c2"}],"volumes":[{"name":"v","hostPath":{"path":"/v"}}]}}`)
+	for _, next := range []*podFields{
+		decode(`{"metadata":{"generateName":"g-"},"spec":{"containers":[{"name":"only"}]}}`),
+		decode(`{"spec":{}}`),
+		decode(`{"metadata":{"annotations":{"y":"2"}},"spec":{"containers":[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"},{"name":"e"}]}}`),
+		big,
+	} {
+		used := big.fill(new(corev1.Pod))
+		used.Annotations["injected"] = "yes"
+		used.Labels = map[string]string{"l": "1"}
+		for i := range used.Spec.Containers {
+			c := &used.Spec.Containers[i]
+			c.Resources.Limits = corev1.ResourceList{"r": resource.MustParse("1")}
+			c.Resources.Claims = append(c.Resources.Claims, corev1.ResourceClaim{Name: "x"})
+			c.Env = append(c.Env, corev1.EnvVar{Name: "N", Value: "v"})
+			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "m"})
+			c.Image = "set"
+		}
+		used.Spec.Volumes = append(used.Spec.Volumes, corev1.Volume{Name: "w"})
+		used.Spec.ResourceClaims = append(used.Spec.ResourceClaims, corev1.PodResourceClaim{Name: "y"})
+		releasePod(used)
+		got, want := next.fill(used), next.fill(new(corev1.Pod))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("reused pod:\n%#v\nnew pod:\n%#v", got, want)
+		}
+	}
+}

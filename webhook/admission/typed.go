@@ -69,6 +69,9 @@ const reasonInternal = "internal-error"
 type codec[T, O any] interface {
 	decode(raw []byte) (orig O, err error)
 	object(orig O) *T
+	// release gives back what object made, once the answer no longer
+	// needs it (mutating: after the patch is written).
+	release(obj *T)
 	// meta is orig's namespace and annotations, for a leaver.
 	meta(orig O) (namespace string, annotations map[string]string)
 	patch(raw []byte, orig O, obj *T) ([]byte, error)
@@ -119,6 +122,7 @@ func mutating[T, O any, P object[T], C codec[T, O], D defaulter[T]](ctx context.
 		}
 	}
 	obj := c.object(orig)
+	defer c.release(obj)
 	restore := useNamespace(P(obj), req)
 	m, err := d.Default(ctx, obj)
 	P(obj).SetNamespace(restore)
