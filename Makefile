@@ -100,7 +100,7 @@ bench-extender: ## Extender: filter+prioritize in process (1,000/5,000 nodes, p5
 	$(GO) test -run '^$$' -bench SchedulerThroughput -benchtime 1x -count $(BENCH_COUNT) -timeout $$((30 * $(BENCH_COUNT)))m ./test/e2e/extender
 
 .PHONY: bench-webhook
-bench-webhook: ## Webhook: in-process reviews/s for an 8-rail pod vs an unannotated one, the goals and whether they are met (if not, the top of a CPU profile of the 8-rail review); peak heap of 16 concurrent 7 MB reviews; one review's HTTP/TLS cost by protocol and connection reuse; apiserver pod-create p50/p99 with vs without the webhook; webhook RSS under load; ratios printed.
+bench-webhook: ## Webhook: in-process reviews/s for an 8-rail pod vs an unannotated one, the goals and whether they are met (if not, the top of a CPU profile of the 8-rail review); peak heap of 16 concurrent 7 MB reviews; one review's HTTP/TLS cost by protocol and connection reuse; apiserver pod-create p50/p99 with no webhook, a webhook doing nothing, one replaying railnet's patch (the floor of any mutating webhook) and railnet's, in turn; webhook RSS under load; ratios printed.
 	@mkdir -p bin && rm -f bin/webhook-8rail.pprof
 	$(GO) test -run '^$$' -bench 'BenchmarkMutatePodRatio|BenchmarkLargeReviews' -benchtime 1x -count 1 ./webhook/admission -args -goalprofile $(CURDIR)/bin/webhook-8rail.pprof
 	@if [ -f bin/webhook-8rail.pprof ]; then echo "where an 8-rail review's time goes (a goal is not met):"; \

@@ -154,7 +154,10 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 			h["Content-Length"] = []string{strconv.Itoa(len(out))}
 		}
 		if _, err := w.Write(out); err != nil {
+			// HTTP/2 may still be copying from out after a reset stream
+			// made Write fail: the buffer is left to the GC, not reused.
 			klog.FromContext(r.Context()).Error(err, "write admission response", "endpoint", name)
+			return
 		}
 		putScratch(out)
 	})
