@@ -114,9 +114,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	if err != nil {
 		return nil, err
 	}
-	rc := rest.CopyConfig(h.KubeConfig())
-	// railnet's kinds are custom resources: JSON, not protobuf.
-	rc.ContentType, rc.AcceptContentTypes = "application/json", ""
+	rc := cacheConfig(h.KubeConfig())
 	injectConfig, _ := args.injectConfig() // checked by DecodeArgs
 	c, err := cache.New(rc, state.CacheOptions(cache.Options{Scheme: scheme.New()}, injectConfig))
 	if err != nil {
@@ -146,6 +144,18 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	pl := NewWithStore(store, args)
 	pl.nodesSynced = store.NodesSynced
 	return pl, nil
+}
+
+// cacheConfig is the scheduler's client config for the plugin's informer
+// cache. kube-scheduler asks for protobuf, which the apiserver does not
+// serve for custom resources (railnet's kinds): with no content type set,
+// the cache asks for protobuf for Kubernetes' own kinds (Pods, the
+// ConfigMap) and JSON for the rest. (Pods decoded from JSON cost the
+// scheduler 2% of its CPU on 5,000 nodes.)
+func cacheConfig(c *rest.Config) *rest.Config {
+	rc := rest.CopyConfig(c)
+	rc.ContentType, rc.AcceptContentTypes = "", ""
+	return rc
 }
 
 // NewWithStore returns the plugin over a store (tests and benchmarks pass
