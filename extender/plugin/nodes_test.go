@@ -331,3 +331,50 @@ func TestScoreConcurrently(t *testing.T) {
 		t.Fatalf("%.0f allocations scoring remembered nodes, want 0", allocs)
 	}
 }
+
+// Filter remembers a node's pass in its slot of the node table: its
+// verdicts are those of a plugin that has remembered nothing yet, as a
+// node's NIC goes down and comes back (new facts) and as the pod's shape
+// changes.
+func TestFilterRemembersPasses(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	nodes := infos(s.MemStore, nil)
+	one := rdmaPod("one", nil)
+	other := rdmaPod("other", nil)
+	other.Spec.Containers[0].Resources.Limits[gpu1] = resource.MustParse("3") // more than a node has
+	s.Pods = append(s.Pods, one, other)
+	setLink := func(state string) func() {
+		return func() {
+			rn := s.RDMANodes["n1"].DeepCopy()
+			rn.Status.NICs[0].LinkState = state
+			s.facts.SetRDMANode(rn)
+		}
+	}
+	for _, st := range []struct {
+		name   string
+		pod    *corev1.Pod
+		change func()
+		n1     bool // n1 passes
+	}{
+		{name: "first", pod: one, n1: true},
+		{name: "nothing changed", pod: one, n1: true},
+		{name: "n1's NIC down", pod: one, change: setLink("down")},
+		{name: "n1's NIC up again", pod: one, change: setLink("up"), n1: true},
+		{name: "pod shape changed", pod: other},
+	} {
+		if st.change != nil {
+			st.change()
+		}
+		got := filter(t, pl, newCycleState(), st.pod, nodes)
+		full := filter(t, newPlugin(t, s), newCycleState(), st.pod, nodes)
+		for name, want := range full {
+			if got[name].Code() != want.Code() || got[name].Message() != want.Message() {
+				t.Fatalf("%s: %s %v, a plugin that remembered nothing %v", st.name, name, got[name], want)
+			}
+		}
+		if got["n1"].IsSuccess() != st.n1 {
+			t.Fatalf("%s: n1 %v, want passed %t", st.name, got["n1"], st.n1)
+		}
+	}
+}

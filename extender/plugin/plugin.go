@@ -232,6 +232,8 @@ type nodeTable struct {
 // nodeSlot is one node of the table.
 type nodeSlot struct {
 	ref *placement.NodeRef
+	// pass remembers that the node passed Filter for its facts (Filter).
+	pass placement.PassMemo
 	// score remembers the node's score parts for the NodeInfo's
 	// generation (Score).
 	score placement.ScoreMemo
@@ -408,10 +410,16 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	f, _ := pl.facts(c.nodes, ni)
+	f, slot := pl.facts(c.nodes, ni)
+	if slot != nil && c.checker.PassRemembered(&slot.pass, f) {
+		return nil
+	}
 	n := placement.NodeState{Name: ni.Node().Name, Facts: f}
 	switch reason, unresolvable := c.checker.Check(&n); {
 	case reason == "":
+		if slot != nil {
+			c.checker.RememberPass(&slot.pass, f)
+		}
 		return nil
 	case unresolvable:
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, reason)
