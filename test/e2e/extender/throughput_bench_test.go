@@ -218,12 +218,22 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler,
 	return float64(benchPods) / time.Since(start).Seconds()
 }
 
-// profileScheduler writes a 10 s CPU profile of the cluster's scheduler
-// (named scheduler, the cluster's own when "") to file: where a scheduling
-// cycle spends its time, with and without the extender. The profile comes
-// from kube-scheduler's /debug/pprof on its secure port (the cluster's
-// admin token; its self-signed serving certificate is not checked on
-// loopback).
+// profileSeconds is how long profileScheduler profiles: 10 s, or
+// RAILNET_BENCH_PROFILE_SECONDS (a round at the default percentage on
+// 5,000 nodes ends before 10 s, and its profile with it).
+var profileSeconds = func() int {
+	if n, err := strconv.Atoi(os.Getenv("RAILNET_BENCH_PROFILE_SECONDS")); err == nil && n > 0 {
+		return n
+	}
+	return 10
+}()
+
+// profileScheduler writes a CPU profile (profileSeconds long) of the
+// cluster's scheduler (named scheduler, the cluster's own when "") to
+// file: where a scheduling cycle spends its time, with and without the
+// extender. The profile comes from kube-scheduler's /debug/pprof on its
+// secure port (the cluster's admin token; its self-signed serving
+// certificate is not checked on loopback).
 func profileScheduler(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, file string) {
 	if scheduler == "" {
 		scheduler = "kube-scheduler"
@@ -233,7 +243,7 @@ func profileScheduler(ctx context.Context, b *testing.B, c *ground.Cluster, sche
 		b.Logf("profile %s: no secure port in its log", scheduler)
 		return
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+m[len(m)-1][1]+"/debug/pprof/profile?seconds=10", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+m[len(m)-1][1]+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds), nil)
 	if err != nil {
 		b.Logf("profile %s: %v", scheduler, err)
 		return
