@@ -224,7 +224,8 @@ type nodeTable struct {
 	n     int
 	// slots are keyed by infoKey: a pointer keys a map faster than an
 	// interface value does (Filter and Score look a node up 2 × 5,000
-	// times per pod on 5,000 nodes).
+	// times per pod on 5,000 nodes). An unsafe.Pointer, not a uintptr,
+	// keeps the NodeInfo alive, so no later one can take its address.
 	slots map[unsafe.Pointer]*nodeSlot
 	stale atomic.Bool
 }
