@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -358,14 +359,60 @@ func (c *checker) passes(n *NodeState) bool {
 	if !c.staticPools || c.opts.Details || f == nil || f.RDMANode == nil || len(n.SlotsBound)+len(n.SlotsInFlight) > 0 {
 		return false
 	}
-	switch hb, ttl := f.Heartbeat, c.opts.HeartbeatTTL; {
+	if !c.fresh(f.Heartbeat) {
+		return false
+	}
+	v := f.filterMemo.Load()
+	return v != nil && v.key == c.key && v.clean
+}
+
+// fresh reports whether a heartbeat at hb passes at opts.Now.
+func (c *checker) fresh(hb time.Time) bool {
+	switch ttl := c.opts.HeartbeatTTL; {
 	case hb.IsZero():
 		return false
 	case ttl > 0 && (c.opts.Now.Sub(hb) > ttl || hb.Sub(c.opts.Now) > ttl):
 		return false
 	}
-	v := f.filterMemo.Load()
-	return v != nil && v.key == c.key && v.clean
+	return true
+}
+
+// PassMemo remembers, for one node, that it passed a NodeChecker with no
+// slots in use, for the node's facts and one pod shape (PassRemembered):
+// the scheduler filters every node for every pod, and the pods of a job
+// share a shape. Safe for concurrent use.
+type PassMemo struct {
+	p atomic.Pointer[pass]
+}
+
+type pass struct {
+	facts *NodeFacts
+	key   string
+	// hb is facts' Heartbeat, read here without reading facts.
+	hb time.Time
+}
+
+// PassRemembered reports that Check would pass a node with facts f and no
+// slots in use, from m alone: m holds a pass of f for the pod's shape,
+// every pool family holds for any node (no pool depends on the node or is
+// full) and f's heartbeat is fresh at the checker's Now. false: call Check
+// (and RememberPass when it passes).
+func (nc *NodeChecker) PassRemembered(m *PassMemo, f *NodeFacts) bool {
+	c := nc.proto
+	if !c.staticPools || c.opts.Details {
+		return false
+	}
+	p := m.p.Load()
+	return p != nil && p.facts == f && p.key == c.key && c.fresh(p.hb)
+}
+
+// RememberPass notes in m that Check passed a node with facts f and no
+// slots in use.
+func (nc *NodeChecker) RememberPass(m *PassMemo, f *NodeFacts) {
+	if p := m.p.Load(); p != nil && p.facts == f && p.key == nc.proto.key {
+		return
+	}
+	m.p.Store(&pass{facts: f, key: nc.proto.key, hb: f.Heartbeat})
 }
 
 // staticVerdict is the part of a node's verdict for one pod shape that

@@ -363,3 +363,54 @@ func TestNodeCheckerChecksTheHeartbeatEveryTime(t *testing.T) {
 		}
 	}
 }
+
+// A PassMemo says a node passes only while Check would pass it: each step
+// changes one thing Check reads — the time against the heartbeat, the
+// node's facts, the pod's shape, the pools — and the memo must agree with
+// Check at every step, from the memo where it holds the pass.
+func TestPassMemo(t *testing.T) {
+	facts := NewNodeFacts(healthy("n1").node, healthy("n1").rdma)
+	down := healthy("n1")
+	down.rdma.Status.NICs[0].LinkState = "down"
+	downFacts := NewNodeFacts(down.node, down.rdma)
+	big := twoRailPod()
+	big.Requests = map[corev1.ResourceName]int64{res1: 101, res2: 1}
+	fullPools := roomyPools()
+	fullPools["gpu1-net11"] = NewPoolRoom(pool("gpu1-net11", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
+	steps := []struct {
+		name  string
+		pod   Pod
+		facts *NodeFacts
+		at    time.Time
+		pools map[string]*PoolRoom
+		hit   bool // the memo holds the pass
+		pass  bool
+	}{
+		{name: "first", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
+		{name: "nothing changed", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), hit: true, pass: true},
+		{name: "heartbeat went stale", pod: twoRailPod(), facts: facts, at: now.Add(5 * time.Minute), pools: roomyPools()},
+		{name: "heartbeat from the future", pod: twoRailPod(), facts: facts, at: now.Add(-time.Hour), pools: roomyPools()},
+		{name: "fresh again", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), hit: true, pass: true},
+		{name: "pool full", pod: twoRailPod(), facts: facts, at: now, pools: fullPools},
+		{name: "pod shape: more slots than the node has", pod: big, facts: facts, at: now, pools: roomyPools()},
+		{name: "facts changed: NIC down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools()},
+	}
+	var m PassMemo
+	for _, st := range steps {
+		nc := NewNodeChecker(st.pod, st.pools, DefaultOptions(st.at))
+		hit := nc.PassRemembered(&m, st.facts)
+		reason, _ := nc.Check(&NodeState{Name: "n1", Facts: st.facts})
+		if reason == "" {
+			nc.RememberPass(&m, st.facts)
+		}
+		if hit != st.hit || (reason == "") != st.pass || (hit && reason != "") {
+			t.Fatalf("%s: remembered %t, Check %q; want remembered %t, pass %t", st.name, hit, reason, st.hit, st.pass)
+		}
+	}
+	// With Details every node is checked (to note what was found).
+	opts := DefaultOptions(now)
+	opts.Details = true
+	if NewNodeChecker(twoRailPod(), roomyPools(), opts).PassRemembered(&m, facts) {
+		t.Fatal("remembered with Details")
+	}
+}

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"math"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -128,20 +129,80 @@ func (s *NodeScorer) Score(f *NodeFacts, bound, inFlight Amounts) int64 {
 		return 0
 	}
 	v := s.static(f)
-	var score int64
+	return s.total(v.block, v.spine, s.own(v, bound, inFlight))
+}
+
+// own is the part of the node's score that does not depend on the pod's
+// job: bin-packing of the slots in use once the pod is placed, and GPU
+// affinity.
+func (s *NodeScorer) own(v *scoreVerdict, bound, inFlight Amounts) int64 {
+	own := int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
+	if v.gpuNear {
+		own += scoreAffinityMax
+	}
+	return own
+}
+
+// total adds job locality, by the node's block and spine labels, to own.
+func (s *NodeScorer) total(block, spine string, own int64) int64 {
+	score := own
 	if s.local {
 		switch {
-		case v.block != "" && s.blocks.has(v.block):
+		case block != "" && s.blocks.has(block):
 			score += scoreSameBlock
-		case v.spine != "" && s.spines.has(v.spine):
+		case spine != "" && s.spines.has(spine):
 			score += scoreSameSpine
 		}
 	}
-	score += int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
-	if v.gpuNear {
-		score += scoreAffinityMax
-	}
 	return min(score, MaxScore)
+}
+
+// ScoreMemo remembers, for one node, the part of its score that depends
+// neither on the pod's job nor on the moment (ScoreRemembered), for the
+// node's facts, one pod shape and one generation of the node's use of
+// slots: the scheduler scores every node for every pod, while a node's
+// facts and use change only now and then and the pods of a job share a
+// shape. Safe for concurrent use.
+type ScoreMemo struct {
+	p atomic.Pointer[scorePart]
+}
+
+type scorePart struct {
+	facts *NodeFacts
+	key   string
+	gen   int64
+	// block and spine are the node's labels, interned; own as in
+	// NodeScorer.own.
+	block, spine string
+	own          int64
+}
+
+// ScoreRemembered returns Score(f, bound, nil) from m when m holds the
+// parts of f for the scorer's pod shape with the use of generation gen
+// (the caller's count of changes to the node's slots in use: it must
+// change whenever bound would); ok is false when it does not, and the
+// caller scores with ScoreAndRemember.
+func (s *NodeScorer) ScoreRemembered(m *ScoreMemo, f *NodeFacts, gen int64) (score int64, ok bool) {
+	if len(s.pod.Rails) == 0 || f == nil {
+		return 0, true
+	}
+	p := m.p.Load()
+	if p == nil || p.facts != f || p.key != s.key || p.gen != gen {
+		return 0, false
+	}
+	return s.total(p.block, p.spine, p.own), true
+}
+
+// ScoreAndRemember returns Score(f, bound, nil) and remembers its parts
+// in m for f, the scorer's pod shape and gen, the generation of bound.
+func (s *NodeScorer) ScoreAndRemember(m *ScoreMemo, f *NodeFacts, gen int64, bound Amounts) int64 {
+	if len(s.pod.Rails) == 0 || f == nil {
+		return 0
+	}
+	v := s.static(f)
+	p := &scorePart{facts: f, key: s.key, gen: gen, block: v.block, spine: v.spine, own: s.own(v, bound, nil)}
+	m.p.Store(p)
+	return s.total(p.block, p.spine, p.own)
 }
 
 // scoreVerdict is what of a node's score for one pod shape depends on the

@@ -126,3 +126,60 @@ func TestRequestAndJobKey(t *testing.T) {
 		t.Errorf("job key of a lone pod %q", got)
 	}
 }
+
+// A ScoreMemo gives Score's result, and is used only while the node's
+// facts, the pod's shape and the generation of the node's use are those
+// it was filled for: each step below changes one of them (and the score,
+// so a memo that missed the change would give the old one), or only the
+// job's peers, whose locality the memo does not hold.
+func TestScoreMemo(t *testing.T) {
+	topo := DefaultTopology
+	labelled := healthy("n")
+	labelled.node.Labels = map[string]string{topo.BlockKey: "b1"}
+	facts := NewNodeFacts(labelled.node, labelled.rdma)
+	big := labelled.node.DeepCopy()
+	big.Status.Allocatable = corev1.ResourceList{res1: resource.MustParse("200"), res2: resource.MustParse("200")}
+	bigFacts := NewNodeFacts(big, labelled.rdma)
+	wide := twoRailPod()
+	wide.Requests = map[corev1.ResourceName]int64{res1: 50, res2: 50}
+	peer := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "peer", Labels: map[string]string{topo.BlockKey: "b1"}}}
+	steps := []struct {
+		name  string
+		pod   Pod
+		peers []*corev1.Node
+		facts *NodeFacts
+		gen   int64
+		bound map[corev1.ResourceName]int64
+		hit   bool // the memo holds the parts
+		want  int64
+	}{
+		{name: "first", pod: twoRailPod(), facts: facts, gen: 1, want: 1},
+		{name: "nothing changed", pod: twoRailPod(), facts: facts, gen: 1, hit: true, want: 1},
+		{name: "use changed (new generation)", pod: twoRailPod(), facts: facts, gen: 2, bound: map[corev1.ResourceName]int64{res1: 98, res2: 98}, want: 4},
+		{name: "facts changed (more slots)", pod: twoRailPod(), facts: bigFacts, gen: 2, bound: map[corev1.ResourceName]int64{res1: 98, res2: 98}, want: 2},
+		{name: "pod shape changed", pod: wide, facts: bigFacts, gen: 2, bound: map[corev1.ResourceName]int64{res1: 98, res2: 98}, want: 3},
+		{name: "only the job's peers changed", pod: wide, peers: []*corev1.Node{peer}, facts: bigFacts, gen: 2, bound: map[corev1.ResourceName]int64{res1: 98, res2: 98}, hit: true, want: 9},
+		{name: "back to the first shape", pod: twoRailPod(), facts: bigFacts, gen: 2, bound: map[corev1.ResourceName]int64{res1: 98, res2: 98}, want: 2},
+	}
+	var m ScoreMemo
+	for _, st := range steps {
+		s := NewNodeScorer(st.pod, st.peers, topo)
+		bound := AmountsOf(st.bound)
+		full := s.Score(st.facts, bound, nil)
+		got, hit := s.ScoreRemembered(&m, st.facts, st.gen)
+		if !hit {
+			got = s.ScoreAndRemember(&m, st.facts, st.gen, bound)
+		}
+		if got != full || full != st.want || hit != st.hit {
+			t.Fatalf("%s: remembered %d (from the memo %t), Score %d; want %d (from the memo %t)", st.name, got, hit, full, st.want, st.hit)
+		}
+	}
+	// No rails, or a node the store does not know: 0, nothing to remember.
+	s := NewNodeScorer(Pod{Ref: "a/b"}, nil, topo)
+	if got, ok := s.ScoreRemembered(&m, facts, 1); got != 0 || !ok {
+		t.Fatalf("pod without rails: %d %t", got, ok)
+	}
+	if got := NewNodeScorer(twoRailPod(), nil, topo).ScoreAndRemember(&m, nil, 1, nil); got != 0 {
+		t.Fatalf("unknown node: %d", got)
+	}
+}

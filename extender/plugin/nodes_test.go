@@ -2,11 +2,14 @@ package plugin
 
 import (
 	"context"
+	"maps"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -218,5 +221,160 @@ func TestPreFilterWaitsForTheSchedulersNodes(t *testing.T) {
 	filter(t, pl, newCycleState(), pod, infos(s, nil))
 	if asked.Load() != n {
 		t.Fatal("PreFilter asked again after the Nodes had arrived")
+	}
+}
+
+// Score remembers a node's score parts in its slot of the node table by
+// the NodeInfo's generation: its scores are those of a plugin that has
+// remembered nothing yet, across a change of a node's use (a new
+// generation), of its facts and of the pod's shape. In a pod group's
+// cycle the scheduler adds the group's pods to its snapshot's NodeInfos
+// and keeps their generations: Score remembers nothing there. Each step
+// changes the score of the node it touches, so a memo that missed the
+// change would show.
+func TestScoreRemembersByGeneration(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	nodes := infos(s.MemStore, nil)
+	feasible := []fwk.NodeInfo{nodes[0], nodes[3]} // n1, n4
+	one := rdmaPod("one", nil)
+	two := rdmaPod("two", nil)
+	two.Spec.Containers[0].Resources.Limits[gpu1] = resource.MustParse("2")
+	s.Pods = append(s.Pods, one, two)
+	var last map[string]int64
+	steps := []struct {
+		name     string
+		pod      *corev1.Pod
+		podGroup bool
+		change   func()
+		changed  string // the node whose score the change moves
+	}{
+		{name: "first", pod: one},
+		{name: "nothing changed", pod: one},
+		{name: "n1's use changed (new generation)", pod: one, changed: "n1",
+			change: func() { plugintest.SetUsed(nodes[0], gpu1, 1, false) }},
+		{name: "n4's NIC moved next to a GPU (new facts)", pod: one, changed: "n4", change: func() {
+			near := s.RDMANodes["n4"].DeepCopy()
+			near.Status.NICs[0].GPUDistance = railnetv1.DistancePIX
+			s.facts.SetRDMANode(near)
+		}},
+		{name: "a pod group's cycle: n1's use changed, same generation", pod: one, podGroup: true, changed: "n1",
+			change: func() { plugintest.SetUsed(nodes[0], gpu1, 0, true) }},
+		{name: "pod shape changed", pod: two, changed: "n4"},
+	}
+	for _, st := range steps {
+		if st.change != nil {
+			st.change()
+		}
+		cs := newCycleState()
+		cs.PodGroup = st.podGroup
+		filter(t, pl, cs, st.pod, nodes)
+		got := score(t, pl, cs, st.pod, feasible)
+		fresh := newPlugin(t, s)
+		fcs := newCycleState()
+		filter(t, fresh, fcs, st.pod, nodes)
+		full := score(t, fresh, fcs, st.pod, feasible)
+		if !maps.Equal(got, full) {
+			t.Fatalf("%s: scores %v, a plugin that remembered nothing %v", st.name, got, full)
+		}
+		if c := pl.last.Load().c; !st.podGroup {
+			for _, ni := range feasible {
+				f, slot := pl.facts(c.nodes, ni)
+				if slot == nil {
+					t.Fatalf("%s: %s has no slot in the node table", st.name, ni.Node().Name)
+				}
+				if _, ok := c.scorer.ScoreRemembered(&slot.score, f, ni.GetGeneration()); !ok {
+					t.Fatalf("%s: %s's score is not remembered", st.name, ni.Node().Name)
+				}
+			}
+		}
+		if st.changed != "" && full[st.changed] == last[st.changed] {
+			t.Fatalf("%s: %s's score stayed %d: the step tests nothing", st.name, st.changed, full[st.changed])
+		}
+		last = full
+	}
+}
+
+// Score runs on the scheduler's goroutines, several on one node's slot;
+// a remembered score costs no allocation.
+func TestScoreConcurrently(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	pod := rdmaPod("a", nil)
+	nodes := infos(s.MemStore, map[string]int64{"n1": 1})
+	feasible := []fwk.NodeInfo{nodes[0], nodes[3]} // n1, n4
+	cs := newCycleState()
+	filter(t, pl, cs, pod, nodes)
+	fresh := newPlugin(t, s)
+	fcs := newCycleState()
+	filter(t, fresh, fcs, pod, nodes)
+	want := score(t, fresh, fcs, pod, feasible)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				for _, ni := range feasible {
+					if got, st := pl.Score(context.Background(), cs, pod, ni); got != want[ni.Node().Name] || !st.IsSuccess() {
+						t.Errorf("%s: %d %v, alone %d", ni.Node().Name, got, st, want[ni.Node().Name])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if allocs := testing.AllocsPerRun(100, func() {
+		for _, ni := range feasible {
+			_, _ = pl.Score(context.Background(), cs, pod, ni)
+		}
+	}); allocs != 0 {
+		t.Fatalf("%.0f allocations scoring remembered nodes, want 0", allocs)
+	}
+}
+
+// Filter remembers a node's pass in its slot of the node table: its
+// verdicts are those of a plugin that has remembered nothing yet, as a
+// node's NIC goes down and comes back (new facts) and as the pod's shape
+// changes.
+func TestFilterRemembersPasses(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	nodes := infos(s.MemStore, nil)
+	one := rdmaPod("one", nil)
+	other := rdmaPod("other", nil)
+	other.Spec.Containers[0].Resources.Limits[gpu1] = resource.MustParse("3") // more than a node has
+	s.Pods = append(s.Pods, one, other)
+	setLink := func(state string) func() {
+		return func() {
+			rn := s.RDMANodes["n1"].DeepCopy()
+			rn.Status.NICs[0].LinkState = state
+			s.facts.SetRDMANode(rn)
+		}
+	}
+	for _, st := range []struct {
+		name   string
+		pod    *corev1.Pod
+		change func()
+		n1     bool // n1 passes
+	}{
+		{name: "first", pod: one, n1: true},
+		{name: "nothing changed", pod: one, n1: true},
+		{name: "n1's NIC down", pod: one, change: setLink("down")},
+		{name: "n1's NIC up again", pod: one, change: setLink("up"), n1: true},
+		{name: "pod shape changed", pod: other},
+	} {
+		if st.change != nil {
+			st.change()
+		}
+		got := filter(t, pl, newCycleState(), st.pod, nodes)
+		full := filter(t, newPlugin(t, s), newCycleState(), st.pod, nodes)
+		for name, want := range full {
+			if got[name].Code() != want.Code() || got[name].Message() != want.Message() {
+				t.Fatalf("%s: %s %v, a plugin that remembered nothing %v", st.name, name, got[name], want)
+			}
+		}
+		if got["n1"].IsSuccess() != st.n1 {
+			t.Fatalf("%s: n1 %v, want passed %t", st.name, got["n1"], st.n1)
+		}
 	}
 }

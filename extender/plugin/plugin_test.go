@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -14,8 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
 	fwk "k8s.io/kube-scheduler/framework"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	"github.com/railnet/railnet/api/scheme"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/plugin/plugintest"
@@ -352,5 +360,39 @@ func TestCycleAgreesWithTheExtenderOnAGPUCluster(t *testing.T) {
 	}
 	if len(distinct) < 2 {
 		t.Fatalf("every node scores alike (%v): the test shows nothing", distinct)
+	}
+}
+
+// The plugin's informer cache asks the apiserver for protobuf for Pods
+// (as the scheduler's own informers do) and JSON for railnet's custom
+// resources, whatever kube-scheduler's client config asks for.
+func TestCacheConfigContentTypes(t *testing.T) {
+	accept := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accept <- r.Header.Get("Accept")
+		http.Error(w, "recorded", http.StatusTeapot)
+	}))
+	defer srv.Close()
+	sched := &rest.Config{Host: srv.URL, ContentConfig: rest.ContentConfig{ContentType: runtime.ContentTypeProtobuf, AcceptContentTypes: runtime.ContentTypeProtobuf}}
+	rc := cacheConfig(sched)
+	if sched.ContentType != runtime.ContentTypeProtobuf {
+		t.Fatal("cacheConfig changed the scheduler's config")
+	}
+	codecs := serializer.NewCodecFactory(scheme.New())
+	for _, tc := range []struct {
+		gvk  schema.GroupVersionKind
+		want string
+	}{
+		{corev1.SchemeGroupVersion.WithKind("Pod"), runtime.ContentTypeProtobuf},
+		{railnetv1.GroupVersion.WithKind("RDMANode"), runtime.ContentTypeJSON},
+	} {
+		c, err := apiutil.RESTClientForGVK(tc.gvk, false, false, rc, codecs, srv.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Get().Resource("things").Do(context.Background()).Error()
+		if got := <-accept; !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s: Accept %q, want %s first", tc.gvk.Kind, got, tc.want)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package plugintest
 
 import (
 	"context"
+	"maps"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -16,12 +18,17 @@ type Plugin interface {
 	fwk.SignPlugin
 }
 
-// CycleState is a fwk.CycleState that reads and writes (anything else
-// panics).
+// CycleState is a fwk.CycleState that reads and writes and tells whether
+// it is a pod group's cycle (anything else panics).
 type CycleState struct {
 	fwk.CycleState
 	m map[fwk.StateKey]fwk.StateData
+	// PodGroup: the cycle is a pod group's (IsPodGroupSchedulingCycle).
+	PodGroup bool
 }
+
+// IsPodGroupSchedulingCycle implements fwk.CycleState.
+func (c *CycleState) IsPodGroupSchedulingCycle() bool { return c.PodGroup }
 
 // NewCycleState returns an empty cycle state.
 func NewCycleState() *CycleState { return &CycleState{m: map[fwk.StateKey]fwk.StateData{}} }
@@ -48,21 +55,45 @@ type nodeInfo struct {
 	fwk.NodeInfo
 	node            *corev1.Node
 	alloc, requestd scalars
+	gen             int64
 }
 
 func (n *nodeInfo) Node() *corev1.Node           { return n.node }
 func (n *nodeInfo) GetAllocatable() fwk.Resource { return &n.alloc }
 func (n *nodeInfo) GetRequested() fwk.Resource   { return &n.requestd }
+func (n *nodeInfo) GetGeneration() int64         { return n.gen }
+
+// generation numbers NodeInfos and their changes as the scheduler's
+// does: never twice the same.
+var generation atomic.Int64
 
 // NodeInfo is the node as the scheduler's snapshot holds it: its
 // allocatable of every resource and used of each resource requested by the
 // pods bound (or assumed) there.
 func NodeInfo(n *corev1.Node, used map[corev1.ResourceName]int64) fwk.NodeInfo {
-	ni := &nodeInfo{node: n, alloc: scalars{m: map[corev1.ResourceName]int64{}}, requestd: scalars{m: used}}
+	ni := &nodeInfo{node: n, alloc: scalars{m: map[corev1.ResourceName]int64{}}, requestd: scalars{m: used}, gen: generation.Add(1)}
 	for r, q := range n.Status.Allocatable {
 		ni.alloc.m[r] = q.Value()
 	}
 	return ni
+}
+
+// SetUsed changes the use of resource r on ni (a NodeInfo of this
+// package) in place, as the scheduler's cache does when a pod is added or
+// removed, and gives ni a new generation; with keepGeneration it keeps
+// the generation, as the scheduler's snapshot does when it assumes a pod
+// of a pod group.
+func SetUsed(ni fwk.NodeInfo, r corev1.ResourceName, v int64, keepGeneration bool) {
+	n := ni.(*nodeInfo)
+	used := maps.Clone(n.requestd.m) // the map may be shared with other NodeInfos
+	if used == nil {
+		used = map[corev1.ResourceName]int64{}
+	}
+	used[r] = v
+	n.requestd.m = used
+	if !keepGeneration {
+		n.gen = generation.Add(1)
+	}
 }
 
 // Cycle runs the plugin's extension points for one pod as the framework

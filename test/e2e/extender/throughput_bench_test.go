@@ -255,15 +255,25 @@ func printProfile(what, file string) {
 		fmt.Printf("  (no profile of %s: %v)\n", what, err)
 		return
 	}
-	fmt.Printf("  where %s's CPU goes (10 s profile from the round's start, top 30 by cumulative time):\n%s", what, out)
+	fmt.Printf("  where %s's CPU goes (%d s profile from the round's start, top 30 by cumulative time):\n%s", what, profileSeconds, out)
 }
 
-// profileScheduler writes a 10 s CPU profile of the cluster's scheduler
-// (named scheduler, the cluster's own when "") to file: where a scheduling
-// cycle spends its time, with and without the extender. The profile comes
-// from kube-scheduler's /debug/pprof on its secure port (the cluster's
-// admin token; its self-signed serving certificate is not checked on
-// loopback).
+// profileSeconds is how long profileScheduler profiles: 10 s, or
+// RAILNET_BENCH_PROFILE_SECONDS (a round at the default percentage on
+// 5,000 nodes ends before 10 s, and its profile with it).
+var profileSeconds = func() int {
+	if n, err := strconv.Atoi(os.Getenv("RAILNET_BENCH_PROFILE_SECONDS")); err == nil && n > 0 {
+		return n
+	}
+	return 10
+}()
+
+// profileScheduler writes a CPU profile (profileSeconds long) of the
+// cluster's scheduler (named scheduler, the cluster's own when "") to
+// file: where a scheduling cycle spends its time, with and without the
+// extender. The profile comes from kube-scheduler's /debug/pprof on its
+// secure port (the cluster's admin token; its self-signed serving
+// certificate is not checked on loopback).
 func profileScheduler(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, file string) {
 	if scheduler == "" {
 		scheduler = "kube-scheduler"
@@ -273,7 +283,7 @@ func profileScheduler(ctx context.Context, b *testing.B, c *ground.Cluster, sche
 		b.Logf("profile %s: no secure port in its log", scheduler)
 		return
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+m[len(m)-1][1]+"/debug/pprof/profile?seconds=10", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+m[len(m)-1][1]+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds), nil)
 	if err != nil {
 		b.Logf("profile %s: %v", scheduler, err)
 		return
