@@ -6,9 +6,23 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+
+	"github.com/railnet/railnet/nodeagent/coordinator"
 )
 
 type nsNetNS = ns.NetNS
+
+// inKernel runs f with a Kernel opened in netns n.
+func inKernel(n ns.NetNS, f func(*coordinator.Kernel) error) error {
+	return n.Do(func(ns.NetNS) error {
+		k, err := coordinator.OpenKernel()
+		if err != nil {
+			return err
+		}
+		defer k.Close()
+		return f(k)
+	})
+}
 
 func addMainRoute(dev, dst, gw string) error {
 	l, err := netlinksafe.LinkByName(dev)

@@ -79,8 +79,13 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 		}
 	}()
 	err = netns.Do(func(ns.NetNS) error {
+		k, err := coordinator.OpenKernel()
+		if err != nil {
+			return err
+		}
+		defer k.Close()
 		// Up first: the checks send from the interface.
-		if err := coordinator.SetUp(args.IfName, conf.MTU); err != nil {
+		if err := k.SetUp(args.IfName, conf.MTU); err != nil {
 			return err
 		}
 		if err := checks.Run(args.IfName, addrs); err != nil {
@@ -89,7 +94,7 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 		if !cniconf.On(conf.TunePodRoutes) {
 			return nil
 		}
-		return coordinator.Install(layout)
+		return k.Install(layout)
 	})
 	if err != nil {
 		return err
@@ -152,7 +157,14 @@ func cmdDel(args *skel.CmdArgs) error {
 		return fmt.Errorf("railnet-coordinator: open netns %q: %w", args.Netns, err)
 	}
 	defer netns.Close()
-	return netns.Do(func(ns.NetNS) error { return coordinator.Remove(args.IfName) })
+	return netns.Do(func(ns.NetNS) error {
+		k, err := coordinator.OpenKernel()
+		if err != nil {
+			return err
+		}
+		defer k.Close()
+		return k.Remove(args.IfName)
+	})
 }
 
 func cmdCheck(args *skel.CmdArgs) error {
@@ -173,7 +185,12 @@ func cmdCheck(args *skel.CmdArgs) error {
 		if !cniconf.On(conf.TunePodRoutes) {
 			return nil
 		}
-		if err := coordinator.Verify(layout, conf.MTU); err != nil {
+		k, err := coordinator.OpenKernel()
+		if err != nil {
+			return err
+		}
+		defer k.Close()
+		if err := k.Verify(layout, conf.MTU); err != nil {
 			return fmt.Errorf("railnet-coordinator: %w", err)
 		}
 		return nil
