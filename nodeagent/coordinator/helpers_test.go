@@ -12,16 +12,15 @@ import (
 
 type nsNetNS = ns.NetNS
 
-// inKernel runs f with a Kernel opened in netns n.
+// inKernel runs f with a Kernel opened in netns n (from this test's
+// namespace: the socket, not the thread, is in n).
 func inKernel(n ns.NetNS, f func(*coordinator.Kernel) error) error {
-	return n.Do(func(ns.NetNS) error {
-		k, err := coordinator.OpenKernel()
-		if err != nil {
-			return err
-		}
-		defer k.Close()
-		return f(k)
-	})
+	k, err := coordinator.OpenKernel(n)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	return f(k)
 }
 
 func addMainRoute(dev, dst, gw string) error {

@@ -8,25 +8,27 @@ import (
 	"slices"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
-// Kernel is one netlink socket in the network namespace of the thread that
-// opened it (open and use it inside ns.Do): every change and read of an
-// interface's routing goes through it, one socket per plugin run instead of
-// one per request, and an interface's index is looked up once.
+// Kernel is one netlink socket opened in a network namespace: every change
+// and read of an interface's routing goes through it, from any thread (no
+// ns.Do: the socket, not the thread, is in the namespace), one socket per
+// plugin run instead of one per request, and an interface's index is looked
+// up once.
 type Kernel struct {
 	h     netlinksafe.Handle
 	index map[string]int
 }
 
-// OpenKernel opens a routing netlink socket in the network namespace of the
-// calling thread.
-func OpenKernel() (*Kernel, error) {
-	h, err := netlinksafe.NewHandle(unix.NETLINK_ROUTE)
+// OpenKernel opens a routing netlink socket in network namespace n.
+func OpenKernel(n ns.NetNS) (*Kernel, error) {
+	h, err := netlinksafe.NewHandleAt(netns.NsHandle(n.Fd()), unix.NETLINK_ROUTE)
 	if err != nil {
-		return nil, fmt.Errorf("open a netlink socket: %w", err)
+		return nil, fmt.Errorf("open a netlink socket in %s: %w", n.Path(), err)
 	}
 	return &Kernel{h: h, index: map[string]int{}}, nil
 }
