@@ -32,6 +32,9 @@ func ChecksOf(o cniconf.CoordinatorOptions) (Checks, error) {
 	return c, nil
 }
 
+// On reports whether any check runs.
+func (c Checks) On() bool { return c.IPConflict || c.Gateway }
+
 // FromResult reads what the previous plugins' result gives interface
 // ifName: its addresses (the IPs on ifName or with no interface index) and
 // all routes, which the main plugin installed through this interface — the

@@ -26,6 +26,7 @@ func TestChecksOf(t *testing.T) {
 		{name: "gateway off, 300ms", opts: cniconf.CoordinatorOptions{DetectGateway: &no, ProbeTimeout: "300ms"},
 			want: Checks{IPConflict: true, Timeout: 300 * time.Millisecond}},
 		{name: "conflict off", opts: cniconf.CoordinatorOptions{DetectIPConflict: &no}, want: Checks{Gateway: true, Timeout: time.Second}},
+		{name: "both off", opts: cniconf.CoordinatorOptions{DetectIPConflict: &no, DetectGateway: &no}, want: Checks{Timeout: time.Second}},
 		{name: "not a duration", opts: cniconf.CoordinatorOptions{ProbeTimeout: "soon"}, err: `probeTimeout "soon" is not a positive duration like 500ms`},
 		{name: "negative", opts: cniconf.CoordinatorOptions{ProbeTimeout: "-1s"}, err: `probeTimeout "-1s" is not a positive duration`},
 	} {
@@ -39,6 +40,16 @@ func TestChecksOf(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("ChecksOf = %+v, %v; want %+v", got, err, tt.want)
+			}
+			// The plugin enters the pod's namespace for the probes only
+			// when On: it must say whether any probe is sent.
+			for _, a := range []Address{
+				{IP: netip.MustParsePrefix("172.16.11.10/24"), Gateway: netip.MustParseAddr("172.16.11.254")},
+				{IP: netip.MustParsePrefix("fd00:11::10/64"), Gateway: netip.MustParseAddr("fd00:11::fe")},
+			} {
+				if sends := len(got.probes("net1", []Address{a})) > 0; got.On() != sends {
+					t.Errorf("On() = %v, but probes of %s sent: %v", got.On(), a.IP, sends)
+				}
 			}
 		})
 	}

@@ -17,8 +17,9 @@
 // the interface, Plan turns it into a Layout, ChecksOf reads which checks
 // run, Checks.probes lists the probes they send and probe.verdict turns each
 // outcome into a refusal text (all table-tested); Checks.Run sends the
-// probes. SetUp brings the interface up, and Install, Remove and Verify put
-// the layout into, take it out of and compare it with the kernel of the
-// current network namespace. The plugin's cmdAdd is load → plan → set up,
-// check, install inside the pod's namespace.
+// probes. A Kernel is one netlink socket in the current network namespace:
+// its SetUp brings the interface up, and its Install, Remove and Verify put
+// the layout into, take it out of and compare it with that namespace's
+// kernel. The plugin's cmdAdd is load → plan → set up, check, install inside
+// the pod's namespace.
 package coordinator

@@ -6,9 +6,22 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+
+	"github.com/railnet/railnet/nodeagent/coordinator"
 )
 
 type nsNetNS = ns.NetNS
+
+// inKernel runs f with a Kernel opened in netns n (from this test's
+// namespace: the socket, not the thread, is in n).
+func inKernel(n ns.NetNS, f func(*coordinator.Kernel) error) error {
+	k, err := coordinator.OpenKernel(n)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	return f(k)
+}
 
 func addMainRoute(dev, dst, gw string) error {
 	l, err := netlinksafe.LinkByName(dev)

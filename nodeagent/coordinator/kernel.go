@@ -8,41 +8,83 @@ import (
 	"slices"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
-// The functions below act on the network namespace of the calling thread:
-// call them inside ns.Do.
+// Kernel is one netlink socket opened in a network namespace: every change
+// and read of an interface's routing goes through it, from any thread (no
+// ns.Do: the socket, not the thread, is in the namespace), one socket per
+// plugin run instead of one per request, and an interface's index is looked
+// up once.
+type Kernel struct {
+	h     netlinksafe.Handle
+	index map[string]int
+}
+
+// OpenKernel opens a routing netlink socket in network namespace n.
+func OpenKernel(n ns.NetNS) (*Kernel, error) {
+	h, err := netlinksafe.NewHandleAt(netns.NsHandle(n.Fd()), unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("open a netlink socket in %s: %w", n.Path(), err)
+	}
+	return &Kernel{h: h, index: map[string]int{}}, nil
+}
+
+// Close closes the socket.
+func (k *Kernel) Close() { k.h.Close() }
+
+// link finds interface ifName and remembers its index.
+func (k *Kernel) link(ifName string) (netlink.Link, error) {
+	link, err := k.h.LinkByName(ifName)
+	if err != nil {
+		return nil, fmt.Errorf("find interface %s: %w", ifName, err)
+	}
+	k.index[ifName] = link.Attrs().Index
+	return link, nil
+}
+
+// linkIndex is the index of interface ifName, looked up once.
+func (k *Kernel) linkIndex(ifName string) (int, error) {
+	if idx, ok := k.index[ifName]; ok {
+		return idx, nil
+	}
+	link, err := k.link(ifName)
+	if err != nil {
+		return 0, err
+	}
+	return link.Attrs().Index, nil
+}
 
 // Install puts the layout into the kernel: the table's routes, then the
 // rules (bring the interface up with SetUp first: the gateway routes need it).
 // Installing twice is harmless, and rules of the table for addresses no
 // longer in the layout are removed.
-func Install(l Layout) error {
-	link, err := netlinksafe.LinkByName(l.IfName)
+func (k *Kernel) Install(l Layout) error {
+	idx, err := k.linkIndex(l.IfName)
 	if err != nil {
-		return fmt.Errorf("find interface %s: %w", l.IfName, err)
+		return err
 	}
-	idx := link.Attrs().Index
 	// Link routes first: the gateway routes need their next hop on-link.
 	routes := slices.Clone(l.Routes)
 	slices.SortStableFunc(routes, func(a, b Route) int {
 		return boolInt(a.Gw.IsValid()) - boolInt(b.Gw.IsValid())
 	})
 	for _, r := range routes {
-		if err := netlink.RouteReplace(kernelRoute(r, idx)); err != nil {
+		if err := k.h.RouteReplace(kernelRoute(r, idx)); err != nil {
 			return fmt.Errorf("add route %q to table %d: %w", r.Render(l.IfName), l.Table, err)
 		}
 	}
 	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		have, err := tableRules(family, l.Table)
+		have, err := k.tableRules(family, l.Table)
 		if err != nil {
 			return err
 		}
 		for _, h := range have {
 			if !slices.ContainsFunc(l.Rules, func(w Rule) bool { return sameRule(h, w) }) {
-				if err := netlink.RuleDel(&h); err != nil && !errors.Is(err, unix.ENOENT) {
+				if err := k.h.RuleDel(&h); err != nil && !errors.Is(err, unix.ENOENT) {
 					return fmt.Errorf("remove stale rule to table %d: %w", l.Table, err)
 				}
 			}
@@ -51,7 +93,7 @@ func Install(l Layout) error {
 			if familyOf(w.Src.Addr()) != family || slices.ContainsFunc(have, func(h netlink.Rule) bool { return sameRule(h, w) }) {
 				continue
 			}
-			if err := netlink.RuleAdd(kernelRule(w)); err != nil && !errors.Is(err, unix.EEXIST) {
+			if err := k.h.RuleAdd(kernelRule(w)); err != nil && !errors.Is(err, unix.EEXIST) {
 				return fmt.Errorf("add rule %q: %w", w.String(), err)
 			}
 		}
@@ -60,17 +102,17 @@ func Install(l Layout) error {
 }
 
 // SetUp sets the MTU of interface ifName (when mtu > 0) and brings it up.
-func SetUp(ifName string, mtu int) error {
-	link, err := netlinksafe.LinkByName(ifName)
+func (k *Kernel) SetUp(ifName string, mtu int) error {
+	link, err := k.link(ifName)
 	if err != nil {
-		return fmt.Errorf("find interface %s: %w", ifName, err)
+		return err
 	}
 	if mtu > 0 && link.Attrs().MTU != mtu {
-		if err := netlink.LinkSetMTU(link, mtu); err != nil {
+		if err := k.h.LinkSetMTU(link, mtu); err != nil {
 			return fmt.Errorf("set MTU %d on %s: %w", mtu, ifName, err)
 		}
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
+	if err := k.h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring %s up: %w", ifName, err)
 	}
 	return nil
@@ -78,27 +120,27 @@ func SetUp(ifName string, mtu int) error {
 
 // Remove deletes the rules and routes of interface ifName's table. Nothing
 // to remove is not an error.
-func Remove(ifName string) error {
+func (k *Kernel) Remove(ifName string) error {
 	table, err := Table(ifName)
 	if err != nil {
 		return err
 	}
 	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		rules, err := tableRules(family, table)
+		rules, err := k.tableRules(family, table)
 		if err != nil {
 			return err
 		}
 		for _, r := range rules {
-			if err := netlink.RuleDel(&r); err != nil && !errors.Is(err, unix.ENOENT) {
+			if err := k.h.RuleDel(&r); err != nil && !errors.Is(err, unix.ENOENT) {
 				return fmt.Errorf("remove rule to table %d of %s: %w", table, ifName, err)
 			}
 		}
-		routes, err := tableRoutes(family, table)
+		routes, err := k.tableRoutes(family, table)
 		if err != nil {
 			return err
 		}
 		for _, r := range routes {
-			if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+			if err := k.h.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
 				return fmt.Errorf("remove route %s from table %d of %s: %w", r.Dst, table, ifName, err)
 			}
 		}
@@ -108,10 +150,10 @@ func Remove(ifName string) error {
 
 // Verify reports the first difference between the layout and the kernel:
 // a missing rule or route, or a route of the table not in the layout.
-func Verify(l Layout, mtu int) error {
-	link, err := netlinksafe.LinkByName(l.IfName)
+func (k *Kernel) Verify(l Layout, mtu int) error {
+	link, err := k.link(l.IfName)
 	if err != nil {
-		return fmt.Errorf("find interface %s: %w", l.IfName, err)
+		return err
 	}
 	if link.Attrs().Flags&net.FlagUp == 0 {
 		return fmt.Errorf("%s is down", l.IfName)
@@ -120,7 +162,7 @@ func Verify(l Layout, mtu int) error {
 		return fmt.Errorf("%s has MTU %d, the network says %d", l.IfName, link.Attrs().MTU, mtu)
 	}
 	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		rules, err := tableRules(family, l.Table)
+		rules, err := k.tableRules(family, l.Table)
 		if err != nil {
 			return err
 		}
@@ -129,7 +171,7 @@ func Verify(l Layout, mtu int) error {
 				return fmt.Errorf("rule %q of %s is missing", w.String(), l.IfName)
 			}
 		}
-		routes, err := tableRoutes(family, l.Table)
+		routes, err := k.tableRoutes(family, l.Table)
 		if err != nil {
 			return err
 		}
@@ -150,16 +192,16 @@ func Verify(l Layout, mtu int) error {
 	return nil
 }
 
-func tableRules(family, table int) ([]netlink.Rule, error) {
-	rules, err := netlinksafe.RuleListFiltered(family, &netlink.Rule{Table: table}, netlink.RT_FILTER_TABLE)
+func (k *Kernel) tableRules(family, table int) ([]netlink.Rule, error) {
+	rules, err := k.h.RuleListFiltered(family, &netlink.Rule{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list rules to table %d: %w", table, err)
 	}
 	return rules, nil
 }
 
-func tableRoutes(family, table int) ([]netlink.Route, error) {
-	routes, err := netlinksafe.RouteListFiltered(family, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+func (k *Kernel) tableRoutes(family, table int) ([]netlink.Route, error) {
+	routes, err := k.h.RouteListFiltered(family, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list routes of table %d: %w", table, err)
 	}

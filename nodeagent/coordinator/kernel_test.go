@@ -31,16 +31,33 @@ func TestInstallVerifyRemove(t *testing.T) {
 	}
 	// The main plugin put the pool route into main; it stays there too.
 	coordinatortest.Do(t, n.Pod, func() error { return addMainRoute("net1", "10.20.0.0/16", "172.16.11.254") })
-	for range 2 {
-		for _, l := range layouts {
-			coordinatortest.Do(t, n.Pod, func() error {
-				if err := coordinator.SetUp(l.IfName, 4000); err != nil {
-					return err
-				}
-				return coordinator.Install(l)
-			})
-			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Verify(l, 4000) })
+	// Each interface in a Kernel of its own (as the plugin runs), then both
+	// through one Kernel.
+	for _, l := range layouts {
+		if err := inKernel(n.Pod, func(k *coordinator.Kernel) error {
+			if err := k.SetUp(l.IfName, 4000); err != nil {
+				return err
+			}
+			return k.Install(l)
+		}); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if err := inKernel(n.Pod, func(k *coordinator.Kernel) error {
+		for _, l := range layouts {
+			if err := k.SetUp(l.IfName, 4000); err != nil {
+				return err
+			}
+			if err := k.Install(l); err != nil {
+				return err
+			}
+			if err := k.Verify(l, 4000); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	wantRules := []string{
 		"0:\tfrom all lookup local",
@@ -73,18 +90,20 @@ func TestInstallVerifyRemove(t *testing.T) {
 
 	// CHECK notices a route removed behind its back, and a wrong MTU.
 	coordinatortest.Do(t, n.Pod, func() error { return delTableDefault(100) })
-	err := n.Pod.Do(func(_ nsNetNS) error { return coordinator.Verify(layouts[0], 4000) })
+	err := inKernel(n.Pod, func(k *coordinator.Kernel) error { return k.Verify(layouts[0], 4000) })
 	if err == nil || !strings.Contains(err.Error(), `route "default via 172.16.11.254 dev net1" is missing from table 100`) {
 		t.Fatalf("Verify after removing the default route: %v", err)
 	}
-	err = n.Pod.Do(func(_ nsNetNS) error { return coordinator.Verify(layouts[1], 1500) })
+	err = inKernel(n.Pod, func(k *coordinator.Kernel) error { return k.Verify(layouts[1], 1500) })
 	if err == nil || !strings.Contains(err.Error(), "net2 has MTU 4000, the network says 1500") {
 		t.Fatalf("Verify with another MTU: %v", err)
 	}
 
 	for range 2 {
 		for _, l := range layouts {
-			coordinatortest.Do(t, n.Pod, func() error { return coordinator.Remove(l.IfName) })
+			if err := inKernel(n.Pod, func(k *coordinator.Kernel) error { return k.Remove(l.IfName) }); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if got := n.Rules(t); !slices.Equal(got, rulesBefore) {

@@ -78,21 +78,25 @@ func cmdAdd(args *skel.CmdArgs) (retErr error) {
 			release(conf, args)
 		}
 	}()
-	err = netns.Do(func(ns.NetNS) error {
-		// Up first: the checks send from the interface.
-		if err := coordinator.SetUp(args.IfName, conf.MTU); err != nil {
-			return err
-		}
-		if err := checks.Run(args.IfName, addrs); err != nil {
-			return err
-		}
-		if !cniconf.On(conf.TunePodRoutes) {
-			return nil
-		}
-		return coordinator.Install(layout)
-	})
+	k, err := coordinator.OpenKernel(netns)
 	if err != nil {
 		return err
+	}
+	defer k.Close()
+	// Up first: the checks send from the interface.
+	if err := k.SetUp(args.IfName, conf.MTU); err != nil {
+		return err
+	}
+	if checks.On() {
+		// The probes' sockets open in the namespace of their thread.
+		if err := netns.Do(func(ns.NetNS) error { return checks.Run(args.IfName, addrs) }); err != nil {
+			return err
+		}
+	}
+	if cniconf.On(conf.TunePodRoutes) {
+		if err := k.Install(layout); err != nil {
+			return err
+		}
 	}
 	if conf.RDMAMaster != "" {
 		nccl(conf, args, addrs)
@@ -152,7 +156,12 @@ func cmdDel(args *skel.CmdArgs) error {
 		return fmt.Errorf("railnet-coordinator: open netns %q: %w", args.Netns, err)
 	}
 	defer netns.Close()
-	return netns.Do(func(ns.NetNS) error { return coordinator.Remove(args.IfName) })
+	k, err := coordinator.OpenKernel(netns)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	return k.Remove(args.IfName)
 }
 
 func cmdCheck(args *skel.CmdArgs) error {
@@ -169,13 +178,16 @@ func cmdCheck(args *skel.CmdArgs) error {
 		return fmt.Errorf("railnet-coordinator: open netns %q: %w", args.Netns, err)
 	}
 	defer netns.Close()
-	return netns.Do(func(ns.NetNS) error {
-		if !cniconf.On(conf.TunePodRoutes) {
-			return nil
-		}
-		if err := coordinator.Verify(layout, conf.MTU); err != nil {
-			return fmt.Errorf("railnet-coordinator: %w", err)
-		}
+	if !cniconf.On(conf.TunePodRoutes) {
 		return nil
-	})
+	}
+	k, err := coordinator.OpenKernel(netns)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	if err := k.Verify(layout, conf.MTU); err != nil {
+		return fmt.Errorf("railnet-coordinator: %w", err)
+	}
+	return nil
 }

@@ -148,6 +148,21 @@ func TestAddRefusals(t *testing.T) {
 	if got := n.Routes(t, 100); !slices.Contains(got, "default via 172.16.11.253 dev net1") {
 		t.Fatalf("table 100: %q", got)
 	}
+	// Both checks off: no probe is sent (net2's address is held by another
+	// host), and the interface still gets its MTU and layout.
+	a = args(n, "net2", conf(t, `,"mtu":4200,"detectGateway":false,"detectIPConflict":false`, "net2", "172.16.12.10/24", "172.16.12.254"))
+	if _, _, err := testutils.CmdAddWithArgs(a, func() error { return cmdAdd(a) }); err != nil {
+		t.Fatalf("ADD with both checks off: %v", err)
+	}
+	if got := n.Rules(t); !slices.Contains(got, "32763:\tfrom 172.16.12.10 lookup 101") {
+		t.Fatalf("ip rule after ADD with both checks off: %q", got)
+	}
+	if got := n.Routes(t, 101); !slices.Contains(got, "default via 172.16.12.254 dev net2") {
+		t.Fatalf("table 101: %q", got)
+	}
+	if err := testutils.CmdCheckWithArgs(a, func() error { return cmdCheck(a) }); err != nil {
+		t.Fatalf("CHECK after ADD with both checks off (MTU 4200, up, layout): %v", err)
+	}
 }
 
 func sameSet(a, b []string) bool {

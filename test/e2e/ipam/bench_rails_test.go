@@ -3,6 +3,9 @@ package ipam_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +24,12 @@ import (
 // plugin processes, this process (the agent's IPAM runs in it, and libcni),
 // the API server and etcd: on a shared machine CPU time swings less.
 //
+// With RAILNET_BENCH_BASELINE_PLUGINS set to a folder holding railnet-ipam
+// and railnet-coordinator of another build (main's, say, built as the test
+// ground builds: CGO_ENABLED=0 go build -trimpath -ldflags "-s -w"), that
+// build's checks-off chain and macvlan + railnet-ipam run too, side by side
+// in the same loop: before/after ratios from one invocation.
+//
 //	make bench-ipam
 func BenchmarkCNIAddEightRails(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -31,25 +40,32 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 			[]string{fmt.Sprintf("172.16.1%d.1-172.16.1%d.200", i, i)}, fmt.Sprintf("172.16.1%d.254", i))
 	}
 	dataDir := b.TempDir()
-	variants := []struct {
+	type variant struct {
 		name string
+		cni  *libcni.CNIConfig // whose railnet plugins run
 		conf func(rail int) string
-	}{
-		{"railnet", func(i int) string { return c.railnetConf(i, fmt.Sprintf("bench-rail%d", i), "") }},
-		{"railnet-nochecks", func(i int) string {
+	}
+	variants := []variant{
+		{"railnet", c.cni, func(i int) string { return c.railnetConf(i, fmt.Sprintf("bench-rail%d", i), "") }},
+		{"railnet-nochecks", c.cni, func(i int) string {
 			return c.railnetConf(i, fmt.Sprintf("bench-rail%d", i), `,"detectGateway":false,"detectIPConflict":false`)
 		}},
-		{"macvlan+railnet-ipam", func(i int) string { // railnet's IPAM without the coordinator: splits railnet's cost
+		{"macvlan+railnet-ipam", c.cni, func(i int) string { // railnet's IPAM without the coordinator: splits railnet's cost
 			return fmt.Sprintf(`{"cniVersion":"1.0.0","name":"gpu%d-macvlan","plugins":[
 			  {"type":"macvlan","master":"rail%d","mode":"bridge","mtu":4200,
 			   "ipam":{"type":"railnet-ipam","ippools":{"ipv4":["bench-rail%d"]},"socket":%q}}]}`, i, i, i, c.sock)
 		}},
-		{"macvlan+host-local", func(i int) string {
+		{"macvlan+host-local", c.cni, func(i int) string {
 			return fmt.Sprintf(`{"cniVersion":"1.0.0","name":"gpu%d-macvlan","plugins":[
 			  {"type":"macvlan","master":"rail%d","mode":"bridge","mtu":4200,
 			   "ipam":{"type":"host-local","dataDir":%q,"ranges":[[{"subnet":"172.16.1%d.0/24","rangeStart":"172.16.1%d.1","rangeEnd":"172.16.1%d.200","gateway":"172.16.1%d.254"}]]}}]}`,
 				i, i, dataDir, i, i, i, i)
 		}},
+	}
+	if dir := os.Getenv("RAILNET_BENCH_BASELINE_PLUGINS"); dir != "" {
+		base := libcni.NewCNIConfig([]string{dir, c.ref}, nil)
+		variants = slices.Insert(variants, len(variants)-1,
+			variant{"baseline:railnet-nochecks", base, variants[1].conf}, variant{"baseline:macvlan+railnet-ipam", base, variants[2].conf})
 	}
 	took := make([]time.Duration, len(variants))
 	cpu := make([]cpuUse, len(variants))
@@ -67,7 +83,7 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 					b.Fatal(err)
 				}
 				if err := c.inNode(func() error {
-					_, err := c.cni.AddNetworkList(ctx, conf, c.rt(fmt.Sprintf("net%d", i), uid))
+					_, err := variant.cni.AddNetworkList(ctx, conf, c.rt(fmt.Sprintf("net%d", i), uid))
 					return err
 				}); err != nil {
 					b.Fatalf("%s ADD net%d: %v", variant.name, i, err)
@@ -77,7 +93,7 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 			cpu[v] = cpu[v].add(readCPU(b, pids).sub(cpu0))
 			for i := 1; i <= 8; i++ {
 				conf, _ := libcni.ConfListFromBytes([]byte(variant.conf(i)))
-				if err := c.inNode(func() error { return c.cni.DelNetworkList(ctx, conf, c.rt(fmt.Sprintf("net%d", i), uid)) }); err != nil {
+				if err := c.inNode(func() error { return variant.cni.DelNetworkList(ctx, conf, c.rt(fmt.Sprintf("net%d", i), uid)) }); err != nil {
 					b.Fatalf("%s DEL net%d: %v", variant.name, i, err)
 				}
 			}
@@ -91,15 +107,23 @@ func BenchmarkCNIAddEightRails(b *testing.B) {
 		c := cpu[v].per(b.N)
 		b.Logf("CPU per pod ADD, %s: plugins %s, agent+libcni %s, kube-apiserver %s, etcd %s", variant.name, c.plugins, c.self, c.apiserver, c.etcd)
 	}
-	base := took[len(variants)-1].Seconds()
+	ref := len(variants) - 1
+	base := took[ref].Seconds()
 	b.ReportMetric(took[0].Seconds()/base, "ratio-railnet/reference")
 	b.ReportMetric(took[1].Seconds()/base, "ratio-railnet-nochecks/reference")
 	b.ReportMetric(took[2].Seconds()/base, "ratio-railnet-ipam-only/reference")
+	for v := 3; v < ref; v++ {
+		b.ReportMetric(took[v].Seconds()/base, "ratio-"+strings.ReplaceAll(variants[v].name, ":", "-")+"/reference")
+	}
 	b.Logf("CNI ADD of 8 rails per pod: railnet %s (ARP checks on), railnet %s (checks off), macvlan+railnet-ipam %s (no coordinator), "+
 		"macvlan+host-local %s; ratios to the reference %.2f, %.2f and %.2f; the coordinator (checks off) adds %s, railnet-ipam over host-local %s",
-		per(took[0]), per(took[1]), per(took[2]), per(took[3]),
+		per(took[0]), per(took[1]), per(took[2]), per(took[ref]),
 		took[0].Seconds()/base, took[1].Seconds()/base, took[2].Seconds()/base,
-		per(took[1]-took[2]), per(took[2]-took[3]))
+		per(took[1]-took[2]), per(took[2]-took[ref]))
+	if ref == 5 {
+		b.Logf("baseline build: checks off %s, macvlan+railnet-ipam %s; ratios to the reference %.2f and %.2f; its coordinator adds %s",
+			per(took[3]), per(took[4]), took[3].Seconds()/base, took[4].Seconds()/base, per(took[3]-took[4]))
+	}
 }
 
 // cpuUse is CPU time (user and system) used: by the plugins this process ran

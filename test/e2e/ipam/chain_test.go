@@ -27,6 +27,7 @@ import (
 // socket, and the namespaces of a node with 8 rails.
 type chain struct {
 	cni  *libcni.CNIConfig
+	ref  string // the reference plugins' folder
 	sock string
 	node *coordinatortest.Node
 }
@@ -53,7 +54,7 @@ func newChain(ctx context.Context, t testing.TB, nodeName string) *chain {
 	go func() { done <- svc.Run(sctx) }()
 	t.Cleanup(func() { stop(); <-done })
 	waitSocket(t, sock)
-	return &chain{cni: libcni.NewCNIConfig([]string{own, ref}, nil), sock: sock, node: coordinatortest.NewNode(t, 8)}
+	return &chain{cni: libcni.NewCNIConfig([]string{own, ref}, nil), ref: ref, sock: sock, node: coordinatortest.NewNode(t, 8)}
 }
 
 // conflist is what the webhook renders for a seed SpiderMultusConfig on rail
