@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,9 @@ func (r *replayWebhook) serve(w http.ResponseWriter, req *http.Request) {
 	if review.Request.Namespace == r.patchNS {
 		extra = r.patch
 	}
+	out := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":` + string(uid) + `,"allowed":true` + extra + `}}`)
+	// As railnet's webhook answers: with its length, in one go.
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":` + string(uid) + `,"allowed":true` + extra + `}}`))
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	_, _ = w.Write(out)
 }
