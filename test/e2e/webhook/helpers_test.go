@@ -74,14 +74,7 @@ type webhookProc struct {
 func startWebhook(t testing.TB) *webhookProc {
 	t.Helper()
 	dir := t.TempDir()
-	ca, err := ground.NewCA("railnet-webhook-e2e-ca")
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, keyPEM, err := ca.Issue("127.0.0.1", []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, certPEM, keyPEM := loopbackCert(t, "railnet-webhook-e2e-ca")
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
@@ -115,6 +108,21 @@ func startWebhook(t testing.TB) *webhookProc {
 	p.waitReady(t)
 	register(t, p)
 	return p
+}
+
+// loopbackCert makes a CA named name and a serving certificate (and key)
+// it signed for 127.0.0.1.
+func loopbackCert(t testing.TB, name string) (ca *ground.CA, certPEM, keyPEM []byte) {
+	t.Helper()
+	ca, err := ground.NewCA(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err = ca.Issue("127.0.0.1", []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, certPEM, keyPEM
 }
 
 // Stop ends the process with SIGTERM (it releases its leader Lease), or

@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/railnet/railnet/test/ground"
 	"github.com/railnet/railnet/webhook/registration"
 )
 
@@ -41,14 +40,7 @@ type replayWebhook struct {
 // namespaces (and only those), answering pods in patchNS with patch.
 func startReplay(tb testing.TB, patch []byte, patchNS string, namespaces ...string) *replayWebhook {
 	tb.Helper()
-	ca, err := ground.NewCA("railnet-webhook-replay-ca")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	certPEM, keyPEM, err := ca.Issue("127.0.0.1", []string{"127.0.0.1"})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	ca, certPEM, keyPEM := loopbackCert(tb, "railnet-webhook-replay-ca")
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		tb.Fatal(err)
