@@ -40,11 +40,30 @@ type HostScore struct {
 // about to run) other pods of the pod's job; nil when it has no job.
 // A pod without rails scores 0 everywhere.
 func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []HostScore {
+	return score(pod, nodes, peers, topo, nil)
+}
+
+// score is Score, reusing what of kept(i)'s score of nodes[i] does not
+// depend on the peers when nothing it was worked out from changed, and
+// keeping the new one there (kept nil, or returning nil: work out anew,
+// keep nothing).
+func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *NodeScore) []HostScore {
 	out := make([]HostScore, len(nodes))
 	s := NewNodeScorer(pod, peers, topo)
 	for i := range nodes {
 		n := &nodes[i]
-		out[i] = HostScore{Host: n.Name, Score: s.Score(n.Facts, n.SlotsBound, n.SlotsInFlight)}
+		var k *NodeScore
+		if kept != nil && len(pod.Rails) > 0 && n.Facts != nil {
+			k = kept(i)
+		}
+		if k == nil {
+			out[i] = HostScore{Host: n.Name, Score: s.Score(n.Facts, n.SlotsBound, n.SlotsInFlight)}
+			continue
+		}
+		if !k.holds(s, n) {
+			k.keep(s, n)
+		}
+		out[i] = HostScore{Host: n.Name, Score: min(s.locality(k.block, k.spine)+k.base, MaxScore)}
 	}
 	return out
 }
@@ -128,20 +147,30 @@ func (s *NodeScorer) Score(f *NodeFacts, bound, inFlight Amounts) int64 {
 		return 0
 	}
 	v := s.static(f)
-	var score int64
+	return min(s.locality(v.block, v.spine)+s.base(bound, inFlight, v), MaxScore)
+}
+
+// locality is the score for a node in block and spine (interned labels).
+func (s *NodeScorer) locality(block, spine string) int64 {
 	if s.local {
 		switch {
-		case v.block != "" && s.blocks.has(v.block):
-			score += scoreSameBlock
-		case v.spine != "" && s.spines.has(v.spine):
-			score += scoreSameSpine
+		case block != "" && s.blocks.has(block):
+			return scoreSameBlock
+		case spine != "" && s.spines.has(spine):
+			return scoreSameSpine
 		}
 	}
-	score += int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
+	return 0
+}
+
+// base is the score of what does not depend on the peers: packing and GPU
+// affinity.
+func (s *NodeScorer) base(bound, inFlight Amounts, v *scoreVerdict) int64 {
+	score := int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
 	if v.gpuNear {
 		score += scoreAffinityMax
 	}
-	return min(score, MaxScore)
+	return score
 }
 
 // scoreVerdict is what of a node's score for one pod shape depends on the
