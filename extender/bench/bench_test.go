@@ -246,6 +246,29 @@ func BenchmarkFilterPrioritize(b *testing.B) {
 	}
 }
 
+// BenchmarkExtenderCycle runs railnet's extender alone, one cycle (filter
+// and prioritize) per iteration without checking the answers: the
+// benchmark to profile (-cpuprofile) what the extender spends its time on.
+func BenchmarkExtenderCycle(b *testing.B) {
+	for _, n := range []int{smallN, goalNodes} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			store, names, p := cluster(n)
+			ext := newExtender(store, false)
+			body := newBodies(b, ext, p, names)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				for _, req := range []struct {
+					path string
+					body []byte
+				}{{"/filter", body.filter}, {"/prioritize", body.prioritize}} {
+					ext.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, req.path, bytes.NewReader(req.body)))
+				}
+			}
+		})
+	}
+}
+
 // heapInUse is the Go heap in use after a collection.
 func heapInUse() uint64 {
 	debug.FreeOSMemory() // collects, and returns what garbage held

@@ -32,10 +32,14 @@ func ScoreKept(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, 
 // NodeVerdict is one node's Filter verdict with what it was decided from;
 // the zero value holds nothing.
 type NodeVerdict struct {
-	from  keptFrom
-	ttl   time.Duration
-	beat  beat
-	class Class
+	from keptFrom
+	ttl  time.Duration
+	// heartbeat is the facts' (zero when it has no RDMANode), kept here
+	// so that judging it anew does not read the facts; beat is its
+	// standing when the verdict was reached.
+	heartbeat time.Time
+	beat      beat
+	class     Class
 	// reason is "" when the node passed; unresolvable as in Result.
 	reason       string
 	unresolvable bool
@@ -83,11 +87,18 @@ const (
 	beatFuture
 )
 
-func (c *checker) beat(f *NodeFacts) beat {
+// heartbeat returns what check judges of f's heartbeat: zero when f has
+// none or check decides before it looks (no facts, no RDMANode).
+func heartbeat(f *NodeFacts) time.Time {
 	if f == nil || f.RDMANode == nil {
-		return beatNone // check decides before it looks at the heartbeat
+		return time.Time{}
 	}
-	switch hb, ttl := f.Heartbeat, c.opts.HeartbeatTTL; {
+	return f.Heartbeat
+}
+
+// beat judges a heartbeat (heartbeat's) as check does.
+func (c *checker) beat(hb time.Time) beat {
+	switch ttl := c.opts.HeartbeatTTL; {
 	case hb.IsZero():
 		return beatNone
 	case ttl > 0 && c.opts.Now.Sub(hb) > ttl:
@@ -105,13 +116,14 @@ func (c *checker) keepable() bool { return c.staticPools && !c.opts.Details }
 
 // holds reports whether v is the verdict check would reach on n now.
 func (v *NodeVerdict) holds(c *checker, n *NodeState) bool {
-	return v.from.same(c.key, n) && v.ttl == c.opts.HeartbeatTTL && v.beat == c.beat(n.Facts)
+	return v.from.same(c.key, n) && v.ttl == c.opts.HeartbeatTTL && v.beat == c.beat(v.heartbeat)
 }
 
 // keep records the verdict check just reached on n.
 func (v *NodeVerdict) keep(c *checker, n *NodeState) {
 	v.from.set(c.key, n)
-	v.ttl, v.beat, v.class = c.opts.HeartbeatTTL, c.beat(n.Facts), c.class
+	v.ttl, v.heartbeat, v.class = c.opts.HeartbeatTTL, heartbeat(n.Facts), c.class
+	v.beat = c.beat(v.heartbeat)
 	switch {
 	case len(c.hard) > 0:
 		v.reason, v.unresolvable = c.join(append(c.hard, c.soft...)), true

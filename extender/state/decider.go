@@ -157,6 +157,9 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 		return placement.Score(p, d.nodes(names, v), d.peers(pod, v), d.Topology)
 	}
 	peers := d.peers(pod, v)
+	if last.epoch == 0 {
+		return placement.Score(p, last.nodes, peers, d.Topology)
+	}
 	return d.table.score(last.epoch, last.rows, func(kept func(int) *placement.NodeScore) []placement.HostScore {
 		return placement.ScoreKept(p, last.nodes, peers, d.Topology, kept)
 	})

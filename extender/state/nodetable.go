@@ -70,11 +70,11 @@ func (t *nodeTable) filter(s Store, names []string, inflight map[string]placemen
 }
 
 // score scores with do, handing it the kept scores of rows (the rows of
-// do's nodes) when the table is still of epoch, else none.
+// do's nodes) when the table is still of epoch (not 0), else none.
 func (t *nodeTable) score(epoch uint64, rows []int, do func(kept func(i int) *placement.NodeScore) []placement.HostScore) []placement.HostScore {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if epoch == 0 || epoch != t.epoch {
+	if epoch != t.epoch {
 		return do(nil)
 	}
 	return do(func(i int) *placement.NodeScore { return &t.scores[rows[i]] })
