@@ -142,5 +142,5 @@ func (k *NodeScore) holds(s *NodeScorer, n *NodeState) bool { return k.from.same
 func (k *NodeScore) keep(s *NodeScorer, n *NodeState) {
 	v := s.static(n.Facts)
 	k.from.set(s.key, n)
-	k.block, k.spine, k.base = v.block, v.spine, s.base(n.SlotsBound, n.SlotsInFlight, v)
+	k.block, k.spine, k.base = v.block, v.spine, s.own(v, n.SlotsBound, n.SlotsInFlight)
 }

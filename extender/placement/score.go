@@ -63,7 +63,7 @@ func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept
 		if !k.holds(s, n) {
 			k.keep(s, n)
 		}
-		out[i] = HostScore{Host: n.Name, Score: min(s.locality(k.block, k.spine)+k.base, MaxScore)}
+		out[i] = HostScore{Host: n.Name, Score: s.total(k.block, k.spine, k.base)}
 	}
 	return out
 }
@@ -147,30 +147,32 @@ func (s *NodeScorer) Score(f *NodeFacts, bound, inFlight Amounts) int64 {
 		return 0
 	}
 	v := s.static(f)
-	return min(s.locality(v.block, v.spine)+s.base(bound, inFlight, v), MaxScore)
+	return s.total(v.block, v.spine, s.own(v, bound, inFlight))
 }
 
-// locality is the score for a node in block and spine (interned labels).
-func (s *NodeScorer) locality(block, spine string) int64 {
+// own is the part of the node's score that does not depend on the pod's
+// job: bin-packing of the slots in use once the pod is placed, and GPU
+// affinity.
+func (s *NodeScorer) own(v *scoreVerdict, bound, inFlight Amounts) int64 {
+	own := int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
+	if v.gpuNear {
+		own += scoreAffinityMax
+	}
+	return own
+}
+
+// total adds job locality, by the node's block and spine labels, to own.
+func (s *NodeScorer) total(block, spine string, own int64) int64 {
+	score := own
 	if s.local {
 		switch {
 		case block != "" && s.blocks.has(block):
-			return scoreSameBlock
+			score += scoreSameBlock
 		case spine != "" && s.spines.has(spine):
-			return scoreSameSpine
+			score += scoreSameSpine
 		}
 	}
-	return 0
-}
-
-// base is the score of what does not depend on the peers: packing and GPU
-// affinity.
-func (s *NodeScorer) base(bound, inFlight Amounts, v *scoreVerdict) int64 {
-	score := int64(math.Round(s.packing(bound, inFlight, v) * scorePackMax))
-	if v.gpuNear {
-		score += scoreAffinityMax
-	}
-	return score
+	return min(score, MaxScore)
 }
 
 // scoreVerdict is what of a node's score for one pod shape depends on the
