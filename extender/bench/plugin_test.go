@@ -64,7 +64,7 @@ func BenchmarkPluginCycle(b *testing.B) {
 			pl := plugin.NewWithStore(store, args)
 			infos := nodeInfos(store, names)
 			reserveInFlight(b, pl, store, names, infos, bc.inflight)
-			ext := newExtender(store)
+			ext := newExtender(store, false)
 			eb := newBodies(b, ext, p, names)
 			if got := pluginCycle(pl, p, infos); got != eb.passed {
 				b.Fatalf("plugin passed %d nodes, extender %d", got, eb.passed)

@@ -102,6 +102,13 @@ type Result struct {
 // Filter decides, for every node, whether it can serve the pod's rails. A pod
 // without rails passes every node.
 func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options) Result {
+	return filter(pod, nodes, pools, opts, nil)
+}
+
+// filter is Filter, reusing kept(i)'s verdict on nodes[i] when nothing it
+// was decided from changed and keeping the new one there (kept nil, or
+// returning nil: decide anew, keep nothing).
+func filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *NodeVerdict) Result {
 	res := Result{Passed: make([]string, 0, len(nodes)), Failed: map[string]string{}, Unresolvable: map[string]string{},
 		Classes: map[Class]int{}}
 	if len(pod.Rails) == 0 {
@@ -116,8 +123,26 @@ func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options
 	c := newChecker(pod, pools, opts)
 	for i := range nodes {
 		n := &nodes[i]
-		c.check(n)
+		var v *NodeVerdict
+		if kept != nil && c.keepable() {
+			v = kept(i)
+		}
+		if v == nil || !v.holds(c, n) {
+			c.check(n)
+			if v != nil {
+				v.keep(c, n)
+			}
+		} else {
+			c.class = v.class
+		}
 		switch {
+		case v != nil && v.unresolvable:
+			res.Unresolvable[n.Name] = v.reason
+		case v != nil && v.reason != "":
+			res.Failed[n.Name] = v.reason
+		case v != nil:
+			res.Passed = append(res.Passed, n.Name)
+			continue
 		case len(c.hard) > 0:
 			res.Unresolvable[n.Name] = c.join(append(c.hard, c.soft...))
 		case len(c.soft) > 0:

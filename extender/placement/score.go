@@ -41,11 +41,30 @@ type HostScore struct {
 // about to run) other pods of the pod's job; nil when it has no job.
 // A pod without rails scores 0 everywhere.
 func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []HostScore {
+	return score(pod, nodes, peers, topo, nil)
+}
+
+// score is Score, reusing what of kept(i)'s score of nodes[i] does not
+// depend on the peers when nothing it was worked out from changed, and
+// keeping the new one there (kept nil, or returning nil: work out anew,
+// keep nothing).
+func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *NodeScore) []HostScore {
 	out := make([]HostScore, len(nodes))
 	s := NewNodeScorer(pod, peers, topo)
 	for i := range nodes {
 		n := &nodes[i]
-		out[i] = HostScore{Host: n.Name, Score: s.Score(n.Facts, n.SlotsBound, n.SlotsInFlight)}
+		var k *NodeScore
+		if kept != nil && len(pod.Rails) > 0 && n.Facts != nil {
+			k = kept(i)
+		}
+		if k == nil {
+			out[i] = HostScore{Host: n.Name, Score: s.Score(n.Facts, n.SlotsBound, n.SlotsInFlight)}
+			continue
+		}
+		if !k.holds(s, n) {
+			k.keep(s, n)
+		}
+		out[i] = HostScore{Host: n.Name, Score: s.total(k.block, k.spine, k.base)}
 	}
 	return out
 }

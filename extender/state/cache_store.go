@@ -254,6 +254,11 @@ func (s *CacheStore) FillNodes(out []placement.NodeState) {
 	s.slots.Fill(out)
 }
 
+// SlotsSince implements SlotsFollower (Slots.Since).
+func (s *CacheStore) SlotsSince(gen uint64, changed func(node string, use placement.Amounts)) (uint64, bool) {
+	return s.slots.Since(gen, changed)
+}
+
 // NodeFacts implements Store; it takes no lock (Facts.Get).
 func (s *CacheStore) NodeFacts(name string) *placement.NodeFacts { return s.facts.Get(name) }
 

@@ -19,6 +19,10 @@ type Decider struct {
 	// Options returns the filter options for this moment (its Now).
 	Options  func() placement.Options
 	Topology placement.Topology
+	// Reference makes every request decide from the store alone, without
+	// what earlier requests left (the node table, remembered verdicts):
+	// the computation the fast paths are tested and measured against.
+	Reference bool
 
 	poolMu    sync.Mutex
 	poolCache map[string]poolEntry
@@ -27,11 +31,18 @@ type Decider struct {
 	// prioritize request that follows it with exactly those names.
 	passedMu sync.Mutex
 	passed   passedNodes
+
+	// table follows the nodes of the last filter request's list.
+	table nodeTable
 }
 
 type passedNodes struct {
 	uid   types.UID
 	nodes []placement.NodeState
+	// epoch and rows: nodes[i] is row rows[i] of the node table of
+	// that epoch (0: not from the table).
+	epoch uint64
+	rows  []int
 }
 
 // poolEntry is a pool's room without in-flight pods, valid for one
@@ -70,46 +81,67 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
 	pools := d.pools(rs, v)
-	nodes := d.nodes(names, v)
-	res := placement.Filter(p, nodes, pools, d.Options())
+	opts := d.Options()
+	var res placement.Result
+	var nodes []placement.NodeState
+	var epoch uint64
+	ok := false
+	if !d.Reference {
+		res, nodes, epoch, ok = d.table.filter(d.Store, names, v.slots(),
+			func(nodes []placement.NodeState, kept func(int) *placement.NodeVerdict) placement.Result {
+				return placement.FilterKept(p, nodes, pools, opts, kept)
+			})
+	}
+	if !ok {
+		nodes = d.nodes(names, v)
+		res = placement.Filter(p, nodes, pools, opts)
+	}
 	if len(res.Passed) == 1 {
 		d.InFlight.Record(pod, p, res.Passed[0])
 	}
-	d.keepPassed(pod.UID, nodes, res.Passed)
+	d.keepPassed(pod.UID, nodes, res.Passed, epoch)
 	return res
 }
 
 // keepPassed remembers the passed nodes' states (compacting nodes in
-// place): kube-scheduler asks to prioritize exactly them next, and looking
+// place), with their rows in the node table of epoch (0: not from the
+// table): kube-scheduler asks to prioritize exactly them next, and looking
 // thousands of nodes up again would cost as much as deciding about them.
-func (d *Decider) keepPassed(uid types.UID, nodes []placement.NodeState, passed []string) {
+func (d *Decider) keepPassed(uid types.UID, nodes []placement.NodeState, passed []string, epoch uint64) {
 	kept := nodes[:0]
+	var rows []int
+	if epoch != 0 {
+		rows = make([]int, 0, len(passed))
+	}
 	for i := range nodes {
 		if len(kept) < len(passed) && nodes[i].Name == passed[len(kept)] {
 			kept = append(kept, nodes[i])
+			if epoch != 0 {
+				rows = append(rows, i)
+			}
 		}
 	}
 	d.passedMu.Lock()
-	d.passed = passedNodes{uid: uid, nodes: kept}
+	d.passed = passedNodes{uid: uid, nodes: kept, epoch: epoch, rows: rows}
 	d.passedMu.Unlock()
 }
 
-// takePassed returns the node states the last filter request kept when it
-// was for the same pod and passed exactly names, in that order.
-func (d *Decider) takePassed(uid types.UID, names []string) []placement.NodeState {
+// takePassed returns what the last filter request kept when it was for
+// the same pod and passed exactly names, in that order.
+func (d *Decider) takePassed(uid types.UID, names []string) (passedNodes, bool) {
 	d.passedMu.Lock()
 	last := d.passed
 	d.passed = passedNodes{}
 	d.passedMu.Unlock()
 	if last.uid != uid || len(last.nodes) != len(names) {
-		return nil
+		return passedNodes{}, false
 	}
 	for i := range names {
 		if last.nodes[i].Name != names[i] {
-			return nil
+			return passedNodes{}, false
 		}
 	}
-	return last.nodes
+	return last, true
 }
 
 // Prioritize scores the named nodes for the pod.
@@ -120,11 +152,17 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	}
 	p := placement.NewPod(pod, rs)
 	v := d.InFlight.view(d.Store)
-	nodes := d.takePassed(pod.UID, names)
-	if nodes == nil || pod.UID == "" {
-		nodes = d.nodes(names, v)
+	last, ok := d.takePassed(pod.UID, names)
+	if !ok || pod.UID == "" {
+		return placement.Score(p, d.nodes(names, v), d.peers(pod, v), d.Topology)
 	}
-	return placement.Score(p, nodes, d.peers(pod, v), d.Topology)
+	peers := d.peers(pod, v)
+	if last.epoch == 0 {
+		return placement.Score(p, last.nodes, peers, d.Topology)
+	}
+	return d.table.score(last.epoch, last.rows, func(kept func(int) *placement.NodeScore) []placement.HostScore {
+		return placement.ScoreKept(p, last.nodes, peers, d.Topology, kept)
+	})
 }
 
 func passOnly(names []string) []placement.NodeState {
@@ -206,12 +244,13 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 }
 
 func (d *Decider) nodes(names []string, v view) []placement.NodeState {
+	inflight := v.slots()
 	out := make([]placement.NodeState, len(names))
 	for i, name := range names {
 		out[i].Name = name
 	}
 	d.Store.FillNodes(out)
-	if inflight := v.slots(); inflight != nil {
+	if inflight != nil {
 		for i := range out {
 			if out[i].Facts != nil {
 				out[i].SlotsInFlight = inflight[out[i].Name]

@@ -202,20 +202,21 @@ func TestPrioritizeReusesFilteredNodes(t *testing.T) {
 	if want := []string{"n1", "n2"}; !slices.Equal(res.Passed, want) {
 		t.Fatalf("passed %v, want %v", res.Passed, want)
 	}
-	if got := d.takePassed(b.UID, res.Passed); got != nil {
+	if got, ok := d.takePassed(b.UID, res.Passed); ok {
 		t.Fatalf("another pod took a's nodes: %+v", got)
 	}
 	d.Filter(a, []string{"n1", "ghost", "n2"})
-	if got := d.takePassed(a.UID, []string{"n2", "n1"}); got != nil {
+	if got, ok := d.takePassed(a.UID, []string{"n2", "n1"}); ok {
 		t.Fatalf("nodes in another order were reused: %+v", got)
 	}
 	d.Filter(a, []string{"n1", "ghost", "n2"})
-	got := d.takePassed(a.UID, []string{"n1", "n2"})
-	if len(got) != 2 || got[0].Name != "n1" || got[1].Name != "n2" || got[0].Facts == nil || got[1].Facts == nil {
+	last, ok := d.takePassed(a.UID, []string{"n1", "n2"})
+	got := last.nodes
+	if !ok || len(got) != 2 || got[0].Name != "n1" || got[1].Name != "n2" || got[0].Facts == nil || got[1].Facts == nil {
 		t.Fatalf("kept %+v", got)
 	}
-	if again := d.takePassed(a.UID, []string{"n1", "n2"}); again != nil {
-		t.Fatal("kept nodes were handed out twice")
+	if again, ok := d.takePassed(a.UID, []string{"n1", "n2"}); ok {
+		t.Fatalf("kept nodes were handed out twice: %+v", again)
 	}
 	// A stranger's prioritize request still gets every node it names.
 	if sc := d.Prioritize(b, []string{"n2", "ghost", "n1"}); len(sc) != 3 || sc[0].Host != "n2" || sc[1].Score != 0 {

@@ -19,7 +19,22 @@ type Slots struct {
 	mu     sync.Mutex
 	byNode map[string]placement.Amounts
 	byPod  map[types.UID]podSlots
+	// gen counts the changes of byNode; log holds the latest of them,
+	// oldest first, one per generation (log[i].gen == log[0].gen+i), so a
+	// reader that keeps every node's use learns what changed (Since).
+	gen uint64
+	log []slotsChange
 }
+
+// slotsChange says that node's use changed at generation gen.
+type slotsChange struct {
+	gen  uint64
+	node string
+}
+
+// maxSlotsLog is how many changes Slots remembers at least; a reader
+// further behind reads every node again.
+const maxSlotsLog = 4096
 
 type podSlots struct {
 	node string
@@ -47,6 +62,26 @@ func (s *Slots) Fill(out []placement.NodeState) {
 			out[i].SlotsBound = s.byNode[out[i].Name]
 		}
 	}
+}
+
+// Since calls changed, under the books' lock, with every node whose use
+// changed after generation gen and its use now, and returns the current
+// generation. ok is false when the books no longer remember every change
+// since gen (changed is not called then): the caller must read every node
+// anew. A gen at or past the current generation reports nothing.
+func (s *Slots) Since(gen uint64, changed func(node string, use placement.Amounts)) (now uint64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen >= s.gen {
+		return s.gen, true
+	}
+	if len(s.log) == 0 || s.log[0].gen > gen+1 {
+		return s.gen, false
+	}
+	for _, c := range s.log[gen+1-s.log[0].gen:] {
+		changed(c.node, s.byNode[c.node])
+	}
+	return s.gen, true
 }
 
 // Set records the pod's current state (bound or not, running or done).
@@ -78,6 +113,11 @@ func (s *Slots) Delete(uid types.UID) {
 }
 
 func (s *Slots) apply(p podSlots, sign int64) {
+	s.gen++
+	if len(s.log) >= 2*maxSlotsLog {
+		s.log = append(s.log[:0], s.log[len(s.log)-maxSlotsLog:]...)
+	}
+	s.log = append(s.log, slotsChange{gen: s.gen, node: p.node})
 	next := make(map[corev1.ResourceName]int64, len(s.byNode[p.node])+len(p.req))
 	for _, a := range s.byNode[p.node] {
 		next[a.Resource] = a.Value

@@ -93,6 +93,13 @@ func (s *MemStore) FillNodes(out []placement.NodeState) {
 	}
 }
 
+// SlotsSince implements state.SlotsFollower: nothing changes once frozen;
+// before, every call says the caller must read every node anew (tests may
+// change the store between calls).
+func (s *MemStore) SlotsSince(gen uint64, _ func(string, placement.Amounts)) (uint64, bool) {
+	return 0, s.frozen
+}
+
 // NodeFacts implements state.Store, as FillNodes does.
 func (s *MemStore) NodeFacts(name string) *placement.NodeFacts {
 	if s.frozen {
