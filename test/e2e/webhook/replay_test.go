@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -24,29 +25,32 @@ import (
 // replayWebhook is the floor any mutating pod webhook pays through the
 // apiserver: a TLS server (HTTP/2, as railnet's) that does no work but
 // read the review's uid and namespace and answer, for pods in patchNS,
-// with a fixed patch (the exact one railnet computed for the benchmark's
-// pod) and for pods elsewhere with no patch. It is registered with
-// railnet's own pod webhooks (same rules, matchConditions, timeouts), so
-// the apiserver's side — encoding the review, the call, applying the
-// patch, decoding the result — is the same as for railnet's webhook.
+// with a fixed patch (SetPatch: railnet's patch for the review the
+// apiserver sent, the first one seen in patchNS) and for pods elsewhere
+// with no patch. It is registered with railnet's own pod webhooks (same
+// rules, matchConditions, timeouts), so the apiserver's side — encoding
+// the review, the call, applying the patch, decoding the result — is the
+// same as for railnet's webhook.
 type replayWebhook struct {
 	srv     *httptest.Server
-	patch   string // the response's patch fields, for patchNS
+	patch   atomic.Pointer[string] // the response's patch fields, for patchNS
+	first   atomic.Pointer[[]byte] // the first review body seen in patchNS
 	patchNS string
 	reviews sync.Map // namespace -> *atomic.Int64
 }
 
 // startReplay serves and registers a replay webhook for pods in
-// namespaces (and only those), answering pods in patchNS with patch.
-func startReplay(tb testing.TB, patch []byte, patchNS string, namespaces ...string) *replayWebhook {
+// namespaces (and only those), answering every pod with no patch until
+// SetPatch.
+func startReplay(tb testing.TB, patchNS string, namespaces ...string) *replayWebhook {
 	tb.Helper()
 	ca, certPEM, keyPEM := loopbackCert(tb, "railnet-webhook-replay-ca")
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &replayWebhook{patchNS: patchNS,
-		patch: `,"patchType":"JSONPatch","patch":"` + base64.StdEncoding.EncodeToString(patch) + `"`}
+	r := &replayWebhook{patchNS: patchNS}
+	r.patch.Store(new(string))
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.srv.EnableHTTP2 = true
 	r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -85,6 +89,23 @@ func onlyNamespaces(cfg *admissionregv1.MutatingWebhookConfiguration, namespaces
 	}
 }
 
+// SetPatch makes the answers for pods in patchNS carry patch (a JSON
+// Patch).
+func (r *replayWebhook) SetPatch(patch []byte) {
+	s := `,"patchType":"JSONPatch","patch":"` + base64.StdEncoding.EncodeToString(patch) + `"`
+	r.patch.Store(&s)
+}
+
+// FirstReview is the body of the first review the apiserver sent for a
+// pod in patchNS (nil before one came): the pod as railnet's webhook would
+// see it, defaulted by the apiserver.
+func (r *replayWebhook) FirstReview() []byte {
+	if b := r.first.Load(); b != nil {
+		return *b
+	}
+	return nil
+}
+
 // Reviews is the number of pod reviews answered so far for namespace ns.
 func (r *replayWebhook) Reviews(ns string) int64 {
 	c, _ := r.reviews.LoadOrStore(ns, new(atomic.Int64))
@@ -92,13 +113,18 @@ func (r *replayWebhook) Reviews(ns string) int64 {
 }
 
 func (r *replayWebhook) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	var review struct {
 		Request struct {
 			UID       string `json:"uid"`
 			Namespace string `json:"namespace"`
 		} `json:"request"`
 	}
-	if err := json.NewDecoder(req.Body).Decode(&review); err != nil {
+	if err := json.Unmarshal(body, &review); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -107,7 +133,8 @@ func (r *replayWebhook) serve(w http.ResponseWriter, req *http.Request) {
 	uid, _ := json.Marshal(review.Request.UID)
 	extra := ""
 	if review.Request.Namespace == r.patchNS {
-		extra = r.patch
+		r.first.CompareAndSwap(nil, &body)
+		extra = *r.patch.Load()
 	}
 	out := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":` + string(uid) + `,"allowed":true` + extra + `}}`)
 	// As railnet's webhook answers: with its length, in one go.
