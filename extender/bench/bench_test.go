@@ -3,12 +3,14 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,6 +263,10 @@ func BenchmarkExtenderCycle(b *testing.B) {
 			ext := newExtender(store, false)
 			body := newBodies(b, ext, p, names)
 			b.ReportAllocs()
+			if *cycleProfile != "" {
+				stop := startProfile(b, fmt.Sprintf(*cycleProfile, n))
+				defer stop()
+			}
 			b.ResetTimer()
 			for range b.N {
 				for _, req := range []struct {
@@ -271,6 +277,28 @@ func BenchmarkExtenderCycle(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+var cycleProfile = flag.String("cycleprofile", "",
+	"BenchmarkExtenderCycle writes a CPU profile of its cycles alone (the cluster's setup left out) to this file; "+
+		"%d in it is the number of nodes (make bench-extender prints its top entries with go tool pprof)")
+
+// startProfile starts a CPU profile into file; the returned func stops it.
+func startProfile(b *testing.B, file string) func() {
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatalf("profile the cycles: %v (run without -cpuprofile)", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
 	}
 }
 
