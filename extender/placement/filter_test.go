@@ -388,8 +388,10 @@ func TestVerdictMemo(t *testing.T) {
 		ttl   time.Duration
 		pools map[string]*PoolRoom
 		bound Amounts
-		hit   bool // the memo holds the verdict
-		pass  bool
+		// inFlight as NodeState's SlotsInFlight
+		inFlight Amounts
+		hit      bool // the memo holds the verdict
+		pass     bool
 	}{
 		{name: "first", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
 		{name: "nothing changed", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), hit: true, pass: true},
@@ -401,11 +403,13 @@ func TestVerdictMemo(t *testing.T) {
 		{name: "slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy, pass: true},
 		{name: "the same slots", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy, hit: true, pass: true},
 		{name: "more slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busier},
+		{name: "slots in flight", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), inFlight: busy, pass: true},
+		{name: "more slots in flight", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), inFlight: busier},
 		{name: "no slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
-		{name: "pool full", pod: twoRailPod(), facts: facts, at: now, pools: fullPools},
-		{name: "pod shape: more slots than the node has", pod: big, facts: facts, at: now, pools: roomyPools()},
 		{name: "facts changed: NIC down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools()},
 		{name: "still down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools(), hit: true},
+		{name: "pool full", pod: twoRailPod(), facts: facts, at: now, pools: fullPools},
+		{name: "pod shape: more slots than the node has", pod: big, facts: facts, at: now, pools: roomyPools()},
 	}
 	var m VerdictMemo
 	for _, st := range steps {
@@ -414,7 +418,7 @@ func TestVerdictMemo(t *testing.T) {
 			opts.HeartbeatTTL = st.ttl
 		}
 		nc := NewNodeChecker(st.pod, st.pools, opts)
-		n := &NodeState{Name: "n1", Facts: st.facts, SlotsBound: st.bound}
+		n := &NodeState{Name: "n1", Facts: st.facts, SlotsBound: st.bound, SlotsInFlight: st.inFlight}
 		use := UseOf(n.SlotsBound, n.SlotsInFlight)
 		got, gotUnresolvable, hit := nc.Remembered(&m, st.facts, use)
 		reason, unresolvable := nc.Check(n)
