@@ -423,7 +423,7 @@ func TestVerdictMemo(t *testing.T) {
 		got, gotUnresolvable, hit := nc.Remembered(&m, st.facts, use)
 		reason, unresolvable := nc.Check(n)
 		if !hit {
-			got, gotUnresolvable = nc.CheckAndRemember(&m, n, use)
+			got, gotUnresolvable = nc.Decide(&m, n, use)
 		}
 		if hit != st.hit || (reason == "") != st.pass || got != reason || gotUnresolvable != unresolvable {
 			t.Fatalf("%s: remembered %t %q %t, Check %q %t; want remembered %t, pass %t", st.name, hit, got, gotUnresolvable, reason, unresolvable, st.hit, st.pass)

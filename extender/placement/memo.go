@@ -97,7 +97,7 @@ func (c *checker) remember(m *VerdictMemo, f *NodeFacts, use Use, reason string,
 func (c *checker) keepable() bool { return c.staticPools && !c.opts.Details }
 
 // Remembered returns Check's verdict on a node with facts f and use from
-// m alone; ok false when m does not hold it (call CheckAndRemember).
+// m alone; ok false when m does not hold it.
 func (nc *NodeChecker) Remembered(m *VerdictMemo, f *NodeFacts, use Use) (reason string, unresolvable, ok bool) {
 	if v := nc.proto.remembered(m, f, use); v != nil {
 		return v.reason, v.unresolvable, true
@@ -105,17 +105,22 @@ func (nc *NodeChecker) Remembered(m *VerdictMemo, f *NodeFacts, use Use) (reason
 	return "", false, false
 }
 
-// CheckAndRemember is Check, remembering its verdict in m for use, n's
-// slots in use.
-func (nc *NodeChecker) CheckAndRemember(m *VerdictMemo, n *NodeState, use Use) (reason string, unresolvable bool) {
+// Decide is Check, taking the verdict from m when it holds there for use
+// (n's slots in use) and remembering it there otherwise; m nil: Check.
+func (nc *NodeChecker) Decide(m *VerdictMemo, n *NodeState, use Use) (reason string, unresolvable bool) {
+	if m == nil {
+		return nc.Check(n)
+	}
+	if reason, unresolvable, ok := nc.Remembered(m, n.Facts, use); ok {
+		return reason, unresolvable
+	}
 	if nc.proto.passes(n) {
 		nc.proto.remember(m, n.Facts, use, "", false, "")
 		return "", false
 	}
 	c := nc.free.Get().(*checker)
 	defer nc.free.Put(c)
-	c.check(n)
-	reason, unresolvable = c.verdict()
+	reason, unresolvable = c.checkNode(n)
 	c.remember(m, n.Facts, use, reason, unresolvable, c.class)
 	return reason, unresolvable
 }

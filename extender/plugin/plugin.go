@@ -413,20 +413,12 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 		return fwk.AsStatus(err)
 	}
 	f, slot := pl.facts(c.nodes, ni)
-	var reason string
-	var unresolvable, ok bool
+	var m *placement.VerdictMemo
 	if slot != nil {
-		reason, unresolvable, ok = c.checker.Remembered(&slot.verdict, f, placement.Use{})
+		m = &slot.verdict
 	}
-	if !ok {
-		n := placement.NodeState{Name: ni.Node().Name, Facts: f}
-		if slot != nil {
-			reason, unresolvable = c.checker.CheckAndRemember(&slot.verdict, &n, placement.Use{})
-		} else {
-			reason, unresolvable = c.checker.Check(&n)
-		}
-	}
-	switch {
+	n := placement.NodeState{Name: ni.Node().Name, Facts: f}
+	switch reason, unresolvable := c.checker.Decide(m, &n, placement.Use{}); {
 	case reason == "":
 		return nil
 	case unresolvable:
