@@ -380,6 +380,8 @@ func TestVerdictMemo(t *testing.T) {
 	fullPools["gpu1-net11"] = NewPoolRoom(pool("gpu1-net11", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
 	busy := AmountsOf(map[corev1.ResourceName]int64{res1: 99})
 	busier := AmountsOf(map[corev1.ResourceName]int64{res1: 100})
+	// res2's slots all in use; busy2[:1] is res1's alone, from the same array
+	busy2 := AmountsOf(map[corev1.ResourceName]int64{res1: 0, res2: 100})
 	steps := []struct {
 		name  string
 		pod   Pod
@@ -405,6 +407,8 @@ func TestVerdictMemo(t *testing.T) {
 		{name: "more slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busier},
 		{name: "slots in flight", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), inFlight: busy, pass: true},
 		{name: "more slots in flight", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), inFlight: busier},
+		{name: "res2's slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy2},
+		{name: "res1's alone, a shorter slice of the same array", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy2[:1], pass: true},
 		{name: "no slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
 		{name: "facts changed: NIC down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools()},
 		{name: "still down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools(), hit: true},

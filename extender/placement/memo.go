@@ -21,9 +21,9 @@ import (
 // as the caller knows them: a count of changes to them (UseGen), or the
 // slot count slices themselves (UseOf). The zero Use is no slots in use.
 type Use struct {
-	gen               int64
-	bound, inFlight   *Amount
-	nBound, nInFlight int
+	// gen is UseGen's, or UseOf's slices' lengths.
+	gen             int64
+	bound, inFlight *Amount
 }
 
 // UseGen is the use of generation gen: the caller's count of changes to
@@ -35,7 +35,7 @@ func UseGen(gen int64) Use { return Use{gen: gen} }
 // holds the slices, so neither is freed and its address reused while a
 // memo holds it.
 func UseOf(bound, inFlight Amounts) Use {
-	return Use{bound: unsafe.SliceData(bound), nBound: len(bound), inFlight: unsafe.SliceData(inFlight), nInFlight: len(inFlight)}
+	return Use{gen: int64(len(bound))<<32 | int64(uint32(len(inFlight))), bound: unsafe.SliceData(bound), inFlight: unsafe.SliceData(inFlight)}
 }
 
 // VerdictMemo remembers one node's last Filter verdict, refusals
