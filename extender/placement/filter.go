@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -105,10 +104,10 @@ func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options
 	return filter(pod, nodes, pools, opts, nil)
 }
 
-// filter is Filter, reusing kept(i)'s verdict on nodes[i] when nothing it
-// was decided from changed and keeping the new one there (kept nil, or
-// returning nil: decide anew, keep nothing).
-func filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *NodeVerdict) Result {
+// filter is Filter, reusing kept(i)'s verdict on nodes[i] when it holds
+// and remembering the new one there (kept nil, or returning nil: decide
+// anew, keep nothing).
+func filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *VerdictMemo) Result {
 	res := Result{Passed: make([]string, 0, len(nodes)), Failed: map[string]string{}, Unresolvable: map[string]string{},
 		Classes: map[Class]int{}}
 	if len(pod.Rails) == 0 {
@@ -121,32 +120,19 @@ func filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options
 		res.Details = map[string]string{}
 	}
 	c := newChecker(pod, pools, opts)
+	keep := kept != nil && c.keepable()
 	for i := range nodes {
 		n := &nodes[i]
-		var v *NodeVerdict
-		if kept != nil && c.keepable() {
-			v = kept(i)
+		var m *VerdictMemo
+		if keep {
+			m = kept(i)
 		}
-		if v == nil || !v.holds(c, n) {
-			c.check(n)
-			if v != nil {
-				v.keep(c, n)
-			}
-		} else {
-			c.class = v.class
-		}
+		reason, unresolvable := c.decide(n, m)
 		switch {
-		case v != nil && v.unresolvable:
-			res.Unresolvable[n.Name] = v.reason
-		case v != nil && v.reason != "":
-			res.Failed[n.Name] = v.reason
-		case v != nil:
-			res.Passed = append(res.Passed, n.Name)
-			continue
-		case len(c.hard) > 0:
-			res.Unresolvable[n.Name] = c.join(append(c.hard, c.soft...))
-		case len(c.soft) > 0:
-			res.Failed[n.Name] = c.join(c.soft)
+		case unresolvable:
+			res.Unresolvable[n.Name] = reason
+		case reason != "":
+			res.Failed[n.Name] = reason
 		default:
 			res.Passed = append(res.Passed, n.Name)
 			continue
@@ -189,14 +175,7 @@ func (nc *NodeChecker) Check(n *NodeState) (reason string, unresolvable bool) {
 	}
 	c := nc.free.Get().(*checker)
 	defer nc.free.Put(c)
-	c.check(n)
-	switch {
-	case len(c.hard) > 0:
-		return c.join(append(c.hard, c.soft...)), true
-	case len(c.soft) > 0:
-		return c.join(c.soft), false
-	}
-	return "", false
+	return c.checkNode(n)
 }
 
 // FailAll marks every node unresolvable with one reason: the pod's networks
@@ -320,6 +299,40 @@ func (c *checker) join(reasons []string) string {
 	return c.reason(reasonKey{text: strings.Join(reasons, "\x00")}, func() string { return strings.Join(reasons, "; ") })
 }
 
+// checkNode checks the node and returns its verdict: "" when it passes,
+// else why not and whether preemption cannot help.
+func (c *checker) checkNode(n *NodeState) (reason string, unresolvable bool) {
+	c.check(n)
+	return c.verdict()
+}
+
+// decide is checkNode, taking the verdict from m when it holds there and
+// remembering it there otherwise (m nil: checkNode).
+func (c *checker) decide(n *NodeState, m *VerdictMemo) (reason string, unresolvable bool) {
+	if m == nil {
+		return c.checkNode(n)
+	}
+	use := UseOf(n.SlotsBound, n.SlotsInFlight)
+	if v := c.remembered(m, n.Facts, use); v != nil {
+		c.class = v.class
+		return v.reason, v.unresolvable
+	}
+	reason, unresolvable = c.checkNode(n)
+	c.remember(m, n.Facts, use, reason, unresolvable, c.class)
+	return reason, unresolvable
+}
+
+// verdict is the last check's verdict, as checkNode returns it.
+func (c *checker) verdict() (reason string, unresolvable bool) {
+	switch {
+	case len(c.hard) > 0:
+		return c.join(append(c.hard, c.soft...)), true
+	case len(c.soft) > 0:
+		return c.join(c.soft), false
+	}
+	return "", false
+}
+
 // check collects the node's reasons preemption cannot fix (hard) and those
 // it or time can (soft).
 func (c *checker) check(n *NodeState) {
@@ -400,44 +413,6 @@ func (c *checker) fresh(hb time.Time) bool {
 		return false
 	}
 	return true
-}
-
-// PassMemo remembers, for one node, that it passed a NodeChecker with no
-// slots in use, for the node's facts and one pod shape (PassRemembered):
-// the scheduler filters every node for every pod, and the pods of a job
-// share a shape. Safe for concurrent use.
-type PassMemo struct {
-	p atomic.Pointer[pass]
-}
-
-type pass struct {
-	facts *NodeFacts
-	key   string
-	// hb is facts' Heartbeat, read here without reading facts.
-	hb time.Time
-}
-
-// PassRemembered reports that Check would pass a node with facts f and no
-// slots in use, from m alone: m holds a pass of f for the pod's shape,
-// every pool family holds for any node (no pool depends on the node or is
-// full) and f's heartbeat is fresh at the checker's Now. false: call Check
-// (and RememberPass when it passes).
-func (nc *NodeChecker) PassRemembered(m *PassMemo, f *NodeFacts) bool {
-	c := nc.proto
-	if !c.staticPools || c.opts.Details {
-		return false
-	}
-	p := m.p.Load()
-	return p != nil && p.facts == f && p.key == c.key && c.fresh(p.hb)
-}
-
-// RememberPass notes in m that Check passed a node with facts f and no
-// slots in use.
-func (nc *NodeChecker) RememberPass(m *PassMemo, f *NodeFacts) {
-	if p := m.p.Load(); p != nil && p.facts == f && p.key == nc.proto.key {
-		return
-	}
-	m.p.Store(&pass{facts: f, key: nc.proto.key, hb: f.Heartbeat})
 }
 
 // staticVerdict is the part of a node's verdict for one pod shape that

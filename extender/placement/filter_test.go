@@ -364,11 +364,12 @@ func TestNodeCheckerChecksTheHeartbeatEveryTime(t *testing.T) {
 	}
 }
 
-// A PassMemo says a node passes only while Check would pass it: each step
+// A VerdictMemo gives Check's verdict only while it holds: each step
 // changes one thing Check reads — the time against the heartbeat, the
-// node's facts, the pod's shape, the pools — and the memo must agree with
-// Check at every step, from the memo where it holds the pass.
-func TestPassMemo(t *testing.T) {
+// node's facts, the pod's shape, the pools, the slots in use — and the
+// memo must agree with Check at every step, from the memo where it holds
+// the verdict (a refusal as well as a pass).
+func TestVerdictMemo(t *testing.T) {
 	facts := NewNodeFacts(healthy("n1").node, healthy("n1").rdma)
 	down := healthy("n1")
 	down.rdma.Status.NICs[0].LinkState = "down"
@@ -377,40 +378,65 @@ func TestPassMemo(t *testing.T) {
 	big.Requests = map[corev1.ResourceName]int64{res1: 101, res2: 1}
 	fullPools := roomyPools()
 	fullPools["gpu1-net11"] = NewPoolRoom(pool("gpu1-net11", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
+	busy := AmountsOf(map[corev1.ResourceName]int64{res1: 99})
+	busier := AmountsOf(map[corev1.ResourceName]int64{res1: 100})
+	// res2's slots all in use; busy2[:1] is res1's alone, from the same array
+	busy2 := AmountsOf(map[corev1.ResourceName]int64{res1: 0, res2: 100})
 	steps := []struct {
 		name  string
 		pod   Pod
 		facts *NodeFacts
 		at    time.Time
+		ttl   time.Duration
 		pools map[string]*PoolRoom
-		hit   bool // the memo holds the pass
-		pass  bool
+		bound Amounts
+		// inFlight as NodeState's SlotsInFlight
+		inFlight Amounts
+		hit      bool // the memo holds the verdict
+		pass     bool
 	}{
 		{name: "first", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
 		{name: "nothing changed", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), hit: true, pass: true},
 		{name: "heartbeat went stale", pod: twoRailPod(), facts: facts, at: now.Add(5 * time.Minute), pools: roomyPools()},
+		{name: "still stale", pod: twoRailPod(), facts: facts, at: now.Add(6 * time.Minute), pools: roomyPools(), hit: true},
+		{name: "stale under another TTL", pod: twoRailPod(), facts: facts, at: now.Add(6 * time.Minute), ttl: 3 * time.Minute, pools: roomyPools()},
 		{name: "heartbeat from the future", pod: twoRailPod(), facts: facts, at: now.Add(-time.Hour), pools: roomyPools()},
-		{name: "fresh again", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), hit: true, pass: true},
+		{name: "fresh again", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
+		{name: "slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy, pass: true},
+		{name: "the same slots", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy, hit: true, pass: true},
+		{name: "more slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busier},
+		{name: "slots in flight", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), inFlight: busy, pass: true},
+		{name: "more slots in flight", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), inFlight: busier},
+		{name: "res2's slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy2},
+		{name: "res1's alone, a shorter slice of the same array", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), bound: busy2[:1], pass: true},
+		{name: "no slots in use", pod: twoRailPod(), facts: facts, at: now, pools: roomyPools(), pass: true},
+		{name: "facts changed: NIC down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools()},
+		{name: "still down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools(), hit: true},
 		{name: "pool full", pod: twoRailPod(), facts: facts, at: now, pools: fullPools},
 		{name: "pod shape: more slots than the node has", pod: big, facts: facts, at: now, pools: roomyPools()},
-		{name: "facts changed: NIC down", pod: twoRailPod(), facts: downFacts, at: now, pools: roomyPools()},
 	}
-	var m PassMemo
+	var m VerdictMemo
 	for _, st := range steps {
-		nc := NewNodeChecker(st.pod, st.pools, DefaultOptions(st.at))
-		hit := nc.PassRemembered(&m, st.facts)
-		reason, _ := nc.Check(&NodeState{Name: "n1", Facts: st.facts})
-		if reason == "" {
-			nc.RememberPass(&m, st.facts)
+		opts := DefaultOptions(st.at)
+		if st.ttl != 0 {
+			opts.HeartbeatTTL = st.ttl
 		}
-		if hit != st.hit || (reason == "") != st.pass || (hit && reason != "") {
-			t.Fatalf("%s: remembered %t, Check %q; want remembered %t, pass %t", st.name, hit, reason, st.hit, st.pass)
+		nc := NewNodeChecker(st.pod, st.pools, opts)
+		n := &NodeState{Name: "n1", Facts: st.facts, SlotsBound: st.bound, SlotsInFlight: st.inFlight}
+		use := UseOf(n.SlotsBound, n.SlotsInFlight)
+		got, gotUnresolvable, hit := nc.Remembered(&m, st.facts, use)
+		reason, unresolvable := nc.Check(n)
+		if !hit {
+			got, gotUnresolvable = nc.Decide(&m, n, use)
+		}
+		if hit != st.hit || (reason == "") != st.pass || got != reason || gotUnresolvable != unresolvable {
+			t.Fatalf("%s: remembered %t %q %t, Check %q %t; want remembered %t, pass %t", st.name, hit, got, gotUnresolvable, reason, unresolvable, st.hit, st.pass)
 		}
 	}
 	// With Details every node is checked (to note what was found).
 	opts := DefaultOptions(now)
 	opts.Details = true
-	if NewNodeChecker(twoRailPod(), roomyPools(), opts).PassRemembered(&m, facts) {
+	if _, _, ok := NewNodeChecker(twoRailPod(), roomyPools(), opts).Remembered(&m, downFacts, Use{}); ok {
 		t.Fatal("remembered with Details")
 	}
 }

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"math"
-	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -44,27 +43,28 @@ func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []Ho
 	return score(pod, nodes, peers, topo, nil)
 }
 
-// score is Score, reusing what of kept(i)'s score of nodes[i] does not
-// depend on the peers when nothing it was worked out from changed, and
-// keeping the new one there (kept nil, or returning nil: work out anew,
-// keep nothing).
-func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *NodeScore) []HostScore {
+// score is Score, taking what of nodes[i]'s score does not depend on the
+// peers from kept(i) when it holds there and remembering it there
+// otherwise (kept nil, or returning nil: work out anew, keep nothing).
+func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *ScoreMemo) []HostScore {
 	out := make([]HostScore, len(nodes))
 	s := NewNodeScorer(pod, peers, topo)
 	for i := range nodes {
 		n := &nodes[i]
-		var k *NodeScore
+		var m *ScoreMemo
 		if kept != nil && len(pod.Rails) > 0 && n.Facts != nil {
-			k = kept(i)
+			m = kept(i)
 		}
-		if k == nil {
+		if m == nil {
 			out[i] = HostScore{Host: n.Name, Score: s.Score(n.Facts, n.SlotsBound, n.SlotsInFlight)}
 			continue
 		}
-		if !k.holds(s, n) {
-			k.keep(s, n)
+		use := UseOf(n.SlotsBound, n.SlotsInFlight)
+		sc, ok := s.ScoreRemembered(m, n.Facts, use)
+		if !ok {
+			sc = s.ScoreAndRemember(m, n.Facts, use, n.SlotsBound, n.SlotsInFlight)
 		}
-		out[i] = HostScore{Host: n.Name, Score: s.total(k.block, k.spine, k.base)}
+		out[i] = HostScore{Host: n.Name, Score: sc}
 	}
 	return out
 }
@@ -174,54 +174,6 @@ func (s *NodeScorer) total(block, spine string, own int64) int64 {
 		}
 	}
 	return min(score, MaxScore)
-}
-
-// ScoreMemo remembers, for one node, the part of its score that depends
-// neither on the pod's job nor on the moment (ScoreRemembered), for the
-// node's facts, one pod shape and one generation of the node's use of
-// slots: the scheduler scores every node for every pod, while a node's
-// facts and use change only now and then and the pods of a job share a
-// shape. Safe for concurrent use.
-type ScoreMemo struct {
-	p atomic.Pointer[scorePart]
-}
-
-type scorePart struct {
-	facts *NodeFacts
-	key   string
-	gen   int64
-	// block and spine are the node's labels, interned; own as in
-	// NodeScorer.own.
-	block, spine string
-	own          int64
-}
-
-// ScoreRemembered returns Score(f, bound, nil) from m when m holds the
-// parts of f for the scorer's pod shape with the use of generation gen
-// (the caller's count of changes to the node's slots in use: it must
-// change whenever bound would); ok is false when it does not, and the
-// caller scores with ScoreAndRemember.
-func (s *NodeScorer) ScoreRemembered(m *ScoreMemo, f *NodeFacts, gen int64) (score int64, ok bool) {
-	if len(s.pod.Rails) == 0 || f == nil {
-		return 0, true
-	}
-	p := m.p.Load()
-	if p == nil || p.facts != f || p.key != s.key || p.gen != gen {
-		return 0, false
-	}
-	return s.total(p.block, p.spine, p.own), true
-}
-
-// ScoreAndRemember returns Score(f, bound, nil) and remembers its parts
-// in m for f, the scorer's pod shape and gen, the generation of bound.
-func (s *NodeScorer) ScoreAndRemember(m *ScoreMemo, f *NodeFacts, gen int64, bound Amounts) int64 {
-	if len(s.pod.Rails) == 0 || f == nil {
-		return 0
-	}
-	v := s.static(f)
-	p := &scorePart{facts: f, key: s.key, gen: gen, block: v.block, spine: v.spine, own: s.own(v, bound, nil)}
-	m.p.Store(p)
-	return s.total(p.block, p.spine, p.own)
 }
 
 // scoreVerdict is what of a node's score for one pod shape depends on the

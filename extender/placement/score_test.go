@@ -166,9 +166,9 @@ func TestScoreMemo(t *testing.T) {
 		s := NewNodeScorer(st.pod, st.peers, topo)
 		bound := AmountsOf(st.bound)
 		full := s.Score(st.facts, bound, nil)
-		got, hit := s.ScoreRemembered(&m, st.facts, st.gen)
+		got, hit := s.ScoreRemembered(&m, st.facts, UseGen(st.gen))
 		if !hit {
-			got = s.ScoreAndRemember(&m, st.facts, st.gen, bound)
+			got = s.ScoreAndRemember(&m, st.facts, UseGen(st.gen), bound, nil)
 		}
 		if got != full || full != st.want || hit != st.hit {
 			t.Fatalf("%s: remembered %d (from the memo %t), Score %d; want %d (from the memo %t)", st.name, got, hit, full, st.want, st.hit)
@@ -176,10 +176,10 @@ func TestScoreMemo(t *testing.T) {
 	}
 	// No rails, or a node the store does not know: 0, nothing to remember.
 	s := NewNodeScorer(Pod{Ref: "a/b"}, nil, topo)
-	if got, ok := s.ScoreRemembered(&m, facts, 1); got != 0 || !ok {
+	if got, ok := s.ScoreRemembered(&m, facts, UseGen(1)); got != 0 || !ok {
 		t.Fatalf("pod without rails: %d %t", got, ok)
 	}
-	if got := NewNodeScorer(twoRailPod(), nil, topo).ScoreAndRemember(&m, nil, 1, nil); got != 0 {
+	if got := NewNodeScorer(twoRailPod(), nil, topo).ScoreAndRemember(&m, nil, UseGen(1), nil, nil); got != 0 {
 		t.Fatalf("unknown node: %d", got)
 	}
 }

@@ -283,7 +283,7 @@ func TestScoreRemembersByGeneration(t *testing.T) {
 				if slot == nil {
 					t.Fatalf("%s: %s has no slot in the node table", st.name, ni.Node().Name)
 				}
-				if _, ok := c.scorer.ScoreRemembered(&slot.score, f, ni.GetGeneration()); !ok {
+				if _, ok := c.scorer.ScoreRemembered(&slot.score, f, placement.UseGen(ni.GetGeneration())); !ok {
 					t.Fatalf("%s: %s's score is not remembered", st.name, ni.Node().Name)
 				}
 			}
@@ -332,8 +332,8 @@ func TestScoreConcurrently(t *testing.T) {
 	}
 }
 
-// Filter remembers a node's pass in its slot of the node table: its
-// verdicts are those of a plugin that has remembered nothing yet, as a
+// Filter remembers a node's verdict (a pass or a refusal) in its slot of
+// the node table: its verdicts are those of a plugin that has remembered nothing yet, as a
 // node's NIC goes down and comes back (new facts) and as the pod's shape
 // changes.
 func TestFilterRemembersPasses(t *testing.T) {
@@ -360,6 +360,7 @@ func TestFilterRemembersPasses(t *testing.T) {
 		{name: "first", pod: one, n1: true},
 		{name: "nothing changed", pod: one, n1: true},
 		{name: "n1's NIC down", pod: one, change: setLink("down")},
+		{name: "n1's NIC still down", pod: one},
 		{name: "n1's NIC up again", pod: one, change: setLink("up"), n1: true},
 		{name: "pod shape changed", pod: other},
 	} {

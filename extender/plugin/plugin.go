@@ -233,8 +233,9 @@ type nodeTable struct {
 // nodeSlot is one node of the table.
 type nodeSlot struct {
 	ref *placement.NodeRef
-	// pass remembers that the node passed Filter for its facts (Filter).
-	pass placement.PassMemo
+	// verdict remembers the node's Filter verdict for its facts (with no
+	// slots in use: Filter counts none).
+	verdict placement.VerdictMemo
 	// score remembers the node's score parts for the NodeInfo's
 	// generation (Score).
 	score placement.ScoreMemo
@@ -412,15 +413,13 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 		return fwk.AsStatus(err)
 	}
 	f, slot := pl.facts(c.nodes, ni)
-	if slot != nil && c.checker.PassRemembered(&slot.pass, f) {
-		return nil
+	var m *placement.VerdictMemo
+	if slot != nil {
+		m = &slot.verdict
 	}
 	n := placement.NodeState{Name: ni.Node().Name, Facts: f}
-	switch reason, unresolvable := c.checker.Check(&n); {
+	switch reason, unresolvable := c.checker.Decide(m, &n, placement.Use{}); {
 	case reason == "":
-		if slot != nil {
-			c.checker.RememberPass(&slot.pass, f)
-		}
 		return nil
 	case unresolvable:
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, reason)
@@ -456,11 +455,11 @@ func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni 
 	if slot == nil || !c.remember {
 		return c.scorer.Score(f, c.used(ni, buf[:0]), nil), nil
 	}
-	gen := ni.GetGeneration()
-	if score, ok := c.scorer.ScoreRemembered(&slot.score, f, gen); ok {
+	use := placement.UseGen(ni.GetGeneration())
+	if score, ok := c.scorer.ScoreRemembered(&slot.score, f, use); ok {
 		return score, nil
 	}
-	return c.scorer.ScoreAndRemember(&slot.score, f, gen, c.used(ni, buf[:0])), nil
+	return c.scorer.ScoreAndRemember(&slot.score, f, use, c.used(ni, buf[:0]), nil), nil
 }
 
 // used appends to out the node's use of the pod's resources, sorted as

@@ -88,7 +88,7 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	ok := false
 	if !d.Reference {
 		res, nodes, epoch, ok = d.table.filter(d.Store, names, v.slots(),
-			func(nodes []placement.NodeState, kept func(int) *placement.NodeVerdict) placement.Result {
+			func(nodes []placement.NodeState, kept func(int) *placement.VerdictMemo) placement.Result {
 				return placement.FilterKept(p, nodes, pools, opts, kept)
 			})
 	}
@@ -160,7 +160,7 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	if last.epoch == 0 {
 		return placement.Score(p, last.nodes, peers, d.Topology)
 	}
-	return d.table.score(last.epoch, last.rows, func(kept func(int) *placement.NodeScore) []placement.HostScore {
+	return d.table.score(last.epoch, last.rows, func(kept func(int) *placement.ScoreMemo) []placement.HostScore {
 		return placement.ScoreKept(p, last.nodes, peers, d.Topology, kept)
 	})
 }

@@ -24,7 +24,8 @@ type SlotsFollower interface {
 // kube-scheduler sends the same node names in the same order on every
 // cycle, and a filter request for that list then fills its NodeStates
 // without looking a node up by name, and decides again only about nodes
-// whose facts or slots changed (placement.FilterKept, ScoreKept). The
+// whose facts or slots changed (placement.FilterKept, ScoreKept, with a
+// VerdictMemo and a ScoreMemo per row). The
 // states it fills are those Store.FillNodes fills.
 type nodeTable struct {
 	mu sync.Mutex
@@ -43,9 +44,9 @@ type nodeTable struct {
 	slots []placement.Amounts
 	known []bool
 	gen   uint64
-	// verdicts[i] and scores[i] are names[i]'s last.
-	verdicts []placement.NodeVerdict
-	scores   []placement.NodeScore
+	// verdicts[i] and scores[i] remember names[i]'s last.
+	verdicts []placement.VerdictMemo
+	scores   []placement.ScoreMemo
 }
 
 // filter fills the NodeStates of names (with, for the nodes inflight
@@ -54,7 +55,7 @@ type nodeTable struct {
 // false when the store cannot be followed or names names a node twice
 // (the caller fills and decides then).
 func (t *nodeTable) filter(s Store, names []string, inflight map[string]placement.Amounts,
-	decide func(nodes []placement.NodeState, kept func(i int) *placement.NodeVerdict) placement.Result,
+	decide func(nodes []placement.NodeState, kept func(i int) *placement.VerdictMemo) placement.Result,
 ) (res placement.Result, nodes []placement.NodeState, epoch uint64, ok bool) {
 	src, ok := s.(SlotsFollower)
 	if !ok {
@@ -66,18 +67,18 @@ func (t *nodeTable) filter(s Store, names []string, inflight map[string]placemen
 	if !ok {
 		return res, nil, 0, false
 	}
-	return decide(nodes, func(i int) *placement.NodeVerdict { return &t.verdicts[i] }), nodes, t.epoch, true
+	return decide(nodes, func(i int) *placement.VerdictMemo { return &t.verdicts[i] }), nodes, t.epoch, true
 }
 
 // score scores with do, handing it the kept scores of rows (the rows of
 // do's nodes) when the table is still of epoch (not 0), else none.
-func (t *nodeTable) score(epoch uint64, rows []int, do func(kept func(i int) *placement.NodeScore) []placement.HostScore) []placement.HostScore {
+func (t *nodeTable) score(epoch uint64, rows []int, do func(kept func(i int) *placement.ScoreMemo) []placement.HostScore) []placement.HostScore {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if epoch != t.epoch {
 		return do(nil)
 	}
-	return do(func(i int) *placement.NodeScore { return &t.scores[rows[i]] })
+	return do(func(i int) *placement.ScoreMemo { return &t.scores[rows[i]] })
 }
 
 // states returns the NodeStates of names as the store and the in-flight
@@ -139,8 +140,8 @@ func (t *nodeTable) build(s Store, src SlotsFollower, names []string) {
 	t.refs = make([]*placement.NodeRef, len(names))
 	t.slots = make([]placement.Amounts, len(names))
 	t.known = make([]bool, len(names))
-	t.verdicts = make([]placement.NodeVerdict, len(names))
-	t.scores = make([]placement.NodeScore, len(names))
+	t.verdicts = make([]placement.VerdictMemo, len(names))
+	t.scores = make([]placement.ScoreMemo, len(names))
 	t.epoch++
 	for i, name := range names {
 		t.index[name] = i

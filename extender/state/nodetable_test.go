@@ -229,7 +229,7 @@ func TestPrioritizeAfterTheTableChanged(t *testing.T) {
 	pod := c.NewPod("p", nil)
 	passed := fast.Filter(pod, names).Passed
 	// The other request's list is shorter: rows of this one are past its end.
-	fast.table.filter(s, []string{"n2"}, nil, func([]placement.NodeState, func(int) *placement.NodeVerdict) placement.Result {
+	fast.table.filter(s, []string{"n2"}, nil, func([]placement.NodeState, func(int) *placement.VerdictMemo) placement.Result {
 		return placement.Result{}
 	})
 	ref.Filter(pod, names)
