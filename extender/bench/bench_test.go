@@ -179,7 +179,7 @@ func pct(durs []time.Duration, q float64) time.Duration {
 const (
 	goalP99At5k       = 5 * time.Millisecond // filter+prioritize at 5,000 nodes, JSON included
 	goalP50At1k       = time.Millisecond
-	goalRatio         = 1.5 // CPU per cycle over the pass-through extender's
+	goalRatio         = 1.5 // CPU per cycle over the pass-through extender's, at 5,000 nodes
 	goalRSSMiB        = 256 // the extender with 5,000 nodes cached
 	goalNodes, smallN = 5000, 1000
 )
@@ -237,9 +237,9 @@ func BenchmarkFilterPrioritize(b *testing.B) {
 				}
 				fmt.Printf("  goal %-40s %8.2f%s (goal <= %g%s): %s\n", what, got, unit, want, unit, verdict)
 			}
-			goal("railnet CPU / pass-through CPU", float64(e.cpu)/float64(bl.cpu), goalRatio, "x")
 			switch n {
-			case goalNodes:
+			case goalNodes: // the issue sets the ratio goal at 5,000 nodes
+				goal("railnet CPU / pass-through CPU", float64(e.cpu)/float64(bl.cpu), goalRatio, "x")
 				goal("railnet p99 (wall clock, JSON included)", ms(e.pct(0.99)), ms(goalP99At5k), " ms")
 			case smallN:
 				goal("railnet p50 (wall clock, JSON included)", ms(e.pct(0.5)), ms(goalP50At1k), " ms")
