@@ -33,7 +33,9 @@ func UseGen(gen int64) Use { return Use{gen: gen} }
 // UseOf is the use bound and inFlight count, by the slices' identity: the
 // caller replaces a slice on any change rather than change it. The Use
 // holds the slices, so neither is freed and its address reused while a
-// memo holds it.
+// memo holds it. The two lengths share one int64, 32 bits each: a node
+// has a handful of RDMA resources, far below 2³² (past it two uses could
+// compare equal).
 func UseOf(bound, inFlight Amounts) Use {
 	return Use{gen: int64(len(bound))<<32 | int64(uint32(len(inFlight))), bound: unsafe.SliceData(bound), inFlight: unsafe.SliceData(inFlight)}
 }
