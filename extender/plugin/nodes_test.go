@@ -192,15 +192,15 @@ func TestPodAskingNothingCostsNothing(t *testing.T) {
 	}
 }
 
-// Until the scheduler's Nodes have reached the plugin (its informer starts
-// after the plugins are built), PreFilter waits: a node would otherwise be
-// refused as unknown. A pod that asks nothing does not wait.
+// Until the scheduler's Nodes and Pods have reached the plugin (its
+// informers start after the plugins are built), PreFilter waits: a node
+// would otherwise be refused as unknown, or its shares counted as free. A pod that asks nothing does not wait.
 func TestPreFilterWaitsForTheSchedulersNodes(t *testing.T) {
 	s := world("172.16.11.1-172.16.11.100")
 	pl := newPlugin(t, s)
 	var ready atomic.Bool
 	var asked atomic.Int64
-	pl.nodesSynced = func() bool { asked.Add(1); return ready.Load() }
+	pl.sourcesSynced = func() bool { asked.Add(1); return ready.Load() }
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "nginx"}}
@@ -209,7 +209,7 @@ func TestPreFilterWaitsForTheSchedulersNodes(t *testing.T) {
 	}
 	pod := rdmaPod("a", nil)
 	_, st := pl.PreFilter(cancelled, newCycleState(), pod, infos(s, nil))
-	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "RailnetPlacement: the scheduler's Nodes have not reached the plugin yet") {
+	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "RailnetPlacement: the scheduler's Nodes and Pods have not reached the plugin yet") {
 		t.Fatalf("PreFilter before the Nodes arrived, its context ended: %v", st)
 	}
 	ready.Store(true)

@@ -106,9 +106,10 @@ func DecodeArgs(obj runtime.Object) (Args, error) {
 // New is the plugin's factory (kube-scheduler's PluginFactory signature):
 // it starts informers for the kinds the extender reads (slimmed as the
 // extender slims them) with the scheduler's credentials and waits for them
-// to sync. Nodes come from the scheduler's own informer, which starts once
-// the plugins are built: PreFilter waits until the plugin has seen its
-// first list.
+// to sync. Nodes and Pods come from the scheduler's own informers (every
+// Pod of the cluster is watched and decoded once), which start once the
+// plugins are built: PreFilter waits until the plugin has seen their first
+// lists.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := DecodeArgs(obj)
 	if err != nil {
@@ -122,7 +123,8 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	}
 	var opts []state.StoreOption
 	if f := h.SharedInformerFactory(); f != nil {
-		opts = append(opts, state.NodesFrom(f.Core().V1().Nodes().Informer()))
+		opts = append(opts, state.NodesFrom(f.Core().V1().Nodes().Informer()),
+			state.PodsFrom(f.Core().V1().Pods().Informer()))
 	}
 	store, err := state.NewCacheStore(ctx, c, injectConfig, opts...)
 	if err != nil {
@@ -142,7 +144,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	}
 	log.Info("informer caches synced")
 	pl := NewWithStore(store, args)
-	pl.nodesSynced = store.NodesSynced
+	pl.sourcesSynced = store.Synced
 	return pl, nil
 }
 
@@ -179,23 +181,25 @@ type Plugin struct {
 	// Score, called for every node, read it without the CycleState's
 	// lookup.
 	last atomic.Pointer[lastCycle]
-	// nodesSynced reports whether the store holds the first list of the
-	// scheduler's Nodes (nil: it always does); synced is set once it has.
-	nodesSynced func() bool
-	synced      atomic.Bool
+	// sourcesSynced reports whether the store holds the first lists of
+	// the scheduler's Nodes and Pods (nil: it always does); synced is set
+	// once it has.
+	sourcesSynced func() bool
+	synced        atomic.Bool
 }
 
-// waitForNodes waits until the store holds the first list of the
-// scheduler's Nodes: until then a node would be refused as unknown.
+// waitForNodes waits until the store holds the first lists of the
+// scheduler's Nodes and Pods: until then a node would be refused as
+// unknown, or its RDMA shares counted as free.
 func (pl *Plugin) waitForNodes(ctx context.Context) error {
-	if pl.synced.Load() || pl.nodesSynced == nil {
+	if pl.synced.Load() || pl.sourcesSynced == nil {
 		return nil
 	}
 	err := wait.PollUntilContextCancel(ctx, 20*time.Millisecond, true, func(context.Context) (bool, error) {
-		return pl.nodesSynced(), nil
+		return pl.sourcesSynced(), nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s: the scheduler's Nodes have not reached the plugin yet: %w", Name, err)
+		return fmt.Errorf("%s: the scheduler's Nodes and Pods have not reached the plugin yet: %w", Name, err)
 	}
 	pl.synced.Store(true)
 	return nil

@@ -44,10 +44,10 @@ type CacheStore struct {
 	// type lookup a cache Get or List makes: the in-flight book and the
 	// job's peers read pods on every scheduling cycle.
 	pods toolscache.Indexer
-	// nodesSynced reports whether the facts hold every Node of the first
-	// list of the node source (nil: the cache's own informer, which its
-	// sync covers).
-	nodesSynced func() bool
+	// synced report whether the facts and slots hold every object of the
+	// first list of each source outside the cache (NodesFrom, PodsFrom);
+	// the cache's own informers are covered by its sync.
+	synced []func() bool
 	*injectView
 }
 
@@ -60,15 +60,37 @@ type Informer interface {
 // StoreOption changes how NewCacheStore builds the store.
 type StoreOption func(*storeOptions)
 
-type storeOptions struct{ nodes Informer }
+type storeOptions struct {
+	nodes Informer
+	pods  PodInformer
+}
+
+// PodInformer is what the store uses of a Pod informer: client-go's
+// SharedIndexInformer.
+type PodInformer interface {
+	Informer
+	AddIndexers(toolscache.Indexers) error
+	GetIndexer() toolscache.Indexer
+}
 
 // NodesFrom feeds the store's Nodes from src, a Node informer that need
 // not be started yet, instead of from its cache: a scheduler plugin passes
 // the scheduler's own, so the cluster's Nodes are decoded and kept once
 // and a node's facts hold the Node object the scheduler's snapshot holds.
-// NodesSynced then says when the facts hold src's first list.
+// Synced then says when the facts hold src's first list.
 func NodesFrom(src Informer) StoreOption {
 	return func(o *storeOptions) { o.nodes = src }
+}
+
+// PodsFrom reads the store's Pods from src, a Pod informer that need not
+// be started yet, instead of from its cache: a scheduler plugin passes the
+// scheduler's own, so every Pod of the cluster is watched, decoded and
+// kept once. The pods are src's as they come (not slimmed). kube-scheduler's
+// informer leaves out pods that have succeeded or failed, which the store
+// counts nowhere anyway (a pod that ends leaves the informer as deleted).
+// Synced then also says when the slots hold src's first list.
+func PodsFrom(src PodInformer) StoreOption {
+	return func(o *storeOptions) { o.pods = src }
 }
 
 // Watched lists the kinds the extender caches.
@@ -148,7 +170,15 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		if err != nil {
 			return nil, err
 		}
-		s.nodesSynced = synced
+		s.synced = append(s.synced, synced)
+	}
+	if o.pods != nil {
+		watched = slices.DeleteFunc(watched, func(obj client.Object) bool { _, isPod := obj.(*corev1.Pod); return isPod })
+		synced, err := s.watchPods(o.pods)
+		if err != nil {
+			return nil, err
+		}
+		s.synced = append(s.synced, synced)
 	}
 	if injectConfig.Name != "" {
 		watched = append(watched, &corev1.ConfigMap{})
@@ -169,10 +199,7 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 			if !ok {
 				return nil, fmt.Errorf("pod informer is %T, want a client-go SharedIndexInformer", inf)
 			}
-			if err = sii.AddIndexers(toolscache.Indexers{indexPodJob: podJob}); err == nil {
-				s.pods = sii.GetIndexer()
-				_, err = watch(inf, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
-			}
+			_, err = s.watchPods(sii)
 		case *corev1.Namespace:
 			_, err = watch(inf, s.setNamespace, s.deleteNamespace)
 		case *corev1.ConfigMap:
@@ -265,10 +292,17 @@ func (s *CacheStore) NodeFacts(name string) *placement.NodeFacts { return s.fact
 // NodeRef implements Store; it takes no lock (Facts.Ref).
 func (s *CacheStore) NodeRef(name string) *placement.NodeRef { return s.facts.Ref(name) }
 
-// NodesSynced reports whether the store holds every Node of its node
-// source's first list (always, when it reads Nodes from its cache: the
-// cache's sync covers them).
-func (s *CacheStore) NodesSynced() bool { return s.nodesSynced == nil || s.nodesSynced() }
+// Synced reports whether the store holds every Node and Pod of the first
+// lists of its sources outside the cache (NodesFrom, PodsFrom; always
+// when it reads them from its cache: the cache's sync covers them).
+func (s *CacheStore) Synced() bool {
+	for _, synced := range s.synced {
+		if !synced() {
+			return false
+		}
+	}
+	return true
+}
 
 // watchNodes keeps facts' Nodes from src; synced reports when facts hold
 // src's first list.
@@ -276,6 +310,21 @@ func watchNodes(src Informer, facts *Facts) (synced func() bool, err error) {
 	reg, err := watch(src, facts.SetNode, func(n *corev1.Node) { facts.DeleteNode(n.Name) })
 	if err != nil {
 		return nil, fmt.Errorf("watch nodes: %w", err)
+	}
+	return reg.HasSynced, nil
+}
+
+// watchPods indexes src's pods by job, reads them from its store and keeps
+// the slots from its events; synced reports when the slots hold src's
+// first list.
+func (s *CacheStore) watchPods(src PodInformer) (synced func() bool, err error) {
+	if err := src.AddIndexers(toolscache.Indexers{indexPodJob: podJob}); err != nil {
+		return nil, fmt.Errorf("index pods by job: %w", err)
+	}
+	s.pods = src.GetIndexer()
+	reg, err := watch(src, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
+	if err != nil {
+		return nil, fmt.Errorf("watch pods: %w", err)
 	}
 	return reg.HasSynced, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -116,5 +117,72 @@ func TestWatchNodesFromAnotherInformer(t *testing.T) {
 	})
 	if nf := facts.Get("n1"); nf == nil || nf.Node.ResourceVersion != "3" || facts.Get("n2") != nil || facts.Len() != 2 {
 		t.Fatalf("after the events: n1 %+v, n2 %v, %d nodes", nf, facts.Get("n2"), facts.Len())
+	}
+}
+
+// Pods fed from another informer (the scheduler's) are read from its
+// store, found by job through the index the store adds to it, and counted
+// in the slots as they come, are bound and go; synced turns true once the
+// informer's first list is in.
+func TestWatchPodsFromAnotherInformer(t *testing.T) {
+	const share = corev1.ResourceName("spidernet.io/shared_cx5_gpu1")
+	pod := func(name, node, rv string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: name, UID: types.UID(name), ResourceVersion: rv,
+			Labels: map[string]string{"railnet.io/job": "llama"}},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{share: resource.MustParse("1")}, Limits: corev1.ResourceList{share: resource.MustParse("1")}}}}}}
+	}
+	w := apiwatch.NewFake()
+	inf := toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*pod("w0", "n1", "1")}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
+	}}, &corev1.Pod{}, 0, toolscache.Indexers{})
+	s := &CacheStore{slots: NewSlots()}
+	synced, err := s.watchPods(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if synced() {
+		t.Fatal("synced before the informer started")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inf.RunWithContext(ctx)
+	poll.Until(t, time.Minute, "the first list in the slots", func() error {
+		if !synced() {
+			return fmt.Errorf("not synced; informer synced %t", inf.HasSynced())
+		}
+		return nil
+	})
+	used := func(node string) int64 {
+		for _, a := range s.slots.InUse(node) {
+			if a.Resource == share {
+				return a.Value
+			}
+		}
+		return 0
+	}
+	if p := s.Pod(PodKey("train", "w0")); p == nil || used("n1") != 1 || len(s.PodsOfJob("train/railnet.io/job=llama")) != 1 {
+		t.Fatalf("after the first list: pod %v, n1 uses %d, job %v", p, used("n1"), s.PodsOfJob("train/railnet.io/job=llama"))
+	}
+	w.Add(pod("w1", "", "2"))
+	w.Modify(pod("w1", "n2", "3")) // bound
+	w.Delete(pod("w0", "n1", "4")) // ended: kube-scheduler's informer sees it leave
+	w.Add(pod("w2", "n2", "5"))
+	poll.Until(t, time.Minute, "w2 in the slots", func() error {
+		if used("n2") != 2 {
+			return fmt.Errorf("n2 uses %d", used("n2"))
+		}
+		return nil
+	})
+	var onJob []string
+	for _, p := range s.PodsOfJob("train/railnet.io/job=llama") {
+		onJob = append(onJob, p.Name)
+	}
+	slices.Sort(onJob)
+	if used("n1") != 0 || s.Pod(PodKey("train", "w0")) != nil || !slices.Equal(onJob, []string{"w1", "w2"}) {
+		t.Fatalf("after the events: n1 uses %d, w0 %v, job %v", used("n1"), s.Pod(PodKey("train", "w0")), onJob)
 	}
 }
