@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,6 +49,10 @@ type CacheStore struct {
 	// first list of each source outside the cache (NodesFrom, PodsFrom);
 	// the cache's own informers are covered by its sync.
 	synced []func() bool
+	// followers are told of every pod change after the slots (FollowPods);
+	// copy on write.
+	followersMu sync.Mutex
+	followers   atomic.Pointer[[]PodFollower]
 	*injectView
 }
 
@@ -322,11 +327,41 @@ func (s *CacheStore) watchPods(src PodInformer) (synced func() bool, err error) 
 		return nil, fmt.Errorf("index pods by job: %w", err)
 	}
 	s.pods = src.GetIndexer()
-	reg, err := watch(src, s.slots.Set, func(p *corev1.Pod) { s.slots.Delete(p.UID) })
+	reg, err := watch(src, func(p *corev1.Pod) {
+		s.slots.Set(p)
+		for _, f := range s.podFollowers() {
+			f.PodChanged(p)
+		}
+	}, func(p *corev1.Pod) {
+		s.slots.Delete(p.UID)
+		for _, f := range s.podFollowers() {
+			f.PodDeleted(p)
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("watch pods: %w", err)
 	}
 	return reg.HasSynced, nil
+}
+
+// FollowPods implements PodEvents: f is told of every change of the
+// store's pods from now on, after Pod shows it and the slots count it.
+func (s *CacheStore) FollowPods(f PodFollower) {
+	s.followersMu.Lock()
+	defer s.followersMu.Unlock()
+	var next []PodFollower
+	if cur := s.followers.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, f)
+	s.followers.Store(&next)
+}
+
+func (s *CacheStore) podFollowers() []PodFollower {
+	if cur := s.followers.Load(); cur != nil {
+		return *cur
+	}
+	return nil
 }
 
 // NodeCount counts the Nodes in the cache.

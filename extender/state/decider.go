@@ -54,8 +54,10 @@ type poolEntry struct {
 }
 
 // NewDecider wires a decider with the default options.
+// When s tells of its pods' changes (PodEvents), the in-flight book
+// follows them.
 func NewDecider(s Store, heartbeatTTL, inFlightTTL time.Duration, topo placement.Topology) *Decider {
-	return &Decider{
+	d := &Decider{
 		Store:    s,
 		InFlight: NewInFlight(inFlightTTL, time.Now),
 		Options: func() placement.Options {
@@ -66,6 +68,10 @@ func NewDecider(s Store, heartbeatTTL, inFlightTTL time.Duration, topo placement
 		},
 		Topology: topo,
 	}
+	if ev, ok := s.(PodEvents); ok {
+		d.InFlight.follow(s, ev)
+	}
+	return d
 }
 
 // Filter decides which of the named nodes can serve the pod's rails.

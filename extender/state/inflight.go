@@ -22,6 +22,22 @@ type InFlight struct {
 
 	mu   sync.Mutex
 	pods map[types.UID]*flight
+	// store, when set, tells the book of every change of its pods
+	// (PodEvents): entries then carry their pods' standing, and a view
+	// looks no pod up. Otherwise every view looks up every entry's pod.
+	store Store
+}
+
+// PodEvents is a store that tells followers of every change of its pods,
+// after it shows the change (CacheStore).
+type PodEvents interface {
+	FollowPods(PodFollower)
+}
+
+// PodFollower is told of the changes of a store's pods.
+type PodFollower interface {
+	PodChanged(*corev1.Pod)
+	PodDeleted(*corev1.Pod)
 }
 
 type flight struct {
@@ -34,6 +50,9 @@ type flight struct {
 	requests map[corev1.ResourceName]int64
 	pools    []string
 	at       time.Time
+	// bound: the store showed the pod bound to node (kept only when
+	// the book follows the store's events).
+	bound bool
 }
 
 // NewInFlight returns an empty tracker whose entries live at most ttl.
@@ -49,8 +68,68 @@ func (f *InFlight) Record(pod *corev1.Pod, p placement.Pod, node string) {
 		fl.pools = append(fl.pools, r.PoolsV6...)
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.store != nil {
+		// The store's events come after it shows a change: the pod as
+		// it shows it now, and every later change, reach the entry.
+		// Until the store shows the pod at all, the entry waits for it
+		// (or its TTL).
+		if p := f.store.Pod(fl.key); p != nil {
+			drop, bound := standing(fl, p)
+			if drop {
+				delete(f.pods, pod.UID)
+				return
+			}
+			fl.bound = bound
+		}
+	}
 	f.pods[pod.UID] = fl
+}
+
+// follow makes the book learn its pods' standing from s's events.
+func (f *InFlight) follow(s Store, ev PodEvents) {
+	f.mu.Lock()
+	f.store = s
 	f.mu.Unlock()
+	ev.FollowPods(f)
+}
+
+// PodChanged implements PodFollower: the entry of a pod gone, replaced,
+// finished or bound elsewhere goes; a pod bound to its node keeps its
+// address promise but no longer its slots. Binding is for good, so an
+// entry once bound stays bound.
+func (f *InFlight) PodChanged(p *corev1.Pod) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl, ok := f.pods[p.UID]
+	if !ok {
+		return
+	}
+	switch drop, bound := standing(fl, p); {
+	case drop:
+		delete(f.pods, p.UID)
+	case bound && !fl.bound:
+		b := *fl // views share entries: a changed entry is a new one
+		b.bound = true
+		f.pods[p.UID] = &b
+	}
+}
+
+// PodDeleted implements PodFollower.
+func (f *InFlight) PodDeleted(p *corev1.Pod) { f.Forget(p.UID) }
+
+// standing says what the store's pod p means for entry fl: drop it (the
+// pod is gone, replaced, finished, being deleted, or bound elsewhere,
+// where its slots and addresses are counted), or keep it, bound to its
+// node or not yet bound.
+func standing(fl *flight, p *corev1.Pod) (drop, bound bool) {
+	if p == nil || p.UID != fl.uid || p.DeletionTimestamp != nil || placement.Terminated(p) {
+		return true, false
+	}
+	if p.Spec.NodeName != "" && p.Spec.NodeName != fl.node {
+		return true, false
+	}
+	return false, p.Spec.NodeName != ""
 }
 
 // PodKey is the key Store.Pod finds a pod by: namespace/name, as
@@ -100,16 +179,16 @@ func (f *InFlight) view(s Store) view {
 			delete(f.pods, uid)
 			continue
 		}
-		p := s.Pod(fl.key)
-		if p == nil || p.UID != uid || p.DeletionTimestamp != nil || placement.Terminated(p) {
+		if f.store != nil {
+			out = append(out, viewed{flight: fl, bound: fl.bound})
+			continue
+		}
+		drop, bound := standing(fl, s.Pod(fl.key))
+		if drop {
 			delete(f.pods, uid)
 			continue
 		}
-		if p.Spec.NodeName != "" && p.Spec.NodeName != fl.node {
-			delete(f.pods, uid) // bound elsewhere: its slots and addresses are counted there
-			continue
-		}
-		out = append(out, viewed{flight: fl, bound: p.Spec.NodeName != ""})
+		out = append(out, viewed{flight: fl, bound: bound})
 	}
 	return out
 }

@@ -1,17 +1,22 @@
 package state
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
+	"github.com/railnet/railnet/test/poll"
 )
 
 // bookStore is a CacheStore over a real informer indexer of pods, keyed as
@@ -144,5 +149,115 @@ func BenchmarkInFlightView(b *testing.B) {
 		if v := f.view(s); len(v) != 300 {
 			b.Fatalf("view of %d entries", len(v))
 		}
+	}
+}
+
+// followedBook is the book of a decider over a CacheStore whose pods come
+// from a real informer, fed by the returned watch.
+func followedBook(t *testing.T, now func() time.Time) (*InFlight, *CacheStore, *apiwatch.FakeWatcher) {
+	w := apiwatch.NewFake()
+	inf := toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
+	}}, &corev1.Pod{}, 0, toolscache.Indexers{})
+	s := &CacheStore{slots: NewSlots()}
+	synced, err := s.watchPods(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go inf.RunWithContext(ctx)
+	poll.Until(t, time.Minute, "the pods' first list", func() error {
+		if !synced() {
+			return errors.New("not synced")
+		}
+		return nil
+	})
+	f := NewDecider(s, time.Minute, 30*time.Second, placement.Topology{}).InFlight // follows s
+	f.now = now
+	return f, s, w
+}
+
+// A book following the store's pod events keeps the same entries as one
+// that looks every pod up on every view (TestInFlightBook), and its views
+// look no pod up. It also learns of pods the store showed before the entry
+// was recorded (already bound, already gone), and keeps an entry whose pod
+// the store has not shown yet until it shows it.
+func TestInFlightBookFollowsPodEvents(t *testing.T) {
+	now := time.Now()
+	f, s, w := followedBook(t, func() time.Time { return now })
+	pods := map[string]*corev1.Pod{}
+	for _, name := range []string{"kept", "bound", "elsewhere", "gone", "replaced", "done", "unreserved", "released", "bound-first", "finished-first"} {
+		pods[name] = bookPod(name, "uid-"+name)
+		w.Add(pods[name])
+	}
+	pods["unseen"] = bookPod("unseen", "uid-unseen")
+	bound := func(name, node string) *corev1.Pod {
+		p := pods[name].DeepCopy()
+		p.Spec.NodeName = node
+		return p
+	}
+	done := func(name string) *corev1.Pod {
+		p := pods[name].DeepCopy()
+		p.Status.Phase = corev1.PodSucceeded
+		return p
+	}
+	w.Modify(bound("bound-first", "n1"))
+	w.Modify(done("finished-first"))
+	poll.Until(t, time.Minute, "the pods in the store", func() error {
+		if p := s.Pod(PodKey("train", "finished-first")); p == nil || !placement.Terminated(p) {
+			return errors.New("finished-first not finished yet")
+		}
+		return nil
+	})
+	for _, p := range pods {
+		f.Record(p, railsTo("pool"), "n1")
+	}
+	w.Modify(bound("bound", "n1"))
+	w.Modify(bound("elsewhere", "n2"))
+	w.Delete(pods["gone"])
+	w.Delete(pods["replaced"])
+	w.Add(bookPod("replaced", "uid-replaced-2"))
+	w.Modify(done("done"))
+	w.Add(pods["unseen"])
+	f.Forget(pods["unreserved"].UID)
+
+	want := map[string]bool{"uid-kept": true, "uid-bound": false, "uid-released": true, "uid-bound-first": false, "uid-unseen": true}
+	var v view
+	poll.Until(t, time.Minute, "the book to follow the events", func() error {
+		v = f.view(nil) // a followed book looks nothing up: a nil store would panic
+		got := map[string]bool{}
+		for _, fl := range v {
+			got[string(fl.uid)] = !fl.bound
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("entries (uid: still holds slots) %v, want %v", got, want)
+		}
+		return nil
+	})
+	if sl := v.slots(); len(sl) != 1 || fmt.Sprint(sl["n1"]) != fmt.Sprint(placement.AmountsOf(map[corev1.ResourceName]int64{gpu1: 3})) {
+		t.Fatalf("slots in flight %v, want n1: 3 of %s (kept, released, unseen)", sl, gpu1)
+	}
+	if n := v.poolDemand("pool", map[string]bool{"uid-released": true}); n != 4 {
+		t.Fatalf("pool demand %d, want 4 (kept, bound, bound-first, unseen; released holds its address)", n)
+	}
+	w.Modify(bound("unseen", "n1"))
+	w.Modify(done("bound"))
+	poll.Until(t, time.Minute, "unseen bound, bound finished", func() error {
+		got := map[string]bool{}
+		for _, fl := range f.view(nil) {
+			got[string(fl.uid)] = !fl.bound
+		}
+		if want := map[string]bool{"uid-kept": true, "uid-released": true, "uid-bound-first": false, "uid-unseen": false}; fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("entries %v, want %v", got, want)
+		}
+		return nil
+	})
+	now = now.Add(30*time.Second + time.Nanosecond)
+	if v := f.view(nil); len(v) != 0 || f.Len() != 0 {
+		t.Fatalf("past the TTL: view %d, book %d entries, want none", len(v), f.Len())
 	}
 }
