@@ -273,16 +273,19 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 	if job == "" {
 		return nil
 	}
-	seen := map[string]bool{}
-	var names []placement.NodeState
+	others := d.Store.PodsOfJob(job)
+	seen := make(map[string]bool, len(others))
+	var out []*corev1.Node
 	add := func(name string) {
 		if name == "" || seen[name] {
 			return
 		}
 		seen[name] = true
-		names = append(names, placement.NodeState{Name: name})
+		if f := d.Store.NodeFacts(name); f != nil {
+			out = append(out, f.Node)
+		}
 	}
-	for _, other := range d.Store.PodsOfJob(job) {
+	for _, other := range others {
 		if other.UID != pod.UID && !placement.Terminated(other) {
 			add(other.Spec.NodeName)
 		}
@@ -290,13 +293,6 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 	for i := range v {
 		if fl := &v[i]; fl.uid != pod.UID && fl.job == job {
 			add(fl.node)
-		}
-	}
-	d.Store.FillNodes(names)
-	var out []*corev1.Node
-	for _, n := range names {
-		if n.Facts != nil {
-			out = append(out, n.Facts.Node)
 		}
 	}
 	return out
