@@ -26,7 +26,6 @@ import (
 
 // Field indexes the store looks objects up by.
 const (
-	indexPodJob    = "railnet.extender/pod-job"
 	indexAllocPool = "railnet.extender/alloc-pool"
 	indexSMCGroup  = "railnet.extender/smc-group"
 )
@@ -40,10 +39,10 @@ type CacheStore struct {
 	genMu sync.Mutex
 	gens  map[string]uint64 // by pool name
 	slots *Slots
+	jobs  *Jobs
 	facts *Facts
 	// pods is the Pod informer's own store, read without the copy and
-	// type lookup a cache Get or List makes: the in-flight book and the
-	// job's peers read pods on every scheduling cycle.
+	// type lookup a cache Get or List makes.
 	pods toolscache.Indexer
 	// synced report whether the facts and slots hold every object of the
 	// first list of each source outside the cache (NodesFrom, PodsFrom);
@@ -74,7 +73,6 @@ type storeOptions struct {
 // SharedIndexInformer.
 type PodInformer interface {
 	Informer
-	AddIndexers(toolscache.Indexers) error
 	GetIndexer() toolscache.Indexer
 }
 
@@ -163,7 +161,7 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 			return nil, fmt.Errorf("index %s: %w", i.field, err)
 		}
 	}
-	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), facts: NewFacts(), injectView: newInjectView(injectConfig)}
+	s := &CacheStore{c: c, gens: map[string]uint64{}, slots: NewSlots(), jobs: NewJobs(), facts: NewFacts(), injectView: newInjectView(injectConfig)}
 	var o storeOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -319,21 +317,20 @@ func watchNodes(src Informer, facts *Facts) (synced func() bool, err error) {
 	return reg.HasSynced, nil
 }
 
-// watchPods indexes src's pods by job, reads them from its store and keeps
-// the slots from its events; synced reports when the slots hold src's
-// first list.
+// watchPods reads src's pods from its store and keeps the slots and the
+// jobs' nodes from its events; synced reports when they hold src's first
+// list.
 func (s *CacheStore) watchPods(src PodInformer) (synced func() bool, err error) {
-	if err := src.AddIndexers(toolscache.Indexers{indexPodJob: podJob}); err != nil {
-		return nil, fmt.Errorf("index pods by job: %w", err)
-	}
 	s.pods = src.GetIndexer()
 	reg, err := watch(src, func(p *corev1.Pod) {
 		s.slots.Set(p)
+		s.jobs.Set(p)
 		for _, f := range s.podFollowers() {
 			f.PodChanged(p)
 		}
 	}, func(p *corev1.Pod) {
 		s.slots.Delete(p.UID)
+		s.jobs.Delete(p.UID)
 		for _, f := range s.podFollowers() {
 			f.PodDeleted(p)
 		}
@@ -367,16 +364,6 @@ func (s *CacheStore) podFollowers() []PodFollower {
 // NodeCount counts the Nodes in the cache.
 func (s *CacheStore) NodeCount() int { return s.facts.Len() }
 
-// podJob indexes bound pods by JobKey.
-func podJob(obj any) ([]string, error) {
-	if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
-		if k := placement.JobKey(p); k != "" {
-			return []string{k}, nil
-		}
-	}
-	return nil, nil
-}
-
 // Pod implements Store; the pod is the informer's.
 func (s *CacheStore) Pod(key string) *corev1.Pod {
 	obj, ok, err := s.pods.GetByKey(key)
@@ -387,20 +374,9 @@ func (s *CacheStore) Pod(key string) *corev1.Pod {
 	return p
 }
 
-// PodsOfJob implements Store; the pods are the informer's.
-func (s *CacheStore) PodsOfJob(job string) []*corev1.Pod {
-	objs, err := s.pods.ByIndex(indexPodJob, job)
-	if err != nil {
-		klog.Background().Error(err, "read pod index", "job", job)
-		return nil
-	}
-	out := make([]*corev1.Pod, 0, len(objs))
-	for _, o := range objs {
-		if p, ok := o.(*corev1.Pod); ok {
-			out = append(out, p)
-		}
-	}
-	return out
+// JobNodes implements Store.
+func (s *CacheStore) JobNodes(job string, except types.UID, out []string) []string {
+	return s.jobs.Nodes(job, except, out)
 }
 
 // Pool implements Store.

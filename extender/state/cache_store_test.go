@@ -20,29 +20,13 @@ import (
 )
 
 // The store reads pods from the Pod informer's own indexer, keyed as
-// informers key them (namespace/name), and finds a job's bound pods by its
-// index.
+// informers key them (namespace/name).
 func TestCacheStorePods(t *testing.T) {
-	idx := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexPodJob: podJob})
+	idx := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
 	s := &CacheStore{pods: idx}
-	pod := func(ns, name, node, job string) *corev1.Pod {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(ns + "/" + name)}, Spec: corev1.PodSpec{NodeName: node}}
-		if job != "" {
-			p.Labels = map[string]string{"railnet.io/job": job}
-		}
-		return p
-	}
-	names := func(ps []*corev1.Pod) []string {
-		var out []string
-		for _, p := range ps {
-			out = append(out, p.Namespace+"/"+p.Name)
-		}
-		slices.Sort(out)
-		return out
-	}
 	for _, p := range []*corev1.Pod{
-		pod("train", "w0", "n1", "llama"), pod("train", "w1", "n2", "llama"), pod("train", "w2", "", "llama"),
-		pod("other", "w0", "n3", "llama"), pod("train", "solo", "n1", ""),
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "train", Name: "w1", UID: "u1"}, Spec: corev1.PodSpec{NodeName: "n2"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "w1", UID: "u2"}, Spec: corev1.PodSpec{NodeName: "n3"}},
 	} {
 		if err := idx.Add(p); err != nil {
 			t.Fatal(err)
@@ -53,18 +37,6 @@ func TestCacheStorePods(t *testing.T) {
 	}
 	if p := s.Pod(PodKey("train", "nope")); p != nil {
 		t.Fatalf("Pod train/nope: %v", p)
-	}
-	if got, want := names(s.PodsOfJob("train/railnet.io/job=llama")), []string{"train/w0", "train/w1"}; !slices.Equal(got, want) {
-		t.Fatalf("job llama in train: %v, want the bound %v (not the pending w2, not other/w0)", got, want)
-	}
-	if err := idx.Update(pod("train", "w2", "n3", "llama")); err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.Delete(pod("train", "w0", "n1", "llama")); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := names(s.PodsOfJob("train/railnet.io/job=llama")), []string{"train/w1", "train/w2"}; !slices.Equal(got, want) {
-		t.Fatalf("after w2 bound and w0 gone: %v, want %v", got, want)
 	}
 }
 
@@ -121,8 +93,8 @@ func TestWatchNodesFromAnotherInformer(t *testing.T) {
 }
 
 // Pods fed from another informer (the scheduler's) are read from its
-// store, found by job through the index the store adds to it, and counted
-// in the slots as they come, are bound and go; synced turns true once the
+// store, and counted in the slots and their jobs' nodes as they come, are
+// bound and go; synced turns true once the
 // informer's first list is in.
 func TestWatchPodsFromAnotherInformer(t *testing.T) {
 	const share = corev1.ResourceName("spidernet.io/shared_cx5_gpu1")
@@ -139,7 +111,7 @@ func TestWatchPodsFromAnotherInformer(t *testing.T) {
 		},
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
 	}}, &corev1.Pod{}, 0, toolscache.Indexers{})
-	s := &CacheStore{slots: NewSlots()}
+	s := &CacheStore{slots: NewSlots(), jobs: NewJobs()}
 	synced, err := s.watchPods(inf)
 	if err != nil {
 		t.Fatal(err)
@@ -164,8 +136,9 @@ func TestWatchPodsFromAnotherInformer(t *testing.T) {
 		}
 		return 0
 	}
-	if p := s.Pod(PodKey("train", "w0")); p == nil || used("n1") != 1 || len(s.PodsOfJob("train/railnet.io/job=llama")) != 1 {
-		t.Fatalf("after the first list: pod %v, n1 uses %d, job %v", p, used("n1"), s.PodsOfJob("train/railnet.io/job=llama"))
+	const job = "train/railnet.io/job=llama"
+	if p := s.Pod(PodKey("train", "w0")); p == nil || used("n1") != 1 || !slices.Equal(s.JobNodes(job, "", nil), []string{"n1"}) {
+		t.Fatalf("after the first list: pod %v, n1 uses %d, job on %v", p, used("n1"), s.JobNodes(job, "", nil))
 	}
 	w.Add(pod("w1", "", "2"))
 	w.Modify(pod("w1", "n2", "3")) // bound
@@ -177,12 +150,7 @@ func TestWatchPodsFromAnotherInformer(t *testing.T) {
 		}
 		return nil
 	})
-	var onJob []string
-	for _, p := range s.PodsOfJob("train/railnet.io/job=llama") {
-		onJob = append(onJob, p.Name)
-	}
-	slices.Sort(onJob)
-	if used("n1") != 0 || s.Pod(PodKey("train", "w0")) != nil || !slices.Equal(onJob, []string{"w1", "w2"}) {
-		t.Fatalf("after the events: n1 uses %d, w0 %v, job %v", used("n1"), s.Pod(PodKey("train", "w0")), onJob)
+	if onJob := s.JobNodes(job, "", nil); used("n1") != 0 || s.Pod(PodKey("train", "w0")) != nil || !slices.Equal(onJob, []string{"n2"}) {
+		t.Fatalf("after the events: n1 uses %d, w0 %v, job on %v", used("n1"), s.Pod(PodKey("train", "w0")), onJob)
 	}
 }

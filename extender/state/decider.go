@@ -273,26 +273,26 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 	if job == "" {
 		return nil
 	}
-	others := d.Store.PodsOfJob(job)
-	seen := make(map[string]bool, len(others))
-	var out []*corev1.Node
-	add := func(name string) {
-		if name == "" || seen[name] {
-			return
-		}
-		seen[name] = true
-		if f := d.Store.NodeFacts(name); f != nil {
-			out = append(out, f.Node)
-		}
-	}
-	for _, other := range others {
-		if other.UID != pod.UID && !placement.Terminated(other) {
-			add(other.Spec.NodeName)
-		}
-	}
+	names := d.Store.JobNodes(job, pod.UID, nil)
+	var seen map[string]bool // the store's names are distinct
 	for i := range v {
 		if fl := &v[i]; fl.uid != pod.UID && fl.job == job {
-			add(fl.node)
+			if seen == nil {
+				seen = make(map[string]bool, len(names))
+				for _, n := range names {
+					seen[n] = true
+				}
+			}
+			if !seen[fl.node] {
+				seen[fl.node] = true
+				names = append(names, fl.node)
+			}
+		}
+	}
+	out := make([]*corev1.Node, 0, len(names))
+	for _, name := range names {
+		if f := d.Store.NodeFacts(name); f != nil {
+			out = append(out, f.Node)
 		}
 	}
 	return out

@@ -22,7 +22,7 @@ import (
 // bookStore is a CacheStore over a real informer indexer of pods, keyed as
 // the Pod informer keys them.
 func bookStore(t testing.TB) (*CacheStore, toolscache.Indexer) {
-	idx := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{indexPodJob: podJob})
+	idx := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
 	return &CacheStore{pods: idx}, idx
 }
 
@@ -162,7 +162,7 @@ func followedBook(t *testing.T, now func() time.Time) (*InFlight, *CacheStore, *
 		},
 		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
 	}}, &corev1.Pod{}, 0, toolscache.Indexers{})
-	s := &CacheStore{slots: NewSlots()}
+	s := &CacheStore{slots: NewSlots(), jobs: NewJobs()}
 	synced, err := s.watchPods(inf)
 	if err != nil {
 		t.Fatal(err)

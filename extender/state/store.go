@@ -2,6 +2,7 @@ package state
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
@@ -31,8 +32,10 @@ type Store interface {
 	// Pod returns the pod of key (PodKey: namespace/name); nil when there
 	// is none.
 	Pod(key string) *corev1.Pod
-	// PodsOfJob returns the bound pods whose JobKey is job.
-	PodsOfJob(job string) []*corev1.Pod
+	// JobNodes appends to out the nodes that run bound, non-terminated
+	// pods whose JobKey is job, other than the pod except, each once, in
+	// no particular order.
+	JobNodes(job string, except types.UID, out []string) []string
 	Pool(name string) *spiderv2beta1.SpiderIPPool
 	// Allocations returns the IPAllocations of a pool.
 	Allocations(pool string) []*railnetv1.IPAllocation

@@ -2,6 +2,7 @@ package statetest
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
@@ -172,15 +173,22 @@ func requested(p *corev1.Pod) map[corev1.ResourceName]bool {
 	return out
 }
 
-// PodsOfJob implements state.Store.
-func (s *MemStore) PodsOfJob(job string) []*corev1.Pod {
-	if s.frozen {
-		return s.podsByJob[job]
+// JobNodes implements state.Store.
+func (s *MemStore) JobNodes(job string, except types.UID, out []string) []string {
+	seen := map[string]bool{}
+	pods := s.podsByJob[job]
+	if !s.frozen {
+		pods = nil
+		for _, p := range s.Pods {
+			if p.Spec.NodeName != "" && placement.JobKey(p) == job {
+				pods = append(pods, p)
+			}
+		}
 	}
-	var out []*corev1.Pod
-	for _, p := range s.Pods {
-		if p.Spec.NodeName != "" && placement.JobKey(p) == job {
-			out = append(out, p)
+	for _, p := range pods {
+		if p.UID != except && !placement.Terminated(p) && !seen[p.Spec.NodeName] {
+			seen[p.Spec.NodeName] = true
+			out = append(out, p.Spec.NodeName)
 		}
 	}
 	return out
