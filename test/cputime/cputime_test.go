@@ -1,7 +1,9 @@
 package cputime
 
 import (
+	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +29,27 @@ func TestGrows(t *testing.T) {
 				t.Fatalf("CPU time did not grow from %v", before)
 			}
 		})
+	}
+}
+
+// Of reads a process's CPU time: this one's grows as it computes, and a
+// process that does not exist is an error naming it.
+func TestOf(t *testing.T) {
+	before, err := Of(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := 0
+	for now, err := Of(os.Getpid()); now <= before; now, err = Of(os.Getpid()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 1 << 20 {
+			x ^= i
+		}
+	}
+	_ = x
+	if _, err := Of(1 << 30); err == nil || !strings.Contains(err.Error(), "process 1073741824") {
+		t.Fatalf("Of a process that does not exist: %v", err)
 	}
 }

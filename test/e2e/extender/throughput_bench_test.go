@@ -25,6 +25,7 @@ import (
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/test/cputime"
 	"github.com/railnet/railnet/test/ground"
 )
 
@@ -91,18 +92,25 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
+		cpu := map[string]time.Duration{} // scheduler CPU per bound pod
 		round := func(scheduler, prefix string) float64 {
 			file := scheduler
 			if file == "" {
 				file = "kube-scheduler-extender"
 			}
-			return throughput(ctx, b, cluster, scheduler, fmt.Sprintf("%s%d-%d", prefix, run, i), filepath.Join(profiles, file+".pprof"))
+			rate, perPod := throughput(ctx, b, cluster, scheduler, fmt.Sprintf("%s%d-%d", prefix, run, i), filepath.Join(profiles, file+".pprof"))
+			cpu[scheduler] = perPod
+			return rate
 		}
 		with := round("", "r")
 		same := round("plain-100", "p")
 		plug := round("railnet-100", "q")
 		plainD := round("plain-default", "d")
 		plugD := round("railnet-default", "e")
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+		cpuRatio := func(a, b string) float64 { return float64(cpu[a]) / float64(cpu[b]) }
+		b.ReportMetric(cpuRatio("railnet-100", "plain-100"), "x-plugin-plain-cpu-100pct")
+		b.ReportMetric(cpuRatio("railnet-default", "plain-default"), "x-plugin-plain-cpu-default")
 		b.ReportMetric(with, "pods/s-extender")
 		b.ReportMetric(same, "pods/s-plain-100pct")
 		b.ReportMetric(plug, "pods/s-plugin-100pct")
@@ -114,6 +122,11 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 		fmt.Printf("scheduler throughput, %d pods on %d nodes (pods/s; ratio to plain kube-scheduler at the same percentage):\n", benchPods, benchNodes)
 		fmt.Printf("  100%% of nodes scored:  plain %.1f | extender %.1f (%.2fx) | railnet-scheduler plugin %.1f (%.2fx)\n", same, with, with/same, plug, plug/same)
 		fmt.Printf("  default percentage:   plain %.1f | railnet-scheduler plugin %.1f (%.2fx) | extender at 100%% vs this plain %.2fx\n", plainD, plugD, plugD/plainD, with/plainD)
+		fmt.Printf("  scheduler CPU per bound pod (ms; the process's whole round, load on the machine aside):\n")
+		fmt.Printf("    100%%: plain %.2f | with the extender %.2f (%.2fx; the extender's own CPU not counted) | railnet-scheduler %.2f (%.2fx)\n",
+			ms(cpu["plain-100"]), ms(cpu[""]), cpuRatio("", "plain-100"), ms(cpu["railnet-100"]), cpuRatio("railnet-100", "plain-100"))
+		fmt.Printf("    default percentage: plain %.2f | railnet-scheduler %.2f (%.2fx)\n",
+			ms(cpu["plain-default"]), ms(cpu["railnet-default"]), cpuRatio("railnet-default", "plain-default"))
 		for _, r := range []struct {
 			pct, railnet, plain string
 			ratio               float64
@@ -183,10 +196,27 @@ func teardownBench(c *ground.Cluster) {
 
 // throughput creates benchPods pods for scheduler (the cluster's own when
 // "") and returns pods bound per second, from the first create to the last
-// binding. The scheduler's CPU profile of the round's first 10 s is
-// written to profile.
-func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, round, profile string) float64 {
+// binding, and the CPU time the scheduler's process used over the round
+// per pod bound (what a loaded machine changes least). The scheduler's CPU
+// profile of the round's first 10 s is written to profile.
+func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, round, profile string) (float64, time.Duration) {
 	b.Helper()
+	proc := scheduler
+	if proc == "" {
+		proc = "kube-scheduler"
+	}
+	pid, ok := c.PIDs()[proc]
+	if !ok {
+		b.Fatalf("no process %s in the ground", proc)
+	}
+	cpu := func() time.Duration {
+		d, err := cputime.Of(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	cpu0 := cpu()
 	profiled := make(chan struct{})
 	go func() {
 		defer close(profiled)
@@ -248,7 +278,8 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler,
 			b.Fatalf("only %d of %d pods bound: %v\nscheduler log:\n%s", len(bound), benchPods, ctx.Err(), c.Logs("kube-scheduler", 20))
 		}
 	}
-	return float64(benchPods) / time.Since(start).Seconds()
+	rate := float64(benchPods) / time.Since(start).Seconds()
+	return rate, (cpu() - cpu0) / benchPods
 }
 
 // printProfile prints the top entries of a scheduler's CPU profile (by

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
-	"github.com/prometheus/procfs"
+
+	"github.com/railnet/railnet/test/cputime"
 )
 
 // BenchmarkCNIAddEightRails times, through libcni, the CNI ADD of one pod's
@@ -149,15 +150,11 @@ func readCPU(b *testing.B, pids map[string]int) cpuUse {
 		b.Fatal(err)
 	}
 	proc := func(name string) time.Duration {
-		p, err := procfs.NewProc(pids[name])
+		d, err := cputime.Of(pids[name])
 		if err != nil {
 			b.Fatalf("%s: %v", name, err)
 		}
-		st, err := p.Stat()
-		if err != nil {
-			b.Fatalf("%s: %v", name, err)
-		}
-		return time.Duration(st.CPUTime() * float64(time.Second))
+		return d
 	}
 	ru := func(r syscall.Rusage) time.Duration { return time.Duration(r.Utime.Nano() + r.Stime.Nano()) }
 	return cpuUse{plugins: ru(children), self: ru(self), apiserver: proc("kube-apiserver"), etcd: proc("etcd")}
