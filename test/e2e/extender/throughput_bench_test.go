@@ -1,8 +1,10 @@
 package extender
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -93,13 +97,17 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		cpu := map[string]time.Duration{} // scheduler CPU per bound pod
+		batched := map[string]string{}    // pods placed on a batch hint, of attempts
 		round := func(scheduler, prefix string) float64 {
 			file := scheduler
 			if file == "" {
 				file = "kube-scheduler-extender"
 			}
+			used0, all0 := batchAttempts(ctx, b, cluster, scheduler)
 			rate, perPod := throughput(ctx, b, cluster, scheduler, fmt.Sprintf("%s%d-%d", prefix, run, i), filepath.Join(profiles, file+".pprof"))
 			cpu[scheduler] = perPod
+			used, all := batchAttempts(ctx, b, cluster, scheduler)
+			batched[scheduler] = fmt.Sprintf("%d/%d", used-used0, all-all0)
 			return rate
 		}
 		with := round("", "r")
@@ -127,6 +135,8 @@ func BenchmarkSchedulerThroughput(b *testing.B) {
 			ms(cpu["plain-100"]), ms(cpu[""]), cpuRatio("", "plain-100"), ms(cpu["railnet-100"]), cpuRatio("railnet-100", "plain-100"))
 		fmt.Printf("    default percentage: plain %.2f | railnet-scheduler %.2f (%.2fx)\n",
 			ms(cpu["plain-default"]), ms(cpu["railnet-default"]), cpuRatio("railnet-default", "plain-default"))
+		fmt.Printf("  pods placed on a batch hint / batch attempts (OpportunisticBatching): 100%%: plain %s | with the extender %s | railnet-scheduler %s; default: plain %s | railnet-scheduler %s\n",
+			batched["plain-100"], batched[""], batched["railnet-100"], batched["plain-default"], batched["railnet-default"])
 		for _, r := range []struct {
 			pct, railnet, plain string
 			ratio               float64
@@ -307,39 +317,77 @@ var profileSeconds = func() int {
 // profileScheduler writes a CPU profile (profileSeconds long) of the
 // cluster's scheduler (named scheduler, the cluster's own when "") to
 // file: where a scheduling cycle spends its time, with and without the
-// extender. The profile comes from kube-scheduler's /debug/pprof on its
-// secure port (the cluster's admin token; its self-signed serving
-// certificate is not checked on loopback).
+// extender.
 func profileScheduler(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, file string) {
-	if scheduler == "" {
-		scheduler = "kube-scheduler"
-	}
-	m := regexp.MustCompile(`Serving securely on (127\.0\.0\.1:\d+)`).FindAllStringSubmatch(c.Logs(scheduler, 200), -1)
-	if len(m) == 0 {
-		b.Logf("profile %s: no secure port in its log", scheduler)
-		return
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+m[len(m)-1][1]+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds), nil)
+	body, err := schedulerGet(ctx, c, scheduler, "/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds))
 	if err != nil {
 		b.Logf("profile %s: %v", scheduler, err)
-		return
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Config.BearerToken)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback test scheduler
-	resp, err := hc.Do(req)
-	if err != nil {
-		b.Logf("profile %s: %v", scheduler, err)
-		return
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		b.Logf("profile %s: HTTP %d %v", scheduler, resp.StatusCode, err)
 		return
 	}
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		b.Logf("profile %s: %v", scheduler, err)
 	}
+}
+
+// batchAttempts reads the scheduler's (the cluster's own when "")
+// OpportunisticBatching counts so far: pods placed on the node the last
+// cycle's ranking hinted at, without filtering and scoring every node
+// again (scheduler_batch_attempts_total{result="hint_used"}), of all
+// attempts; zeros when they cannot be read.
+func batchAttempts(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler string) (used, all int) {
+	body, err := schedulerGet(ctx, c, scheduler, "/metrics")
+	if err != nil {
+		b.Logf("metrics of %s: %v", scheduler, err)
+		return 0, 0
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		b.Logf("metrics of %s: %v", scheduler, err)
+		return 0, 0
+	}
+	for _, m := range families["scheduler_batch_attempts_total"].GetMetric() {
+		n := int(m.GetCounter().GetValue())
+		all += n
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "result" && l.GetValue() == "hint_used" {
+				used += n
+			}
+		}
+	}
+	return used, all
+}
+
+// schedulerGet reads path from the scheduler's (the cluster's own when "")
+// secure port, with the cluster's admin token; its self-signed serving
+// certificate is not checked on loopback.
+func schedulerGet(ctx context.Context, c *ground.Cluster, scheduler, path string) ([]byte, error) {
+	if scheduler == "" {
+		scheduler = "kube-scheduler"
+	}
+	m := regexp.MustCompile(`Serving securely on (127\.0\.0\.1:\d+)`).FindAllStringSubmatch(c.Logs(scheduler, 200), -1)
+	if len(m) == 0 {
+		return nil, errors.New("no secure port in its log")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+m[len(m)-1][1]+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Config.BearerToken)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback test scheduler
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return body, nil
 }
 
 // parallel runs f(0..n-1) on workers goroutines and returns the first error.
