@@ -276,7 +276,9 @@ func (d *Decider) peers(pod *corev1.Pod, v view) []*corev1.Node {
 	names := d.Store.JobNodes(job, pod.UID, nil)
 	var seen map[string]bool // the store's names are distinct
 	for i := range v {
-		if fl := &v[i]; fl.uid != pod.UID && fl.job == job {
+		// A bound entry's node is among the store's: it shows the pod
+		// bound there.
+		if fl := &v[i]; !fl.bound && fl.uid != pod.UID && fl.job == job {
 			if seen == nil {
 				seen = make(map[string]bool, len(names))
 				for _, n := range names {
