@@ -90,8 +90,8 @@ func TestScoreReadsTheNodesCurrentFacts(t *testing.T) {
 	s.facts.SetRDMANode(near)
 	s.facts.DeleteNode("n4")
 	after := score(t, pl, cs, pod, feasible)
-	if after["n1"] != before["n1"]+1 || before["n4"] == 0 || after["n4"] != 0 {
-		t.Fatalf("scores before %v, after n1's NIC moved next to a GPU and n4 went %v: want n1 one more, n4 0", before, after)
+	if after["n1"] != before["n1"]+scoreScale || before["n4"] == 0 || after["n4"] != 0 {
+		t.Fatalf("scores before %v, after n1's NIC moved next to a GPU and n4 went %v: want n1 one point (scaled) more, n4 0", before, after)
 	}
 	// n4 is gone: Score asked for it by name once (it might have come back).
 	if n := s.byName.Load(); n != 1 {

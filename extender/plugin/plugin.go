@@ -443,7 +443,8 @@ func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, 
 
 // Score scores the node on the scheduler's goroutines: job locality
 // against the nodes of the pod's job, bin-packing of the RDMA slots (the
-// NodeInfo's use, assumed pods included), GPU↔NIC affinity.
+// NodeInfo's use, assumed pods included), GPU↔NIC affinity; placement's
+// score scaled to the framework's 0..MaxNodeScore.
 func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
 	c, err := pl.readCycle(cs)
 	if err != nil {
@@ -457,13 +458,13 @@ func (pl *Plugin) Score(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni 
 	// 16 resources.
 	var buf [16]placement.Amount
 	if slot == nil || !c.remember {
-		return c.scorer.Score(f, c.used(ni, buf[:0]), nil), nil
+		return scoreScale * c.scorer.Score(f, c.used(ni, buf[:0]), nil), nil
 	}
 	use := placement.UseGen(ni.GetGeneration())
 	if score, ok := c.scorer.ScoreRemembered(&slot.score, f, use); ok {
-		return score, nil
+		return scoreScale * score, nil
 	}
-	return c.scorer.ScoreAndRemember(&slot.score, f, use, c.used(ni, buf[:0]), nil), nil
+	return scoreScale * c.scorer.ScoreAndRemember(&slot.score, f, use, c.used(ni, buf[:0]), nil), nil
 }
 
 // used appends to out the node's use of the pod's resources, sorted as
@@ -476,17 +477,14 @@ func (c *cycle) used(ni fwk.NodeInfo, out placement.Amounts) placement.Amounts {
 	return out
 }
 
-// ScoreExtensions implements fwk.ScorePlugin.
-func (pl *Plugin) ScoreExtensions() fwk.ScoreExtensions { return pl }
+// scoreScale maps placement's 0..MaxScore onto the framework's
+// 0..MaxNodeScore, as kube-scheduler scales an extender's priorities (an
+// exact multiple: TestScoreScale).
+const scoreScale = fwk.MaxNodeScore / placement.MaxScore
 
-// NormalizeScore maps placement's 0..MaxScore onto the framework's
-// 0..MaxNodeScore, as kube-scheduler scales an extender's priorities.
-func (pl *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, list fwk.NodeScoreList) *fwk.Status {
-	for i := range list {
-		list[i].Score = list[i].Score * fwk.MaxNodeScore / placement.MaxScore
-	}
-	return nil
-}
+// ScoreExtensions implements fwk.ScorePlugin: Score's scores need no
+// normalizing (Score scales them).
+func (pl *Plugin) ScoreExtensions() fwk.ScoreExtensions { return nil }
 
 // Reserve notes the pod as in flight to the node: its pools' addresses
 // are counted as taken until the cache shows its IPAllocations (the RDMA

@@ -212,15 +212,13 @@ func TestScoreFollowsTheJob(t *testing.T) {
 		}
 		list = append(list, fwk.NodeScore{Name: ni.Node().Name, Score: sc})
 	}
-	// n1: same block 6 + packing round(3*2/2)=3 → 9; n4: 6 + round(3*1/2)=2 → 8.
-	if list[0].Score != 9 || list[1].Score != 8 {
-		t.Fatalf("scores %v, want n1 9, n4 8", list)
-	}
-	if st := pl.ScoreExtensions().NormalizeScore(ctx, cs, pod, list); !st.IsSuccess() {
-		t.Fatal(st)
-	}
+	// n1: same block 6 + packing round(3*2/2)=3 → 9; n4: 6 + round(3*1/2)=2
+	// → 8; scaled to the framework's 0..100.
 	if list[0].Score != 90 || list[1].Score != 80 {
-		t.Fatalf("normalized %v, want 90 and 80", list)
+		t.Fatalf("scores %v, want n1 90, n4 80", list)
+	}
+	if pl.ScoreExtensions() != nil {
+		t.Fatal("the plugin's scores need no normalizing: ScoreExtensions should be nil")
 	}
 	// The extender's prioritize gives the same ranking.
 	ext := state.NewDecider(s, 2*time.Minute, 30*time.Second, placement.DefaultTopology)
@@ -394,5 +392,13 @@ func TestCacheConfigContentTypes(t *testing.T) {
 		if got := <-accept; !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s: Accept %q, want %s first", tc.gvk.Kind, got, tc.want)
 		}
+	}
+}
+
+// Placement's scores scale onto the framework's exactly: the top score is
+// the framework's top score.
+func TestScoreScale(t *testing.T) {
+	if scoreScale*placement.MaxScore != fwk.MaxNodeScore {
+		t.Fatalf("placement.MaxScore %d does not divide fwk.MaxNodeScore %d", placement.MaxScore, fwk.MaxNodeScore)
 	}
 }

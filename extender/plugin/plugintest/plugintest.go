@@ -98,7 +98,7 @@ func SetUsed(ni fwk.NodeInfo, r corev1.ResourceName, v int64, keepGeneration boo
 
 // Cycle runs the plugin's extension points for one pod as the framework
 // does — PreFilter, Filter per node, PreScore and Score on the nodes that
-// passed, NormalizeScore — here on one goroutine, and returns every node's
+// passed, NormalizeScore if it has one — here on one goroutine, and returns every node's
 // Filter status (nil: passed) and the passed nodes' normalized scores.
 // PreFilter's status is returned when it did not succeed.
 func Cycle(pl Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (filtered []*fwk.Status, scores fwk.NodeScoreList, pre *fwk.Status) {
@@ -125,5 +125,8 @@ func Cycle(pl Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) 
 		}
 		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: s})
 	}
-	return filtered, scores, pl.ScoreExtensions().NormalizeScore(ctx, cs, pod, scores)
+	if ext := pl.ScoreExtensions(); ext != nil {
+		return filtered, scores, ext.NormalizeScore(ctx, cs, pod, scores)
+	}
+	return filtered, scores, nil
 }
