@@ -40,7 +40,8 @@ func pluginCycle(pl *plugin.Plugin, p *corev1.Pod, infos []fwk.NodeInfo) int {
 
 // BenchmarkPluginCycle is BenchmarkFilterPrioritize's cycle through the
 // scheduler plugin instead of HTTP: PreFilter, Filter per node, PreScore,
-// Score per node (no NormalizeScore: the plugin has none), on the same cluster and pod; it prints
+// Score per node (the plugin has no NormalizeScore), on the same cluster
+// and pod; it prints
 // the plugin's p50/p99, CPU and allocations beside the extender's handler
 // (interleaved, same load) and their ratio.
 //
