@@ -28,7 +28,7 @@ import (
 // every pod field injection reads, each with variants that change the
 // answer and variants that must not (names, other annotations, a
 // quantity's spelling).
-var memoPodDims = []int{5, 8, 7, 4, 12, 8, 4, 7, 2}
+var memoPodDims = []int{5, 8, 9, 4, 12, 8, 4, 7, 2}
 
 // memoPod returns the namespace of a review and its pod, made from the
 // choices c (memoPodDims; missing bytes are 0).
@@ -76,6 +76,11 @@ func memoPod(c []byte) (string, []byte) {
 		case 6: // the seed's networks, named without their namespace:
 			// the pod's own choice where it is created in spiderpool
 			ann[networks.Annotation] = "gpu1-sriov,gpu2-sriov,gpu3-sriov,gpu4-sriov,gpu5-sriov,gpu6-sriov,gpu7-sriov,gpu8-sriov"
+		case 7: // the user's, changed from railnet's record: only a value differs from 4
+			ann[networks.Annotation] = "spiderpool/gpu3-sriov"
+			ann[inject.AnnotationInjected] = "spiderpool/gpu2-sriov"
+		case 8: // present and empty: replaced, where a missing one is added
+			ann[networks.Annotation] = ""
 		}
 		meta["annotations"] = ann
 	}
@@ -321,7 +326,7 @@ func TestMemoMatchesFresh(t *testing.T) {
 	w := newMemoWorld()
 	c := newMemoCheck(t)
 	r := rand.New(rand.NewPCG(1, 16))
-	const bases = 80
+	const bases = 50
 	for range bases {
 		state := make([]byte, len(memoStoreDims))
 		pod := make([]byte, len(memoPodDims))
