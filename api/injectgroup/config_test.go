@@ -2,6 +2,7 @@ package injectgroup
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -40,5 +41,15 @@ podResourceInject:
 				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestSplitGroups(t *testing.T) {
+	for v, want := range map[string][]string{
+		"": nil, " ": nil, ",,": nil, "a": {"a"}, "a,b": {"a", "b"}, " a , ,b,": {"a", "b"}, "a,a": {"a", "a"},
+	} {
+		if got := SplitGroups(v); !slices.Equal(got, want) {
+			t.Errorf("SplitGroups(%q) = %q, want %q", v, got, want)
+		}
 	}
 }

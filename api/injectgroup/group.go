@@ -53,7 +53,9 @@ func Names(annotations map[string]string) bool {
 // blanks dropped.
 func SplitGroups(v string) []string {
 	var out []string
-	for _, g := range strings.Split(v, ",") {
+	for more := true; more; {
+		var g string
+		g, v, more = strings.Cut(v, ",")
 		if g = strings.TrimSpace(g); g != "" {
 			out = append(out, g)
 		}

@@ -47,4 +47,14 @@
 // too, and refusal texts must not change. A pod that asks for no inject
 // group is answered from its decoded annotations (pods.Leaves) before the
 // typed pod is made, which took a sixth of the handler's time on it.
+//
+// A pod that is injected is answered, when a pod alike in everything
+// injection reads (memo.go: its fields but names, the injection
+// annotations, the namespace, the configuration, the group it asks for,
+// the same SpiderMultusConfig list) was answered before, with that answer
+// again — patch, base64 text and warnings — without making the typed pod,
+// injecting or writing the patch: pods of one Job are alike there. It cut
+// an 8-rail pod's review from ~2.3x to ~1.2-1.4x the CPU of an
+// unannotated one on `make bench-webhook`. Refusals and DRA mode are
+// never remembered.
 package admission

@@ -21,7 +21,9 @@ type Store interface {
 	// only: they may be the cache's own map).
 	NamespaceAnnotations(ctx context.Context, name string) (map[string]string, error)
 	// MultusConfigs returns every SpiderMultusConfig of the cluster (read
-	// only: the slice may be shared between requests).
+	// only: the slice may be shared between requests). Neither the slice
+	// nor its configs are ever changed once returned: a change is a new
+	// list (the pod answers remembered for a list, memo.go, rely on it).
 	MultusConfigs(ctx context.Context) ([]*spiderv2beta1.SpiderMultusConfig, error)
 	// IPPools returns every SpiderIPPool.
 	IPPools(ctx context.Context) ([]spiderv2beta1.SpiderIPPool, error)
@@ -43,6 +45,8 @@ type Recorder interface {
 type Handler struct {
 	Store   Store
 	Metrics Recorder
+
+	memo answerMemo // pod answers remembered (memo.go)
 }
 
 // Refusal reasons of the CRD webhooks and infrastructure failures.

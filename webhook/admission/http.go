@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -151,7 +152,7 @@ func Endpoint(name string, review ReviewFunc, rec Recorder) http.Handler {
 		h["Content-Type"] = contentTypeJSON
 		if len(out) > chunkingSize {
 			// net/http sends a longer answer chunked unless told its length.
-			h["Content-Length"] = []string{strconv.Itoa(len(out))}
+			h["Content-Length"] = contentLength(len(out))
 		}
 		if _, err := w.Write(out); err != nil {
 			// HTTP/2 may still be copying from out after a reset stream
@@ -258,6 +259,25 @@ func isJSON(ct string) bool {
 	t, _, err := mime.ParseMediaType(ct)
 	return err == nil && t == "application/json"
 }
+
+// contentLength returns the Content-Length header value of an n-byte
+// answer; the header map shares it (net/http only reads it). The last one
+// is kept: the answers to pods of one group are the same length.
+func contentLength(n int) []string {
+	if l := lastLength.Load(); l != nil && l.n == n {
+		return l.v
+	}
+	l := &headerLength{n: n, v: []string{strconv.Itoa(n)}}
+	lastLength.Store(l)
+	return l.v
+}
+
+type headerLength struct {
+	n int
+	v []string
+}
+
+var lastLength atomic.Pointer[headerLength]
 
 // chunkingSize is the answer net/http buffers whole, and so sends with its
 // length, when the handler does not set it (its bufferBeforeChunkingSize).

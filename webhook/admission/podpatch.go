@@ -1,12 +1,17 @@
 package admission
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/railnet/railnet/api/injectgroup"
+	"github.com/railnet/railnet/api/networks"
+	"github.com/railnet/railnet/webhook/inject"
 )
 
 // podFields is the part of a pod that injection reads or writes, decoded
@@ -57,7 +62,8 @@ func (p *podFields) annotations() map[string]string {
 }
 
 // pod returns a corev1.Pod holding p's fields, with its own copies of the
-// maps injection writes, so p stays the original to patch from. The pod
+// maps injection writes, so p stays the original to patch from. Of the
+// annotations it holds only injectionAnnotations. The pod
 // and its containers come from typedPods; releasePod gives them back.
 func (p *podFields) pod() *corev1.Pod { return p.fill(typedPods.Get().(*corev1.Pod)) }
 
@@ -65,7 +71,7 @@ func (p *podFields) pod() *corev1.Pod { return p.fill(typedPods.Get().(*corev1.P
 func (p *podFields) fill(pod *corev1.Pod) *corev1.Pod {
 	if m := p.Metadata; m != nil {
 		pod.Name, pod.GenerateName, pod.Namespace = m.Name, m.GenerateName, m.Namespace
-		pod.Annotations = maps.Clone(m.Annotations)
+		pod.Annotations = injectionView(m.Annotations)
 	}
 	pod.Spec.ResourceClaims = slices.Clone(p.Spec.ResourceClaims)
 	pod.Spec.Containers = slices.Grow(pod.Spec.Containers[:0], len(p.Spec.Containers))[:len(p.Spec.Containers)]
@@ -103,7 +109,8 @@ func releasePod(pod *corev1.Pod) {
 }
 
 // podPatch returns the JSON patch that turns the pod orig was decoded from
-// into after, looking only at what injection may change: annotations, the
+// into after, looking only at what injection may change: annotations
+// (injectionAnnotations), the
 // containers' resource limits and requests, the lists injection appends
 // to (podpatch_lists.go) and (DRA mode) the pod's resource claims and the
 // containers' claims. Maps missing from the original are added whole; keys
@@ -124,9 +131,9 @@ func podPatch(orig *podFields, after *corev1.Pod) ([]byte, error) {
 			w.buf = append(w.buf, '}')
 			w.end()
 		}
-	} else {
-		var r repeats
-		mapOps(&w, podPtr("/metadata/annotations"), orig.Metadata.Annotations, after.Annotations, stringsEqual, r.appendString)
+	} else if err := annotationOps(&w, orig.Metadata.Annotations, after.Annotations); err != nil {
+		putScratch(w.buf)
+		return nil, err
 	}
 	for i, c := range orig.Spec.Containers {
 		if i >= len(after.Spec.Containers) {
@@ -170,8 +177,6 @@ func patchSize(after *corev1.Pod) int {
 	}
 	return n + 160*len(after.Spec.Volumes)
 }
-
-func stringsEqual(a, b string) bool { return a == b }
 
 // podClaimOps writes the operations adding the claims after has beyond
 // the original's spec.resourceClaims: the whole list when the member is
@@ -284,4 +289,81 @@ func mapOps[K ~string, V any](w *patchWriter, p jsonPointer, before, after map[K
 			w.end()
 		}
 	}
+}
+
+// injectionAnnotations are the only pod annotations injection reads or
+// writes, in order: the keys naming an inject group
+// (injectgroup.Keys), the Multus networks annotation and railnet's record
+// of it, and the injection summary. The typed pod injection works on
+// holds only these (injectionView), and the patch looks only at these
+// (annotationOps): any other annotation can make no difference to an
+// answer, which is why the remembered answers (memo.go) are not keyed by
+// them.
+var injectionAnnotations = func() []string {
+	keys := append(slices.Clone(injectgroup.Keys), networks.Annotation, inject.AnnotationInjected, inject.AnnotationSummary)
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}()
+
+// injectionView returns a copy of annotations holding only
+// injectionAnnotations: nil when annotations is nil (the member is
+// missing: the patch adds the whole map), else a map, empty or not.
+func injectionView(annotations map[string]string) map[string]string {
+	if annotations == nil {
+		return nil
+	}
+	out := make(map[string]string, len(injectionAnnotations))
+	for _, k := range injectionAnnotations {
+		if v, ok := annotations[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// annotationOps writes the operations that turn the pod's annotations
+// (before; nil when the member is missing, then after is added whole)
+// into after, which holds
+// injectionAnnotations only: those keys are added, replaced or removed
+// one by one, in key order, as mapOps does; every other annotation is
+// left as it is. A key outside injectionAnnotations in after is an error
+// (injection wrote an annotation it may not), not a patch that drops it.
+func annotationOps(w *patchWriter, before, after map[string]string) error {
+	for k := range after {
+		if !slices.Contains(injectionAnnotations, k) {
+			return fmt.Errorf("injection wrote annotation %s, which is not one of %v", k, injectionAnnotations)
+		}
+	}
+	p := podPtr("/metadata/annotations")
+	var r repeats
+	if before == nil { // the member is missing: added whole
+		if len(after) > 0 {
+			w.begin("add", p)
+			w.value()
+			w.put(appendMap(w.buf, after, r.appendString))
+			w.end()
+		}
+		return nil
+	}
+	for _, k := range injectionAnnotations {
+		old, had := before[k]
+		v, has := after[k]
+		switch {
+		case !has && had:
+			w.begin("remove", p)
+			w.key(k)
+			w.endNoValue()
+		case has && (!had || old != v):
+			op := "add"
+			if had {
+				op = "replace"
+			}
+			w.begin(op, p)
+			w.key(k)
+			w.value()
+			w.put(r.appendString(w.buf, v))
+			w.end()
+		}
+	}
+	return nil
 }

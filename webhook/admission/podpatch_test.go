@@ -229,30 +229,58 @@ func decodePod(t testing.TB, raw string) *corev1.Pod {
 
 // TestPodPatchOps covers what injection never does today but the patch
 // must still express: removal, replacement of a quantity, and pointer
-// escaping of "~" and "/".
+// escaping of "/" (and of "~", in TestPodPatchOpsEscape). Annotations
+// other than injectionAnnotations are not in the typed pod and get no
+// operation; injection writing one is an error.
 func TestPodPatchOps(t *testing.T) {
 	var orig podFields
-	if err := json.Unmarshal([]byte(`{"metadata":{"annotations":{"a~b/c":"1","gone":"x"}},"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"},"requests":{"cpu":"500m"}}}]}}`), &orig); err != nil {
+	if err := json.Unmarshal([]byte(`{"metadata":{"annotations":{"k8s.v1.cni.cncf.io/networks":"1","railnet.io/injection":"x","other":"y"}},"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"},"requests":{"cpu":"500m"}}}]}}`), &orig); err != nil {
 		t.Fatal(err)
 	}
 	after := orig.pod()
-	delete(after.Annotations, "gone")
-	after.Annotations["a~b/c"] = "2"
+	if _, ok := after.Annotations["other"]; ok {
+		t.Error("the typed pod holds an annotation injection does not read")
+	}
+	delete(after.Annotations, "railnet.io/injection")
+	after.Annotations["k8s.v1.cni.cncf.io/networks"] = "2"
 	after.Spec.Containers[0].Resources.Limits["cpu"] = resource.MustParse("1000m") // equal: no op
 	after.Spec.Containers[0].Resources.Requests["cpu"] = resource.MustParse("1")
 	patch, err := podPatch(&orig, after)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `[{"op":"replace","path":"/metadata/annotations/a~0b~1c","value":"2"},{"op":"remove","path":"/metadata/annotations/gone"},{"op":"replace","path":"/spec/containers/0/resources/requests/cpu","value":"1"}]`
+	want := `[{"op":"replace","path":"/metadata/annotations/k8s.v1.cni.cncf.io~1networks","value":"2"},{"op":"remove","path":"/metadata/annotations/railnet.io~1injection"},{"op":"replace","path":"/spec/containers/0/resources/requests/cpu","value":"1"}]`
 	if string(patch) != want {
 		t.Errorf("patch =\n%s\nwant\n%s", patch, want)
 	}
-	if orig.Metadata.Annotations["gone"] != "x" || orig.Spec.Containers[0].Resources.Requests.Cpu().String() != "500m" {
+	if orig.Metadata.Annotations["railnet.io/injection"] != "x" || orig.Spec.Containers[0].Resources.Requests.Cpu().String() != "500m" {
 		t.Error("pod() shares maps with the original")
 	}
 	if patch, err := podPatch(&orig, orig.pod()); err != nil || patch != nil {
 		t.Errorf("unchanged pod: patch %s, %v", patch, err)
+	}
+	after = orig.pod()
+	after.Annotations["other"] = "z"
+	if patch, err := podPatch(&orig, after); err == nil || !strings.Contains(err.Error(), "injection wrote annotation other") {
+		t.Errorf("an annotation outside injectionAnnotations written: patch %s, error %v", patch, err)
+	}
+}
+
+// TestPodPatchOpsEscape: "~" and "/" in a key of a map the patch writes
+// key by key are escaped in the operation's path.
+func TestPodPatchOpsEscape(t *testing.T) {
+	var orig podFields
+	if err := json.Unmarshal([]byte(`{"spec":{"containers":[{"name":"c","resources":{"limits":{"a~b/c":"1"}}}]}}`), &orig); err != nil {
+		t.Fatal(err)
+	}
+	after := orig.pod()
+	after.Spec.Containers[0].Resources.Limits["a~b/c"] = resource.MustParse("2")
+	patch, err := podPatch(&orig, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"op":"replace","path":"/spec/containers/0/resources/limits/a~0b~1c","value":"2"}]`; string(patch) != want {
+		t.Errorf("patch =\n%s\nwant\n%s", patch, want)
 	}
 }
 

@@ -108,17 +108,23 @@ func mutating[T, O any, P object[T], C codec[T, O], D defaulter[T]](ctx context.
 	if err != nil {
 		return h.deny(req, ReasonBadObject, http.StatusBadRequest, c.decodeError(req, false, err))
 	}
+	ns, annotations := c.meta(orig)
+	if req.Namespace != "" {
+		ns = req.Namespace // as useNamespace does
+	}
 	if l, ok := any(d).(leaver); ok {
-		ns, annotations := c.meta(orig)
-		if req.Namespace != "" {
-			ns = req.Namespace // as useNamespace does
-		}
 		leave, err := l.Leaves(ctx, ns, annotations)
 		if err != nil {
 			return h.refuse(req, err)
 		}
 		if leave {
 			return allowed(req)
+		}
+	}
+	mem, _ := any(d).(rememberer[O])
+	if mem != nil {
+		if resp := mem.recall(ctx, req, ns, orig); resp != nil {
+			return resp
 		}
 	}
 	obj := c.object(orig)
@@ -133,23 +139,39 @@ func mutating[T, O any, P object[T], C codec[T, O], D defaulter[T]](ctx context.
 	}
 	resp := allowed(req)
 	resp.Warnings = m.Warnings
-	if !m.Changed {
-		return resp
-	}
-	patch, err := c.patch(req.Object.Raw, orig, obj)
-	if err != nil {
-		// Our own failure, not the object's: no refusal reason.
-		resp.Allowed = false
-		resp.Result = &metav1.Status{Code: http.StatusInternalServerError, Message: err.Error()}
-		return resp
-	}
-	if patch != nil {
-		resp.Patch, resp.PatchType = patch, &jsonPatch
-		if m.Injected != "" && h.Metrics != nil {
-			h.Metrics.Injected(m.Injected)
+	if m.Changed {
+		patch, err := c.patch(req.Object.Raw, orig, obj)
+		if err != nil {
+			// Our own failure, not the object's: no refusal reason.
+			resp.Allowed = false
+			resp.Result = &metav1.Status{Code: http.StatusInternalServerError, Message: err.Error()}
+			return resp
+		}
+		if patch != nil {
+			resp.Patch, resp.PatchType = patch, &jsonPatch
+			h.countInjected(resp, m.Injected)
 		}
 	}
+	if mem != nil {
+		mem.remember(resp, m)
+	}
 	return resp
+}
+
+// countInjected counts the injection of group, which resp's patch makes.
+func (h *Handler) countInjected(resp *admissionv1.AdmissionResponse, group string) {
+	if resp.Patch != nil && group != "" && h.Metrics != nil {
+		h.Metrics.Injected(group)
+	}
+}
+
+// rememberer is a defaulter that remembers its answers (memo.go): recall
+// returns the answer remembered for an object like orig (namespace is the
+// one Default sees), nil when there is none; the wrapper then calls
+// Default, and remember with the answer, which allows the object.
+type rememberer[O any] interface {
+	recall(ctx context.Context, req *admissionv1.AdmissionRequest, namespace string, orig O) *admissionv1.AdmissionResponse
+	remember(resp *admissionv1.AdmissionResponse, m mutation)
 }
 
 // validating answers req with v's verdict on its objects.
