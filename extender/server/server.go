@@ -231,13 +231,12 @@ func (h *handler) prioritize(c *gin.Context) {
 		return
 	}
 	scores := h.d.Prioritize(args.Pod, names)
-	out := make(extenderv1.HostPriorityList, len(scores))
-	for i, s := range scores {
-		out[i] = extenderv1.HostPriority{Host: s.Host, Score: s.Score}
+	if scores == nil {
+		scores = []placement.HostScore{} // an empty list, as before: never null
 	}
 	b := bufs.Get().(*[]byte)
 	defer bufs.Put(b)
-	*b = AppendPriorities((*b)[:0], out)
+	*b = appendScores((*b)[:0], scores)
 	h.done(c, "prioritize", start, *b)
 }
 

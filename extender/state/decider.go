@@ -111,7 +111,7 @@ func (d *Decider) keepPassed(uid types.UID, nodes []placement.NodeState, passed 
 	kept := nodes[:0]
 	var rows []int
 	if epoch != 0 {
-		rows = make([]int, 0, len(passed))
+		rows = d.table.rows(len(passed))
 	}
 	for i := range nodes {
 		if len(kept) < len(passed) && nodes[i].Name == passed[len(kept)] {
@@ -160,9 +160,13 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	if last.epoch == 0 {
 		return placement.Score(p, last.nodes, peers, d.Topology)
 	}
-	return d.table.score(last.epoch, last.rows, func(kept func(int) *placement.ScoreMemo) []placement.HostScore {
+	scores := d.table.score(last.epoch, last.rows, func(kept func(int) *placement.ScoreMemo) []placement.HostScore {
 		return placement.ScoreKept(p, last.nodes, peers, d.Topology, kept)
 	})
+	// The scores hold nothing of the states: the next filter request
+	// fills them again.
+	d.table.putBack(last.nodes, last.rows)
+	return scores
 }
 
 func passOnly(names []string) []placement.NodeState {

@@ -47,6 +47,11 @@ type nodeTable struct {
 	// verdicts[i] and scores[i] remember names[i]'s last.
 	verdicts []placement.VerdictMemo
 	scores   []placement.ScoreMemo
+	// spare and spareRows are the states and rows of a finished cycle
+	// (putBack), which the next filter request fills again instead of
+	// allocating thousands of NodeStates per request.
+	spare     []placement.NodeState
+	spareRows []int
 }
 
 // filter fills the NodeStates of names (with, for the nodes inflight
@@ -94,9 +99,14 @@ func (t *nodeTable) states(s Store, src SlotsFollower, names []string, inflight 
 	if !t.usable {
 		return nil, false
 	}
-	out := make([]placement.NodeState, len(names))
+	out := t.spare[:0]
+	t.spare = nil
+	if cap(out) < len(names) {
+		out = make([]placement.NodeState, 0, len(names))
+	}
+	out = out[:len(names)]
 	for i, name := range names {
-		out[i].Name = name
+		out[i] = placement.NodeState{Name: name} // a spare's element holds an earlier request's state
 		f := t.refs[i].Facts()
 		if f == nil {
 			// Gone, unknown when the table was built, or added again
@@ -124,6 +134,32 @@ func (t *nodeTable) states(s Store, src SlotsFollower, names []string, inflight 
 		}
 	}
 	return out, true
+}
+
+// rows returns an empty slice of room for n rows: the spare one when it
+// has that room.
+func (t *nodeTable) rows(n int) []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rows := t.spareRows[:0]
+	t.spareRows = nil
+	if cap(rows) < n {
+		rows = make([]int, 0, n)
+	}
+	return rows
+}
+
+// putBack hands the table a cycle's states and rows once nothing reads
+// them any more, for the next filter request to fill.
+func (t *nodeTable) putBack(nodes []placement.NodeState, rows []int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cap(nodes) > cap(t.spare) {
+		t.spare = nodes[:0]
+	}
+	if cap(rows) > cap(t.spareRows) {
+		t.spareRows = rows[:0]
+	}
 }
 
 // changed records a node's new bound use (SlotsSince's callback).
