@@ -68,7 +68,9 @@ func appendReasons(b []byte, m extenderv1.FailedNodesMap) []byte {
 }
 
 // AppendPriorities appends a HostPriorityList as JSON.
-func AppendPriorities(b []byte, list extenderv1.HostPriorityList) []byte { return appendScores(b, list) }
+func AppendPriorities(b []byte, list extenderv1.HostPriorityList) []byte {
+	return appendScores(b, list)
+}
 
 // appendScores appends scores as the HostPriorityList of the same hosts
 // and scores would be (the two types are the same struct): the extender's
