@@ -25,6 +25,13 @@ var errTooLarge = errors.New("request body too large")
 // the candidate node names (from NodeNames, or from Nodes when the scheduler
 // does not use the node cache). Every error says what was wrong.
 func DecodeArgs(r io.Reader, limit int64) (*extenderv1.ExtenderArgs, []string, error) {
+	return decodeArgs(r, limit, nil)
+}
+
+// decodeArgs is DecodeArgs; last is an earlier request's node names, whose
+// strings the answer's names share where they are equal at the same place
+// (all equal: last itself).
+func decodeArgs(r io.Reader, limit int64, last []string) (*extenderv1.ExtenderArgs, []string, error) {
 	buf := bodies.Get().(*bytes.Buffer)
 	defer putBody(buf)
 	buf.Reset()
@@ -38,8 +45,8 @@ func DecodeArgs(r io.Reader, limit int64) (*extenderv1.ExtenderArgs, []string, e
 	// goccy/go-json decodes the thousands of node names several times
 	// faster than encoding/json; whatever it refuses goes through
 	// encoding/json, which decides and words the error.
-	var args extenderv1.ExtenderArgs
-	if gojson.Unmarshal(body, &args) != nil {
+	args, ok := decodeUsual(body, last)
+	if !ok && gojson.Unmarshal(body, &args) != nil {
 		args = extenderv1.ExtenderArgs{}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		if err := dec.Decode(&args); err != nil {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,6 +114,9 @@ type handler struct {
 	o     Options
 	m     *metrics
 	slots chan struct{}
+	// names are the last node names of each verb's requests, whose
+	// strings the next request's names share (decodeArgs).
+	names sync.Map // verb → *[]string
 }
 
 // limit admits at most MaxInFlight requests at once; others get 429.
@@ -138,10 +143,17 @@ func (h *handler) args(c *gin.Context, verb string) (*extenderv1.ExtenderArgs, [
 	if h.o.NodeCount != nil {
 		limit = BodyLimit(h.o.NodeCount(), limit)
 	}
-	args, names, err := DecodeArgs(c.Request.Body, limit)
+	var last []string
+	if p, ok := h.names.Load(verb); ok {
+		last = *p.(*[]string)
+	}
+	args, names, err := decodeArgs(c.Request.Body, limit, last)
 	if err != nil {
 		h.fail(c, verb, http.StatusBadRequest, err)
 		return nil, nil, false
+	}
+	if len(names) != len(last) || unsafe.SliceData(names) != unsafe.SliceData(last) {
+		h.names.Store(verb, &names)
 	}
 	return args, names, true
 }
