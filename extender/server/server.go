@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,7 +115,7 @@ type handler struct {
 	slots chan struct{}
 	// names are the last node names of each verb's requests, whose
 	// strings the next request's names share (decodeArgs).
-	names sync.Map // verb → *[]string
+	names sync.Map // verb → *lastNames
 }
 
 // limit admits at most MaxInFlight requests at once; others get 429.
@@ -143,17 +142,17 @@ func (h *handler) args(c *gin.Context, verb string) (*extenderv1.ExtenderArgs, [
 	if h.o.NodeCount != nil {
 		limit = BodyLimit(h.o.NodeCount(), limit)
 	}
-	var last []string
+	var last *lastNames
 	if p, ok := h.names.Load(verb); ok {
-		last = *p.(*[]string)
+		last = p.(*lastNames)
 	}
-	args, names, err := decodeArgs(c.Request.Body, limit, last)
+	args, names, next, err := decodeArgs(c.Request.Body, limit, last)
 	if err != nil {
 		h.fail(c, verb, http.StatusBadRequest, err)
 		return nil, nil, false
 	}
-	if len(names) != len(last) || unsafe.SliceData(names) != unsafe.SliceData(last) {
-		h.names.Store(verb, &names)
+	if next != last {
+		h.names.Store(verb, next)
 	}
 	return args, names, true
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+
 	gojson "github.com/goccy/go-json"
 	corev1 "k8s.io/api/core/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
@@ -15,63 +17,71 @@ import (
 // printable ASCII, a malformed body) is left to DecodeArgs' general decode,
 // so what it accepts is valid JSON that the general decode reads alike.
 
+// lastNames are a request's node names and, when decodeUsual read them,
+// the array's text (from '[' to ']').
+type lastNames struct {
+	names []string
+	text  []byte
+}
+
 // decodeUsual decodes body when it is {"Pod":{...},"NodeNames":[...]}
 // (members in any order, "Nodes":null allowed) with plain names; ok false
-// otherwise. Names equal to last's at the same place are last's strings;
-// when all are, the names are last itself.
-func decodeUsual(body []byte, last []string) (args extenderv1.ExtenderArgs, ok bool) {
+// otherwise. When the array is last's text again, the names are last's
+// list, found without reading them one by one; else names equal to
+// last's at the same place are last's strings. next is last when the
+// names are last's list, else this request's (nil: no names).
+func decodeUsual(body []byte, last *lastNames) (args extenderv1.ExtenderArgs, next *lastNames, ok bool) {
 	s := scan{b: body}
 	var pod, names, nodes bool
 	s.ws()
 	if !s.eat('{') {
-		return args, false
+		return args, nil, false
 	}
 	s.ws()
 	for more := !s.eat('}'); more; more = s.next('}') {
 		key, ok := s.plainString()
 		if s.ws(); !ok || !s.eat(':') {
-			return args, false
+			return args, nil, false
 		}
 		s.ws()
 		switch string(key) {
 		case "Pod":
 			span, ok := s.object()
 			if pod || !ok {
-				return args, false
+				return args, nil, false
 			}
 			pod = true
 			args.Pod = new(corev1.Pod)
 			if gojson.Unmarshal(span, args.Pod) != nil {
-				return args, false
+				return args, nil, false
 			}
 		case "NodeNames":
 			if names {
-				return args, false
+				return args, nil, false
 			}
 			names = true
 			if s.eatWord("null") {
 				break
 			}
-			list, ok := s.names(last)
-			if !ok {
-				return args, false
+			if next, ok = s.names(last); !ok {
+				return args, nil, false
 			}
-			args.NodeNames = &list
+			args.NodeNames = &next.names
 		case "Nodes":
 			if nodes || !s.eatWord("null") {
-				return args, false
+				return args, nil, false
 			}
 			nodes = true
 		default:
-			return args, false
+			return args, nil, false
 		}
 		s.ws()
 	}
 	if s.failed {
-		return args, false
+		return args, nil, false
 	}
 	s.ws()
-	return args, s.i == len(s.b)
+	return args, next, s.i == len(s.b)
 }
 
 // scan reads JSON from b at i.
@@ -163,13 +173,24 @@ func (s *scan) object() ([]byte, bool) {
 	return nil, false
 }
 
-// names reads an array of plain strings (plainString's), sharing last's
-// strings where equal at the same place.
-func (s *scan) names(last []string) ([]string, bool) {
+// names reads an array of plain strings (plainString's): last's list when
+// the array is last's text, else a new list sharing last's strings where
+// equal at the same place.
+func (s *scan) names(last *lastNames) (*lastNames, bool) {
+	start := s.i
+	if last != nil && last.text != nil && bytes.HasPrefix(s.b[start:], last.text) {
+		// The same text reads as the same array.
+		s.i += len(last.text)
+		return last, true
+	}
 	if !s.eat('[') {
 		return nil, false
 	}
-	var out []string // nil while every name so far is last's at its place
+	var prev []string
+	if last != nil {
+		prev = last.names
+	}
+	var out []string // nil while every name so far is prev's at its place
 	n := 0
 	s.ws()
 	for more := !s.eat(']'); more; more = s.next(']') {
@@ -178,17 +199,17 @@ func (s *scan) names(last []string) ([]string, bool) {
 			return nil, false
 		}
 		s.ws()
-		same := n < len(last) && last[n] == string(b)
+		same := n < len(prev) && prev[n] == string(b)
 		switch {
 		case same && out == nil:
 		case out == nil:
-			out = make([]string, n, max(len(last), n+1))
-			copy(out, last)
+			out = make([]string, n, max(len(prev), n+1))
+			copy(out, prev)
 			fallthrough
 		default:
 			name := string(b)
 			if same {
-				name = last[n]
+				name = prev[n]
 			}
 			out = append(out, name)
 		}
@@ -199,9 +220,10 @@ func (s *scan) names(last []string) ([]string, bool) {
 	}
 	switch {
 	case out != nil:
-		return out, true
 	case n == 0:
-		return []string{}, true
+		out = []string{}
+	default:
+		out = prev[:n:n]
 	}
-	return last[:n:n], true
+	return &lastNames{names: out, text: bytes.Clone(s.b[start:s.i])}, true
 }
