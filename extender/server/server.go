@@ -25,6 +25,12 @@ type Decider interface {
 	Prioritize(pod *corev1.Pod, nodes []string) []placement.HostScore
 }
 
+// Recycler is a Decider that takes back what its answers held once they
+// are written (state.Decider.Recycle).
+type Recycler interface {
+	Recycle(passed []string, scores []placement.HostScore)
+}
+
 // Options shape the handler.
 type Options struct {
 	// MaxBodyBytes bounds a request; DefaultMaxBodyBytes when 0.
@@ -201,6 +207,9 @@ func (h *handler) filter(c *gin.Context) {
 		return
 	}
 	h.done(c, "filter", start, *b)
+	if r, ok := h.d.(Recycler); ok {
+		r.Recycle(res.Passed, nil)
+	}
 }
 
 // count adds the verdicts to the metrics, refusals by reason class.
@@ -249,6 +258,9 @@ func (h *handler) prioritize(c *gin.Context) {
 	defer bufs.Put(b)
 	*b = appendScores((*b)[:0], scores)
 	h.done(c, "prioritize", start, *b)
+	if r, ok := h.d.(Recycler); ok {
+		r.Recycle(nil, scores)
+	}
 }
 
 func (h *handler) done(c *gin.Context, verb string, start time.Time, body []byte) {
