@@ -101,14 +101,18 @@ type Result struct {
 // Filter decides, for every node, whether it can serve the pod's rails. A pod
 // without rails passes every node.
 func Filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options) Result {
-	return filter(pod, nodes, pools, opts, nil)
+	return filter(pod, nodes, pools, opts, nil, nil)
 }
 
 // filter is Filter, reusing kept(i)'s verdict on nodes[i] when it holds
 // and remembering the new one there (kept nil, or returning nil: decide
-// anew, keep nothing).
-func filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *VerdictMemo) Result {
-	res := Result{Passed: make([]string, 0, len(nodes)), Failed: map[string]string{}, Unresolvable: map[string]string{},
+// anew, keep nothing), its Passed appended to passed[:0] when that has
+// room for every node.
+func filter(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *VerdictMemo, passed []string) Result {
+	if passed == nil || cap(passed) < len(nodes) {
+		passed = make([]string, 0, len(nodes))
+	}
+	res := Result{Passed: passed[:0], Failed: map[string]string{}, Unresolvable: map[string]string{},
 		Classes: map[Class]int{}}
 	if len(pod.Rails) == 0 {
 		for i := range nodes {

@@ -130,9 +130,11 @@ func (nc *NodeChecker) Decide(m *VerdictMemo, n *NodeState, use Use) (reason str
 // FilterKept is Filter for a caller that keeps its nodes across requests
 // (the extender's node table): kept(i) is nodes[i]'s memo (nil: keep
 // none for this node), used for the node's facts and UseOf its slots.
-// The Result is Filter's. With opts.Details nothing is reused.
-func FilterKept(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *VerdictMemo) Result {
-	return filter(pod, nodes, pools, opts, kept)
+// The Result is Filter's; its Passed is appended to passed[:0] (an earlier
+// Result's, which the caller no longer reads). With opts.Details nothing
+// is reused.
+func FilterKept(pod Pod, nodes []NodeState, pools map[string]*PoolRoom, opts Options, kept func(i int) *VerdictMemo, passed []string) Result {
+	return filter(pod, nodes, pools, opts, kept, passed)
 }
 
 // ScoreMemo remembers what of one node's score depends neither on the
@@ -181,9 +183,10 @@ func (s *NodeScorer) ScoreAndRemember(m *ScoreMemo, f *NodeFacts, use Use, bound
 
 // ScoreKept is Score for a caller that keeps its nodes across requests, as
 // FilterKept: kept(i) is nodes[i]'s memo, used for the node's facts and
-// UseOf its slots. The scores are Score's.
-func ScoreKept(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *ScoreMemo) []HostScore {
-	return score(pod, nodes, peers, topo, kept)
+// UseOf its slots. The scores are Score's, written into out when it has
+// room for them (earlier scores the caller no longer reads).
+func ScoreKept(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *ScoreMemo, out []HostScore) []HostScore {
+	return score(pod, nodes, peers, topo, kept, out)
 }
 
 // beat is a heartbeat's standing at a moment, as check judges it.

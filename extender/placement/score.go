@@ -40,14 +40,18 @@ type HostScore struct {
 // about to run) other pods of the pod's job; nil when it has no job.
 // A pod without rails scores 0 everywhere.
 func Score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology) []HostScore {
-	return score(pod, nodes, peers, topo, nil)
+	return score(pod, nodes, peers, topo, nil, nil)
 }
 
 // score is Score, taking what of nodes[i]'s score does not depend on the
 // peers from kept(i) when it holds there and remembering it there
-// otherwise (kept nil, or returning nil: work out anew, keep nothing).
-func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *ScoreMemo) []HostScore {
-	out := make([]HostScore, len(nodes))
+// otherwise (kept nil, or returning nil: work out anew, keep nothing),
+// into out when it has room.
+func score(pod Pod, nodes []NodeState, peers []*corev1.Node, topo Topology, kept func(i int) *ScoreMemo, out []HostScore) []HostScore {
+	if out == nil || cap(out) < len(nodes) {
+		out = make([]HostScore, len(nodes))
+	}
+	out = out[:len(nodes)]
 	s := NewNodeScorer(pod, peers, topo)
 	for i := range nodes {
 		n := &nodes[i]

@@ -25,35 +25,44 @@ var errTooLarge = errors.New("request body too large")
 // the candidate node names (from NodeNames, or from Nodes when the scheduler
 // does not use the node cache). Every error says what was wrong.
 func DecodeArgs(r io.Reader, limit int64) (*extenderv1.ExtenderArgs, []string, error) {
+	args, names, _, err := decodeArgs(r, limit, nil)
+	return args, names, err
+}
+
+// decodeArgs is DecodeArgs; last is an earlier request's node names (nil:
+// none), whose strings the names share where equal at the same place (all
+// equal: last's list itself), and next is this request's, for the next
+// one (last itself when the same).
+func decodeArgs(r io.Reader, limit int64, last *lastNames) (*extenderv1.ExtenderArgs, []string, *lastNames, error) {
 	buf := bodies.Get().(*bytes.Buffer)
 	defer putBody(buf)
 	buf.Reset()
 	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, nil, fmt.Errorf("read ExtenderArgs: %w", err)
+		return nil, nil, nil, fmt.Errorf("read ExtenderArgs: %w", err)
 	}
 	body := buf.Bytes() // the decoders copy what they keep
 	if int64(len(body)) > limit {
-		return nil, nil, fmt.Errorf("ExtenderArgs larger than %d bytes: %w", limit, errTooLarge)
+		return nil, nil, nil, fmt.Errorf("ExtenderArgs larger than %d bytes: %w", limit, errTooLarge)
 	}
 	// goccy/go-json decodes the thousands of node names several times
 	// faster than encoding/json; whatever it refuses goes through
 	// encoding/json, which decides and words the error.
-	var args extenderv1.ExtenderArgs
-	if gojson.Unmarshal(body, &args) != nil {
+	args, next, ok := decodeUsual(body, last)
+	if !ok && gojson.Unmarshal(body, &args) != nil {
 		args = extenderv1.ExtenderArgs{}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		if err := dec.Decode(&args); err != nil {
-			return nil, nil, fmt.Errorf("ExtenderArgs is not valid JSON: %w", err)
+			return nil, nil, nil, fmt.Errorf("ExtenderArgs is not valid JSON: %w", err)
 		}
 		if dec.More() {
-			return nil, nil, errors.New("ExtenderArgs is followed by more data")
+			return nil, nil, nil, errors.New("ExtenderArgs is followed by more data")
 		}
 	}
 	if args.Pod == nil {
-		return nil, nil, errors.New("ExtenderArgs has no Pod")
+		return nil, nil, nil, errors.New("ExtenderArgs has no Pod")
 	}
 	if args.Pod.Name == "" && args.Pod.GenerateName == "" {
-		return nil, nil, errors.New("ExtenderArgs Pod has no metadata.name")
+		return nil, nil, nil, errors.New("ExtenderArgs Pod has no metadata.name")
 	}
 	var names []string
 	switch {
@@ -65,14 +74,17 @@ func DecodeArgs(r io.Reader, limit int64) (*extenderv1.ExtenderArgs, []string, e
 			names[i] = args.Nodes.Items[i].Name
 		}
 	default:
-		return nil, nil, errors.New("ExtenderArgs names no nodes: set NodeNames (nodeCacheCapable) or Nodes")
+		return nil, nil, nil, errors.New("ExtenderArgs names no nodes: set NodeNames (nodeCacheCapable) or Nodes")
 	}
 	for i, n := range names {
 		if n == "" {
-			return nil, nil, fmt.Errorf("ExtenderArgs node %d has an empty name", i)
+			return nil, nil, nil, fmt.Errorf("ExtenderArgs node %d has an empty name", i)
 		}
 	}
-	return &args, names, nil
+	if !ok {
+		next = &lastNames{names: names}
+	}
+	return &args, names, next, nil
 }
 
 // bodies holds request body buffers: a filter request for 5,000 nodes is

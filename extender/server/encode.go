@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/railnet/railnet/api/jsonw"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/railnet/railnet/api/jsonw"
+	"github.com/railnet/railnet/extender/placement"
 )
 
 // The answers are written by hand: a filter answer for 5,000 nodes is
@@ -67,11 +69,19 @@ func appendReasons(b []byte, m extenderv1.FailedNodesMap) []byte {
 
 // AppendPriorities appends a HostPriorityList as JSON.
 func AppendPriorities(b []byte, list extenderv1.HostPriorityList) []byte {
+	return appendScores(b, list)
+}
+
+// appendScores appends scores as the HostPriorityList of the same hosts
+// and scores would be (the two types are the same struct): the extender's
+// answer without copying its scores into a HostPriorityList first.
+func appendScores[T extenderv1.HostPriority | placement.HostScore](b []byte, list []T) []byte {
 	if list == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i, p := range list {
+	for i := range list {
+		p := placement.HostScore(list[i])
 		if i > 0 {
 			b = append(b, ',')
 		}

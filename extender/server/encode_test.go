@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+
+	"github.com/railnet/railnet/extender/placement"
 )
 
 // The hand-written answers decode to what encoding/json's would.
@@ -44,6 +46,16 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		want, _ := json.Marshal(l)
 		if got := AppendPriorities(nil, l); string(got) != string(want) {
 			t.Fatalf("hand-written %s\nencoding/json %s", got, want)
+		}
+		var scores []placement.HostScore // the decider's, written without a copy
+		if l != nil {
+			scores = []placement.HostScore{}
+		}
+		for _, p := range l {
+			scores = append(scores, placement.HostScore{Host: p.Host, Score: p.Score})
+		}
+		if got := appendScores(nil, scores); string(got) != string(want) {
+			t.Fatalf("scores written %s\nencoding/json %s", got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,6 +23,12 @@ import (
 type Decider interface {
 	Filter(pod *corev1.Pod, nodes []string) placement.Result
 	Prioritize(pod *corev1.Pod, nodes []string) []placement.HostScore
+}
+
+// Recycler is a Decider that takes back what its answers held once they
+// are written (state.Decider.Recycle).
+type Recycler interface {
+	Recycle(passed []string, scores []placement.HostScore)
 }
 
 // Options shape the handler.
@@ -112,6 +119,9 @@ type handler struct {
 	o     Options
 	m     *metrics
 	slots chan struct{}
+	// names are the last node names of each verb's requests, whose
+	// strings the next request's names share (decodeArgs).
+	names sync.Map // verb → *lastNames
 }
 
 // limit admits at most MaxInFlight requests at once; others get 429.
@@ -138,10 +148,17 @@ func (h *handler) args(c *gin.Context, verb string) (*extenderv1.ExtenderArgs, [
 	if h.o.NodeCount != nil {
 		limit = BodyLimit(h.o.NodeCount(), limit)
 	}
-	args, names, err := DecodeArgs(c.Request.Body, limit)
+	var last *lastNames
+	if p, ok := h.names.Load(verb); ok {
+		last = p.(*lastNames)
+	}
+	args, names, next, err := decodeArgs(c.Request.Body, limit, last)
 	if err != nil {
 		h.fail(c, verb, http.StatusBadRequest, err)
 		return nil, nil, false
+	}
+	if next != last {
+		h.names.Store(verb, next)
 	}
 	return args, names, true
 }
@@ -190,6 +207,9 @@ func (h *handler) filter(c *gin.Context) {
 		return
 	}
 	h.done(c, "filter", start, *b)
+	if r, ok := h.d.(Recycler); ok {
+		r.Recycle(res.Passed, nil)
+	}
 }
 
 // count adds the verdicts to the metrics, refusals by reason class.
@@ -231,14 +251,16 @@ func (h *handler) prioritize(c *gin.Context) {
 		return
 	}
 	scores := h.d.Prioritize(args.Pod, names)
-	out := make(extenderv1.HostPriorityList, len(scores))
-	for i, s := range scores {
-		out[i] = extenderv1.HostPriority{Host: s.Host, Score: s.Score}
+	if scores == nil {
+		scores = []placement.HostScore{} // an empty list, as before: never null
 	}
 	b := bufs.Get().(*[]byte)
 	defer bufs.Put(b)
-	*b = AppendPriorities((*b)[:0], out)
+	*b = appendScores((*b)[:0], scores)
 	h.done(c, "prioritize", start, *b)
+	if r, ok := h.d.(Recycler); ok {
+		r.Recycle(nil, scores)
+	}
 }
 
 func (h *handler) done(c *gin.Context, verb string, start time.Time, body []byte) {

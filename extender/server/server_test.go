@@ -192,8 +192,13 @@ func FuzzDecodeArgs(f *testing.F) {
 	f.Add([]byte(`{"Pod":{"metadata":{"name":"x"}},"Nodes":{"items":[{"metadata":{"name":"a"}}]}}`))
 	f.Add([]byte(`{"Pod":null}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"Pod":` + rdmaPod + `,"NodeNames":["up","x","down"],"Nodes":null}`))
 	h := testHandler(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The usual request's decode reads only what the general one
+		// reads alike.
+		checkUsual(t, data, nil)
+		checkUsual(t, data, plain("up", "down"))
 		args, names, err := DecodeArgs(strings.NewReader(string(data)), 64<<10)
 		if err != nil {
 			if args != nil || names != nil {

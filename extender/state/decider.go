@@ -94,8 +94,8 @@ func (d *Decider) Filter(pod *corev1.Pod, names []string) placement.Result {
 	ok := false
 	if !d.Reference {
 		res, nodes, epoch, ok = d.table.filter(d.Store, names, v.slots(),
-			func(nodes []placement.NodeState, kept func(int) *placement.VerdictMemo) placement.Result {
-				return placement.FilterKept(p, nodes, pools, opts, kept)
+			func(nodes []placement.NodeState, kept func(int) *placement.VerdictMemo, passed []string) placement.Result {
+				return placement.FilterKept(p, nodes, pools, opts, kept, passed)
 			})
 	}
 	if !ok {
@@ -117,7 +117,7 @@ func (d *Decider) keepPassed(uid types.UID, nodes []placement.NodeState, passed 
 	kept := nodes[:0]
 	var rows []int
 	if epoch != 0 {
-		rows = make([]int, 0, len(passed))
+		rows = d.table.rows(len(passed))
 	}
 	for i := range nodes {
 		if len(kept) < len(passed) && nodes[i].Name == passed[len(kept)] {
@@ -166,9 +166,21 @@ func (d *Decider) Prioritize(pod *corev1.Pod, names []string) []placement.HostSc
 	if last.epoch == 0 {
 		return placement.Score(p, last.nodes, peers, d.Topology)
 	}
-	return d.table.score(last.epoch, last.rows, func(kept func(int) *placement.ScoreMemo) []placement.HostScore {
-		return placement.ScoreKept(p, last.nodes, peers, d.Topology, kept)
+	scores := d.table.score(last.epoch, last.rows, func(kept func(int) *placement.ScoreMemo, out []placement.HostScore) []placement.HostScore {
+		return placement.ScoreKept(p, last.nodes, peers, d.Topology, kept, out)
 	})
+	// The scores hold nothing of the states: the next filter request
+	// fills them again.
+	d.table.putBack(last.nodes, last.rows)
+	return scores
+}
+
+// Recycle takes back what an answer held once the handler has written it
+// and nothing reads it any more: a filter Result's Passed and a
+// prioritize answer's scores (either nil). The next requests fill them
+// again instead of allocating thousands of entries per request.
+func (d *Decider) Recycle(passed []string, scores []placement.HostScore) {
+	d.table.recycle(passed, scores)
 }
 
 func passOnly(names []string) []placement.NodeState {

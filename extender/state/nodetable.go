@@ -47,15 +47,25 @@ type nodeTable struct {
 	// verdicts[i] and scores[i] remember names[i]'s last.
 	verdicts []placement.VerdictMemo
 	scores   []placement.ScoreMemo
+	// spare and spareRows are the states and rows of a finished cycle
+	// (putBack), which the next filter request fills again instead of
+	// allocating thousands of NodeStates per request.
+	spare     []placement.NodeState
+	spareRows []int
+	// sparePassed and spareScores are answers the handler has written
+	// (Decider.Recycle), which the next request's answer fills again.
+	sparePassed []string
+	spareScores []placement.HostScore
 }
 
 // filter fills the NodeStates of names (with, for the nodes inflight
 // names, SlotsInFlight) and decides about them with decide, handing it the
-// rows' kept verdicts; it returns the states and the table's epoch. ok
-// false when the store cannot be followed or names names a node twice
-// (the caller fills and decides then).
+// rows' kept verdicts and a spare Passed list to fill (nil: none); it
+// returns the states and the table's epoch. ok false when the store cannot
+// be followed or names names a node twice (the caller fills and decides
+// then).
 func (t *nodeTable) filter(s Store, names []string, inflight map[string]placement.Amounts,
-	decide func(nodes []placement.NodeState, kept func(i int) *placement.VerdictMemo) placement.Result,
+	decide func(nodes []placement.NodeState, kept func(i int) *placement.VerdictMemo, passed []string) placement.Result,
 ) (res placement.Result, nodes []placement.NodeState, epoch uint64, ok bool) {
 	src, ok := s.(SlotsFollower)
 	if !ok {
@@ -67,18 +77,45 @@ func (t *nodeTable) filter(s Store, names []string, inflight map[string]placemen
 	if !ok {
 		return res, nil, 0, false
 	}
-	return decide(nodes, func(i int) *placement.VerdictMemo { return &t.verdicts[i] }), nodes, t.epoch, true
+	return decide(nodes, func(i int) *placement.VerdictMemo { return &t.verdicts[i] }, takeSpare(&t.sparePassed)), nodes, t.epoch, true
 }
 
 // score scores with do, handing it the kept scores of rows (the rows of
-// do's nodes) when the table is still of epoch (not 0), else none.
-func (t *nodeTable) score(epoch uint64, rows []int, do func(kept func(i int) *placement.ScoreMemo) []placement.HostScore) []placement.HostScore {
+// do's nodes) when the table is still of epoch (not 0), else none, and
+// spare scores to fill (nil: none).
+func (t *nodeTable) score(epoch uint64, rows []int,
+	do func(kept func(i int) *placement.ScoreMemo, out []placement.HostScore) []placement.HostScore,
+) []placement.HostScore {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	out := takeSpare(&t.spareScores)
 	if epoch != t.epoch {
-		return do(nil)
+		return do(nil, out)
 	}
-	return do(func(i int) *placement.ScoreMemo { return &t.scores[rows[i]] })
+	return do(func(i int) *placement.ScoreMemo { return &t.scores[rows[i]] }, out)
+}
+
+// recycle takes back a filter answer's passed nodes and a prioritize
+// answer's scores (either nil) once nothing reads them.
+func (t *nodeTable) recycle(passed []string, scores []placement.HostScore) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keepSpare(&t.sparePassed, passed)
+	keepSpare(&t.spareScores, scores)
+}
+
+// takeSpare returns *spare, which is nil then until handed back.
+func takeSpare[T any](spare *[]T) []T {
+	s := *spare
+	*spare = nil
+	return s
+}
+
+// keepSpare keeps s, emptied, as *spare when it has more room.
+func keepSpare[T any](spare *[]T, s []T) {
+	if cap(s) > cap(*spare) {
+		*spare = s[:0]
+	}
 }
 
 // states returns the NodeStates of names as the store and the in-flight
@@ -94,9 +131,13 @@ func (t *nodeTable) states(s Store, src SlotsFollower, names []string, inflight 
 	if !t.usable {
 		return nil, false
 	}
-	out := make([]placement.NodeState, len(names))
+	out := takeSpare(&t.spare)[:0]
+	if cap(out) < len(names) {
+		out = make([]placement.NodeState, 0, len(names))
+	}
+	out = out[:len(names)]
 	for i, name := range names {
-		out[i].Name = name
+		out[i] = placement.NodeState{Name: name} // a spare's element holds an earlier request's state
 		f := t.refs[i].Facts()
 		if f == nil {
 			// Gone, unknown when the table was built, or added again
@@ -124,6 +165,27 @@ func (t *nodeTable) states(s Store, src SlotsFollower, names []string, inflight 
 		}
 	}
 	return out, true
+}
+
+// rows returns an empty slice of room for n rows: the spare one when it
+// has that room.
+func (t *nodeTable) rows(n int) []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rows := takeSpare(&t.spareRows)[:0]
+	if cap(rows) < n {
+		rows = make([]int, 0, n)
+	}
+	return rows
+}
+
+// putBack hands the table a cycle's states and rows once nothing reads
+// them any more, for the next filter request to fill.
+func (t *nodeTable) putBack(nodes []placement.NodeState, rows []int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keepSpare(&t.spare, nodes)
+	keepSpare(&t.spareRows, rows)
 }
 
 // changed records a node's new bound use (SlotsSince's callback).

@@ -16,7 +16,7 @@ func TestGrows(t *testing.T) {
 			defer runtime.UnlockOSThread()
 			before := read()
 			if before == 0 {
-				t.Fatal("getrusage failed")
+				t.Fatal("the CPU time cannot be read")
 			}
 			x := 0
 			for read() == before {
