@@ -46,17 +46,21 @@ type listWatch struct{ *toolscache.ListWatch }
 
 func (listWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
+// fakeInformer is a real informer of objects of obj's kind whose first list
+// is list and whose watch is the returned fake.
+func fakeInformer(list, obj runtime.Object) (toolscache.SharedIndexInformer, *apiwatch.FakeWatcher) {
+	w := apiwatch.NewFake()
+	return toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
+		ListWithContextFunc:  func(context.Context, metav1.ListOptions) (runtime.Object, error) { return list, nil },
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
+	}}, obj, 0, toolscache.Indexers{}), w
+}
+
 // Nodes fed from another informer (the scheduler's) reach the facts as
 // they come, change and go, and synced turns true once the informer's
 // first list is in.
 func TestWatchNodesFromAnotherInformer(t *testing.T) {
-	w := apiwatch.NewFake()
-	inf := toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
-		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-			return &corev1.NodeList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Node{*factsNode("n1", "1")}}, nil
-		},
-		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
-	}}, &corev1.Node{}, 0, toolscache.Indexers{})
+	inf, w := fakeInformer(&corev1.NodeList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Node{*factsNode("n1", "1")}}, &corev1.Node{})
 	facts := NewFacts()
 	synced, err := watchNodes(inf, facts)
 	if err != nil {
@@ -104,13 +108,7 @@ func TestWatchPodsFromAnotherInformer(t *testing.T) {
 			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{share: resource.MustParse("1")}, Limits: corev1.ResourceList{share: resource.MustParse("1")}}}}}}
 	}
-	w := apiwatch.NewFake()
-	inf := toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
-		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-			return &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*pod("w0", "n1", "1")}}, nil
-		},
-		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
-	}}, &corev1.Pod{}, 0, toolscache.Indexers{})
+	inf, w := fakeInformer(&corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Pod{*pod("w0", "n1", "1")}}, &corev1.Pod{})
 	s := &CacheStore{slots: NewSlots(), jobs: NewJobs()}
 	synced, err := s.watchPods(inf)
 	if err != nil {

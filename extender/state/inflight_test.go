@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -155,13 +154,7 @@ func BenchmarkInFlightView(b *testing.B) {
 // followedBook is the book of a decider over a CacheStore whose pods come
 // from a real informer, fed by the returned watch.
 func followedBook(t *testing.T, now func() time.Time) (*InFlight, *CacheStore, *apiwatch.FakeWatcher) {
-	w := apiwatch.NewFake()
-	inf := toolscache.NewSharedIndexInformer(listWatch{&toolscache.ListWatch{
-		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-			return &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}, nil
-		},
-		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (apiwatch.Interface, error) { return w, nil },
-	}}, &corev1.Pod{}, 0, toolscache.Indexers{})
+	inf, w := fakeInformer(&corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}, &corev1.Pod{})
 	s := &CacheStore{slots: NewSlots(), jobs: NewJobs()}
 	synced, err := s.watchPods(inf)
 	if err != nil {
