@@ -46,6 +46,20 @@ type listWatch struct{ *toolscache.ListWatch }
 
 func (listWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
+// startInformer runs inf until the test ends and waits until synced
+// reports its first list in.
+func startInformer(t *testing.T, inf toolscache.SharedIndexInformer, synced func() bool, what string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go inf.RunWithContext(ctx)
+	poll.Until(t, time.Minute, what, func() error {
+		if !synced() {
+			return fmt.Errorf("not synced; informer synced %t", inf.HasSynced())
+		}
+		return nil
+	})
+}
+
 // fakeInformer is a real informer of objects of obj's kind whose first list
 // is list and whose watch is the returned fake.
 func fakeInformer(list, obj runtime.Object) (toolscache.SharedIndexInformer, *apiwatch.FakeWatcher) {
@@ -69,15 +83,7 @@ func TestWatchNodesFromAnotherInformer(t *testing.T) {
 	if synced() {
 		t.Fatal("synced before the informer started")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go inf.RunWithContext(ctx)
-	poll.Until(t, time.Minute, "the first list in the facts", func() error {
-		if !synced() {
-			return fmt.Errorf("not synced; informer synced %t, n1 %v", inf.HasSynced(), facts.Get("n1"))
-		}
-		return nil
-	})
+	startInformer(t, inf, synced, "the first list in the facts")
 	if nf := facts.Get("n1"); nf == nil || nf.Node.ResourceVersion != "1" {
 		t.Fatalf("n1 after the first list: %+v", nf)
 	}
@@ -117,15 +123,7 @@ func TestWatchPodsFromAnotherInformer(t *testing.T) {
 	if synced() {
 		t.Fatal("synced before the informer started")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go inf.RunWithContext(ctx)
-	poll.Until(t, time.Minute, "the first list in the slots", func() error {
-		if !synced() {
-			return fmt.Errorf("not synced; informer synced %t", inf.HasSynced())
-		}
-		return nil
-	})
+	startInformer(t, inf, synced, "the first list in the slots")
 	used := func(node string) int64 {
 		for _, a := range s.slots.InUse(node) {
 			if a.Resource == share {

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -160,15 +159,7 @@ func followedBook(t *testing.T, now func() time.Time) (*InFlight, *CacheStore, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go inf.RunWithContext(ctx)
-	poll.Until(t, time.Minute, "the pods' first list", func() error {
-		if !synced() {
-			return errors.New("not synced")
-		}
-		return nil
-	})
+	startInformer(t, inf, synced, "the pods' first list")
 	f := NewDecider(s, time.Minute, 30*time.Second, placement.Topology{}).InFlight // follows s
 	f.now = now
 	return f, s, w
