@@ -7,7 +7,7 @@
 // Score decide per node on the scheduler's goroutines, reaching the node's
 // facts through the scheduler's own NodeInfo (a table from the snapshot's
 // NodeInfos to the store's entries, kept until the node list changes; the
-// Nodes themselves come from the scheduler's informer). The RDMA slots in
+// Nodes and Pods themselves come from the scheduler's informers). The RDMA slots in
 // use are left to the scheduler's NodeResourcesFit, which counts assumed
 // pods; Score bin-packs on the NodeInfo's use. Reserve/Unreserve hold the
 // pool addresses of pods not yet allocated one.

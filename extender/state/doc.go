@@ -1,9 +1,10 @@
 // Package state answers the extender's questions from informer caches: it
 // gathers a pod's rails and every candidate node's state (Node, RDMANode,
 // RDMA slots in use, pools and their IPAllocations) and hands them to the
-// pure placement functions. Slot use per node is kept from pod events, and a
-// pool's address count is reused until the pool or its IPAllocations change,
-// so a request costs O(candidate nodes). It also remembers pods it passed for
-// a single node until the cache shows them bound (slots) or allocated
-// (addresses). Nothing on the request path calls the API server.
+// pure placement functions. Slot use per node and each job's nodes are kept
+// from pod events, and a pool's address count is reused until the pool or
+// its IPAllocations change, so a request costs O(candidate nodes). It also
+// remembers pods it passed for a single node until the cache shows them
+// bound (slots) or allocated (addresses), following the same pod events.
+// Nothing on the request path calls the API server.
 package state
