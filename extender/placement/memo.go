@@ -98,6 +98,11 @@ func (c *checker) remember(m *VerdictMemo, f *NodeFacts, use Use, reason string,
 // and no details are asked for.
 func (c *checker) keepable() bool { return c.staticPools && !c.opts.Details }
 
+// Remembers reports whether the checker keeps verdicts in memos at all:
+// not when the pod's pools' room depends on the node, nor when details are
+// asked for (then Decide is Check).
+func (nc *NodeChecker) Remembers() bool { return nc.proto.keepable() }
+
 // Remembered returns Check's verdict on a node with facts f and use from
 // m alone; ok false when m does not hold it.
 func (nc *NodeChecker) Remembered(m *VerdictMemo, f *NodeFacts, use Use) (reason string, unresolvable, ok bool) {

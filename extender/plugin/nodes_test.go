@@ -379,3 +379,71 @@ func TestFilterRemembersPasses(t *testing.T) {
 		}
 	}
 }
+
+// PreFilter returns Skip — the framework then calls no Filter of the
+// plugin — only when Filter would pass every node of the list, and does
+// whenever it would and verdicts are remembered; Score still runs. Steps
+// change one node's NIC and the pod's shape, each checked against a
+// plugin that remembered nothing.
+func TestPreFilterSkipsFilterWhenEveryNodePasses(t *testing.T) {
+	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
+	pl := newPlugin(t, s)
+	all := infos(s.MemStore, nil)
+	nodes := []fwk.NodeInfo{all[0], all[1], all[3]} // n1, n2 (NIC down), n4
+	one := rdmaPod("one", nil)
+	big := rdmaPod("big", nil)
+	big.Spec.Containers[0].Resources.Limits[gpu1] = resource.MustParse("3") // more than a node has
+	s.Pods = append(s.Pods, one, big)
+	setLink := func(node, state string) func() {
+		return func() {
+			rn := s.RDMANodes[node].DeepCopy()
+			rn.Status.NICs[0].LinkState = state
+			s.facts.SetRDMANode(rn)
+		}
+	}
+	ctx := context.Background()
+	for _, st := range []struct {
+		name   string
+		pod    *corev1.Pod
+		change func()
+		skip   bool
+	}{
+		{name: "n2's NIC down", pod: one},
+		{name: "n2's NIC up", pod: one, change: setLink("n2", "up"), skip: true},
+		{name: "nothing changed", pod: one, skip: true},
+		{name: "a pod no node fits", pod: big},
+		{name: "n4's NIC down (after n1, n2 pass)", pod: one, change: setLink("n4", "down")},
+		{name: "n4's NIC still down", pod: one},
+		{name: "n1's NIC down too", pod: one, change: setLink("n1", "down")},
+		{name: "n4's NIC up", pod: one, change: setLink("n4", "up")},
+		{name: "n1's NIC up", pod: one, change: setLink("n1", "up"), skip: true},
+	} {
+		if st.change != nil {
+			st.change()
+		}
+		full := filter(t, newPlugin(t, s), newCycleState(), st.pod, nodes)
+		allPass := true
+		for _, v := range full {
+			allPass = allPass && v.IsSuccess()
+		}
+		if allPass != st.skip {
+			t.Fatalf("%s: a plugin that remembered nothing passes every node: %t, the step says %t", st.name, allPass, st.skip)
+		}
+		cs := newCycleState()
+		_, pre := pl.PreFilter(ctx, cs, st.pod, nodes)
+		if pre.IsSkip() != st.skip || !pre.IsSkip() && !pre.IsSuccess() {
+			t.Fatalf("%s: PreFilter %v, want Skip %t", st.name, pre, st.skip)
+		}
+		for _, ni := range nodes { // what Filter would say (the framework does not ask when skipped)
+			got, want := pl.Filter(ctx, cs, st.pod, ni), full[ni.Node().Name]
+			if got.Code() != want.Code() || got.Message() != want.Message() {
+				t.Fatalf("%s: %s %v, a plugin that remembered nothing %v", st.name, ni.Node().Name, got, want)
+			}
+		}
+		if st.skip {
+			if sc := score(t, pl, cs, st.pod, nodes); sc["n1"] == 0 {
+				t.Fatalf("%s: scores %v after PreFilter's Skip, want Score to run", st.name, sc)
+			}
+		}
+	}
+}

@@ -231,7 +231,12 @@ type nodeTable struct {
 	// times per pod on 5,000 nodes). An unsafe.Pointer, not a uintptr,
 	// keeps the NodeInfo alive, so no later one can take its address.
 	slots map[unsafe.Pointer]*nodeSlot
-	stale atomic.Bool
+	// list holds the slots in the node list's order (slots points into
+	// it); failed is the index of the node that failed allPass last,
+	// where the next allPass starts.
+	list   []nodeSlot
+	failed atomic.Int32
+	stale  atomic.Bool
 }
 
 // nodeSlot is one node of the table.
@@ -261,12 +266,12 @@ func newNodeTable(nodes []fwk.NodeInfo, s state.Store) *nodeTable {
 	if len(nodes) > 0 {
 		t.first = &nodes[0]
 	}
-	slots := make([]nodeSlot, len(nodes))
+	t.list = make([]nodeSlot, len(nodes))
 	for i, ni := range nodes {
 		k := infoKey(ni)
 		if n := ni.Node(); n != nil && k != nil {
-			slots[i].ref = s.NodeRef(n.Name)
-			t.slots[k] = &slots[i]
+			t.list[i].ref = s.NodeRef(n.Name)
+			t.slots[k] = &t.list[i]
 		}
 	}
 	return t
@@ -345,8 +350,10 @@ type cycle struct {
 func (c *cycle) Clone() fwk.StateData { return c }
 
 // PreFilter works out the pod's rails, its pools' room and its job's
-// nodes once per cycle; a pod without rails skips the plugin (and costs no
-// node lookup).
+// nodes once per cycle. It returns Skip for a pod without rails (no later
+// extension point of the plugin runs for it, and it costs no node lookup)
+// and for a pod every node passes (allPass: the framework calls no Filter,
+// Score runs).
 func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	d := pl.Decider
 	rs, err := rails.ForPod(pod, d.Store)
@@ -374,7 +381,48 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.
 		nodes:   pl.table(nodes), remember: !cs.IsPodGroupSchedulingCycle()}
 	cs.Write(cycleKey, c)
 	pl.last.Store(&lastCycle{cs: cs, c: c})
+	if c.allPass(nodes) {
+		// Filter would pass every node: the framework calls it for none
+		// in this cycle (PreScore and Score still run).
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
 	return nil, nil
+}
+
+// allPass reports whether Filter would pass every node of the list
+// PreFilter is handed, from the nodes' remembered verdicts (working out
+// and remembering those that do not hold). Filter's verdict does not
+// depend on the node's pods, so for a pod that every node passes the
+// framework's per-node Filter call — most of the plugin's cost to the
+// scheduler — can be skipped. It stops at the first node that fails and
+// starts there next time, so on a cluster with nodes the pod never fits
+// it costs one remembered verdict per cycle. Only when verdicts are
+// remembered: otherwise it would do Filter's work twice.
+func (c *cycle) allPass(nodes []fwk.NodeInfo) bool {
+	t := c.nodes
+	n := len(t.list)
+	if !c.checker.Remembers() || n != len(nodes) {
+		return false
+	}
+	start := int(t.failed.Load())
+	for k := range n {
+		i := (start + k) % n
+		s := &t.list[i]
+		if s.ref == nil {
+			t.failed.Store(int32(i))
+			return false
+		}
+		f := s.ref.Facts()
+		reason, _, ok := c.checker.Remembered(&s.verdict, f, placement.Use{})
+		if !ok {
+			reason, _ = c.checker.Decide(&s.verdict, &placement.NodeState{Name: nodes[i].Node().Name, Facts: f}, placement.Use{})
+		}
+		if reason != "" {
+			t.failed.Store(int32(i))
+			return false
+		}
+	}
+	return true
 }
 
 // PreFilterExtensions implements fwk.PreFilterPlugin: the slots in use

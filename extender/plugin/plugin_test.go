@@ -80,16 +80,22 @@ func newPlugin(t *testing.T, s state.Store) *Plugin {
 }
 
 // filter runs PreFilter and Filter on every node and returns each node's
-// status (nil: passed).
+// status (nil: passed). When PreFilter skips Filter (every node passes),
+// Filter is asked anyway and must pass every node.
 func filter(t *testing.T, pl *Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) map[string]*fwk.Status {
 	t.Helper()
 	ctx := context.Background()
-	if _, st := pl.PreFilter(ctx, cs, pod, nodes); !st.IsSuccess() {
-		t.Fatalf("PreFilter %s: %v", pod.Name, st)
+	_, pre := pl.PreFilter(ctx, cs, pod, nodes)
+	if !pre.IsSuccess() && !pre.IsSkip() {
+		t.Fatalf("PreFilter %s: %v", pod.Name, pre)
 	}
 	out := map[string]*fwk.Status{}
 	for _, ni := range nodes {
-		out[ni.Node().Name] = pl.Filter(ctx, cs, pod, ni)
+		st := pl.Filter(ctx, cs, pod, ni)
+		if pre.IsSkip() && !st.IsSuccess() {
+			t.Fatalf("PreFilter %s skipped Filter, which refuses %s: %v", pod.Name, ni.Node().Name, st)
+		}
+		out[ni.Node().Name] = st
 	}
 	return out
 }

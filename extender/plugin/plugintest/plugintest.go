@@ -97,35 +97,46 @@ func SetUsed(ni fwk.NodeInfo, r corev1.ResourceName, v int64, keepGeneration boo
 }
 
 // Cycle runs the plugin's extension points for one pod as the framework
-// does — PreFilter, Filter per node, PreScore and Score on the nodes that
-// passed, NormalizeScore if it has one — here on one goroutine, and returns every node's
-// Filter status (nil: passed) and the passed nodes' normalized scores.
-// PreFilter's status is returned when it did not succeed.
+// does — PreFilter, Filter per node unless PreFilter returned Skip,
+// PreScore and, unless it returned Skip, Score on the nodes that passed,
+// NormalizeScore if it has one — here on one goroutine, and returns every
+// node's Filter status (nil: passed) and the passed nodes' normalized
+// scores (0 when Score was skipped). PreFilter's status is returned when
+// it neither succeeded nor skipped.
 func Cycle(pl Plugin, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (filtered []*fwk.Status, scores fwk.NodeScoreList, pre *fwk.Status) {
 	ctx := context.Background()
 	pl.SignPod(ctx, pod)
-	if _, st := pl.PreFilter(ctx, cs, pod, nodes); !st.IsSuccess() {
+	_, st := pl.PreFilter(ctx, cs, pod, nodes)
+	if !st.IsSuccess() && !st.IsSkip() {
 		return nil, nil, st
 	}
 	filtered = make([]*fwk.Status, len(nodes))
 	feasible := make([]fwk.NodeInfo, 0, len(nodes))
 	for i, ni := range nodes {
-		if filtered[i] = pl.Filter(ctx, cs, pod, ni); filtered[i].IsSuccess() {
+		if !st.IsSkip() {
+			filtered[i] = pl.Filter(ctx, cs, pod, ni)
+		}
+		if filtered[i].IsSuccess() {
 			feasible = append(feasible, ni)
 		}
 	}
-	if st := pl.PreScore(ctx, cs, pod, feasible); !st.IsSuccess() {
-		return filtered, nil, st
-	}
 	scores = make(fwk.NodeScoreList, 0, len(feasible))
+	st = pl.PreScore(ctx, cs, pod, feasible)
 	for _, ni := range feasible {
-		s, st := pl.Score(ctx, cs, pod, ni)
-		if !st.IsSuccess() {
+		var s int64
+		switch {
+		case st.IsSkip():
+		case !st.IsSuccess():
 			return filtered, nil, st
+		default:
+			var sst *fwk.Status
+			if s, sst = pl.Score(ctx, cs, pod, ni); !sst.IsSuccess() {
+				return filtered, nil, sst
+			}
 		}
 		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: s})
 	}
-	if ext := pl.ScoreExtensions(); ext != nil {
+	if ext := pl.ScoreExtensions(); ext != nil && !st.IsSkip() {
 		return filtered, scores, ext.NormalizeScore(ctx, cs, pod, scores)
 	}
 	return filtered, scores, nil
