@@ -384,7 +384,7 @@ func TestFilterRemembersPasses(t *testing.T) {
 // plugin — only when Filter would pass every node of the list, and does
 // whenever it would and verdicts are remembered; Score still runs. Steps
 // change one node's NIC and the pod's shape, each checked against a
-// plugin that remembered nothing.
+// plugin that remembered nothing; then the share of nodes scored changes.
 func TestPreFilterSkipsFilterWhenEveryNodePasses(t *testing.T) {
 	s := newFactsStore(world("172.16.11.1-172.16.11.100"))
 	pl := newPlugin(t, s)
@@ -444,6 +444,22 @@ func TestPreFilterSkipsFilterWhenEveryNodePasses(t *testing.T) {
 			if sc := score(t, pl, cs, st.pod, nodes); sc["n1"] == 0 {
 				t.Fatalf("%s: scores %v after PreFilter's Skip, want Score to run", st.name, sc)
 			}
+		}
+	}
+	// When the scheduler scores under a quarter of the nodes (its
+	// percentage of nodes to score), PreFilter reads the nodes no more;
+	// once it scores most again, it does.
+	for _, scored := range []struct {
+		nodes []fwk.NodeInfo
+		skip  bool
+	}{{nodes: nodes[:0], skip: false}, {nodes: nodes, skip: true}} {
+		cs := newCycleState()
+		pl.PreFilter(ctx, cs, one, nodes)
+		if st := pl.PreScore(ctx, cs, one, scored.nodes); !st.IsSuccess() {
+			t.Fatalf("PreScore: %v", st)
+		}
+		if _, pre := pl.PreFilter(ctx, newCycleState(), one, nodes); pre.IsSkip() != scored.skip || !pre.IsSkip() && !pre.IsSuccess() {
+			t.Fatalf("PreFilter after %d of %d nodes scored: %v, want Skip %t", len(scored.nodes), len(nodes), pre, scored.skip)
 		}
 	}
 }

@@ -186,6 +186,12 @@ type Plugin struct {
 	// once it has.
 	sourcesSynced func() bool
 	synced        atomic.Bool
+	// fewScored: the last PreScore was handed under a quarter of the
+	// node list, so the scheduler evaluates only some of the nodes (its
+	// percentage of nodes to score, or other plugins refusing most of
+	// them) and allPass, which reads every node, would cost more than the
+	// Filter calls it saves.
+	fewScored atomic.Bool
 }
 
 // waitForNodes waits until the store holds the first lists of the
@@ -353,7 +359,7 @@ func (c *cycle) Clone() fwk.StateData { return c }
 // nodes once per cycle. It returns Skip for a pod without rails (no later
 // extension point of the plugin runs for it, and it costs no node lookup)
 // and for a pod every node passes (allPass: the framework calls no Filter,
-// Score runs).
+// Score runs) when the scheduler evaluates most nodes (fewScored).
 func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	d := pl.Decider
 	rs, err := rails.ForPod(pod, d.Store)
@@ -381,7 +387,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *corev1.
 		nodes:   pl.table(nodes), remember: !cs.IsPodGroupSchedulingCycle()}
 	cs.Write(cycleKey, c)
 	pl.last.Store(&lastCycle{cs: cs, c: c})
-	if c.allPass(nodes) {
+	if !pl.fewScored.Load() && c.allPass(nodes) {
 		// Filter would pass every node: the framework calls it for none
 		// in this cycle (PreScore and Score still run).
 		return nil, fwk.NewStatus(fwk.Skip)
@@ -480,12 +486,15 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, ni
 	}
 }
 
-// PreScore lets Score run for pods PreFilter did not skip; what scoring
-// needs (the job's nodes) PreFilter has worked out.
-func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if _, err := pl.readCycle(cs); err != nil {
+// PreScore lets Score run for pods PreFilter worked out (what scoring
+// needs, the job's nodes, it has) and notes how many nodes the scheduler
+// scores (fewScored).
+func (pl *Plugin) PreScore(_ context.Context, cs fwk.CycleState, _ *corev1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
+	c, err := pl.readCycle(cs)
+	if err != nil {
 		return fwk.NewStatus(fwk.Skip) // PreFilter skipped the pod
 	}
+	pl.fewScored.Store(4*len(nodes) < c.nodes.n)
 	return nil
 }
 
