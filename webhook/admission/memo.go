@@ -6,7 +6,10 @@ import (
 	"slices"
 	"sync/atomic"
 
+	corev1 "k8s.io/api/core/v1"
+
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
+	"github.com/railnet/railnet/webhook/inject"
 )
 
 // Remembered answers. Pods of one Job (or Deployment, StatefulSet, …) are
@@ -22,7 +25,9 @@ import (
 //     only injectionAnnotations. All of them are in the key but the pod's
 //     name and generateName, which only refusals and logs read: refusals
 //     are never remembered (an answer is remembered only when it allows the
-//     pod), and a remembered answer is logged with the pod's own name;
+//     pod), and a remembered answer is logged with the pod's own name; and
+//     of the containers' env, only the entries injection reads (keyEnv),
+//     so pods that differ in RANK share an answer;
 //   - the namespace the pod is created in (the request's, as Default sees
 //     it);
 //   - the podResourceInject configuration (the whole inject.Config) and
@@ -178,7 +183,7 @@ func appendMemoKey(buf []byte, namespace string, a *answer, p *podFields) (_ []b
 			buf, _ = appendMap(buf, r.Requests, appendQuantity)
 			buf = keyList(buf, r.Claims, appendClaim, &err)
 		}
-		buf = keyList(buf, c.Env, appendEnv, &err)
+		buf = keyEnv(buf, c.Env, &err)
 		buf = keyList(buf, c.VolumeMounts, appendMount, &err)
 	}
 	buf = keyBool(buf, p.Spec.Volumes != nil)
@@ -195,6 +200,25 @@ func appendMemoKey(buf []byte, namespace string, a *answer, p *podFields) (_ []b
 		}
 	}
 	return buf, err == nil
+}
+
+// keyEnv writes whether env is nil (a missing list is patched whole) and,
+// in order, the entries injection reads (inject.ReadsEnv): the patch only
+// appends to the list, so the rest of it — a RANK that differs per pod of
+// a job — changes nothing of the answer. The first error of appendEnv is
+// kept in *err.
+func keyEnv(buf []byte, env []corev1.EnvVar, err *error) []byte {
+	buf = keyBool(buf, env != nil)
+	for _, e := range env {
+		if !inject.ReadsEnv(e.Name) {
+			continue
+		}
+		var ee error
+		if buf, ee = appendEnv(append(buf, 1), e); ee != nil && *err == nil {
+			*err = ee
+		}
+	}
+	return append(buf, 0)
 }
 
 func keyBool(buf []byte, b bool) []byte {

@@ -28,7 +28,7 @@ import (
 // every pod field injection reads, each with variants that change the
 // answer and variants that must not (names, other annotations, a
 // quantity's spelling).
-var memoPodDims = []int{5, 8, 9, 4, 12, 8, 4, 7, 2}
+var memoPodDims = []int{5, 8, 9, 4, 12, 12, 4, 7, 2}
 
 // memoPod returns the namespace of a review and its pod, made from the
 // choices c (memoPodDims; missing bytes are 0).
@@ -137,6 +137,15 @@ func memoPod(c []byte) (string, []byte) {
 		c0["env"] = []any{map[string]any{"name": inject.EnvPodUID, "value": "x"}}
 	case 7:
 		c0["env"] = []any{map[string]any{"name": "IDX", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}}
+	case 8: // what injection reads after what it does not
+		c0["env"] = []any{map[string]any{"name": "RANK", "value": "2"}, map[string]any{"name": "NCCL_IB_HCA", "value": "mlx5_0"}}
+	case 9:
+		c0["env"] = []any{map[string]any{"name": "RANK", "value": "3"}, map[string]any{"name": "NCCL_IB_HCA", "value": "mlx5_1"}}
+	case 10: // a source injection does not write itself
+		c0["env"] = []any{map[string]any{"name": "TOKEN", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "s", "key": "k"}}}}
+	case 11:
+		c0["env"] = []any{map[string]any{"name": inject.EnvPodUID, "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.uid"}}},
+			map[string]any{"name": inject.EnvSocketIfName, "value": inject.SocketIfName}}
 	}
 	switch pick(6) {
 	case 1:
@@ -369,7 +378,7 @@ func TestMemoMatchesFresh(t *testing.T) {
 }
 
 // TestMemoIgnoresWhatInjectionDoesNotRead: pods that differ only in
-// their names, in annotations injection does not read, in fields
+// their names, in annotations or env entries injection does not read, in fields
 // podFields does not hold, or in a quantity's spelling get the remembered
 // answer.
 func TestMemoIgnoresWhatInjectionDoesNotRead(t *testing.T) {
@@ -384,6 +393,19 @@ func TestMemoIgnoresWhatInjectionDoesNotRead(t *testing.T) {
 		c.review(memoPod(v))
 		if c.hits != hits+1 {
 			t.Errorf("pod %v (dimension %d changed): not answered from the memo", v, change[0])
+		}
+	}
+	// Env entries injection does not read (RANK 0, RANK 1, a secret's).
+	withEnv := slices.Clone(base)
+	withEnv[5] = 2
+	c.review(memoPod(withEnv))
+	for _, env := range []byte{3, 10} {
+		v := slices.Clone(withEnv)
+		v[5] = env
+		hits := c.hits
+		c.review(memoPod(v))
+		if c.hits != hits+1 {
+			t.Errorf("pod %v (env changed): not answered from the memo", v)
 		}
 	}
 	// Fields podFields does not hold (labels, hostname, owner).

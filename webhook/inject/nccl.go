@@ -40,6 +40,11 @@ const (
 // file only for variables the environment lacks), which the summary says.
 var ncclOwnEnv = []string{"NCCL_IB_HCA", "NCCL_IB_GID_INDEX", EnvSocketIfName, EnvConfFile}
 
+// ReadsEnv reports whether AddNCCL reads a container's env entries of this
+// name: railnet's own and the NCCL variables its conf file sets. Nothing
+// else in a container's environment changes what AddNCCL does.
+func ReadsEnv(name string) bool { return name == EnvPodUID || slices.Contains(ncclOwnEnv, name) }
+
 // NCCLResult says what AddNCCL did to the RDMA container.
 type NCCLResult struct {
 	// ConfFile is the conf file's path in the container; empty when the
