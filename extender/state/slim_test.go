@@ -3,10 +3,13 @@ package state
 import (
 	"reflect"
 	"testing"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/extender/placement"
@@ -65,12 +68,23 @@ func TestSlimKeepsWhatTheExtenderReads(t *testing.T) {
 		sn.Labels["rack"] != "r7" || sn.Name != "n1" || sn.Status.Images != nil || sn.Status.Conditions != nil {
 		t.Fatalf("slim node %+v", sn)
 	}
-	alloc := &railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: "x", Labels: map[string]string{"k": "v"}},
+	alloc := &railnetv1.IPAllocation{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: "x", ResourceVersion: "9", Labels: map[string]string{"k": "v"}},
 		Spec: railnetv1.IPAllocationSpec{Pool: "p", IP: "10.0.0.1", PodUID: "u1", PodName: "w0", ContainerID: "c", Node: "n1"}}
-	obj, _ = slimAllocation(alloc)
-	if sa := obj.(*railnetv1.IPAllocation); sa.Spec != (railnetv1.IPAllocationSpec{Pool: "p", IP: "10.0.0.1", PodUID: "u1"}) ||
-		sa.Name != "a" || sa.UID != "x" || sa.Labels != nil {
-		t.Fatalf("slim allocation %+v", sa)
+	obj, _ = compactAllocation(alloc)
+	want := &allocation{name: "a", resourceVersion: "9", pool: unique.Make("p"), ip: "10.0.0.1", podUID: unique.Make("u1")}
+	if ca := obj.(*allocation); *ca != *want {
+		t.Fatalf("compact allocation %+v, want %+v", ca, want)
+	}
+	if again, _ := compactAllocation(obj); again != obj {
+		t.Fatalf("compactAllocation changed an allocation: %+v", again)
+	}
+	// The informer keys and compares allocations by name and resource
+	// version, as it would the IPAllocations.
+	if key, err := toolscache.MetaNamespaceKeyFunc(obj); err != nil || key != "a" {
+		t.Fatalf("key %q, %v", key, err)
+	}
+	if m, err := meta.Accessor(obj); err != nil || m.GetResourceVersion() != "9" {
+		t.Fatalf("accessor %v, %v", m, err)
 	}
 	if obj, _ := slimPod("not a pod"); obj != "not a pod" {
 		t.Fatalf("slimPod changed a foreign object: %v", obj)
