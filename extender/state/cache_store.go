@@ -192,7 +192,6 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		if err != nil {
 			return nil, fmt.Errorf("informer for %T: %w", o, err)
 		}
-		var poolOf func(any) string
 		var synced func() bool
 		var reg toolscache.ResourceEventHandlerRegistration
 		switch o.(type) {
@@ -211,27 +210,18 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		case *corev1.ConfigMap:
 			reg, err = watch(inf, s.setConfigMap, s.deleteConfigMap)
 		case *spiderv2beta1.SpiderIPPool:
-			poolOf = func(obj any) string {
+			reg, err = s.bumpPools(inf, func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
 					return p.Name
 				}
 				return ""
-			}
+			})
 		case *railnetv1.IPAllocation:
 			sii, ok := inf.(toolscache.SharedIndexInformer)
 			if !ok {
 				return nil, fmt.Errorf("IPAllocation informer is %T, want a client-go SharedIndexInformer", inf)
 			}
-			if err := sii.AddIndexers(toolscache.Indexers{indexAllocPool: allocationPool}); err != nil {
-				return nil, fmt.Errorf("index %s: %w", indexAllocPool, err)
-			}
-			s.allocs = sii.GetIndexer()
-			poolOf = func(obj any) string {
-				if a, ok := obj.(*allocation); ok {
-					return a.pool.Value()
-				}
-				return ""
-			}
+			synced, err = s.watchAllocations(sii)
 		default:
 			continue
 		}
@@ -241,35 +231,52 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		if reg != nil {
 			synced = reg.HasSynced
 		}
-		if synced != nil {
-			s.synced = append(s.synced, synced)
-		}
-		if poolOf == nil {
-			continue
-		}
-		// client-go updates the informer's store before it calls handlers,
-		// so a reader that sees the new generation also sees the change.
-		bump := func(obj any) {
-			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if name := poolOf(obj); name != "" {
-				s.genMu.Lock()
-				s.gens[name]++
-				s.genMu.Unlock()
-			}
-		}
-		reg, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    bump,
-			UpdateFunc: func(old, obj any) { bump(old); bump(obj) },
-			DeleteFunc: bump,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("watch %T: %w", o, err)
-		}
-		s.synced = append(s.synced, reg.HasSynced)
+		s.synced = append(s.synced, synced)
 	}
 	return s, nil
+}
+
+// watchAllocations reads the pools' allocations from src's store, which
+// holds allocations (the cache's transform, compactAllocation), and bumps
+// their pools' generations on its events; synced reports when the
+// generations have seen src's first list.
+func (s *CacheStore) watchAllocations(src toolscache.SharedIndexInformer) (synced func() bool, err error) {
+	if err := src.AddIndexers(toolscache.Indexers{indexAllocPool: allocationPool}); err != nil {
+		return nil, fmt.Errorf("index %s: %w", indexAllocPool, err)
+	}
+	s.allocs = src.GetIndexer()
+	reg, err := s.bumpPools(src, func(obj any) string {
+		if a, ok := obj.(*allocation); ok {
+			return a.pool.Value()
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reg.HasSynced, nil
+}
+
+// bumpPools bumps the generation of the pool poolOf names ("": none) for
+// every object src adds, deletes or changes (the old object's pool and the
+// new one's). client-go updates the informer's store before it calls
+// handlers, so a reader that sees the new generation also sees the change.
+func (s *CacheStore) bumpPools(src Informer, poolOf func(any) string) (toolscache.ResourceEventHandlerRegistration, error) {
+	bump := func(obj any) {
+		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if name := poolOf(obj); name != "" {
+			s.genMu.Lock()
+			s.gens[name]++
+			s.genMu.Unlock()
+		}
+	}
+	return src.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    bump,
+		UpdateFunc: func(old, obj any) { bump(old); bump(obj) },
+		DeleteFunc: bump,
+	})
 }
 
 // PoolGeneration implements Store.
