@@ -4,14 +4,17 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -113,8 +116,10 @@ func Watched() []client.Object {
 // CacheOptions are the cache options the store expects: shared, never
 // deep-copied objects without managed fields (Nodes, Pods, IPAllocations
 // and Namespaces only with what the extender reads: slim.go, inject.go),
-// no lazily started informers, and of ConfigMaps only injectConfig, the
-// webhook's (none when its name is empty).
+// no lazily started informers, no namespace index for kinds without
+// namespaces (informers are built by o.NewInformer when set), and of
+// ConfigMaps only injectConfig, the webhook's (none when its name is
+// empty).
 func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Options {
 	yes := true
 	o.DefaultUnsafeDisableDeepCopy = &yes
@@ -133,7 +138,30 @@ func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Opti
 		}
 	}
 	o.ReaderFailOnMissingInformer = true
+	newInformer := o.NewInformer
+	if newInformer == nil {
+		newInformer = toolscache.NewSharedIndexInformer
+	}
+	o.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
+		if clusterScoped(obj) {
+			idx = maps.Clone(idx)
+			delete(idx, toolscache.NamespaceIndex)
+		}
+		return newInformer(lw, obj, resync, idx)
+	}
 	return o
+}
+
+// clusterScoped reports whether obj is of a kind without namespaces among
+// those the store watches: their informers need no namespace index (the
+// cache gives every informer one; of 160,000 IPAllocations it would hold
+// every name once more).
+func clusterScoped(obj runtime.Object) bool {
+	switch obj.(type) {
+	case *corev1.Node, *corev1.Namespace, *railnetv1.RDMANode, *railnetv1.IPAllocation, *spiderv2beta1.SpiderIPPool:
+		return true
+	}
+	return false
 }
 
 // NewCacheStore registers the indexes and starts the informers on c (which
