@@ -94,16 +94,23 @@ func cachedCluster(tb testing.TB, n int) (*state.CacheStore, []string, *corev1.P
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
 	store, err := state.NewCacheStore(ctx, cc, types.NamespacedName{})
 	if err != nil {
+		cancel()
 		tb.Fatal(err)
 	}
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		if err := cc.Start(ctx); err != nil {
 			tb.Error(err)
 		}
 	}()
+	// The next run's memory figures must not count this run's cluster.
+	tb.Cleanup(func() {
+		cancel()
+		<-stopped
+	})
 	syncCtx, stop := context.WithTimeout(ctx, 5*time.Minute)
 	defer stop()
 	if !cc.WaitForCacheSync(syncCtx) || !toolscache.WaitForCacheSync(syncCtx.Done(), store.Synced) {
