@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +20,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	"github.com/railnet/railnet/api/scheme"
@@ -55,6 +57,7 @@ func cachedCluster(tb testing.TB, n int) (*state.CacheStore, []string, *corev1.P
 	pod := c.NewPod("job-0-new", map[string]string{"railnet.io/job": "job-0"})
 	c = nil // the lists hold deep copies, as decoded objects share nothing
 
+	log.SetLogger(logr.Discard()) // the cache's informers log to nowhere, not to a warning
 	s := scheme.New()
 	mapper := meta.NewDefaultRESTMapper(nil)
 	for _, o := range state.Watched() {
