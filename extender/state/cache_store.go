@@ -455,7 +455,7 @@ func (s *CacheStore) Allocations(pool string) []placement.Allocation {
 	out := make([]placement.Allocation, 0, len(objs))
 	for _, obj := range objs {
 		if a, ok := obj.(*allocation); ok {
-			out = append(out, placement.Allocation{IP: a.ip, PodUID: a.podUID.Value()})
+			out = append(out, placement.Allocation{IP: a.ip(), PodUID: a.podUID.Value()})
 		}
 	}
 	return out

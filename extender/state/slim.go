@@ -89,20 +89,27 @@ func jobLabels(labels map[string]string) map[string]string {
 
 // allocation is what the cache keeps of an IPAllocation (compactAllocation
 // makes one of each): its name and resource version, which the informer
-// keys and compares it by, its pool, address and pod. It is about a
-// sixth of the IPAllocation it replaces, which matters at one per pod
-// and rail. The pod's UID is interned: a pod's rails share one copy.
+// keys and compares it by, its pool, address and pod. The three strings
+// share one fresh copy (a decoded object's strings would keep the memory
+// around them, the rest of the object, from being reused), and the pool
+// and the pod's UID are interned (a pod's rails share one copy): at one
+// allocation per pod and rail, it is a tenth of the IPAllocation it
+// replaces and a third of the objects the collector visits.
 type allocation struct {
-	name, resourceVersion string
-	pool                  unique.Handle[string]
-	ip                    string
-	podUID                unique.Handle[string]
+	// fields is name, resource version and address, in turn.
+	fields       string
+	nameN, rvN   uint32
+	pool, podUID unique.Handle[string]
 }
+
+func (a *allocation) name() string            { return a.fields[:a.nameN] }
+func (a *allocation) resourceVersion() string { return a.fields[a.nameN : a.nameN+a.rvN] }
+func (a *allocation) ip() string              { return a.fields[a.nameN+a.rvN:] }
 
 // GetObjectMeta gives the informer the allocation's name and resource
 // version (meta.Accessor).
 func (a *allocation) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Name: a.name, ResourceVersion: a.resourceVersion}
+	return &metav1.ObjectMeta{Name: a.name(), ResourceVersion: a.resourceVersion()}
 }
 
 // compactAllocation is the cache's transform of IPAllocations: an
@@ -113,8 +120,8 @@ func compactAllocation(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	return &allocation{name: a.Name, resourceVersion: a.ResourceVersion, pool: unique.Make(a.Spec.Pool), ip: a.Spec.IP,
-		podUID: unique.Make(a.Spec.PodUID)}, nil
+	return &allocation{fields: a.Name + a.ResourceVersion + a.Spec.IP, nameN: uint32(len(a.Name)), rvN: uint32(len(a.ResourceVersion)),
+		pool: unique.Make(a.Spec.Pool), podUID: unique.Make(a.Spec.PodUID)}, nil
 }
 
 // allocationPool indexes allocations by pool.
