@@ -247,7 +247,9 @@ func Run(ctx context.Context, rc *rest.Config, cfg Config) error {
 		g.Go("scheduler configuration sync", syncer.Run)
 	}
 	syncCtx, cancel := context.WithTimeout(ctx, cfg.SyncTimeout)
-	synced := c.WaitForCacheSync(syncCtx)
+	// The store's books follow the informers' events, which may lag the
+	// informers' own sync.
+	synced := c.WaitForCacheSync(syncCtx) && toolscache.WaitForCacheSync(syncCtx.Done(), store.Synced)
 	cancel()
 	if !synced {
 		if err := g.Wait(); err != nil || ctx.Err() != nil {

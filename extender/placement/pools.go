@@ -15,6 +15,10 @@ import (
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
+// Allocation is what placement reads of an IPAllocation: the address it
+// holds and the UID of the pod holding it.
+type Allocation struct{ IP, PodUID string }
+
 // PoolRoom is how many addresses a SpiderIPPool can still hand out.
 type PoolRoom struct {
 	Pool *spiderv2beta1.SpiderIPPool

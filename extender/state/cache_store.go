@@ -4,14 +4,17 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -44,9 +47,13 @@ type CacheStore struct {
 	// pods is the Pod informer's own store, read without the copy and
 	// type lookup a cache Get or List makes.
 	pods toolscache.Indexer
-	// synced report whether the facts and slots hold every object of the
-	// first list of each source outside the cache (NodesFrom, PodsFrom);
-	// the cache's own informers are covered by its sync.
+	// allocs is the IPAllocation informer's store, which holds
+	// allocations (compactAllocation), indexed by pool.
+	allocs toolscache.Indexer
+	// synced report whether each event handler the store registered
+	// (facts, slots, jobs, namespaces, pool generations) has been handed
+	// every object of its informer's first list: an informer's sync does
+	// not wait for its handlers.
 	synced []func() bool
 	// followers are told of every pod change after the slots (FollowPods);
 	// copy on write.
@@ -109,8 +116,10 @@ func Watched() []client.Object {
 // CacheOptions are the cache options the store expects: shared, never
 // deep-copied objects without managed fields (Nodes, Pods, IPAllocations
 // and Namespaces only with what the extender reads: slim.go, inject.go),
-// no lazily started informers, and of ConfigMaps only injectConfig, the
-// webhook's (none when its name is empty).
+// no lazily started informers, no namespace index for kinds without
+// namespaces (informers are built by o.NewInformer when set), and of
+// ConfigMaps only injectConfig, the webhook's (none when its name is
+// empty).
 func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Options {
 	yes := true
 	o.DefaultUnsafeDisableDeepCopy = &yes
@@ -120,7 +129,7 @@ func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Opti
 	}
 	o.ByObject[&corev1.Node{}] = cache.ByObject{Transform: slimNode}
 	o.ByObject[&corev1.Pod{}] = cache.ByObject{Transform: slimPod}
-	o.ByObject[&railnetv1.IPAllocation{}] = cache.ByObject{Transform: slimAllocation}
+	o.ByObject[&railnetv1.IPAllocation{}] = cache.ByObject{Transform: compactAllocation}
 	o.ByObject[&corev1.Namespace{}] = cache.ByObject{Transform: slimNamespace}
 	if injectConfig.Name != "" {
 		o.ByObject[&corev1.ConfigMap{}] = cache.ByObject{
@@ -129,7 +138,30 @@ func CacheOptions(o cache.Options, injectConfig types.NamespacedName) cache.Opti
 		}
 	}
 	o.ReaderFailOnMissingInformer = true
+	newInformer := o.NewInformer
+	if newInformer == nil {
+		newInformer = toolscache.NewSharedIndexInformer
+	}
+	o.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
+		if clusterScoped(obj) {
+			idx = maps.Clone(idx)
+			delete(idx, toolscache.NamespaceIndex)
+		}
+		return newInformer(lw, obj, resync, idx)
+	}
 	return o
+}
+
+// clusterScoped reports whether obj is of a kind without namespaces among
+// those the store watches: their informers need no namespace index (the
+// cache gives every informer one; of 160,000 IPAllocations it would hold
+// every name once more).
+func clusterScoped(obj runtime.Object) bool {
+	switch obj.(type) {
+	case *corev1.Node, *corev1.Namespace, *railnetv1.RDMANode, *railnetv1.IPAllocation, *spiderv2beta1.SpiderIPPool:
+		return true
+	}
+	return false
 }
 
 // NewCacheStore registers the indexes and starts the informers on c (which
@@ -143,9 +175,6 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		field   string
 		extract client.IndexerFunc
 	}{
-		{&railnetv1.IPAllocation{}, indexAllocPool, func(o client.Object) []string {
-			return []string{o.(*railnetv1.IPAllocation).Spec.Pool}
-		}},
 		{&spiderv2beta1.SpiderMultusConfig{}, indexSMCGroup, func(o client.Object) []string {
 			var keys []string
 			for _, k := range injectgroup.Keys {
@@ -191,66 +220,91 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 		if err != nil {
 			return nil, fmt.Errorf("informer for %T: %w", o, err)
 		}
-		var poolOf func(any) string
+		var synced func() bool
+		var reg toolscache.ResourceEventHandlerRegistration
 		switch o.(type) {
 		case *corev1.Node:
-			_, err = watchNodes(inf, s.facts)
+			synced, err = watchNodes(inf, s.facts)
 		case *railnetv1.RDMANode:
-			_, err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
+			reg, err = watch(inf, s.facts.SetRDMANode, func(rn *railnetv1.RDMANode) { s.facts.DeleteRDMANode(rn.Name) })
 		case *corev1.Pod:
 			sii, ok := inf.(toolscache.SharedIndexInformer)
 			if !ok {
 				return nil, fmt.Errorf("pod informer is %T, want a client-go SharedIndexInformer", inf)
 			}
-			_, err = s.watchPods(sii)
+			synced, err = s.watchPods(sii)
 		case *corev1.Namespace:
-			_, err = watch(inf, s.setNamespace, s.deleteNamespace)
+			reg, err = watch(inf, s.setNamespace, s.deleteNamespace)
 		case *corev1.ConfigMap:
-			_, err = watch(inf, s.setConfigMap, s.deleteConfigMap)
+			reg, err = watch(inf, s.setConfigMap, s.deleteConfigMap)
 		case *spiderv2beta1.SpiderIPPool:
-			poolOf = func(obj any) string {
+			reg, err = s.bumpPools(inf, func(obj any) string {
 				if p, ok := obj.(*spiderv2beta1.SpiderIPPool); ok {
 					return p.Name
 				}
 				return ""
-			}
+			})
 		case *railnetv1.IPAllocation:
-			poolOf = func(obj any) string {
-				if a, ok := obj.(*railnetv1.IPAllocation); ok {
-					return a.Spec.Pool
-				}
-				return ""
+			sii, ok := inf.(toolscache.SharedIndexInformer)
+			if !ok {
+				return nil, fmt.Errorf("IPAllocation informer is %T, want a client-go SharedIndexInformer", inf)
 			}
+			synced, err = s.watchAllocations(sii)
 		default:
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("watch %T: %w", o, err)
 		}
-		if poolOf == nil {
-			continue
+		if reg != nil {
+			synced = reg.HasSynced
 		}
-		// client-go updates the informer's store before it calls handlers,
-		// so a reader that sees the new generation also sees the change.
-		bump := func(obj any) {
-			if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if name := poolOf(obj); name != "" {
-				s.genMu.Lock()
-				s.gens[name]++
-				s.genMu.Unlock()
-			}
-		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    bump,
-			UpdateFunc: func(old, obj any) { bump(old); bump(obj) },
-			DeleteFunc: bump,
-		}); err != nil {
-			return nil, fmt.Errorf("watch %T: %w", o, err)
-		}
+		s.synced = append(s.synced, synced)
 	}
 	return s, nil
+}
+
+// watchAllocations reads the pools' allocations from src's store, which
+// holds allocations (the cache's transform, compactAllocation), and bumps
+// their pools' generations on its events; synced reports when the
+// generations have seen src's first list.
+func (s *CacheStore) watchAllocations(src toolscache.SharedIndexInformer) (synced func() bool, err error) {
+	if err := src.AddIndexers(toolscache.Indexers{indexAllocPool: allocationPool}); err != nil {
+		return nil, fmt.Errorf("index %s: %w", indexAllocPool, err)
+	}
+	s.allocs = src.GetIndexer()
+	reg, err := s.bumpPools(src, func(obj any) string {
+		if a, ok := obj.(*allocation); ok {
+			return a.pool.Value()
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reg.HasSynced, nil
+}
+
+// bumpPools bumps the generation of the pool poolOf names ("": none) for
+// every object src adds, deletes or changes (the old object's pool and the
+// new one's). client-go updates the informer's store before it calls
+// handlers, so a reader that sees the new generation also sees the change.
+func (s *CacheStore) bumpPools(src Informer, poolOf func(any) string) (toolscache.ResourceEventHandlerRegistration, error) {
+	bump := func(obj any) {
+		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if name := poolOf(obj); name != "" {
+			s.genMu.Lock()
+			s.gens[name]++
+			s.genMu.Unlock()
+		}
+	}
+	return src.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    bump,
+		UpdateFunc: func(old, obj any) { bump(old); bump(obj) },
+		DeleteFunc: bump,
+	})
 }
 
 // PoolGeneration implements Store.
@@ -295,9 +349,12 @@ func (s *CacheStore) NodeFacts(name string) *placement.NodeFacts { return s.fact
 // NodeRef implements Store; it takes no lock (Facts.Ref).
 func (s *CacheStore) NodeRef(name string) *placement.NodeRef { return s.facts.Ref(name) }
 
-// Synced reports whether the store holds every Node and Pod of the first
-// lists of its sources outside the cache (NodesFrom, PodsFrom; always
-// when it reads them from its cache: the cache's sync covers them).
+// Synced reports whether the store's books (node facts, slots, jobs'
+// nodes, namespaces, pool generations) hold every object of their
+// informers' first lists, the cache's and its sources' outside the cache
+// (NodesFrom, PodsFrom) alike. The cache's sync does not say so: an
+// informer syncs when its store holds its first list, before its event
+// handlers have seen all of it.
 func (s *CacheStore) Synced() bool {
 	for _, synced := range s.synced {
 		if !synced() {
@@ -388,11 +445,20 @@ func (s *CacheStore) Pool(name string) *spiderv2beta1.SpiderIPPool {
 	return nil
 }
 
-// Allocations implements Store.
-func (s *CacheStore) Allocations(pool string) []*railnetv1.IPAllocation {
-	var l railnetv1.IPAllocationList
-	s.list(&l, client.MatchingFields{indexAllocPool: pool})
-	return ptrs(l.Items)
+// Allocations implements Store, from the IPAllocation informer's store
+// (a cache List cannot read it: it holds allocations, not IPAllocations).
+func (s *CacheStore) Allocations(pool string) []placement.Allocation {
+	objs, err := s.allocs.ByIndex(indexAllocPool, pool)
+	if err != nil {
+		klog.Background().Error(err, "read IPAllocations", "pool", pool)
+	}
+	out := make([]placement.Allocation, 0, len(objs))
+	for _, obj := range objs {
+		if a, ok := obj.(*allocation); ok {
+			out = append(out, placement.Allocation{IP: a.ip(), PodUID: a.podUID.Value()})
+		}
+	}
+	return out
 }
 
 // MultusConfig implements rails.Configs.

@@ -15,7 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
+	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
+	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/test/poll"
 )
 
@@ -148,5 +151,30 @@ func TestWatchPodsFromAnotherInformer(t *testing.T) {
 	})
 	if onJob := s.JobNodes(job, "", nil); used("n1") != 0 || s.Pod(PodKey("train", "w0")) != nil || !slices.Equal(onJob, []string{"n2"}) {
 		t.Fatalf("after the events: n1 uses %d, w0 %v, job on %v", used("n1"), s.Pod(PodKey("train", "w0")), onJob)
+	}
+}
+
+// The cache builds informers of kinds without namespaces without the
+// namespace index it gives every informer; the others keep it, and the
+// caller's own NewInformer still builds them.
+func TestCacheOptionsNamespaceIndex(t *testing.T) {
+	built := 0
+	o := CacheOptions(cache.Options{NewInformer: func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
+		built++
+		return toolscache.NewSharedIndexInformer(lw, obj, resync, idx)
+	}}, types.NamespacedName{})
+	idx := toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc}
+	for _, c := range []struct {
+		obj  runtime.Object
+		want bool
+	}{{&railnetv1.IPAllocation{}, false}, {&corev1.Node{}, false}, {&railnetv1.RDMANode{}, false}, {&corev1.Pod{}, true},
+		{&spiderv2beta1.SpiderMultusConfig{}, true}} {
+		inf := o.NewInformer(&toolscache.ListWatch{}, c.obj, 0, idx)
+		if _, has := inf.GetIndexer().GetIndexers()[toolscache.NamespaceIndex]; has != c.want {
+			t.Errorf("%T: namespace index %t, want %t", c.obj, has, c.want)
+		}
+	}
+	if built != 5 || len(idx) != 1 {
+		t.Fatalf("built %d informers with the caller's NewInformer; the caller's indexers now %v", built, idx)
 	}
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -50,7 +51,7 @@ type passedNodes struct {
 type poolEntry struct {
 	gen     uint64
 	room    placement.PoolRoom
-	holders map[string]bool // pod UIDs holding an address of the pool
+	holders []string // pod UIDs holding an address of the pool, sorted, each once
 }
 
 // NewDecider wires a decider with the default options.
@@ -240,17 +241,19 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 		return poolEntry{}, false
 	}
 	allocs := d.Store.Allocations(name)
-	holders := make(map[string]bool, len(allocs))
+	holders := make([]string, len(allocs))
 	ips := func(yield func(string) bool) {
 		for _, a := range allocs {
-			if !yield(a.Spec.IP) {
+			if !yield(a.IP) {
 				return
 			}
 		}
 	}
-	for _, a := range allocs {
-		holders[a.Spec.PodUID] = true
+	for i, a := range allocs {
+		holders[i] = a.PodUID
 	}
+	slices.Sort(holders)
+	holders = slices.Clip(slices.Compact(holders))
 	e = poolEntry{gen: gen, room: *placement.NewPoolRoom(pool, ips, 0), holders: holders}
 	d.poolMu.Lock()
 	if d.poolCache == nil {

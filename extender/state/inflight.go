@@ -132,6 +132,12 @@ func standing(fl *flight, p *corev1.Pod) (drop, bound bool) {
 	return false, p.Spec.NodeName != ""
 }
 
+// holds reports whether the sorted holders hold uid.
+func holds(holders []string, uid string) bool {
+	_, found := slices.BinarySearch(holders, uid)
+	return found
+}
+
 // PodKey is the key Store.Pod finds a pod by: namespace/name, as
 // informers key pods.
 func PodKey(namespace, name string) string {
@@ -222,11 +228,11 @@ func (v view) slots() map[string]placement.Amounts {
 }
 
 // poolDemand counts in-flight pods that will take an address of pool and do
-// not hold one yet.
-func (v view) poolDemand(pool string, holders map[string]bool) int64 {
+// not hold one yet; holders are the UIDs of the pods that hold one, sorted.
+func (v view) poolDemand(pool string, holders []string) int64 {
 	var n int64
 	for i := range v {
-		if fl := &v[i]; slices.Contains(fl.pools, pool) && !holders[string(fl.uid)] {
+		if fl := &v[i]; slices.Contains(fl.pools, pool) && !holds(holders, string(fl.uid)) {
 			n++
 		}
 	}

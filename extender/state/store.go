@@ -4,7 +4,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 	"github.com/railnet/railnet/extender/placement"
 	"github.com/railnet/railnet/extender/rails"
@@ -37,8 +36,9 @@ type Store interface {
 	// no particular order.
 	JobNodes(job string, except types.UID, out []string) []string
 	Pool(name string) *spiderv2beta1.SpiderIPPool
-	// Allocations returns the IPAllocations of a pool.
-	Allocations(pool string) []*railnetv1.IPAllocation
+	// Allocations returns what placement reads of the IPAllocations of a
+	// pool, in no particular order.
+	Allocations(pool string) []placement.Allocation
 	// PoolGeneration changes whenever the pool or one of its IPAllocations
 	// changes (it may change more often), so the decider can reuse a pool's
 	// address count until then.

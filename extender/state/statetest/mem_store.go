@@ -32,7 +32,7 @@ type MemStore struct {
 	slotsByNode map[string]map[corev1.ResourceName]int64
 	facts       map[string]*placement.NodeRef
 	slots       map[string]placement.Amounts
-	allocByPool map[string][]*railnetv1.IPAllocation
+	allocByPool map[string][]placement.Allocation
 	podsByJob   map[string][]*corev1.Pod
 	gen         uint64
 }
@@ -43,7 +43,7 @@ func (s *MemStore) Freeze() {
 	s.frozen = true
 	s.podByKey = map[string]*corev1.Pod{}
 	s.slotsByNode = map[string]map[corev1.ResourceName]int64{}
-	s.allocByPool = map[string][]*railnetv1.IPAllocation{}
+	s.allocByPool = map[string][]placement.Allocation{}
 	s.podsByJob = map[string][]*corev1.Pod{}
 	for _, p := range s.Pods {
 		s.podByKey[podKey(p)] = p
@@ -64,7 +64,7 @@ func (s *MemStore) Freeze() {
 		}
 	}
 	for _, a := range s.Allocs {
-		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], a)
+		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], placement.Allocation{IP: a.Spec.IP, PodUID: a.Spec.PodUID})
 	}
 	s.facts = make(map[string]*placement.NodeRef, len(s.Nodes))
 	for name, n := range s.Nodes {
@@ -195,14 +195,14 @@ func (s *MemStore) JobNodes(job string, except types.UID, out []string) []string
 }
 
 // Allocations implements state.Store.
-func (s *MemStore) Allocations(pool string) []*railnetv1.IPAllocation {
+func (s *MemStore) Allocations(pool string) []placement.Allocation {
 	if s.frozen {
 		return s.allocByPool[pool]
 	}
-	var out []*railnetv1.IPAllocation
+	var out []placement.Allocation
 	for _, a := range s.Allocs {
 		if a.Spec.Pool == pool {
-			out = append(out, a)
+			out = append(out, placement.Allocation{IP: a.Spec.IP, PodUID: a.Spec.PodUID})
 		}
 	}
 	return out
