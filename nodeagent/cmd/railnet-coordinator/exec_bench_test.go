@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/railnet/railnet/nodeagent/coordinator/coordinatortest"
+	"github.com/railnet/railnet/test/ground"
+)
+
+// BenchmarkExec runs the CNI binaries as a runtime does, one process per
+// call, and reports the CPU time (user and system, from the kernel's account
+// of the waited-for process) one process costs: railnet-ipam's and
+// railnet-coordinator's VERSION (start-up and package initialisation alone)
+// and the coordinator's ADD and DEL of one interface with checks off (as
+// `make bench-ipam`'s railnet-nochecks chain runs it), each beside an empty
+// static Go binary run in the same loop, so the ratios hold on a loaded
+// machine. The binaries are built as the images build them. With
+// RAILNET_BENCH_BASELINE_PLUGINS set to a folder holding another build's
+// railnet-ipam and railnet-coordinator, those run in the same loop too. Needs
+// root (the ADD runs in a network namespace).
+//
+//	go test -run '^$' -bench Exec -benchtime 300x ./nodeagent/cmd/railnet-coordinator
+func BenchmarkExec(b *testing.B) {
+	dir := b.TempDir()
+	empty := filepath.Join(dir, "empty.go")
+	if err := os.WriteFile(empty, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := ground.Build(b.Context(), filepath.Join(dir, "empty"), empty); err != nil {
+		b.Fatal(err)
+	}
+	if err := ground.BuildCommands(b.Context(), dir, "./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator"); err != nil {
+		b.Fatal(err)
+	}
+	n := coordinatortest.NewNode(b, 1)
+	n.Macvlan(b, 1, "net1", netip.MustParsePrefix("172.16.11.10/24"))
+	add := conf(b, `,"mtu":4200,"detectGateway":false,"detectIPConflict":false`, "net1", "172.16.11.10/24", "172.16.11.254")
+
+	type build struct{ name, dir string }
+	builds := []build{{"", dir}}
+	if base := os.Getenv("RAILNET_BENCH_BASELINE_PLUGINS"); base != "" {
+		builds = append(builds, build{"baseline:", base})
+	}
+	type call struct {
+		name string
+		run  func() (time.Duration, error)
+	}
+	calls := []call{{"empty", func() (time.Duration, error) { return run(filepath.Join(dir, "empty"), nil, nil) }}}
+	for _, bd := range builds {
+		ipam, coord := filepath.Join(bd.dir, "railnet-ipam"), filepath.Join(bd.dir, "railnet-coordinator")
+		calls = append(calls,
+			call{bd.name + "railnet-ipam VERSION", func() (time.Duration, error) { return run(ipam, []string{"CNI_COMMAND=VERSION"}, nil) }},
+			call{bd.name + "railnet-coordinator VERSION", func() (time.Duration, error) { return run(coord, []string{"CNI_COMMAND=VERSION"}, nil) }},
+			call{bd.name + "railnet-coordinator ADD", func() (time.Duration, error) { return run(coord, cniEnv("ADD", n), add) }},
+			call{bd.name + "railnet-coordinator DEL", func() (time.Duration, error) { return run(coord, cniEnv("DEL", n), add) }})
+	}
+	cpu := make([]time.Duration, len(calls))
+	for b.Loop() {
+		for i, c := range calls {
+			d, err := c.run()
+			cpu[i] += d
+			if err != nil {
+				b.Fatalf("%s: %v", c.name, err)
+			}
+		}
+	}
+	for i, c := range calls {
+		per := cpu[i] / time.Duration(b.N)
+		b.ReportMetric(float64(per.Microseconds())/1000, strings.ReplaceAll(c.name, " ", "-")+"-cpu-ms/exec")
+		b.Logf("%-40s %6.3f ms CPU per process, %.2f× the empty Go binary", c.name, float64(per.Microseconds())/1000,
+			float64(cpu[i])/float64(cpu[0]))
+	}
+}
+
+// run executes a plugin binary with the CNI environment env and stdin and
+// returns the CPU time the process used; it fails with the process's output
+// when the process fails.
+func run(bin string, env []string, stdin []byte) (time.Duration, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = append(env, "CNI_PATH="+filepath.Dir(bin))
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", bin, err, out.Bytes())
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+func cniEnv(command string, n *coordinatortest.Node) []string {
+	return []string{"CNI_COMMAND=" + command, "CNI_CONTAINERID=sandbox-1", "CNI_NETNS=" + n.Pod.Path(), "CNI_IFNAME=net1"}
+}
