@@ -83,3 +83,28 @@ func tableListing(t *testing.T, n ns.NetNS, table int) []string {
 	slices.Sort(out)
 	return out
 }
+
+func setDown(name string) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetDown(l)
+}
+
+// linkState reports whether interface name in netns n is up, and its MTU.
+func linkState(t *testing.T, n ns.NetNS, name string) (up bool, mtu int) {
+	t.Helper()
+	err := n.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		up, mtu = l.Attrs().Flags&net.FlagUp != 0, l.Attrs().MTU
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return up, mtu
+}

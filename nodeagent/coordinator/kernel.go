@@ -102,7 +102,8 @@ func (k *Kernel) Install(l Layout) error {
 	return nil
 }
 
-// SetUp sets the MTU of interface ifName (when mtu > 0) and brings it up.
+// SetUp sets the MTU of interface ifName (when mtu > 0) and brings it up;
+// what already holds is not asked of the kernel again.
 func (k *Kernel) SetUp(ifName string, mtu int) error {
 	link, err := k.link(ifName)
 	if err != nil {
@@ -112,6 +113,9 @@ func (k *Kernel) SetUp(ifName string, mtu int) error {
 		if err := k.h.LinkSetMTU(link, mtu); err != nil {
 			return fmt.Errorf("set MTU %d on %s: %w", mtu, ifName, err)
 		}
+	}
+	if link.Attrs().Flags&net.FlagUp != 0 {
+		return nil // the main plugin brought it up
 	}
 	if err := k.h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring %s up: %w", ifName, err)

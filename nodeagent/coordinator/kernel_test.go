@@ -181,6 +181,23 @@ func TestInstallVerifyRemoveDualStack(t *testing.T) {
 	}
 }
 
+// SetUp brings a down interface up and sets its MTU; on an interface that
+// is up with that MTU it changes nothing.
+func TestSetUp(t *testing.T) {
+	n := coordinatortest.NewNode(t, 1)
+	n.Macvlan(t, 1, "net1", netip.MustParsePrefix("172.16.11.10/24"))
+	coordinatortest.Do(t, n.Pod, func() error { return setDown("net1") })
+	for range 2 {
+		if err := inKernel(n.Pod, func(k *coordinator.Kernel) error { return k.SetUp("net1", 4100) }); err != nil {
+			t.Fatal(err)
+		}
+		up, mtu := linkState(t, n.Pod, "net1")
+		if !up || mtu != 4100 {
+			t.Fatalf("net1 after SetUp: up %v, MTU %d; want up, MTU 4100", up, mtu)
+		}
+	}
+}
+
 // Probe against a real gateway namespace: the gateway answers with its MAC,
 // an address nobody holds gets no answer within the bound, and an address a
 // station holds is found by the conflict probe (sender 0.0.0.0).
