@@ -23,22 +23,25 @@ import (
 // of the waited-for process) one process costs: railnet-ipam's and
 // railnet-coordinator's VERSION (start-up and package initialisation alone)
 // and the coordinator's ADD and DEL of one interface with checks off (as
-// `make bench-ipam`'s railnet-nochecks chain runs it), each beside an empty
-// static Go binary run in the same loop, so the ratios hold on a loaded
-// machine. The binaries are built as the images build them. With
-// RAILNET_BENCH_BASELINE_PLUGINS set to a folder holding another build's
-// railnet-ipam and railnet-coordinator, those run in the same loop too. Needs
-// root (the ADD runs in a network namespace).
+// `make bench-ipam`'s railnet-nochecks chain runs it), beside an empty static
+// Go binary and a plugin on libcni's skel that does nothing (references) run
+// in the same loop, so the ratios hold on a loaded machine. The binaries are
+// built as the images build them. With RAILNET_BENCH_BASELINE_PLUGINS set to
+// a folder holding another build's railnet-ipam and railnet-coordinator,
+// those run in the same loop too. Needs root (the ADD runs in a network
+// namespace).
 //
 //	go test -run '^$' -bench Exec -benchtime 300x ./nodeagent/cmd/railnet-coordinator
 func BenchmarkExec(b *testing.B) {
 	built := b.TempDir()
-	empty := filepath.Join(built, "empty.go")
-	if err := os.WriteFile(empty, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	if err := ground.Build(b.Context(), filepath.Join(built, "empty"), empty); err != nil {
-		b.Fatal(err)
+	for name, src := range references {
+		file := filepath.Join(built, name+".go")
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := ground.Build(b.Context(), filepath.Join(built, name), file); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if err := ground.BuildCommands(b.Context(), built, "./nodeagent/cmd/railnet-ipam", "./nodeagent/cmd/railnet-coordinator"); err != nil {
 		b.Fatal(err)
@@ -67,7 +70,12 @@ func BenchmarkExec(b *testing.B) {
 		name string
 		run  func() (time.Duration, error)
 	}
-	calls := []call{{"empty", func() (time.Duration, error) { return run(filepath.Join(builds[0].dir, "empty"), nil, nil) }}}
+	calls := []call{
+		{"empty", func() (time.Duration, error) { return run(filepath.Join(builds[0].dir, "empty"), nil, nil) }},
+		{"skel-only ADD", func() (time.Duration, error) {
+			return run(filepath.Join(builds[0].dir, "skelonly"), cniEnv("ADD", n), add)
+		}},
+	}
 	for _, bd := range builds {
 		ipam, coord := filepath.Join(bd.dir, "railnet-ipam"), filepath.Join(bd.dir, "railnet-coordinator")
 		calls = append(calls,
@@ -94,12 +102,33 @@ func BenchmarkExec(b *testing.B) {
 			cpu[i] = append(cpu[i], d)
 		}
 	}
-	mean0, _ := stats(cpu[0])
+	empty, _ := stats(cpu[0])
+	skelOnly, _ := stats(cpu[1])
 	for i, c := range calls {
 		mean, median := stats(cpu[i])
 		b.ReportMetric(ms(mean), strings.ReplaceAll(c.name, " ", "-")+"-cpu-ms/exec")
-		b.Logf("%-40s CPU per process: mean %.3f ms (%.2f× the empty Go binary's), median %.3f ms", c.name, ms(mean), float64(mean)/float64(mean0), ms(median))
+		b.Logf("%-40s CPU per process: mean %.3f ms (%.2f× the empty Go binary's, %.2f× the skel-only plugin's), median %.3f ms",
+			c.name, ms(mean), float64(mean)/float64(empty), float64(mean)/float64(skelOnly), ms(median))
 	}
+}
+
+// references are the floors the plugins are measured against: an empty
+// static Go binary, and a CNI plugin on libcni's skel whose commands do
+// nothing (what any Go plugin built on the CNI library costs).
+var references = map[string]string{
+	"empty": "package main\n\nfunc main() {}\n",
+	"skelonly": `package main
+
+import (
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/version"
+)
+
+func main() {
+	nop := func(*skel.CmdArgs) error { return nil }
+	skel.PluginMainFuncs(skel.CNIFuncs{Add: nop, Del: nop, Check: nop}, version.All, "skel only")
+}
+`,
 }
 
 // stats is the mean and the median of ds.
