@@ -113,5 +113,6 @@ bench-webhook: ## Webhook: in-process reviews/s for an 8-rail pod vs an unannota
 	$(GO) test -run '^$$' -bench BenchmarkWebhook -benchtime 1x -count 1 -timeout 20m ./test/e2e/webhook
 
 .PHONY: bench-ipam
-bench-ipam: ## IPAM: CNI ADD allocations/s of railnet-ipam vs whereabouts v0.9.2 (same apiserver, pool, concurrency); 8-rail pod ADD vs macvlan+host-local; ratios printed. Needs root.
+bench-ipam: ## IPAM: CNI ADD allocations/s of railnet-ipam vs whereabouts v0.9.2 (same apiserver, pool, concurrency); 8-rail pod ADD vs macvlan+host-local; CPU per process of railnet-ipam and railnet-coordinator beside an empty Go binary's; ratios printed. Needs root.
+	$(GO) test -run '^$$' -bench BenchmarkExec -benchtime 300x -v ./nodeagent/cmd/railnet-coordinator
 	$(GO) test -run '^$$' -bench 'BenchmarkCNIAllocate|BenchmarkCNIAddEightRails' -benchtime 10x -timeout 40m -v ./test/e2e/ipam/

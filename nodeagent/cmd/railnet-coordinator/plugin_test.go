@@ -18,7 +18,7 @@ import (
 
 // conf is the coordinator's entry as libcni hands it over: with the main
 // plugin's result for interface ifName holding ip via gw.
-func conf(t *testing.T, extra, ifName, ip, gw string) []byte {
+func conf(t testing.TB, extra, ifName, ip, gw string) []byte {
 	t.Helper()
 	sandbox := "/var/run/netns/pod"
 	prev := map[string]any{

@@ -13,6 +13,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/railnet/railnet/nodeagent/coordinator"
 )
@@ -240,13 +241,19 @@ func (n *Node) Links(tb testing.TB) []string {
 }
 
 // AddAddr adds p to link name in the current namespace.
-func AddAddr(name string, p netip.Prefix) error {
+func AddAddr(name string, p netip.Prefix) error { return addAddr(name, p, 0) }
+
+// AddAddrNoDAD adds p to link name in the current namespace, usable at
+// once: an IPv6 address skips duplicate address detection.
+func AddAddrNoDAD(name string, p netip.Prefix) error { return addAddr(name, p, unix.IFA_F_NODAD) }
+
+func addAddr(name string, p netip.Prefix, flags int) error {
 	l, err := netlinksafe.LinkByName(name)
 	if err != nil {
 		return err
 	}
 	ipn := &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-	if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: ipn}); err != nil {
+	if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: ipn, Flags: flags}); err != nil {
 		return fmt.Errorf("add %s to %s: %w", p, name, err)
 	}
 	return nil
