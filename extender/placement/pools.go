@@ -15,10 +15,6 @@ import (
 	spiderv2beta1 "github.com/railnet/railnet/api/spiderpool/v2beta1"
 )
 
-// Allocation is what placement reads of an IPAllocation: the address it
-// holds and the UID of the pod holding it.
-type Allocation struct{ IP, PodUID string }
-
 // PoolRoom is how many addresses a SpiderIPPool can still hand out.
 type PoolRoom struct {
 	Pool *spiderv2beta1.SpiderIPPool
@@ -44,6 +40,19 @@ func (r *PoolRoom) Free() int64 {
 // NewPoolRoom computes a pool's room from its spec and the addresses its
 // IPAllocations hold. Addresses outside the pool's usable set do not count.
 func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], inFlight int64) *PoolRoom {
+	return NewPoolRoomCounted(pool, func(usable func(netip.Addr) bool) (n int64) {
+		for a := range allocated {
+			if ip, err := netip.ParseAddr(a); err == nil && usable(ip) {
+				n++
+			}
+		}
+		return n
+	}, inFlight)
+}
+
+// NewPoolRoomCounted is NewPoolRoom for a caller that keeps the pool's
+// addresses parsed: count returns how many of them usable accepts.
+func NewPoolRoomCounted(pool *spiderv2beta1.SpiderIPPool, count func(usable func(netip.Addr) bool) int64, inFlight int64) *PoolRoom {
 	r := &PoolRoom{Pool: pool, InFlight: inFlight}
 	usable, err := ippool.Usable(pool)
 	if err != nil {
@@ -51,11 +60,7 @@ func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], i
 		return r
 	}
 	r.Total = int64(min(usable.Count(), uint64(maxCount)))
-	for a := range allocated {
-		if ip, err := netip.ParseAddr(a); err == nil && usable.Contains(ip) {
-			r.Allocated++
-		}
-	}
+	r.Allocated = count(usable.Contains)
 	if na := pool.Spec.NodeAffinity; na != nil {
 		sel, err := metav1.LabelSelectorAsSelector(na)
 		if err != nil {

@@ -3,10 +3,14 @@ package state
 import (
 	"context"
 	"fmt"
+	"maps"
+	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -87,6 +91,12 @@ func TestAllocationsFollowEvents(t *testing.T) {
 			want{"p1": {"10.0.0.1/u1"}, "p2": {"10.0.0.2/u2", "10.1.0.1/u1"}}, []string{"p1", "p2"}},
 		{"delete", func() { w.Delete(ipAllocation("a3", "5", "p2", "10.1.0.1", "u1")) },
 			want{"p1": {"10.0.0.1/u1"}, "p2": {"10.0.0.2/u2"}}, []string{"p2"}},
+		{"a second address of a pod, one that does not parse", func() {
+			w.Add(ipAllocation("a5", "6", "p2", "10.0.0.5", "u2"))
+			w.Add(ipAllocation("a6", "7", "p2", "not-an-ip", "u6"))
+		}, want{"p1": {"10.0.0.1/u1"}, "p2": {"10.0.0.2/u2", "10.0.0.5/u2", "not-an-ip/u6"}}, []string{"p2"}},
+		{"the pod's first address goes", func() { w.Delete(ipAllocation("a2", "8", "p2", "10.0.0.2", "u2")) },
+			want{"p1": {"10.0.0.1/u1"}, "p2": {"10.0.0.5/u2", "not-an-ip/u6"}}, []string{"p2"}},
 		{"resync from a new list", func() {
 			src.mu.Lock()
 			src.list = railnetv1.IPAllocationList{ListMeta: metav1.ListMeta{ResourceVersion: "9"}, Items: []railnetv1.IPAllocation{
@@ -101,13 +111,22 @@ func TestAllocationsFollowEvents(t *testing.T) {
 		step.do()
 		poll.Until(t, time.Minute, step.name, func() error {
 			for _, pool := range []string{"p1", "p2"} {
-				var got []string
-				for _, a := range s.Allocations(pool) {
-					got = append(got, a.IP+"/"+a.PodUID)
-				}
-				slices.Sort(got)
-				if !slices.Equal(got, step.want[pool]) {
+				if got := bookOf(s, pool); !slices.Equal(got, step.want[pool]) {
 					return fmt.Errorf("%s holds %v, want %v", pool, got, step.want[pool])
+				}
+				// What the decider reads: the addresses usable accepts
+				// (here all that parse) and each pod's allocations.
+				n, holders := s.allocs.read(pool, nil, func(a netip.Addr) bool { return a.IsValid() })
+				wantN, wantHolders := int64(0), map[unique.Handle[string]]int32{}
+				for _, a := range step.want[pool] {
+					ip, uid, _ := strings.Cut(a, "/")
+					if _, err := netip.ParseAddr(ip); err == nil {
+						wantN++
+					}
+					wantHolders[unique.Make(uid)]++
+				}
+				if n != wantN || !maps.Equal(holders, wantHolders) {
+					return fmt.Errorf("%s: %d usable addresses and holders %v, want %d and %v", pool, n, holders, wantN, wantHolders)
 				}
 			}
 			for _, pool := range step.bumped {
@@ -123,4 +142,18 @@ func TestAllocationsFollowEvents(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bookOf lists what the store's book holds of pool, as ip/uid, sorted.
+func bookOf(s *CacheStore, pool string) []string {
+	s.allocs.mu.Lock()
+	defer s.allocs.mu.Unlock()
+	var out []string
+	if p := s.allocs.pools[unique.Make(pool)]; p != nil {
+		for _, a := range p.allocs {
+			out = append(out, a.ip()+"/"+a.podUID.Value())
+		}
+	}
+	slices.Sort(out)
+	return out
 }

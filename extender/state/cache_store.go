@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,8 +31,7 @@ import (
 
 // Field indexes the store looks objects up by.
 const (
-	indexAllocPool = "railnet.extender/alloc-pool"
-	indexSMCGroup  = "railnet.extender/smc-group"
+	indexSMCGroup = "railnet.extender/smc-group"
 )
 
 // CacheStore is a Store over a controller-runtime cache. Reads never reach
@@ -47,9 +48,9 @@ type CacheStore struct {
 	// pods is the Pod informer's own store, read without the copy and
 	// type lookup a cache Get or List makes.
 	pods toolscache.Indexer
-	// allocs is the IPAllocation informer's store, which holds
-	// allocations (compactAllocation), indexed by pool.
-	allocs toolscache.Indexer
+	// allocs is what the IPAllocation informer holds (allocations,
+	// compactAllocation) by pool, kept from its events.
+	allocs allocBook
 	// synced report whether each event handler the store registered
 	// (facts, slots, jobs, namespaces, pool generations) has been handed
 	// every object of its informer's first list: an informer's sync does
@@ -243,13 +244,9 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 					return p.Name
 				}
 				return ""
-			})
+			}, nil)
 		case *railnetv1.IPAllocation:
-			sii, ok := inf.(toolscache.SharedIndexInformer)
-			if !ok {
-				return nil, fmt.Errorf("IPAllocation informer is %T, want a client-go SharedIndexInformer", inf)
-			}
-			synced, err = s.watchAllocations(sii)
+			synced, err = s.watchAllocations(inf)
 		default:
 			continue
 		}
@@ -264,21 +261,17 @@ func NewCacheStore(ctx context.Context, c cache.Cache, injectConfig types.Namesp
 	return s, nil
 }
 
-// watchAllocations reads the pools' allocations from src's store, which
-// holds allocations (the cache's transform, compactAllocation), and bumps
-// their pools' generations on its events; synced reports when the
-// generations have seen src's first list.
-func (s *CacheStore) watchAllocations(src toolscache.SharedIndexInformer) (synced func() bool, err error) {
-	if err := src.AddIndexers(toolscache.Indexers{indexAllocPool: allocationPool}); err != nil {
-		return nil, fmt.Errorf("index %s: %w", indexAllocPool, err)
-	}
-	s.allocs = src.GetIndexer()
+// watchAllocations keeps the book of the pools' allocations from src's
+// events (its store holds allocations: the cache's transform,
+// compactAllocation) and bumps their pools' generations; synced reports
+// when both have seen src's first list.
+func (s *CacheStore) watchAllocations(src Informer) (synced func() bool, err error) {
 	reg, err := s.bumpPools(src, func(obj any) string {
 		if a, ok := obj.(*allocation); ok {
 			return a.pool.Value()
 		}
 		return ""
-	})
+	}, s.allocs.change)
 	if err != nil {
 		return nil, err
 	}
@@ -287,9 +280,15 @@ func (s *CacheStore) watchAllocations(src toolscache.SharedIndexInformer) (synce
 
 // bumpPools bumps the generation of the pool poolOf names ("": none) for
 // every object src adds, deletes or changes (the old object's pool and the
-// new one's). client-go updates the informer's store before it calls
-// handlers, so a reader that sees the new generation also sees the change.
-func (s *CacheStore) bumpPools(src Informer, poolOf func(any) string) (toolscache.ResourceEventHandlerRegistration, error) {
+// new one's), after telling change (when not nil) of the old object (nil
+// when added) and the new one (nil when deleted). client-go updates the
+// informer's store before it calls handlers, so a reader that sees the new
+// generation also sees the change, in the informer and in what change
+// keeps.
+func (s *CacheStore) bumpPools(src Informer, poolOf func(any) string, change func(old, obj any)) (toolscache.ResourceEventHandlerRegistration, error) {
+	if change == nil {
+		change = func(any, any) {}
+	}
 	bump := func(obj any) {
 		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -301,9 +300,9 @@ func (s *CacheStore) bumpPools(src Informer, poolOf func(any) string) (toolscach
 		}
 	}
 	return src.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    bump,
-		UpdateFunc: func(old, obj any) { bump(old); bump(obj) },
-		DeleteFunc: bump,
+		AddFunc:    func(obj any) { change(nil, obj); bump(obj) },
+		UpdateFunc: func(old, obj any) { change(old, obj); bump(old); bump(obj) },
+		DeleteFunc: func(obj any) { change(obj, nil); bump(obj) },
 	})
 }
 
@@ -445,20 +444,11 @@ func (s *CacheStore) Pool(name string) *spiderv2beta1.SpiderIPPool {
 	return nil
 }
 
-// Allocations implements Store, from the IPAllocation informer's store
-// (a cache List cannot read it: it holds allocations, not IPAllocations).
-func (s *CacheStore) Allocations(pool string) []placement.Allocation {
-	objs, err := s.allocs.ByIndex(indexAllocPool, pool)
-	if err != nil {
-		klog.Background().Error(err, "read IPAllocations", "pool", pool)
-	}
-	out := make([]placement.Allocation, 0, len(objs))
-	for _, obj := range objs {
-		if a, ok := obj.(*allocation); ok {
-			out = append(out, placement.Allocation{IP: a.ip(), PodUID: a.podUID.Value()})
-		}
-	}
-	return out
+// PoolAllocations implements Store, from the book kept from the
+// IPAllocation informer's events (a cache List cannot read the informer:
+// it holds allocations, not IPAllocations).
+func (s *CacheStore) PoolAllocations(pool *spiderv2beta1.SpiderIPPool, usable func(netip.Addr) bool) (int64, map[unique.Handle[string]]int32) {
+	return s.allocs.read(pool.Name, pool, usable)
 }
 
 // MultusConfig implements rails.Configs.

@@ -1,9 +1,10 @@
 package state
 
 import (
-	"slices"
+	"net/netip"
 	"sync"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -51,7 +52,7 @@ type passedNodes struct {
 type poolEntry struct {
 	gen     uint64
 	room    placement.PoolRoom
-	holders []string // pod UIDs holding an address of the pool, sorted, each once
+	holders map[unique.Handle[string]]int32 // allocations of the pool by pod UID
 }
 
 // NewDecider wires a decider with the default options.
@@ -240,21 +241,12 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 	if pool == nil {
 		return poolEntry{}, false
 	}
-	allocs := d.Store.Allocations(name)
-	holders := make([]string, len(allocs))
-	ips := func(yield func(string) bool) {
-		for _, a := range allocs {
-			if !yield(a.IP) {
-				return
-			}
-		}
-	}
-	for i, a := range allocs {
-		holders[i] = a.PodUID
-	}
-	slices.Sort(holders)
-	holders = slices.Clip(slices.Compact(holders))
-	e = poolEntry{gen: gen, room: *placement.NewPoolRoom(pool, ips, 0), holders: holders}
+	var holders map[unique.Handle[string]]int32
+	room := placement.NewPoolRoomCounted(pool, func(usable func(netip.Addr) bool) (n int64) {
+		n, holders = d.Store.PoolAllocations(pool, usable)
+		return n
+	}, 0)
+	e = poolEntry{gen: gen, room: *room, holders: holders}
 	d.poolMu.Lock()
 	if d.poolCache == nil {
 		d.poolCache = map[string]poolEntry{}

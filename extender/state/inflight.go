@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -42,6 +43,8 @@ type PodFollower interface {
 
 type flight struct {
 	uid types.UID
+	// uidH is uid interned, as the pools' holders are keyed.
+	uidH unique.Handle[string]
 	// key is the pod's store key (namespace/name), built once here so
 	// the lookup every cycle makes for every entry allocates nothing.
 	key      string
@@ -62,7 +65,7 @@ func NewInFlight(ttl time.Duration, now func() time.Time) *InFlight {
 
 // Record notes that pod was passed for node only.
 func (f *InFlight) Record(pod *corev1.Pod, p placement.Pod, node string) {
-	fl := &flight{uid: pod.UID, key: PodKey(pod.Namespace, pod.Name), node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
+	fl := &flight{uid: pod.UID, uidH: unique.Make(string(pod.UID)), key: PodKey(pod.Namespace, pod.Name), node: node, job: placement.JobKey(pod), requests: p.Requests, at: f.now()}
 	for _, r := range p.Rails {
 		fl.pools = append(fl.pools, r.PoolsV4...)
 		fl.pools = append(fl.pools, r.PoolsV6...)
@@ -130,12 +133,6 @@ func standing(fl *flight, p *corev1.Pod) (drop, bound bool) {
 		return true, false
 	}
 	return false, p.Spec.NodeName != ""
-}
-
-// holds reports whether the sorted holders hold uid.
-func holds(holders []string, uid string) bool {
-	_, found := slices.BinarySearch(holders, uid)
-	return found
 }
 
 // PodKey is the key Store.Pod finds a pod by: namespace/name, as
@@ -228,11 +225,11 @@ func (v view) slots() map[string]placement.Amounts {
 }
 
 // poolDemand counts in-flight pods that will take an address of pool and do
-// not hold one yet; holders are the UIDs of the pods that hold one, sorted.
-func (v view) poolDemand(pool string, holders []string) int64 {
+// not hold one yet; holders counts the pool's allocations by pod UID.
+func (v view) poolDemand(pool string, holders map[unique.Handle[string]]int32) int64 {
 	var n int64
 	for i := range v {
-		if fl := &v[i]; slices.Contains(fl.pools, pool) && !holds(holders, string(fl.uid)) {
+		if fl := &v[i]; slices.Contains(fl.pools, pool) && holders[fl.uidH] == 0 {
 			n++
 		}
 	}

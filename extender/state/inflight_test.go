@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,7 +88,7 @@ func TestInFlightBook(t *testing.T) {
 	if sl := v.slots(); len(sl) != 1 || fmt.Sprint(sl["n1"]) != fmt.Sprint(placement.AmountsOf(map[corev1.ResourceName]int64{gpu1: 2})) {
 		t.Fatalf("slots in flight %v, want n1: 2 of %s (kept, released; bound counts as bound)", sl, gpu1)
 	}
-	holders := []string{"uid-released"} // its IPAllocation is in the cache
+	holders := map[unique.Handle[string]]int32{unique.Make("uid-released"): 1} // its IPAllocation is in the cache
 	if n := v.poolDemand("pool", holders); n != 2 {
 		t.Fatalf("pool demand %d, want 2 (kept, bound; released holds its address)", n)
 	}
@@ -225,7 +226,7 @@ func TestInFlightBookFollowsPodEvents(t *testing.T) {
 	if sl := v.slots(); len(sl) != 1 || fmt.Sprint(sl["n1"]) != fmt.Sprint(placement.AmountsOf(map[corev1.ResourceName]int64{gpu1: 3})) {
 		t.Fatalf("slots in flight %v, want n1: 3 of %s (kept, released, unseen)", sl, gpu1)
 	}
-	if n := v.poolDemand("pool", []string{"uid-released"}); n != 4 {
+	if n := v.poolDemand("pool", map[unique.Handle[string]]int32{unique.Make("uid-released"): 1}); n != 4 {
 		t.Fatalf("pool demand %d, want 4 (kept, bound, bound-first, unseen; released holds its address)", n)
 	}
 	w.Modify(bound("unseen", "n1"))

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"net/netip"
 	"unique"
 
 	corev1 "k8s.io/api/core/v1"
@@ -89,7 +90,8 @@ func jobLabels(labels map[string]string) map[string]string {
 
 // allocation is what the cache keeps of an IPAllocation (compactAllocation
 // makes one of each): its name and resource version, which the informer
-// keys and compares it by, its pool, address and pod. The three strings
+// keys and compares it by, its pool, address (parsed too, for allocBook)
+// and pod. The three strings
 // share one fresh copy (a decoded object's strings would keep the memory
 // around them, the rest of the object, from being reused), and the pool
 // and the pod's UID are interned (a pod's rails share one copy): at one
@@ -100,6 +102,8 @@ type allocation struct {
 	fields       string
 	nameN, rvN   uint32
 	pool, podUID unique.Handle[string]
+	// addr is the address parsed (the zero Addr when it does not parse).
+	addr netip.Addr
 }
 
 func (a *allocation) name() string            { return a.fields[:a.nameN] }
@@ -120,14 +124,7 @@ func compactAllocation(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
+	addr, _ := netip.ParseAddr(a.Spec.IP)
 	return &allocation{fields: a.Name + a.ResourceVersion + a.Spec.IP, nameN: uint32(len(a.Name)), rvN: uint32(len(a.ResourceVersion)),
-		pool: unique.Make(a.Spec.Pool), podUID: unique.Make(a.Spec.PodUID)}, nil
-}
-
-// allocationPool indexes allocations by pool.
-func allocationPool(obj any) ([]string, error) {
-	if a, ok := obj.(*allocation); ok {
-		return []string{a.pool.Value()}, nil
-	}
-	return nil, nil
+		pool: unique.Make(a.Spec.Pool), podUID: unique.Make(a.Spec.PodUID), addr: addr}, nil
 }

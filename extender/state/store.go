@@ -1,6 +1,9 @@
 package state
 
 import (
+	"net/netip"
+	"unique"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -36,9 +39,12 @@ type Store interface {
 	// no particular order.
 	JobNodes(job string, except types.UID, out []string) []string
 	Pool(name string) *spiderv2beta1.SpiderIPPool
-	// Allocations returns what placement reads of the IPAllocations of a
-	// pool, in no particular order.
-	Allocations(pool string) []placement.Allocation
+	// PoolAllocations reads the IPAllocations of a pool (the object Pool
+	// returned): how many of their addresses usable, the pool's usable
+	// set, accepts, and the pods holding one (allocations held by interned
+	// pod UID; nil when none: the caller may keep the map, the store does
+	// not change it).
+	PoolAllocations(pool *spiderv2beta1.SpiderIPPool, usable func(netip.Addr) bool) (allocated int64, holders map[unique.Handle[string]]int32)
 	// PoolGeneration changes whenever the pool or one of its IPAllocations
 	// changes (it may change more often), so the decider can reuse a pool's
 	// address count until then.

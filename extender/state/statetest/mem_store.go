@@ -3,6 +3,8 @@ package statetest
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"net/netip"
+	"unique"
 
 	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
@@ -32,7 +34,7 @@ type MemStore struct {
 	slotsByNode map[string]map[corev1.ResourceName]int64
 	facts       map[string]*placement.NodeRef
 	slots       map[string]placement.Amounts
-	allocByPool map[string][]placement.Allocation
+	allocByPool map[string][]*railnetv1.IPAllocation
 	podsByJob   map[string][]*corev1.Pod
 	gen         uint64
 }
@@ -43,7 +45,7 @@ func (s *MemStore) Freeze() {
 	s.frozen = true
 	s.podByKey = map[string]*corev1.Pod{}
 	s.slotsByNode = map[string]map[corev1.ResourceName]int64{}
-	s.allocByPool = map[string][]placement.Allocation{}
+	s.allocByPool = map[string][]*railnetv1.IPAllocation{}
 	s.podsByJob = map[string][]*corev1.Pod{}
 	for _, p := range s.Pods {
 		s.podByKey[podKey(p)] = p
@@ -64,7 +66,7 @@ func (s *MemStore) Freeze() {
 		}
 	}
 	for _, a := range s.Allocs {
-		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], placement.Allocation{IP: a.Spec.IP, PodUID: a.Spec.PodUID})
+		s.allocByPool[a.Spec.Pool] = append(s.allocByPool[a.Spec.Pool], a)
 	}
 	s.facts = make(map[string]*placement.NodeRef, len(s.Nodes))
 	for name, n := range s.Nodes {
@@ -194,18 +196,27 @@ func (s *MemStore) JobNodes(job string, except types.UID, out []string) []string
 	return out
 }
 
-// Allocations implements state.Store.
-func (s *MemStore) Allocations(pool string) []placement.Allocation {
-	if s.frozen {
-		return s.allocByPool[pool]
-	}
-	var out []placement.Allocation
-	for _, a := range s.Allocs {
-		if a.Spec.Pool == pool {
-			out = append(out, placement.Allocation{IP: a.Spec.IP, PodUID: a.Spec.PodUID})
+// PoolAllocations implements state.Store.
+func (s *MemStore) PoolAllocations(pool *spiderv2beta1.SpiderIPPool, usable func(netip.Addr) bool) (n int64, holders map[unique.Handle[string]]int32) {
+	allocs := s.allocByPool[pool.Name]
+	if !s.frozen {
+		allocs = nil
+		for _, a := range s.Allocs {
+			if a.Spec.Pool == pool.Name {
+				allocs = append(allocs, a)
+			}
 		}
 	}
-	return out
+	for _, a := range allocs {
+		if ip, err := netip.ParseAddr(a.Spec.IP); err == nil && usable(ip) {
+			n++
+		}
+		if holders == nil {
+			holders = map[unique.Handle[string]]int32{}
+		}
+		holders[unique.Make(a.Spec.PodUID)]++
+	}
+	return n, holders
 }
 
 // MultusConfig implements state.Store.
