@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,6 +197,7 @@ func teardownBench(c *ground.Cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_ = c.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(benchNS), client.GracePeriodSeconds(0))
+	_ = c.Client.DeleteAllOf(ctx, &railnetv1.IPAllocation{}, client.MatchingLabels{benchAllocLabel: "true"})
 	_ = parallel(benchNodes, 8, func(i int) error {
 		name := fmt.Sprintf("bench-%05d", i)
 		_ = c.Client.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
@@ -207,8 +209,10 @@ func teardownBench(c *ground.Cluster) {
 // throughput creates benchPods pods for scheduler (the cluster's own when
 // "") and returns pods bound per second, from the first create to the last
 // binding, and the CPU time the scheduler's process used over the round
-// per pod bound (what a loaded machine changes least). The scheduler's CPU
-// profile of the round's first 10 s is written to profile.
+// per pod bound (what a loaded machine changes least), up to the last of
+// the pods' IPAllocations, made as the IPAM would as the pods are bound.
+// The scheduler's CPU profile of the round's first 10 s is written to
+// profile.
 func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler, round, profile string) (float64, time.Duration) {
 	b.Helper()
 	proc := scheduler
@@ -259,7 +263,30 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler,
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Each pod bound gets its address, as railnet's IPAM would once its
+	// sandbox comes up: the schedulers that read the pools (the extender,
+	// railnet-scheduler) see the IPAllocations come during the round, as
+	// on a real cluster, and work the pool's room out again after each.
+	allocs := make(chan *corev1.Pod, benchPods)
+	var allocating sync.WaitGroup
+	for range 4 {
+		allocating.Go(func() {
+			for p := range allocs {
+				if err := allocateBench(ctx, c, p); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	allocated := sync.OnceFunc(func() { close(allocs); allocating.Wait() })
+	defer allocated()
 	bound := map[string]bool{}
+	markBound := func(p *corev1.Pod) {
+		if p.Spec.NodeName != "" && !bound[p.Name] {
+			bound[p.Name] = true
+			allocs <- p
+		}
+	}
 	for len(bound) < benchPods {
 		select {
 		case ev, ok := <-w.ResultChan():
@@ -271,25 +298,48 @@ func throughput(ctx context.Context, b *testing.B, c *ground.Cluster, scheduler,
 				if err != nil {
 					b.Fatalf("watch of round %s ended with %d of %d pods bound; list: %v", round, len(bound), benchPods, err)
 				}
-				for _, p := range l.Items {
-					if p.Spec.NodeName != "" {
-						bound[p.Name] = true
-					}
+				for i := range l.Items {
+					markBound(&l.Items[i])
 				}
 				if w, err = cs.CoreV1().Pods(benchNS).Watch(ctx, metav1.ListOptions{LabelSelector: "round=" + round, ResourceVersion: l.ResourceVersion}); err != nil {
 					b.Fatalf("watch round %s again: %v", round, err)
 				}
 				continue
 			}
-			if p, isPod := ev.Object.(*corev1.Pod); isPod && p.Spec.NodeName != "" {
-				bound[p.Name] = true
+			if p, isPod := ev.Object.(*corev1.Pod); isPod {
+				markBound(p)
 			}
 		case <-ctx.Done():
 			b.Fatalf("only %d of %d pods bound: %v\nscheduler log:\n%s", len(bound), benchPods, ctx.Err(), c.Logs("kube-scheduler", 20))
 		}
 	}
 	rate := float64(benchPods) / time.Since(start).Seconds()
+	allocated() // the scheduler's CPU counts its handling of every allocation
 	return rate, (cpu() - cpu0) / benchPods
+}
+
+// benchAddrs numbers the addresses the bench's IPAllocations take, across
+// rounds and runs of one process.
+var benchAddrs atomic.Int32
+
+// benchAllocLabel marks the bench's IPAllocations, for the teardown.
+const benchAllocLabel = "railnet.io/e2e-bench"
+
+// allocateBench records an address of the bench's pool for pod, as the
+// IPAM does.
+func allocateBench(ctx context.Context, c *ground.Cluster, p *corev1.Pod) error {
+	n := benchAddrs.Add(1)
+	ip := fmt.Sprintf("10.20.%d.%d", n/250, 1+n%250)
+	a := &railnetv1.IPAllocation{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-bench-net." + strings.ReplaceAll(ip, ".", "-"),
+			Labels: map[string]string{railnetv1.LabelPool: "e2e-bench-net", railnetv1.LabelNode: p.Spec.NodeName, benchAllocLabel: "true"}},
+		Spec: railnetv1.IPAllocationSpec{Pool: "e2e-bench-net", IP: ip, PodNamespace: p.Namespace, PodName: p.Name,
+			PodUID: string(p.UID), Interface: "net1", Node: p.Spec.NodeName},
+	}
+	if err := c.Client.Create(ctx, a); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("allocate %s for %s: %w", ip, p.Name, err)
+	}
+	return nil
 }
 
 // printProfile prints the top entries of a scheduler's CPU profile (by
