@@ -28,9 +28,10 @@ type poolAllocs struct {
 	allocs map[string]*allocation
 	// holders counts the allocations each pod (by UID) holds.
 	holders map[unique.Handle[string]]int32
-	// usable is the usable set of the pool object spec (the last read's),
-	// and inUsable counts the addresses it accepts, kept with the events.
-	spec     any
+	// usable is the usable set of the pool's spec version spec (the last
+	// read's), and inUsable counts the addresses it accepts, kept with the
+	// events.
+	spec     string
 	usable   func(netip.Addr) bool
 	inUsable int64
 }
@@ -86,17 +87,18 @@ func (b *allocBook) remove(pool unique.Handle[string], name string) {
 
 // read returns how many of the pool's addresses usable accepts and a copy
 // of its holders (nil when the pool has no allocation). usable is the
-// usable set of the pool's spec object spec: while read is handed the
-// same spec, the count is the one kept with the events since (a new spec
-// object — the store's objects are replaced on any change — counts anew).
-func (b *allocBook) read(pool string, spec any, usable func(netip.Addr) bool) (n int64, holders map[unique.Handle[string]]int32) {
+// usable set of the pool's spec as of version spec (its UID and resource
+// version): while read is handed the same version, the count is the one
+// kept with the events since; another version, or "" (none known), counts
+// anew.
+func (b *allocBook) read(pool, spec string, usable func(netip.Addr) bool) (n int64, holders map[unique.Handle[string]]int32) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p := b.pools[unique.Make(pool)]
 	if p == nil {
 		return 0, nil
 	}
-	if p.usable == nil || p.spec != spec {
+	if p.usable == nil || spec == "" || p.spec != spec {
 		p.spec, p.usable, p.inUsable = spec, usable, 0
 		for _, a := range p.allocs {
 			if usable(a.addr) {

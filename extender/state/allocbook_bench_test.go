@@ -44,7 +44,7 @@ func BenchmarkPoolRoomAfterChange(b *testing.B) {
 		start := time.Now()
 		book.change(old, nil)
 		book.change(nil, next)
-		got, holders := book.read("p1", pool, usable.Contains)
+		got, holders := book.read("p1", "uid/1", usable.Contains)
 		fromBook += time.Since(start)
 
 		start = time.Now()

@@ -116,7 +116,9 @@ func TestAllocationsFollowEvents(t *testing.T) {
 				}
 				// What the decider reads: the addresses usable accepts
 				// (here all that parse) and each pod's allocations.
-				n, holders := s.allocs.read(pool, nil, func(a netip.Addr) bool { return a.IsValid() })
+				// One spec version throughout: the count is the one kept
+				// with the events since the first read.
+				n, holders := s.allocs.read(pool, "uid/1", func(a netip.Addr) bool { return a.IsValid() })
 				wantN, wantHolders := int64(0), map[unique.Handle[string]]int32{}
 				for _, a := range step.want[pool] {
 					ip, uid, _ := strings.Cut(a, "/")

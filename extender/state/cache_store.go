@@ -448,7 +448,11 @@ func (s *CacheStore) Pool(name string) *spiderv2beta1.SpiderIPPool {
 // IPAllocation informer's events (a cache List cannot read the informer:
 // it holds allocations, not IPAllocations).
 func (s *CacheStore) PoolAllocations(pool *spiderv2beta1.SpiderIPPool, usable func(netip.Addr) bool) (int64, map[unique.Handle[string]]int32) {
-	return s.allocs.read(pool.Name, pool, usable)
+	var version string // Pool hands out copies: the pool's version, not the object, says its spec is the same
+	if pool.ResourceVersion != "" {
+		version = string(pool.UID) + "/" + pool.ResourceVersion
+	}
+	return s.allocs.read(pool.Name, version, usable)
 }
 
 // MultusConfig implements rails.Configs.
