@@ -84,13 +84,13 @@ func TestFilter(t *testing.T) {
 			}), wantPass: true},
 		{name: "pool full", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1", "172.16.11.2"}), 0),
+				"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1", "172.16.11.2"}), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "rail spiderpool/gpu1-macvlan: no address for this node: SpiderIPPool gpu1-net11 has no free address (2 usable, 2 allocated, 0 promised to pods being scheduled); add addresses to spec.ips or free some"},
 		{name: "pool full through in-flight pods", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1"}), 1),
+				"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.2"), slices.Values([]string{"172.16.11.1"}), 1),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 has no free address (2 usable, 1 allocated, 1 promised to pods being scheduled)"},
@@ -99,19 +99,19 @@ func TestFilter(t *testing.T) {
 			wantUnres: "rail spiderpool/gpu2-macvlan: no address for this node: SpiderIPPool gpu2-net12 does not exist; create it or fix the network's ippools"},
 		{name: "pool disabled", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.Disable = &disabled }), slices.Values([]string(nil)), 0),
+				"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.Disable = &disabled }), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 is disabled (spec.disable); enable it or name another pool"},
 		{name: "pool for other nodes by name", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.NodeName = []string{"n2", "n3"} }), slices.Values([]string(nil)), 0),
+				"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) { p.Spec.NodeName = []string{"n2", "n3"} }), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
 			},
 			wantUnres: "SpiderIPPool gpu1-net11 serves only nodes n2,n3 (spec.nodeName), not this one; add the node or name another pool"},
 		{name: "pool for other nodes by affinity", pod: twoRailPod(), node: healthy("n1"),
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
+				"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
 					p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
 				}), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
@@ -120,7 +120,7 @@ func TestFilter(t *testing.T) {
 		{name: "pool affinity matches", pod: twoRailPod(),
 			node: fixture{name: "n1", node: node("n1", map[string]string{"rack": "r7"}), rdma: rdmaNode("n1")},
 			pools: map[string]*PoolRoom{
-				"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
+				"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.9", func(p *spiderv2beta1.SpiderIPPool) {
 					p.Spec.NodeAffinity = &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
 				}), slices.Values([]string(nil)), 0),
 				"gpu2-net12": roomyPools()["gpu2-net12"],
@@ -134,7 +134,7 @@ func TestFilter(t *testing.T) {
 			}(),
 			pools: func() map[string]*PoolRoom {
 				m := roomyPools()
-				m["full"] = NewPoolRoom(pool("full", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
+				m["full"] = newPoolRoom(pool("full", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
 				return m
 			}(),
 			wantPass: true},
@@ -221,7 +221,7 @@ func TestFailAll(t *testing.T) {
 func TestFilterReasonsFoldAcrossNodes(t *testing.T) {
 	rack := &metav1.LabelSelector{MatchLabels: map[string]string{"rack": "r7"}}
 	pools := roomyPools()
-	pools["gpu2-net12"] = NewPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200", func(p *spiderv2beta1.SpiderIPPool) {
+	pools["gpu2-net12"] = newPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200", func(p *spiderv2beta1.SpiderIPPool) {
 		p.Spec.NodeAffinity = rack
 	}), slices.Values([]string(nil)), 0)
 	var fs []fixture
@@ -377,7 +377,7 @@ func TestVerdictMemo(t *testing.T) {
 	big := twoRailPod()
 	big.Requests = map[corev1.ResourceName]int64{res1: 101, res2: 1}
 	fullPools := roomyPools()
-	fullPools["gpu1-net11"] = NewPoolRoom(pool("gpu1-net11", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
+	fullPools["gpu1-net11"] = newPoolRoom(pool("gpu1-net11", "172.16.11.1"), slices.Values([]string{"172.16.11.1"}), 0)
 	busy := AmountsOf(map[corev1.ResourceName]int64{res1: 99})
 	busier := AmountsOf(map[corev1.ResourceName]int64{res1: 100})
 	// res2's slots all in use; busy2[:1] is res1's alone, from the same array

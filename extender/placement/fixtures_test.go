@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"iter"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -105,7 +107,20 @@ func pool(name, ips string, mut ...func(*spiderv2beta1.SpiderIPPool)) *spiderv2b
 
 func roomyPools() map[string]*PoolRoom {
 	return map[string]*PoolRoom{
-		"gpu1-net11": NewPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.200"), slices.Values([]string(nil)), 0),
-		"gpu2-net12": NewPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200"), slices.Values([]string(nil)), 0),
+		"gpu1-net11": newPoolRoom(pool("gpu1-net11", "172.16.11.1-172.16.11.200"), slices.Values([]string(nil)), 0),
+		"gpu2-net12": newPoolRoom(pool("gpu2-net12", "172.16.12.1-172.16.12.200"), slices.Values([]string(nil)), 0),
 	}
+}
+
+// newPoolRoom is NewPoolRoom over the addresses as IPAllocations spell
+// them (those that do not parse count nowhere).
+func newPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], inFlight int64) *PoolRoom {
+	return NewPoolRoom(pool, func(usable func(netip.Addr) bool) (n int64) {
+		for a := range allocated {
+			if ip, err := netip.ParseAddr(a); err == nil && usable(ip) {
+				n++
+			}
+		}
+		return n
+	}, inFlight)
 }

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"fmt"
-	"iter"
 	"net/netip"
 	"slices"
 	"strings"
@@ -38,21 +37,9 @@ func (r *PoolRoom) Free() int64 {
 }
 
 // NewPoolRoom computes a pool's room from its spec and the addresses its
-// IPAllocations hold. Addresses outside the pool's usable set do not count.
-func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, allocated iter.Seq[string], inFlight int64) *PoolRoom {
-	return NewPoolRoomCounted(pool, func(usable func(netip.Addr) bool) (n int64) {
-		for a := range allocated {
-			if ip, err := netip.ParseAddr(a); err == nil && usable(ip) {
-				n++
-			}
-		}
-		return n
-	}, inFlight)
-}
-
-// NewPoolRoomCounted is NewPoolRoom for a caller that keeps the pool's
-// addresses parsed: count returns how many of them usable accepts.
-func NewPoolRoomCounted(pool *spiderv2beta1.SpiderIPPool, count func(usable func(netip.Addr) bool) int64, inFlight int64) *PoolRoom {
+// IPAllocations hold: count returns how many of them usable (the pool's
+// usable set) accepts. Addresses outside that set do not count.
+func NewPoolRoom(pool *spiderv2beta1.SpiderIPPool, count func(usable func(netip.Addr) bool) int64, inFlight int64) *PoolRoom {
 	r := &PoolRoom{Pool: pool, InFlight: inFlight}
 	usable, err := ippool.Usable(pool)
 	if err != nil {

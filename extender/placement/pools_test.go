@@ -35,7 +35,7 @@ func TestPoolRoom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewPoolRoom(tt.pool, slices.Values(tt.allocated), 0)
+			r := newPoolRoom(tt.pool, slices.Values(tt.allocated), 0)
 			if tt.err != "" {
 				if r.Err == nil || !strings.Contains(r.Err.Error(), tt.err) {
 					t.Fatalf("err %v, want %q", r.Err, tt.err)

@@ -242,7 +242,7 @@ func (d *Decider) poolRoom(name string) (poolEntry, bool) {
 		return poolEntry{}, false
 	}
 	var holders map[unique.Handle[string]]int32
-	room := placement.NewPoolRoomCounted(pool, func(usable func(netip.Addr) bool) (n int64) {
+	room := placement.NewPoolRoom(pool, func(usable func(netip.Addr) bool) (n int64) {
 		n, holders = d.Store.PoolAllocations(pool, usable)
 		return n
 	}, 0)

@@ -1,10 +1,11 @@
 package statetest
 
 import (
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"net/netip"
 	"unique"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/railnet/railnet/api/injectgroup"
 	railnetv1 "github.com/railnet/railnet/api/railnet/v1alpha1"
